@@ -1,0 +1,46 @@
+"""What every backend receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One configuration to prepare: what the sweep hands a backend."""
+
+    precision: str
+    device: str  # "cpu" | "cuda:N"
+    batch_size: int
+    threads: int
+    options: dict = field(default_factory=dict, hash=False, compare=False)  # calibration etc.
+
+
+@dataclass
+class Prepared:
+    """A converted model bound to its inputs, ready to be called once per timed sample."""
+
+    run: Callable[[], object]  # one inference on the bound inputs; returns the outputs
+    device: str
+    storage_dtype: str
+    compute_dtype: str
+    model_size_bytes: int
+    sync: Callable[[], None] | None = None  # waits for the device; None on the CPU
+    module: object = None  # the converted torch module, for the per-layer pass
+    inputs: tuple = ()  # the bound inputs, already on the device and in the storage dtype
+    call_context: Callable[[], object] | None = None  # e.g. autocast; entered around per-layer runs
+    info: dict = field(default_factory=dict)  # backend-specific facts recorded with the result
+    close: Callable[[], None] | None = None
+
+
+def module_size_bytes(module) -> int:
+    """Parameters and buffers, each at its own element size (a cast model is smaller)."""
+    total = 0
+    seen = set()
+    for tensor in list(module.parameters()) + list(module.buffers()):
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        total += tensor.numel() * tensor.element_size()
+    return total

@@ -1,0 +1,121 @@
+"""PyTorch eager backend: casts, autocast and TF32 switches; int8 and fp8 via calib.quant."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+
+from calib.backends.base import Prepared, RunConfig, module_size_bytes
+from calib.errors import PrecisionUnavailable
+from calib.precisions import get_precision, torch_dtype
+
+NAME = "torch"
+
+
+def check_device_supports(precision_name: str, device: str) -> None:
+    """Raise PrecisionUnavailable when the precision cannot run on this device at all."""
+    import torch
+
+    precision = get_precision(precision_name)
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise PrecisionUnavailable(f"{device}: CUDA is not available on this machine")
+        if precision.family == "int8":
+            raise PrecisionUnavailable(
+                "PyTorch-native int8 quantization is CPU-only; on NVIDIA GPUs use --backend onnxruntime "
+                "or --backend tensorrt")
+        capability = torch.cuda.get_device_capability(torch.device(device))
+        needed = precision.min_compute_capability
+        if needed and capability < needed:
+            raise PrecisionUnavailable(
+                f"{precision_name} needs CUDA compute capability {needed[0]}.{needed[1]}+; "
+                f"{device} is {capability[0]}.{capability[1]}")
+    elif precision.cuda_only:
+        raise PrecisionUnavailable(f"{precision_name} runs on CUDA only ({precision.description}); device is {device}")
+
+
+def convert(module, precision_name: str, device: str, example_inputs: tuple, options: dict):
+    """Return (converted module, inputs, call context factory, info) for a float or quantized precision."""
+    import torch
+
+    precision = get_precision(precision_name)
+    info: dict = {}
+    if precision.family == "int8":
+        from calib.quant import torch_int8
+
+        quantized, info = torch_int8.quantize(module, precision_name, example_inputs, options)
+        return quantized, example_inputs, None, info
+    if precision.family == "fp8":
+        from calib.quant import fp8
+
+        converted, info = fp8.convert(module.to(device), options)
+        return converted, tuple(t.to(device) for t in example_inputs), None, info
+
+    module = module.to(device)
+    inputs = tuple(t.to(device) for t in example_inputs)
+    context = None
+    if precision.autocast:
+        dtype = torch_dtype(precision.compute_dtype)
+        device_type = torch.device(device).type
+
+        def context():
+            return torch.autocast(device_type=device_type, dtype=dtype)
+    elif precision.storage_dtype != "float32":
+        dtype = torch_dtype(precision.storage_dtype)
+        module = module.to(dtype)
+        inputs = tuple(t.to(dtype) if t.is_floating_point() else t for t in inputs)
+    if device.startswith("cuda"):
+        allow = precision.compute_dtype == "tf32"
+        info["tf32"] = allow
+
+        @contextlib.contextmanager
+        def tf32_switch(inner=context):
+            old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = allow
+            try:
+                with inner() if inner else contextlib.nullcontext():
+                    yield
+            finally:
+                torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+        context = tf32_switch
+    return module, inputs, context, info
+
+
+def prepare(model, config: RunConfig) -> Prepared:
+    import torch
+
+    check_device_supports(config.precision, config.device)
+    precision = get_precision(config.precision)
+    started = time.perf_counter()
+    module = copy.deepcopy(model.module).eval()
+    example = model.make_inputs(config.batch_size)
+    module, inputs, context, info = convert(module, config.precision, config.device, example, config.options)
+    info["conversion_s"] = time.perf_counter() - started
+    return _bind(module, inputs, context, config, precision, info)
+
+
+def _bind(module, inputs, context, config: RunConfig, precision, info) -> Prepared:
+    import torch
+
+    if context is None:
+        def run():
+            return module(*inputs)
+    else:
+        def run():
+            with context():
+                return module(*inputs)
+
+    sync = None
+    if config.device.startswith("cuda"):
+        device = torch.device(config.device)
+
+        def sync():
+            torch.cuda.synchronize(device)
+
+    size = info.pop("model_size_bytes", None)
+    return Prepared(run=run, device=config.device, storage_dtype=info.pop("storage_dtype", precision.storage_dtype),
+                    compute_dtype=info.pop("compute_dtype", precision.compute_dtype),
+                    model_size_bytes=size if size is not None else module_size_bytes(module),
+                    sync=sync, module=module, inputs=inputs, call_context=context, info=info)

@@ -1,0 +1,21 @@
+"""Helpers shared by the subcommands: the console and option parsing."""
+
+from __future__ import annotations
+
+import os
+
+from rich.console import Console
+
+
+def console(stderr: bool = False) -> Console:
+    # COLUMNS lets tests (and CI logs) fix the width; rich reads it too, this makes it explicit.
+    width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
+    return Console(stderr=stderr, width=width, highlight=False)
+
+
+def split_multi(values) -> list[str]:
+    """Accept both `--precision fp32 --precision bf16` and `--precision fp32,bf16`."""
+    out: list[str] = []
+    for value in values or ():
+        out.extend(part.strip() for part in str(value).split(",") if part.strip())
+    return out

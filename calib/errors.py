@@ -1,0 +1,35 @@
+"""Error types. Each carries the exit code the CLI turns it into (see calib.cli.main)."""
+
+
+class CalibError(Exception):
+    """A problem the user can act on; the CLI prints it on one line."""
+
+    exit_code = 1
+
+
+class UsageError(CalibError):
+    """Bad command-line input: unknown model, precision, malformed option."""
+
+    exit_code = 2
+
+
+class ModelLoadError(UsageError):
+    """A model file that cannot be read or does not produce a module."""
+
+
+class BackendUnavailable(CalibError):
+    """A backend whose library is not installed or cannot run on this device."""
+
+    exit_code = 2
+
+
+class PrecisionUnavailable(CalibError):
+    """A precision that cannot run on the chosen device; recorded as skipped, not failed."""
+
+
+class ResultFileError(UsageError):
+    """A results file that cannot be read or has an unknown schema."""
+
+
+class ConfigurationFailed(CalibError):
+    """One configuration in a sweep failed; the sweep goes on and the exit status is non-zero."""

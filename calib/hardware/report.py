@@ -1,0 +1,47 @@
+"""Assemble the `calib device --json` object: CPU, Jetson identity, devices and their verdicts.
+
+Cheap by design (calib run stores it with every result): file reads, and with `live_gpu`
+one torch.cuda query. No probing here; see calib.hardware.probe for measurements.
+"""
+
+from __future__ import annotations
+
+from calib.hardware.cpu import detect_cpu
+from calib.hardware.cuda import live_gpus, soc_gpu
+from calib.hardware.jetson import detect_jetson
+from calib.hardware.verdict import device_verdicts
+
+# 1: first version (cpu, jetson, devices[].precisions[].{status,evidence,compute,rule,engine})
+REPORT_SCHEMA_VERSION = 1
+
+
+def cpu_device(cpu: dict) -> dict:
+    device = {"id": "cpu", "kind": "cpu", "name": cpu.get("model") or cpu.get("arch"), "arch": cpu.get("arch"),
+              "flags": cpu.get("flags", [])}
+    device["precisions"] = device_verdicts(device)
+    return device
+
+
+def build_report(cpu: dict, jetson: dict | None, gpus: list[dict], gpu_note: str | None) -> dict:
+    devices = [cpu_device(cpu)]
+    if not gpus and jetson:
+        integrated = soc_gpu(jetson, gpu_note or "CUDA not queried")
+        gpus = [integrated] if integrated else []
+    for gpu in gpus:
+        devices.append({**gpu, "precisions": device_verdicts(gpu)})
+    # Devices carry their flags for the rules; the JSON keeps them once, under "cpu".
+    devices[0] = {key: value for key, value in devices[0].items() if key != "flags"}
+    return {"schema_version": REPORT_SCHEMA_VERSION, "cpu": cpu, "jetson": jetson, "devices": devices,
+            "gpu_note": gpu_note}
+
+
+def device_report(root=None, live_gpu: bool = True) -> dict:
+    cpu = detect_cpu(root)
+    jetson = detect_jetson(root)
+    if root is not None:
+        gpus, note = [], "not queried: analysing files under --root"
+    elif live_gpu:
+        gpus, note = live_gpus()
+    else:
+        gpus, note = [], "not queried (live_gpu=False)"
+    return build_report(cpu, jetson, gpus, note)

@@ -1,0 +1,114 @@
+"""The verdict table: when a precision is native, emulated or unsupported on a device.
+
+Read it top to bottom like documentation. For each compute type and device architecture the
+first row whose `requires` holds wins, so the specific rows come before the fallbacks.
+
+  compute   what the heavy ops (matmul, conv) compute in: fp32 tf32 fp16 bf16 int8 fp8.
+            Each calib precision maps to one (calib.precisions: amp-bf16 computes in bf16,
+            int8-dynamic and int8-static in int8), so autocast shares the cast rows.
+  arch      "x86_64", "aarch64", "cpu" (any CPU, including 32-bit ARM) or "cuda".
+  requires  space-separated conditions that must all hold: a CPU flag as the kernel prints it
+            ("avx512_bf16"), alternatives joined by "|" ("fphp|asimdhp" would mean either),
+            "cc>=8.0" (compute capability at least), or "cc=5.3|6.0|6.2" (one of).
+            An empty string always holds.
+  status    "native": the hardware computes this type (the speed-up is there to be had);
+            "emulated": it runs, but through conversion to a wider type (usually slower than fp32);
+            "unsupported": calib does not run it on this device.
+
+Decisions are made from flags and compute capability only, never from product names: a VM can
+hide AMX while exposing AVX512_BF16, and an engineering sample has no model name at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NATIVE, EMULATED, UNSUPPORTED = "native", "emulated", "unsupported"
+STATUSES = (NATIVE, EMULATED, UNSUPPORTED)
+
+
+@dataclass(frozen=True)
+class Rule:
+    compute: str
+    arch: str
+    requires: str
+    status: str
+    evidence: str  # may name {cc}, the device's compute capability
+    engine: str | None = None  # int8 only: the quantized engine calib will use, and why
+
+
+_X86_INT8 = "PyTorch quantized engine 'x86'"
+_ARM_INT8 = "PyTorch quantized engine 'qnnpack'"
+_CUDA_INT8 = "TensorRT or ONNX Runtime (PyTorch-native int8 quantization, torch.ao, is CPU-only)"
+
+RULES: list[Rule] = [
+    # ---- fp32: the reference every ratio is measured against -------------------------------
+    Rule("fp32", "cpu", "avx512f", NATIVE, "AVX-512F fp32 FMA"),
+    Rule("fp32", "cpu", "avx2 fma", NATIVE, "AVX2 + FMA fp32"),
+    Rule("fp32", "cpu", "asimd", NATIVE, "NEON (asimd) fp32 FMA"),
+    Rule("fp32", "cpu", "", NATIVE, "fp32 is the CPU's own float arithmetic (no wide SIMD flags seen)"),
+    Rule("fp32", "cuda", "", NATIVE, "fp32 on CUDA cores"),
+    # ---- tf32 ---------------------------------------------------------------------------
+    Rule("tf32", "cpu", "", UNSUPPORTED,
+         "TF32 is a CUDA tensor-core mode (compute capability 8.0+); calib runs tf32 only on CUDA"),
+    Rule("tf32", "cuda", "cc>=8.0", NATIVE, "TF32 tensor cores (compute capability {cc} >= 8.0)"),
+    Rule("tf32", "cuda", "", UNSUPPORTED,
+         "TF32 needs compute capability 8.0+ (this GPU: {cc}); allow_tf32 is ignored and matmuls run fp32"),
+    # ---- fp16 ---------------------------------------------------------------------------
+    Rule("fp16", "x86_64", "amx_fp16", NATIVE, "amx_fp16: AMX fp16 tile matmul (oneDNN)"),
+    Rule("fp16", "x86_64", "avx512_fp16", NATIVE, "avx512_fp16: AVX512-FP16 arithmetic"),
+    Rule("fp16", "x86_64", "f16c", EMULATED,
+         "f16c only converts fp16<->fp32; with no avx512_fp16/amx_fp16 the arithmetic runs in fp32 after conversion"),
+    Rule("fp16", "aarch64", "fphp asimdhp", NATIVE, "fphp + asimdhp: ARMv8.2 fp16 scalar and vector arithmetic"),
+    Rule("fp16", "cpu", "", EMULATED,
+         "no fp16 arithmetic flags (x86: avx512_fp16 or amx_fp16; ARM: fphp + asimdhp); fp16 is widened to fp32"),
+    Rule("fp16", "cuda", "cc>=7.0", NATIVE, "fp16 tensor cores (compute capability {cc} >= 7.0)"),
+    Rule("fp16", "cuda", "cc=5.3|6.0|6.2", NATIVE,
+         "fp16 arithmetic at twice the fp32 rate (half2) on compute capability {cc}, but no tensor cores"),
+    Rule("fp16", "cuda", "", EMULATED,
+         "compute capability {cc} has no tensor cores and only a token fp16 rate; fp16 math is slower than fp32"),
+    # ---- bf16 ---------------------------------------------------------------------------
+    Rule("bf16", "x86_64", "amx_bf16", NATIVE, "amx_bf16: AMX bf16 tile matmul (oneDNN)"),
+    Rule("bf16", "x86_64", "avx512_bf16", NATIVE, "avx512_bf16: bf16 dot products (vdpbf16ps, oneDNN)"),
+    Rule("bf16", "x86_64", "avx_ne_convert", EMULATED,
+         "avx_ne_convert only converts bf16<->fp32; with no avx512_bf16/amx_bf16 bf16 math runs in fp32"),
+    Rule("bf16", "aarch64", "bf16", NATIVE, "bf16: ARMv8.6 BFDOT/BFMMLA instructions"),
+    Rule("bf16", "aarch64", "svebf16", NATIVE, "svebf16: SVE bf16 instructions"),
+    Rule("bf16", "cpu", "", EMULATED,
+         "no bf16 arithmetic flags (x86: avx512_bf16 or amx_bf16; ARM: bf16 or svebf16); bf16 is widened to fp32"),
+    Rule("bf16", "cuda", "cc>=8.0", NATIVE, "bf16 tensor cores (compute capability {cc} >= 8.0)"),
+    Rule("bf16", "cuda", "", EMULATED,
+         "no bf16 arithmetic below compute capability 8.0 (this GPU: {cc}); bf16 is computed through fp32"),
+    # ---- int8 (int8-dynamic and int8-static) ----------------------------------------------
+    Rule("int8", "x86_64", "amx_int8", NATIVE, "amx_int8: AMX int8 tile matmul",
+         f"{_X86_INT8}: oneDNN with AMX-INT8"),
+    Rule("int8", "x86_64", "avx512_vnni", NATIVE, "avx512_vnni: u8s8 dot products (vpdpbusd)",
+         f"{_X86_INT8}: fbgemm/oneDNN with AVX512-VNNI"),
+    Rule("int8", "x86_64", "avx_vnni", NATIVE, "avx_vnni: 256-bit u8s8 dot products (vpdpbusd)",
+         f"{_X86_INT8}: oneDNN with AVX-VNNI, fbgemm with AVX2"),
+    # No VNNI: fbgemm still runs u8s8 on AVX2 (vpmaddubsw + vpmaddwd), a real integer path
+    # that beats fp32 on memory-bound layers but gains less than VNNI on compute-bound ones.
+    Rule("int8", "x86_64", "avx2", NATIVE, "AVX2 u8s8 via fbgemm/oneDNN (vpmaddubsw), no VNNI",
+         f"{_X86_INT8}: fbgemm with AVX2 (no VNNI)"),
+    Rule("int8", "aarch64", "i8mm", NATIVE, "i8mm (SMMLA) and SDOT int8 instructions",
+         f"{_ARM_INT8}: NEON int8 kernels (XNNPACK also uses i8mm)"),
+    Rule("int8", "aarch64", "asimddp", NATIVE, "asimddp: SDOT/UDOT int8 dot products",
+         f"{_ARM_INT8}: NEON int8 kernels"),
+    # Like AVX2 without VNNI: qnnpack was written for exactly these cores (widening NEON multiply-adds).
+    Rule("int8", "aarch64", "asimd", NATIVE, "NEON widening int8 multiply-accumulate, no SDOT (asimddp)",
+         f"{_ARM_INT8}: NEON int8 kernels without dot-product instructions"),
+    Rule("int8", "cpu", "", EMULATED, "no int8 SIMD flags (AVX2, VNNI, AMX, NEON); quantized ops fall back to reference kernels",
+         "PyTorch quantized reference kernels"),
+    Rule("int8", "cuda", "cc>=7.2", NATIVE, "int8 tensor cores (compute capability {cc} >= 7.2)", _CUDA_INT8),
+    Rule("int8", "cuda", "cc>=6.1", NATIVE, "DP4A int8 dot products on compute capability {cc}, no int8 tensor cores",
+         _CUDA_INT8),
+    Rule("int8", "cuda", "", UNSUPPORTED, "compute capability {cc} has no fast int8 (DP4A needs 6.1+, tensor cores 7.2+)",
+         _CUDA_INT8),
+    # ---- fp8 ----------------------------------------------------------------------------
+    # No CPU calib targets computes fp8; running it would mean fp8 storage upcast to fp32,
+    # which measures memory traffic, not fp8 arithmetic. So calib does not offer it on CPU.
+    Rule("fp8", "cpu", "", UNSUPPORTED,
+         "no fp8 arithmetic on this CPU; calib runs fp8 only on CUDA 8.9+ (torch._scaled_mm)"),
+    Rule("fp8", "cuda", "cc>=8.9", NATIVE, "fp8 e4m3 tensor cores (compute capability {cc} >= 8.9, torch._scaled_mm)"),
+    Rule("fp8", "cuda", "", UNSUPPORTED, "fp8 matmul (torch._scaled_mm) needs compute capability 8.9+ (this GPU: {cc})"),
+]

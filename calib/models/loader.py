@@ -1,0 +1,143 @@
+"""Turn a --model argument into a module plus seeded example inputs.
+
+Accepted: a catalog name, `file.py:factory` (factory returns an nn.Module, or a tuple
+(module, example_inputs)), a TorchScript file (.pt/.ts/.jit) or a torch.export file (.pt2).
+Files other than .py need --input-shape, since nothing in them says what the input is.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calib.errors import ModelLoadError, UsageError
+from calib.models.catalog import CATALOG, get_entry
+
+SEED = 0
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    module: object  # torch.nn.Module (or ScriptModule / exported module)
+    input_kind: str
+    item_shape: tuple[int, ...]
+    source: str
+    family: str = "custom"
+    vocab_size: int | None = None
+    example_inputs: tuple | None = None  # user-provided, batch included
+    info: dict = field(default_factory=dict)
+
+    def make_inputs(self, batch_size: int, seed: int = SEED) -> tuple:
+        """Seeded inputs for one call at this batch size (fp32 / int64, on the CPU)."""
+        import torch
+
+        if self.example_inputs is not None:
+            return tuple(_rebatch(t, batch_size) for t in self.example_inputs)
+        generator = torch.Generator().manual_seed(seed)
+        shape = (batch_size, *self.item_shape)
+        if self.input_kind == "tokens":
+            high = self.vocab_size or 1000
+            return (torch.randint(0, high, shape, generator=generator),)
+        return (torch.randn(shape, generator=generator),)
+
+
+def _rebatch(tensor, batch_size: int):
+    if tensor.shape[0] == batch_size:
+        return tensor
+    reps = (batch_size + tensor.shape[0] - 1) // tensor.shape[0]
+    return tensor.repeat(reps, *([1] * (tensor.dim() - 1)))[:batch_size]
+
+
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    if not text:
+        return None
+    try:
+        dims = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"--input-shape {text!r}: expected comma-separated integers, e.g. 3,224,224") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise UsageError(f"--input-shape {text!r}: dimensions must be positive integers")
+    return dims
+
+
+def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None) -> LoadedModel:
+    import torch
+
+    torch.manual_seed(SEED)
+    if spec in CATALOG:
+        entry = get_entry(spec)
+        module = entry.build().eval()
+        shape = input_shape or entry.input_shape
+        vocab = getattr(module, "vocab_size", None)
+        if entry.input_kind == "tokens":
+            shape = (seq_len,) if seq_len else (input_shape or entry.input_shape)
+        return LoadedModel(spec, module, entry.input_kind, tuple(shape), source="catalog",
+                           family=entry.family, vocab_size=vocab)
+
+    path_text, _, factory_name = spec.partition(":")
+    path = Path(path_text)
+    if path.suffix == ".py" or factory_name:
+        return _load_python(path, factory_name or "build", input_shape, seq_len)
+    if path.suffix == ".onnx":
+        raise UsageError(f"{spec}: ONNX files run with --backend onnxruntime")
+    if path.suffix in (".pt", ".ts", ".jit", ".pt2"):
+        if not path.exists():
+            raise ModelLoadError(f"{spec}: no such file")
+        if input_shape is None:
+            raise UsageError(f"{spec}: a {path.suffix} file does not say its input; give --input-shape (without batch)")
+        try:
+            if path.suffix == ".pt2":
+                module = torch.export.load(str(path)).module()
+            else:
+                module = torch.jit.load(str(path), map_location="cpu").eval()
+        except Exception as exc:  # noqa: BLE001 - any failure to read is the user's file
+            raise ModelLoadError(f"{spec}: cannot load ({type(exc).__name__}: {_first_line(exc)})") from None
+        return LoadedModel(path.name, module, "image" if len(input_shape) > 1 else "features", input_shape,
+                           source=str(path))
+    raise UsageError(f"unknown model {spec!r}; choose from: {', '.join(CATALOG)} "
+                     "(or a file: path.py:factory, .pt TorchScript, .pt2 torch.export)")
+
+
+def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedModel:
+    import torch
+
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such file")
+    module_name = f"calib_user_{abs(hash(str(path.resolve())))}"
+    try:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        user_module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = user_module
+        spec.loader.exec_module(user_module)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"{path}: cannot import ({type(exc).__name__}: {_first_line(exc)})") from None
+    factory = getattr(user_module, factory_name, None)
+    if not callable(factory):
+        raise ModelLoadError(f"{path}: has no callable {factory_name!r} (use path.py:factory)")
+    try:
+        built = factory()
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"{path}:{factory_name}() failed ({type(exc).__name__}: {_first_line(exc)})") from None
+    example = None
+    if isinstance(built, tuple):
+        built, example = built[0], built[1]
+        example = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+    if not isinstance(built, torch.nn.Module):
+        raise ModelLoadError(f"{path}:{factory_name}() returned {type(built).__name__}, not an nn.Module")
+    if example is None and input_shape is None:
+        raise UsageError(f"{path}:{factory_name}: give --input-shape or return (module, example_inputs)")
+    kind = "tokens" if example is not None and not example[0].is_floating_point() else "image"
+    shape = tuple(example[0].shape[1:]) if example is not None else input_shape
+    if kind == "tokens" and seq_len:
+        shape = (seq_len,)
+    return LoadedModel(f"{path.stem}:{factory_name}", built.eval(), kind, shape, source=str(path),
+                       example_inputs=example if example is not None and input_shape is None else None,
+                       vocab_size=getattr(built, "vocab_size", None))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else ""

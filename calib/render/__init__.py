@@ -1,0 +1,1 @@
+"""Rendering stored records as rich tables. Bookkeeping (rows) is kept apart from drawing."""

@@ -1,0 +1,52 @@
+"""The results file format. One JSON object per `calib run` invocation:
+
+{
+  "schema_version": 1, "calib_version": "...", "created": ISO-8601, "command": [argv...],
+  "environment": {...calib.environment.capture()...},
+  "device_report": {...calib.hardware report, as `calib device --json`...},
+  "records": [ one record per configuration, see below ]
+}
+
+A record:
+  "identity": {"model", "backend", "precision", "batch_size", "input_shape", "device"}
+  "status": "ok" | "skipped" | "failed";  "reason": str | null
+  "storage_dtype", "compute_dtype", "verdict": {"status", "evidence"} | null
+  "timing": {"settings": {...}, "timer": str, "stop_reason": str,
+             "samples_ms": [...raw...], "warmup_ms": [...], "cold_ms": float}
+  "summary": {...derived from samples_ms, for readers; code recomputes it...}
+  "conversion_s": float, "memory": {"peak_rss_bytes", "cuda_max_allocated_bytes", "model_size_bytes"}
+  "backend_info": {...}, "warnings": [...], "layers": {...} | null, "fidelity": {...} | null
+
+Version history:
+  1: first version.
+"""
+
+from __future__ import annotations
+
+from calib.timing.stats import Summary, summarize
+
+SCHEMA_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+
+IDENTITY_FIELDS = ("model", "backend", "precision", "batch_size", "input_shape", "device")
+
+
+def identity(record: dict) -> tuple:
+    """Hashable identity of a configuration, used to align records across files."""
+    ident = record["identity"]
+    return tuple(tuple(ident[k]) if isinstance(ident[k], list) else ident[k] for k in IDENTITY_FIELDS)
+
+
+def identity_label(record: dict) -> str:
+    ident = record["identity"]
+    shape = "x".join(str(d) for d in ident["input_shape"])
+    return f"{ident['model']} {ident['backend']} {ident['precision']} b{ident['batch_size']} [{shape}] {ident['device']}"
+
+
+def summary_of(record: dict) -> Summary | None:
+    """Statistics recomputed from the raw samples (the truth), or None when nothing ran."""
+    timing = record.get("timing") or {}
+    samples = timing.get("samples_ms") or []
+    if record.get("status") != "ok" or not samples:
+        return None
+    return summarize(samples, record["identity"].get("batch_size", 1))
