@@ -6,9 +6,12 @@ one torch.cuda query. No probing here; see calib.hardware.probe for measurements
 
 from __future__ import annotations
 
+from calib.errors import UsageError
 from calib.hardware.cpu import detect_cpu
+from calib.hardware.cpuinfo import parse_cpu_text
 from calib.hardware.cuda import live_gpus, soc_gpu
 from calib.hardware.jetson import detect_jetson
+from calib.hardware.rules import PRECISION_FLAGS
 from calib.hardware.verdict import device_verdicts
 
 # 1: first version (cpu, jetson, devices[].precisions[].{status,evidence,compute,rule,engine})
@@ -23,6 +26,8 @@ def cpu_device(cpu: dict) -> dict:
 
 
 def build_report(cpu: dict, jetson: dict | None, gpus: list[dict], gpu_note: str | None) -> dict:
+    present = set(cpu.get("flags") or [])
+    cpu = {**cpu, "precision_flags": [f for f in PRECISION_FLAGS.get(cpu.get("arch"), []) if f in present]}
     devices = [cpu_device(cpu)]
     if not gpus and jetson:
         integrated = soc_gpu(jetson, gpu_note or "CUDA not queried")
@@ -45,3 +50,12 @@ def device_report(root=None, live_gpu: bool = True) -> dict:
     else:
         gpus, note = [], "not queried (live_gpu=False)"
     return build_report(cpu, jetson, gpus, note)
+
+
+def report_from_cpu_text(text: str, source: str) -> dict:
+    """A report for pasted /proc/cpuinfo or lscpu text: the CPU only, nothing live."""
+    info = parse_cpu_text(text)
+    if info.arch == "unknown" and not info.flags:
+        raise UsageError(f"{source}: no CPU description found (expected /proc/cpuinfo or lscpu output)")
+    cpu = {**info.as_dict(), "governor": None, "source": source}
+    return build_report(cpu, None, [], "not queried: analysing pasted CPU text")

@@ -112,3 +112,10 @@ RULES: list[Rule] = [
     Rule("fp8", "cuda", "cc>=8.9", NATIVE, "fp8 e4m3 tensor cores (compute capability {cc} >= 8.9, torch._scaled_mm)"),
     Rule("fp8", "cuda", "", UNSUPPORTED, "fp8 matmul (torch._scaled_mm) needs compute capability 8.9+ (this GPU: {cc})"),
 ]
+
+# The flags the rules above read (plus a few shown for context), in the order `calib device` prints them.
+PRECISION_FLAGS = {
+    "x86_64": ["avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "avx_vnni_int8", "avx512_bf16",
+               "avx512_fp16", "avx_ne_convert", "amx_tile", "amx_bf16", "amx_int8", "amx_fp16"],
+    "aarch64": ["asimd", "fphp", "asimdhp", "asimddp", "i8mm", "bf16", "sve", "sve2", "svebf16", "sme"],
+}

@@ -46,6 +46,10 @@ def build_run_table(records: list[dict], title: str | None = None) -> Table:
     """Columns that are the same in every row (one model, one backend) move to the title."""
     many_models = len({r["identity"]["model"] for r in records}) > 1
     many_backends = len({r["identity"]["backend"] for r in records}) > 1
+    fixed = [f"{name}: {records[0]['identity'][name]}" for name, many in (("model", many_models),
+                                                                          ("backend", many_backends))
+             if records and not many]
+    title = " | ".join([title] * bool(title) + fixed) or None
     table = Table(title=title, header_style="bold", title_justify="left")
     columns = [("model", many_models), ("backend", many_backends), ("precision", True), ("storage", True),
                ("compute", True), ("batch", True), ("median ms", True), ("p90", True), ("p99", True),

@@ -80,27 +80,24 @@ def measure(fn: Callable[[], object], timer, settings: TimingSettings = TimingSe
         start = now_ns()
         next_check = max(settings.min_count, settings.hard_min_count)
         stop_reason = "max_count"
+        max_time_ns = settings.max_time_s * 1e9
         while len(samples_ns) < settings.max_count:
             append(time_call(fn))
             n = len(samples_ns)
-            if n < next_check:
-                continue
-            # Checks are spaced geometrically so the loop stays cheap for microsecond calls.
-            next_check = n + max(1, n // 10)
-            elapsed_s = (now_ns() - start) / 1e9
-            if elapsed_s >= settings.max_time_s:
+            elapsed_ns = now_ns() - start
+            if elapsed_ns >= max_time_ns and n >= settings.hard_min_count:
                 stop_reason = "max_time"
                 break
-            if n >= settings.min_count and elapsed_s >= settings.min_time_s:
+            if n < next_check:
+                continue
+            # The CI check sorts every sample: space checks geometrically so microsecond calls stay cheap.
+            next_check = n + max(1, n // 10)
+            if elapsed_ns / 1e9 >= settings.min_time_s:
                 low, high = median_ci(samples_ns)
                 middle = sorted(samples_ns)[n // 2]
                 if middle and (high - low) / middle <= settings.target_ci_rel:
                     stop_reason = "ci_target"
                     break
-            elif elapsed_s < settings.min_time_s and n >= settings.min_count:
-                # Short calls: jump the next check to roughly when min_time is reached.
-                per_call_s = max(elapsed_s / n, 1e-9)
-                next_check = max(next_check, int(settings.min_time_s / per_call_s) + 1)
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -1,0 +1,104 @@
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calib.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hardware"
+
+
+def _invoke(*args):
+    return CliRunner().invoke(main, ["device", *args], env={"COLUMNS": "120"})
+
+
+def _root(tmp_path, files):
+    for absolute, content in files.items():
+        target = tmp_path / absolute.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return tmp_path
+
+
+def test_device_json_on_this_machine():
+    result = _invoke("--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["devices"][0]["id"] == "cpu"
+    assert set(report["devices"][0]["precisions"]["bf16"]) >= {"status", "evidence"}
+    if not any(d["id"].startswith("cuda") for d in report["devices"]):
+        assert report["gpu_note"]
+
+
+def test_device_table_mentions_every_precision():
+    result = _invoke()
+    assert result.exit_code == 0, result.output
+    for precision in ("fp32", "bf16", "int8-dynamic", "fp8"):
+        assert precision in result.output
+
+
+@pytest.mark.parametrize("fixture, expected", [
+    ("zen3-ryzen9-5950x.cpuinfo", {"bf16": "emulated", "fp16": "emulated", "int8-dynamic": "native"}),
+    ("sapphirerapids-xeon-8480plus.cpuinfo", {"bf16": "native", "fp16": "native", "amp-bf16": "native"}),
+    ("zen4-genoa-epyc-9654.cpuinfo", {"bf16": "native", "fp16": "emulated"}),
+    ("raspberry-pi4.cpuinfo", {"bf16": "emulated", "fp16": "emulated", "int8-static": "native"}),
+    ("graviton3-neoverse-v1.cpuinfo", {"bf16": "native", "fp16": "native"}),
+])
+def test_root_with_each_cpuinfo_fixture(tmp_path, fixture, expected):
+    root = _root(tmp_path, {"/proc/cpuinfo": (FIXTURES / fixture).read_text()})
+    result = _invoke("--root", str(root), "--json")
+    assert result.exit_code == 0, result.output
+    precisions = json.loads(result.output)["devices"][0]["precisions"]
+    assert {p: precisions[p]["status"] for p in expected} == expected
+
+
+@pytest.mark.parametrize("fixture, flag, bf16", [
+    ("icelake-sp-5318y-wrapped.lscpu", "avx512_vnni", "emulated"),
+    ("sapphirerapids-8481c-gcp-vm-wrapped.lscpu", "avx512_bf16", "native"),
+    ("orin-agx-cortex-a78ae.lscpu", "asimddp", "emulated"),
+])
+def test_cpuinfo_option_reads_pasted_lscpu(fixture, flag, bf16):
+    result = _invoke("--cpuinfo", str(FIXTURES / fixture), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert flag in report["cpu"]["flags"]
+    assert report["devices"][0]["precisions"]["bf16"]["status"] == bf16
+
+
+def test_root_of_a_jetson_renders_its_integrated_gpu(tmp_path):
+    nano = FIXTURES / "jetson-orin-nano-super"
+    root = _root(tmp_path, {
+        "/proc/device-tree/model": (nano / "device-tree-model.txt").read_text().strip() + "\0",
+        "/proc/device-tree/compatible": (nano / "device-tree-compatible.txt").read_text(),
+        "/etc/nv_tegra_release": (nano / "nv_tegra_release-head1.txt").read_text(),
+        "/proc/cpuinfo": (FIXTURES / "graviton3-neoverse-v1.cpuinfo").read_text()})
+    result = _invoke("--root", str(root))
+    assert result.exit_code == 0, result.output
+    assert "L4T 36.4.3" in result.output and "tegra234" in result.output
+    assert "cuda:0" in result.output and "compute capability 8.7" in result.output
+    as_json = json.loads(_invoke("--root", str(root), "--json").output)
+    assert as_json["jetson"]["soc"] == "tegra234"
+    assert as_json["devices"][1]["precisions"]["tf32"]["status"] == "native"
+
+
+def test_user_mistakes_exit_2(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("nothing to see\n")
+    assert _invoke("--cpuinfo", str(empty)).exit_code == 2
+    assert _invoke("--cpuinfo", str(tmp_path / "missing.txt")).exit_code == 2
+    assert _invoke("--root", str(tmp_path / "nowhere")).exit_code == 2
+    assert _invoke("--root", str(tmp_path)).exit_code == 2  # no cpuinfo, no Jetson files
+    assert _invoke("--probe", "--root", str(tmp_path)).exit_code == 2
+    assert _invoke("--probe-time", "0").exit_code == 2
+
+
+def test_probe_with_a_tiny_budget_reports_ratios():
+    result = _invoke("--probe", "--probe-time", "0.05", "--threads", "1", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{"):])
+    measured = report["devices"][0]["precisions"]["bf16"]["measured"]
+    assert measured["probed"] and measured["ratio_to_fp32"] > 0
+    cuda = [d for d in report["devices"] if d["id"].startswith("cuda")]
+    if not cuda:
+        assert report["gpu_note"]  # says why there is no CUDA device

@@ -1,0 +1,55 @@
+from calib.timing.clock import FakeTimer
+from calib.timing.engine import TimingSettings, measure
+
+
+def _count_calls():
+    calls = []
+    return calls, lambda: calls.append(1)
+
+
+def test_stops_on_ci_target_with_low_noise():
+    timer = FakeTimer(median_ns=1e6, rel_noise=0.001, seed=3)
+    settings = TimingSettings(min_count=20, min_time_s=0.05, max_time_s=10, target_ci_rel=0.01)
+    calls, fn = _count_calls()
+    result = measure(fn, timer, settings)
+    assert result.stop_reason == "ci_target"
+    assert len(result.samples_ms) >= 20
+    assert sum(result.samples_ms) / 1000 >= 0.05  # min time reached
+    # cold + warm-up + samples: every call was timed and the fake clock saw each of them
+    assert len(calls) == 1 + len(result.warmup_ms) + len(result.samples_ms)
+    assert abs(result.summary().median_ms - 1.0) < 0.01
+
+
+def test_noisy_measurement_hits_max_time_and_warns():
+    timer = FakeTimer(median_ns=1e6, rel_noise=0.5, seed=4)
+    settings = TimingSettings(min_count=10, min_time_s=0.01, max_time_s=0.2, target_ci_rel=0.001)
+    result = measure(lambda: None, timer, settings)
+    assert result.stop_reason == "max_time"
+    assert any("CI of the median" in w for w in result.warnings)
+    assert any("unstable" in w for w in result.warnings)
+
+
+def test_warmup_respects_min_count_and_min_time():
+    timer = FakeTimer(durations=[2_000_000])  # every call "takes" 2 ms
+    settings = TimingSettings(warmup_min_count=3, warmup_min_time_s=0.02, min_count=5, min_time_s=0.0,
+                              max_time_s=1.0)
+    result = measure(lambda: None, timer, settings)
+    assert len(result.warmup_ms) == 10  # 0.02 s / 2 ms: time dominates the count
+    assert result.cold_ms == 2.0
+
+
+def test_slow_calls_stop_at_max_time_with_few_samples_and_say_so():
+    timer = FakeTimer(durations=[400_000_000])  # 0.4 s per call
+    settings = TimingSettings(warmup_max_time_s=0.5, min_count=20, min_time_s=1.0, max_time_s=2.0)
+    result = measure(lambda: None, timer, settings)
+    assert result.stop_reason == "max_time"
+    assert 3 <= len(result.samples_ms) < 20
+    assert any("only" in w and "samples" in w for w in result.warnings)
+
+
+def test_first_call_is_recorded_apart_from_warmup():
+    timer = FakeTimer(durations=[50_000_000] + [1_000_000] * 10_000)
+    settings = TimingSettings(warmup_min_count=1, warmup_min_time_s=0, min_count=5, min_time_s=0, max_time_s=1)
+    result = measure(lambda: None, timer, settings)
+    assert result.cold_ms == 50.0
+    assert max(result.samples_ms) == 1.0
