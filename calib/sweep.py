@@ -145,7 +145,8 @@ def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batc
             backend_info=prepared.info,
         )
         record["warnings"].extend(measurement.warnings)
-        record["fidelity"] = _fidelity(spec, model, backend_name, precision, batch_size, outputs, references)
+        record["fidelity"] = _fidelity(spec, model, backend_name, precision, batch_size, outputs, references,
+                                       prepared)
         if spec.layers:
             record["layers"] = _layers(prepared, summary.median_ms, spec)
     finally:
@@ -153,13 +154,14 @@ def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batc
             prepared.close()
 
 
-def _fidelity(spec, model, backend_name, precision, batch_size, outputs, references):
+def _fidelity(spec, model, backend_name, precision, batch_size, outputs, references, prepared=None):
     """Accuracy cost against the fp32 reference (calib.fidelity); None where not available."""
     try:
         from calib import fidelity
     except ImportError:
         return None
-    return fidelity.evaluate(spec, model, backend_name, precision, batch_size, outputs, references)
+    return fidelity.evaluate(spec, model, backend_name, precision, batch_size, outputs, references,
+                             prepared=prepared)
 
 
 def _layers(prepared, end_to_end_ms: float, spec: SweepSpec):

@@ -32,6 +32,12 @@ class Prepared:
     call_context: Callable[[], object] | None = None  # e.g. autocast; entered around per-layer runs
     info: dict = field(default_factory=dict)  # backend-specific facts recorded with the result
     close: Callable[[], None] | None = None
+    # one inference on other inputs (fp32/int64 CPU tensors shaped like `inputs`, same batch size);
+    # converts them like the bound inputs. Used by the accuracy pass (calib.fidelity); None if impossible.
+    run_on: Callable[[tuple], object] | None = None
+    # Backends without a torch module (ONNX Runtime) time their own nodes:
+    # profile_layers(end_to_end_ms, spec) -> layer-table dict (calib.layers format). Not serialized.
+    profile_layers: Callable[[float, object], dict] | None = None
 
 
 def module_size_bytes(module) -> int:

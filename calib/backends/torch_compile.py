@@ -38,4 +38,5 @@ def prepare(model, config: RunConfig) -> Prepared:
     prepared.info["compile_s"] = time.perf_counter() - started
     prepared.info["compile_mode"] = mode
     prepared.run = run
+    prepared.run_on = torch_eager.run_on_inputs(compiled, inputs, context)
     return prepared

@@ -50,7 +50,9 @@ def convert(module, precision_name: str, device: str, example_inputs: tuple, opt
         from calib.quant import fp8
 
         converted, info = fp8.convert(module.to(device), options)
-        return converted, tuple(t.to(device) for t in example_inputs), None, info
+        inputs = tuple(t.to(device).to(torch.bfloat16) if t.is_floating_point() else t.to(device)
+                       for t in example_inputs)
+        return converted, inputs, None, info
 
     module = module.to(device)
     inputs = tuple(t.to(device) for t in example_inputs)
@@ -91,7 +93,9 @@ def prepare(model, config: RunConfig) -> Prepared:
     started = time.perf_counter()
     module = copy.deepcopy(model.module).eval()
     example = model.make_inputs(config.batch_size)
-    module, inputs, context, info = convert(module, config.precision, config.device, example, config.options)
+    # int8 calibration draws its data through the LoadedModel (calib.quant.calibration_data)
+    options = {**config.options, "loaded_model": model} if precision.family == "int8" else config.options
+    module, inputs, context, info = convert(module, config.precision, config.device, example, options)
     info["conversion_s"] = time.perf_counter() - started
     return _bind(module, inputs, context, config, precision, info)
 
@@ -118,4 +122,18 @@ def _bind(module, inputs, context, config: RunConfig, precision, info) -> Prepar
     return Prepared(run=run, device=config.device, storage_dtype=info.pop("storage_dtype", precision.storage_dtype),
                     compute_dtype=info.pop("compute_dtype", precision.compute_dtype),
                     model_size_bytes=size if size is not None else module_size_bytes(module),
-                    sync=sync, module=module, inputs=inputs, call_context=context, info=info)
+                    sync=sync, module=module, inputs=inputs, call_context=context, info=info,
+                    run_on=run_on_inputs(module, inputs, context))
+
+
+def run_on_inputs(callable_module, bound_inputs: tuple, context):
+    """A run_on for Prepared: new CPU inputs get the bound inputs' device and float dtype."""
+    def run_on(new_inputs: tuple):
+        matched = tuple(new.to(device=bound.device, dtype=bound.dtype if new.is_floating_point() else new.dtype)
+                        for new, bound in zip(new_inputs, bound_inputs))
+        if context is None:
+            return callable_module(*matched)
+        with context():
+            return callable_module(*matched)
+
+    return run_on

@@ -19,8 +19,8 @@ _STATUS_STYLE = {"native": "green", "emulated": "yellow", "unsupported": "red"}
 @click.option("--cpuinfo", "cpuinfo_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Analyse pasted /proc/cpuinfo or lscpu output from FILE.")
 @click.option("--probe", is_flag=True, help="Measure matmul/conv throughput per precision to check each verdict.")
-@click.option("--probe-time", type=float, default=None, show_default="2.0",
-              help="Seconds of measurement per precision per device (implies --probe).")
+@click.option("--probe-time", type=float, default=None,
+              help="Seconds of measurement per precision per device (implies --probe; default: ~10 s in all).")
 @click.option("--threads", type=int, default=None, help="torch threads for the CPU probe (default: physical cores).")
 def command(as_json, root, cpuinfo_file, probe, probe_time, threads):
     from calib.hardware import device_report
@@ -48,12 +48,14 @@ def command(as_json, root, cpuinfo_file, probe, probe_time, threads):
     if probe:
         from calib.hardware import probe as run_probe
         from calib.hardware.measured import apply_probe
-        from calib.hardware.probe import DEFAULT_TIME_PER_COMPUTE_S
-
-        seconds = probe_time or DEFAULT_TIME_PER_COMPUTE_S
         if not as_json:
-            click.echo(f"probing: ~{seconds:g} s per precision per device ...", err=True)
-        report = apply_probe(report, run_probe(time_per_compute_s=seconds, threads=threads))
+            budget = f"{probe_time:g} s per precision per device" if probe_time else "about 10 s"
+            click.echo(f"probing ({budget}) ...", err=True)
+        from calib.hardware import verdict_for
+
+        engine = (verdict_for(report, "cpu", "int8-dynamic") or {}).get("engine")
+        report = apply_probe(report, run_probe(time_per_compute_s=probe_time, threads=threads,
+                                               quantized_engine=engine))
 
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -89,6 +91,10 @@ def _render(report: dict) -> None:
         console.print(f"[bold]GPU[/]  none: {report.get('gpu_note')}")
     for device in report["devices"]:
         console.print(_device_table(device, Table))
+    if report.get("probe"):
+        console.print(_probe_table(report["probe"], Table))
+    for warning in (report.get("probe") or {}).get("warnings", []):
+        console.print(f"[bold yellow]warning[/] {warning}")
     for line in disagreements(report):
         console.print(f"[bold red]measurement disagrees[/] {line}")
 
@@ -118,8 +124,7 @@ def _device_table(device: dict, table_class):
         row = [precision, f"[{_STATUS_STYLE[status]}]{status}[/]"]
         if probed:
             row.append(_measured_cell(verdict.get("measured") or {}))
-        evidence = verdict["evidence"] + (f"; engine: {verdict['engine']}" if verdict.get("engine") else "")
-        table.add_row(*row, evidence)
+        table.add_row(*row, verdict["evidence"])
     return table
 
 
@@ -128,7 +133,27 @@ def _measured_cell(measured: dict) -> str:
 
     if not measured.get("probed"):
         return "not probed"
-    text = f"{ratio_text(measured['ratio_to_fp32'])} fp32 ({measured['gflops']:.3g} GFLOP/s {measured['op']})"
+    text = f"{ratio_text(measured['ratio_to_fp32'])} fp32 ({measured['op']})"
     if measured.get("agrees") is False:
         return f"[bold red]{text} DISAGREES[/]"
     return text
+
+
+def _probe_table(probe: dict, table_class):
+    from calib.hardware.measured import ratio_text
+
+    settings = probe["settings"]
+    table = table_class(title=f"probe: {settings['time_per_compute_s']:g} s per precision, {settings['threads']} CPU "
+                              f"threads, torch {settings['torch']}", title_justify="left")
+    for name in ("device", "compute", "op", "shape", "GFLOP/s", "x fp32", "calls"):
+        table.add_column(name, justify="right" if name in ("GFLOP/s", "x fp32", "calls") else "left")
+    for device_id, computes in probe["devices"].items():
+        for compute, outcome in computes.items():
+            if not outcome["probed"]:
+                table.add_row(device_id, compute, "-", "not probed", "-", "-", outcome.get("reason") or "")
+                continue
+            for op, measured in outcome["ops"].items():
+                ratio = measured.get("ratio_to_fp32")
+                table.add_row(device_id, compute, op, measured["shape"], f"{measured['gflops']:.3g}",
+                              ratio_text(ratio) if ratio else "-", str(measured["calls"]))
+    return table

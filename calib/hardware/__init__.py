@@ -33,8 +33,8 @@ def verdict_for(report: dict | None, device_id: str, precision: str) -> dict | N
 
 
 def probe(*args, **kwargs):
-    """Measure matmul/conv throughput per dtype; see calib.hardware.probe.run_probe."""
-    from calib.hardware.probe import run_probe
+    """Measure matmul/conv throughput per dtype; see calib.hardware.microbench.run_probe."""
+    from calib.hardware.microbench import run_probe
 
     return run_probe(*args, **kwargs)
 

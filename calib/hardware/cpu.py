@@ -6,7 +6,7 @@ import glob
 import os
 import platform
 
-from calib.hardware.cpuinfo import CpuInfo, parse_cpu_text
+from calib.hardware.cpuinfo import parse_cpu_text
 from calib.hardware.system_files import read_text, system_path
 
 _GOVERNOR = "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"
@@ -24,10 +24,6 @@ def _sys_topology(root) -> tuple[int | None, int | None]:
             return None, None
         cores.add(((package or "").strip(), core.strip()))
     return (len(topologies) or None), (len(cores) or None)
-
-
-def cpu_from_text(text: str) -> CpuInfo:
-    return parse_cpu_text(text)
 
 
 def detect_cpu(root=None) -> dict:

@@ -175,8 +175,8 @@ def parse_lscpu(text: str) -> CpuInfo:
     flag_sets = [set(v.split()) for v in all_fields.get("Flags", [])] or [set()]
     everywhere = set.intersection(*flag_sets)
     models = list(dict.fromkeys(all_fields.get("Model name", [])))
-    arch = fields.get("Architecture", "unknown")
     vendor_id = fields.get("Vendor ID")
+    arch = fields.get("Architecture") or _arch_from_vendor_and_flags(vendor_id, everywhere)
     logical = _int(fields.get("CPU(s)"))
     threads = _int(fields.get("Thread(s) per core")) or 1
     per_group = _int(fields.get("Core(s) per socket")) or _int(fields.get("Core(s) per cluster"))
@@ -186,6 +186,15 @@ def parse_lscpu(text: str) -> CpuInfo:
                    flags=sorted(everywhere), flags_on_some_cores=sorted(set.union(*flag_sets) - everywhere),
                    logical_cores=logical,
                    physical_cores=physical, source_format="lscpu")
+
+
+def _arch_from_vendor_and_flags(vendor_id: str | None, flags: set[str]) -> str:
+    """For an lscpu excerpt pasted without its "Architecture:" line."""
+    if vendor_id in _X86_VENDORS or {"sse2", "lm"} <= flags:
+        return "x86_64"
+    if "asimd" in flags:
+        return "aarch64"
+    return "unknown"
 
 
 def _int(text: str | None) -> int | None:

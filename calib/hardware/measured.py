@@ -83,5 +83,3 @@ def disagreements(report: dict) -> list[str]:
                              f"but measured {ratio_text(measured['ratio_to_fp32'])} fp32 looks {measured['measured_status']}")
     return lines
 
-
-__all__ = ["apply_probe", "disagreements", "measurement_for", "ratio_text", "EMULATED", "NATIVE"]

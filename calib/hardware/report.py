@@ -1,7 +1,7 @@
 """Assemble the `calib device --json` object: CPU, Jetson identity, devices and their verdicts.
 
 Cheap by design (calib run stores it with every result): file reads, and with `live_gpu`
-one torch.cuda query. No probing here; see calib.hardware.probe for measurements.
+one torch.cuda query. No probing here; see calib.hardware.microbench for measurements.
 """
 
 from __future__ import annotations

@@ -34,12 +34,10 @@ class Rule:
     requires: str
     status: str
     evidence: str  # may name {cc}, the device's compute capability
-    engine: str | None = None  # int8 only: the quantized engine calib will use, and why
+    engine: str | None = None  # int8 only: the quantized engine calib will use (the evidence says why)
 
 
-_X86_INT8 = "PyTorch quantized engine 'x86'"
-_ARM_INT8 = "PyTorch quantized engine 'qnnpack'"
-_CUDA_INT8 = "TensorRT or ONNX Runtime (PyTorch-native int8 quantization, torch.ao, is CPU-only)"
+_CUDA_INT8 = "calib runs int8 on CUDA only through TensorRT or ONNX Runtime: PyTorch-native int8 (torch.ao) is CPU-only"
 
 RULES: list[Rule] = [
     # ---- fp32: the reference every ratio is measured against -------------------------------
@@ -80,30 +78,35 @@ RULES: list[Rule] = [
     Rule("bf16", "cuda", "", EMULATED,
          "no bf16 arithmetic below compute capability 8.0 (this GPU: {cc}); bf16 is computed through fp32"),
     # ---- int8 (int8-dynamic and int8-static) ----------------------------------------------
-    Rule("int8", "x86_64", "amx_int8", NATIVE, "amx_int8: AMX int8 tile matmul",
-         f"{_X86_INT8}: oneDNN with AMX-INT8"),
-    Rule("int8", "x86_64", "avx512_vnni", NATIVE, "avx512_vnni: u8s8 dot products (vpdpbusd)",
-         f"{_X86_INT8}: fbgemm/oneDNN with AVX512-VNNI"),
-    Rule("int8", "x86_64", "avx_vnni", NATIVE, "avx_vnni: 256-bit u8s8 dot products (vpdpbusd)",
-         f"{_X86_INT8}: oneDNN with AVX-VNNI, fbgemm with AVX2"),
+    # engine: torch.backends.quantized.engine on CPU (the same choice as calib.quant.engine).
+    Rule("int8", "x86_64", "amx_int8", NATIVE, "amx_int8: AMX int8 tile matmul; engine 'x86' dispatches to oneDNN",
+         "x86"),
+    Rule("int8", "x86_64", "avx512_vnni", NATIVE,
+         "avx512_vnni: u8s8 dot products (vpdpbusd); engine 'x86' uses oneDNN/fbgemm VNNI kernels", "x86"),
+    Rule("int8", "x86_64", "avx_vnni", NATIVE,
+         "avx_vnni: 256-bit u8s8 dot products (vpdpbusd); engine 'x86' uses oneDNN VNNI kernels", "x86"),
     # No VNNI: fbgemm still runs u8s8 on AVX2 (vpmaddubsw + vpmaddwd), a real integer path
-    # that beats fp32 on memory-bound layers but gains less than VNNI on compute-bound ones.
-    Rule("int8", "x86_64", "avx2", NATIVE, "AVX2 u8s8 via fbgemm/oneDNN (vpmaddubsw), no VNNI",
-         f"{_X86_INT8}: fbgemm with AVX2 (no VNNI)"),
-    Rule("int8", "aarch64", "i8mm", NATIVE, "i8mm (SMMLA) and SDOT int8 instructions",
-         f"{_ARM_INT8}: NEON int8 kernels (XNNPACK also uses i8mm)"),
-    Rule("int8", "aarch64", "asimddp", NATIVE, "asimddp: SDOT/UDOT int8 dot products",
-         f"{_ARM_INT8}: NEON int8 kernels"),
+    # that beats fp32 on most layers but gains less than VNNI and needs 7-bit activations.
+    Rule("int8", "x86_64", "avx2", NATIVE,
+         "AVX2 u8s8 via fbgemm (vpmaddubsw), no VNNI: engine 'fbgemm', 7-bit activations (reduce_range)",
+         "fbgemm"),
+    Rule("int8", "aarch64", "i8mm", NATIVE, "i8mm (SMMLA) and asimddp (SDOT) int8 instructions; engine 'qnnpack'",
+         "qnnpack"),
+    Rule("int8", "aarch64", "asimddp", NATIVE, "asimddp: SDOT/UDOT int8 dot products; engine 'qnnpack'", "qnnpack"),
     # Like AVX2 without VNNI: qnnpack was written for exactly these cores (widening NEON multiply-adds).
-    Rule("int8", "aarch64", "asimd", NATIVE, "NEON widening int8 multiply-accumulate, no SDOT (asimddp)",
-         f"{_ARM_INT8}: NEON int8 kernels without dot-product instructions"),
-    Rule("int8", "cpu", "", EMULATED, "no int8 SIMD flags (AVX2, VNNI, AMX, NEON); quantized ops fall back to reference kernels",
-         "PyTorch quantized reference kernels"),
-    Rule("int8", "cuda", "cc>=7.2", NATIVE, "int8 tensor cores (compute capability {cc} >= 7.2)", _CUDA_INT8),
-    Rule("int8", "cuda", "cc>=6.1", NATIVE, "DP4A int8 dot products on compute capability {cc}, no int8 tensor cores",
-         _CUDA_INT8),
-    Rule("int8", "cuda", "", UNSUPPORTED, "compute capability {cc} has no fast int8 (DP4A needs 6.1+, tensor cores 7.2+)",
-         _CUDA_INT8),
+    Rule("int8", "aarch64", "asimd", NATIVE,
+         "NEON widening int8 multiply-accumulate, no SDOT (asimddp); engine 'qnnpack'", "qnnpack"),
+    Rule("int8", "cpu", "", EMULATED,
+         "no int8 SIMD flags (AVX2, VNNI, AMX, NEON): quantized ops run generic kernels, no faster than fp32",
+         "x86"),
+    Rule("int8", "cuda", "cc>=7.2", NATIVE, "int8 tensor cores (compute capability {cc} >= 7.2); " + _CUDA_INT8,
+         "TensorRT/ONNX Runtime"),
+    Rule("int8", "cuda", "cc>=6.1", NATIVE,
+         "DP4A int8 dot products on compute capability {cc}, no int8 tensor cores; " + _CUDA_INT8,
+         "TensorRT/ONNX Runtime"),
+    Rule("int8", "cuda", "", UNSUPPORTED,
+         "compute capability {cc} has no fast int8 (DP4A needs 6.1+, tensor cores 7.2+); " + _CUDA_INT8,
+         "TensorRT/ONNX Runtime"),
     # ---- fp8 ----------------------------------------------------------------------------
     # No CPU calib targets computes fp8; running it would mean fp8 storage upcast to fp32,
     # which measures memory traffic, not fp8 arithmetic. So calib does not offer it on CPU.

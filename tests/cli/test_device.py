@@ -102,3 +102,14 @@ def test_probe_with_a_tiny_budget_reports_ratios():
     cuda = [d for d in report["devices"] if d["id"].startswith("cuda")]
     if not cuda:
         assert report["gpu_note"]  # says why there is no CUDA device
+
+
+def test_device_never_imports_onnxruntime_or_tensorrt():
+    import subprocess
+    import sys
+
+    code = ("import sys; from calib.cli import main\n"
+            "try:\n    main(['device', '--json'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('onnxruntime', 'tensorrt') if m in sys.modules))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert output.strip().endswith("[]")

@@ -1,0 +1,169 @@
+"""Does `calib check` cry wolf, and does it miss? False-alarm and detection rates, measured.
+
+    .venv/bin/python bench/gate.py                      # 100 A/A pairs + 40 slowed pairs (~10 min)
+    .venv/bin/python bench/gate.py --aa 20 --slowed 10  # a quick look
+    .venv/bin/python bench/gate.py --reuse DIR          # re-judge the files a previous run kept
+
+Every measurement is a separate calib run of models/slowed.py:build (a stack of Linear
+blocks). An A/A pair is two independent runs of the same build; a slowed pair is a run of the
+build and a run with CALIB_SLOWDOWN (default +10% block work). The order inside each pair is
+random and the two kinds of pairs are interleaved, so drift on this shared machine falls on
+both. Each pair is judged by the gate at its default settings (calib.check.gate).
+Targets (issue 8): at most 1 false alarm in 100 A/A pairs; at least 95% of +10% caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = f"{ROOT / 'models' / 'slowed.py'}:build"
+SLOWDOWN_ENV = "CALIB_SLOWDOWN"
+
+
+def _parse():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--aa", type=int, default=100, help="A/A pairs (default 100)")
+    parser.add_argument("--slowed", type=int, default=40, help="baseline/slowed pairs (default 40)")
+    parser.add_argument("--slowdown", type=float, default=0.10, help="extra work of the slowed build (0.10 = +10%%)")
+    parser.add_argument("--max-time", type=float, default=1.0, help="seconds per calib run (calib run --max-time)")
+    parser.add_argument("--threads", type=int, help="calib run --threads (default: calib's default)")
+    parser.add_argument("--subprocess", action="store_true",
+                        help="each measurement as its own `calib run` process (slower, closest to CI)")
+    parser.add_argument("--keep", type=Path, help="keep the results files and a manifest in this folder")
+    parser.add_argument("--reuse", type=Path, help="judge the files a previous --keep run left, measure nothing")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args()
+
+
+class InProcessRunner:
+    """calib run through the library: one sweep of one configuration per measurement."""
+
+    def __init__(self, max_time: float, threads: int | None):
+        from calib.environment import capture
+        from calib.hardware import device_report, physical_cores
+        from calib.timing.engine import TimingSettings
+
+        self.report = device_report()
+        self.threads = threads or physical_cores()
+        self.environment = capture(self.threads, self.report)
+        self.timing = TimingSettings(min_time_s=min(1.0, max_time), max_time_s=max_time)
+
+    def __call__(self, path: Path, slowdown: float) -> None:
+        from calib.models.loader import load_model
+        from calib.results.store import ResultWriter
+        from calib.sweep import SweepSpec, run_sweep
+
+        os.environ[SLOWDOWN_ENV] = str(slowdown)
+        spec = SweepSpec(model=MODEL, backends=["torch"], precisions=["fp32"], batch_sizes=[1], device="cpu",
+                         threads=self.threads, timing=self.timing, options={"model_spec": MODEL})
+        model = load_model(MODEL)  # a fresh import of the file, as a new calib run would do
+        writer = ResultWriter(path, self.environment, self.report, command=["bench/gate.py"])
+        run_sweep(spec, model, writer, self.report)
+
+
+class SubprocessRunner:
+    def __init__(self, max_time: float, threads: int | None):
+        self.options = ["--max-time", str(max_time), "--min-time", str(min(1.0, max_time)), "-q"]
+        if threads:
+            self.options += ["--threads", str(threads)]
+
+    def __call__(self, path: Path, slowdown: float) -> None:
+        env = {**os.environ, SLOWDOWN_ENV: str(slowdown)}
+        subprocess.run([sys.executable, "-m", "calib", "run", "--model", MODEL, "--device", "cpu",
+                        "--out", str(path), *self.options], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def measure_pairs(args, folder: Path) -> list[dict]:
+    runner = (SubprocessRunner if args.subprocess else InProcessRunner)(args.max_time, args.threads)
+    rng = random.Random(args.seed)
+    kinds = ["aa"] * args.aa + ["slowed"] * args.slowed
+    rng.shuffle(kinds)  # interleave the two kinds over the whole session
+    pairs = []
+    for index, kind in enumerate(kinds):
+        current_slowdown = args.slowdown if kind == "slowed" else 0.0
+        baseline, current = folder / f"{index:03d}-{kind}-baseline.json", folder / f"{index:03d}-{kind}-current.json"
+        jobs = [(baseline, 0.0), (current, current_slowdown)]
+        rng.shuffle(jobs)  # which of the two runs first is random
+        for path, slowdown in jobs:
+            runner(path, slowdown)
+        pairs.append({"kind": kind, "baseline": baseline.name, "current": current.name})
+        print(f"\r  measured {index + 1}/{len(kinds)} pairs", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    (folder / "manifest.json").write_text(json.dumps({"slowdown": args.slowdown, "max_time": args.max_time,
+                                                      "threads": args.threads, "pairs": pairs}, indent=1))
+    return pairs
+
+
+def judge_pairs(folder: Path, pairs: list[dict]) -> dict[str, list]:
+    from calib.check.gate import gate
+    from calib.results.store import load_result
+
+    judged: dict[str, list] = {"aa": [], "slowed": []}
+    for pair in pairs:
+        result = gate(load_result(folder / pair["baseline"]), load_result(folder / pair["current"]))
+        outcome = result.outcomes[0]
+        judged[pair["kind"]].append((outcome.outcome, outcome.ratio))
+    return judged
+
+
+def _rate_line(name: str, hits: int, total: int) -> str:
+    from scipy.stats import binomtest
+
+    if not total:
+        return f"{name}: no pairs"
+    interval = binomtest(hits, total).proportion_ci(0.95)
+    return f"{name}: {hits}/{total} = {100 * hits / total:.1f}% (95% CI {100 * interval.low:.1f}-{100 * interval.high:.1f}%)"
+
+
+def _ratio_line(name: str, ratios: list[float]) -> str:
+    import numpy as np
+
+    if not ratios:
+        return f"{name}: -"
+    p5, p50, p95 = np.percentile(ratios, [5, 50, 95])
+    return f"{name} ratio of medians: p5 {p5:.3f}  median {p50:.3f}  p95 {p95:.3f}  max {max(ratios):.3f}"
+
+
+def main() -> int:
+    args = _parse()
+    sys.path.insert(0, str(ROOT))
+    from calib.check.gate import DEFAULT_ALPHA, DEFAULT_TOLERANCE, REGRESSION
+
+    started = time.perf_counter()
+    if args.reuse:
+        manifest = json.loads((args.reuse / "manifest.json").read_text())
+        folder, pairs, slowdown = args.reuse, manifest["pairs"], manifest["slowdown"]
+        settings_line = f"reused {folder}: --max-time {manifest['max_time']}, threads {manifest['threads'] or 'default'}"
+    else:
+        folder = args.keep or Path(tempfile.mkdtemp(prefix="calib-gate-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        mode = "one process per run" if args.subprocess else "in-process runs"
+        print(f"gate bench: {args.aa} A/A + {args.slowed} slowed (+{100 * args.slowdown:.0f}%) pairs, "
+              f"--max-time {args.max_time} s, {mode}", file=sys.stderr)
+        pairs, slowdown = measure_pairs(args, folder), args.slowdown
+        settings_line = f"--max-time {args.max_time}, threads {args.threads or 'default'}, {mode}"
+    measured_s = time.perf_counter() - started
+    judged = judge_pairs(folder, pairs)
+    false_alarms = sum(1 for outcome, _ in judged["aa"] if outcome == REGRESSION)
+    detections = sum(1 for outcome, _ in judged["slowed"] if outcome == REGRESSION)
+    print(f"calib check at defaults (tolerance {100 * DEFAULT_TOLERANCE:.0f}%, alpha {DEFAULT_ALPHA}); {settings_line}")
+    print(_rate_line("false alarms (A/A)", false_alarms, len(judged["aa"])) + "   target <= 1%")
+    print(_rate_line(f"detected (+{100 * slowdown:.0f}% work)", detections, len(judged["slowed"])) + "   target >= 95%")
+    print(_ratio_line("A/A", [r for _, r in judged["aa"] if r]))
+    print(_ratio_line("slowed", [r for _, r in judged["slowed"] if r]))
+    print(f"took {measured_s:.0f} s measuring, {time.perf_counter() - started - measured_s:.1f} s judging"
+          + ("" if args.keep or args.reuse else f"; files in {folder}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""fp32 ONNX graph -> the graph for one precision: fp16 conversion, dynamic or static int8 (QDQ).
+
+Static int8 follows the ONNX Runtime recipe: quant_pre_process (shape inference and graph
+cleanup), then quantize_static in QDQ format with per-channel weights, calibrated on the
+same --calib-data/--calib-samples/--calib-method inputs as the PyTorch int8 path. The int8
+types follow the CPU: u8s8 on x86 without VNNI (there s8s8 gives no gain: its kernels widen
+to 16 bits), s8s8 where VNNI or a GPU can use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from calib.backends.onnx_export import cache_root, file_digest, onnx_size_bytes, save_onnx
+from calib.errors import PrecisionUnavailable
+
+SUPPORTED_PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8-static")
+CALIBRATION_METHODS = {"minmax": "MinMax", "percentile": "Percentile", "entropy": "Entropy"}
+_VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp")  # x86 VNNI/AMX, Arm dot product
+
+
+def convert(source: Path, precision: str, model, config, work_dir: Path) -> tuple[Path, dict]:
+    """Path of the graph to run at `precision`, written under work_dir, and what was done."""
+    if precision == "fp32":
+        return source, {}
+    if precision not in SUPPORTED_PRECISIONS:
+        raise PrecisionUnavailable(f"{precision} has no ONNX Runtime conversion in calib; "
+                                   f"choose from: {', '.join(SUPPORTED_PRECISIONS)}")
+    if precision == "fp16":
+        return _to_fp16(source, work_dir / "fp16.onnx")
+    prepared_source, info = _preprocessed(source)
+    if precision == "int8-dynamic":
+        return _dynamic_int8(prepared_source, work_dir / "int8-dynamic.onnx", info)
+    return _static_int8(prepared_source, work_dir / "int8-static.onnx", model, config, info)
+
+
+def _to_fp16(source: Path, target: Path) -> tuple[Path, dict]:
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    started = time.perf_counter()
+    # keep_io_types=False: inputs and outputs are fp16 too, as the torch backend casts its inputs
+    converted = convert_float_to_float16(onnx.load(str(source)), keep_io_types=False)
+    save_onnx(converted, target)
+    return target, {"conversion": "onnxruntime.transformers.float16.convert_float_to_float16",
+                    "keep_io_types": False, "quantization_s": time.perf_counter() - started}
+
+
+def _preprocessed(source: Path) -> tuple[Path, dict]:
+    """quant_pre_process output, cached by the content of the source graph."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    target = cache_root() / f"preprocessed-{file_digest(source)}" / "model.onnx"
+    if target.exists():
+        return target, {"preprocess": "quant_pre_process (cached)"}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    staging = target.with_suffix(".partial.onnx")
+    try:
+        with _quiet_root_logger():
+            quant_pre_process(str(source), str(staging), save_as_external_data=_has_external_data(source))
+        staging.replace(target)
+    except Exception as exc:  # noqa: BLE001 - quantization still works on the raw graph, a bit slower
+        return source, {"preprocess": f"skipped: quant_pre_process failed ({type(exc).__name__})"}
+    return target, {"preprocess": "quant_pre_process", "preprocess_s": time.perf_counter() - started}
+
+
+def _dynamic_int8(source: Path, target: Path, info: dict) -> tuple[Path, dict]:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    started = time.perf_counter()
+    with _quiet_root_logger():
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
+                         use_external_data_format=_has_external_data(source))
+    info.update(quantization="quantize_dynamic", activation_type="uint8 (DynamicQuantizeLinear)",
+                weight_type="int8", quantization_s=time.perf_counter() - started)
+    return target, info
+
+
+def _static_int8(source: Path, target: Path, model, config, info: dict) -> tuple[Path, dict]:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
+
+    from calib.quant.calibration_data import calibration_inputs
+
+    options = config.options
+    method_name = (options.get("calib_method") or "minmax").lower()
+    method = getattr(CalibrationMethod, CALIBRATION_METHODS[method_name])
+    activation_type, weight_type, types_why = int8_types(config.device)
+    per_channel = (options.get("weight_granularity") or "per-channel") == "per-channel"
+    symmetric = (options.get("qscheme") or "affine") == "symmetric"
+    extra_options = {"ActivationSymmetric": symmetric}
+    if method_name == "percentile":
+        extra_options["CalibPercentile"] = float(options.get("calib_percentile") or 99.99)
+
+    batches = calibration_inputs(model, options, config.batch_size)
+    reader = _reader(source, batches)
+    started = time.perf_counter()
+    with _quiet_root_logger():
+        quantize_static(str(source), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
+                        activation_type=activation_type, weight_type=weight_type, calibrate_method=method,
+                        use_external_data_format=_has_external_data(source), extra_options=extra_options)
+    info.update(quantization="quantize_static", quant_format="QDQ", per_channel=per_channel,
+                activation_type=_type_name(activation_type), weight_type=_type_name(weight_type),
+                int8_types_why=types_why, activation_symmetric=symmetric, reduce_range=False,
+                calib_method=method_name, calib_data=options.get("calib_data") or "random",
+                calib_batches=len(batches), calib_batch_size=config.batch_size,
+                calibration_s=time.perf_counter() - started)  # calibration runs plus writing the QDQ graph
+    if method_name == "percentile":
+        info["calib_percentile"] = extra_options["CalibPercentile"]
+    return target, info
+
+
+def _reader(source: Path, batches: list[tuple]):
+    """A CalibrationDataReader over calib's calibration batches, keyed by the graph's input names."""
+    import onnxruntime
+    from onnxruntime.quantization import CalibrationDataReader
+
+    session = onnxruntime.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    del session
+
+    class CalibReader(CalibrationDataReader):
+        def __init__(self):
+            self._feeds = iter([{name: tensor.numpy() for name, tensor in zip(names, batch)} for batch in batches])
+
+        def get_next(self):
+            return next(self._feeds, None)
+
+    return CalibReader()
+
+
+def int8_types(device: str):
+    """(activation QuantType, weight QuantType, why), chosen from the device's int8 dot-product support."""
+    from onnxruntime.quantization import QuantType
+
+    if device.startswith("cuda"):
+        return QuantType.QInt8, QuantType.QInt8, "s8s8: GPU execution providers expect symmetric int8 QDQ"
+    flags = set(cpu_flags())
+    found = sorted(flags.intersection(_VNNI_FLAGS))
+    if found:
+        return QuantType.QInt8, QuantType.QInt8, f"s8s8: the CPU has {', '.join(found)} (int8 dot products)"
+    if "avx2" in flags or "avx512f" in flags:
+        return (QuantType.QUInt8, QuantType.QInt8,
+                "u8s8: x86 without VNNI, where ORT's s8s8 kernels give no gain over fp32 and u8s8 uses "
+                "the u8 x s8 multiply-add (weights could saturate; reduce_range=False kept for speed)")
+    return QuantType.QInt8, QuantType.QInt8, "s8s8: ORT's default (no VNNI/AVX2 flags read from this CPU)"
+
+
+def cpu_flags() -> list[str]:
+    """CPU flags from calib's device report; /proc/cpuinfo if that is not available."""
+    try:
+        from calib.hardware import device_report
+
+        return list(device_report(live_gpu=False)["cpu"]["flags"])
+    except Exception:  # noqa: BLE001 - a partial hardware module must not stop quantization
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].split()
+        except OSError:
+            pass
+    return []
+
+
+@contextlib.contextmanager
+def _quiet_root_logger():
+    """onnxruntime.quantization logs advice ("consider pre-processing") on the root logger; keep it off the table."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
+def _type_name(quant_type) -> str:
+    return {"QInt8": "int8", "QUInt8": "uint8"}.get(quant_type.name, quant_type.name)
+
+
+def _has_external_data(path: Path) -> bool:
+    return onnx_size_bytes(path) > Path(path).stat().st_size

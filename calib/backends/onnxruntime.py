@@ -1,0 +1,167 @@
+"""ONNX Runtime backend: export (or read) the graph, convert it to the precision, open a session.
+
+Importing this module imports onnxruntime, so calib.backends.get_backend turns a missing
+onnxruntime into BackendUnavailable with one line; nothing else in calib imports it.
+The inputs are bound once (IO binding) outside the timed call, so a timed call is one
+Run plus wrapping its outputs as torch tensors (zero-copy on the CPU) for the fidelity checks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import onnxruntime
+
+from calib.backends import onnx_convert
+from calib.backends.base import Prepared, RunConfig
+from calib.backends.onnx_export import export_model, onnx_size_bytes
+from calib.errors import BackendUnavailable, CalibError, PrecisionUnavailable
+from calib.precisions import get_precision
+
+NAME = "onnxruntime"
+GRAPH_OPTIMIZATION = "ORT_ENABLE_ALL"
+# onnxruntime 1.31 segfaults creating a CPU session of an fp16 transformer graph at
+# ORT_ENABLE_ALL (its CPU-only layout passes); one level lower keeps the fusions and runs.
+FP16_CPU_GRAPH_OPTIMIZATION = "ORT_ENABLE_EXTENDED"
+INTER_OP_THREADS = 1  # sequential execution: one graph at a time, intra-op threads do the work
+
+_NOT_CONVERTED = {
+    "bf16": "calib converts ONNX graphs to fp16 only: ONNX Runtime's CPU and CUDA providers have few bf16 kernels",
+    "amp-fp16": "ONNX graphs have no autocast; measure fp16 (the whole graph converted) instead",
+    "amp-bf16": "ONNX graphs have no autocast and calib has no bf16 graph conversion",
+    "tf32": "TF32 is a CUDA math mode of PyTorch; ONNX Runtime's CUDA provider picks it by itself (use --backend torch)",
+    "fp8": "calib has no fp8 conversion for ONNX graphs (use --backend torch on CUDA 8.9+)",
+}
+_NUMPY_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+                "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bool)": "bool"}
+
+
+def prepare(model, config: RunConfig) -> Prepared:
+    precision = get_precision(config.precision)
+    if config.precision in _NOT_CONVERTED:
+        raise PrecisionUnavailable(f"{config.precision} on onnxruntime: {_NOT_CONVERTED[config.precision]}")
+    providers = providers_for(config.device, config.precision)
+    level = FP16_CPU_GRAPH_OPTIMIZATION if (config.precision == "fp16" and config.device == "cpu") else GRAPH_OPTIMIZATION
+    started = time.perf_counter()
+    source, info = source_graph(model)
+    work_dir = Path(tempfile.mkdtemp(prefix="calib-ort-"))
+    try:
+        path, convert_info = onnx_convert.convert(source, config.precision, model, config, work_dir)
+        session_started = time.perf_counter()
+        session = onnxruntime.InferenceSession(str(path), session_options(config.threads, level), providers=providers)
+        session_s = time.perf_counter() - session_started
+        feeds = _feeds(session, model.make_inputs(config.batch_size))
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    info.update(convert_info)
+    info.update(onnxruntime_version=onnxruntime.__version__, providers=session.get_providers(),
+                provider=session.get_providers()[0], intra_op_threads=config.threads,
+                inter_op_threads=INTER_OP_THREADS, execution_mode="sequential", allow_spinning=False,
+                graph_optimization_level=level, io_binding=True, session_s=session_s,
+                conversion_s=time.perf_counter() - started)
+    run = _bound_run(session, feeds, config.device)
+
+    def profile_layers(end_to_end_ms: float, spec=None) -> dict:
+        from calib.backends.onnx_profile import profile_session
+
+        def create(prefix: str):
+            return onnxruntime.InferenceSession(str(path), session_options(config.threads, level, prefix),
+                                                providers=providers)
+
+        return profile_session(create, feeds, end_to_end_ms, precision.storage_dtype, precision.compute_dtype)
+
+    def close():
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+    return Prepared(run=run, device=config.device, storage_dtype=precision.storage_dtype,
+                    compute_dtype=precision.compute_dtype, model_size_bytes=onnx_size_bytes(path), module=None,
+                    inputs=tuple(feeds.values()), info=info, close=close, profile_layers=profile_layers)
+
+
+def source_graph(model) -> tuple[Path, dict]:
+    """The fp32 graph: the user's .onnx file, or the catalog/torch model exported (cached)."""
+    onnx_path = (model.info or {}).get("onnx_path")
+    if onnx_path:
+        return Path(onnx_path), {"exporter": "file", "opset": model.info.get("opset"), "onnx_source": onnx_path}
+    if model.module is None:
+        raise CalibError(f"{model.name}: no torch module and no ONNX file to run")
+    exported = export_model(model)
+    return exported.path, {"exporter": exported.exporter, "opset": exported.opset, "export_s": exported.export_s,
+                           "export_cached": exported.cached, "onnx_source": str(exported.path)}
+
+
+def providers_for(device: str, precision: str) -> list:
+    """CPU: the CPU provider. CUDA: TensorRT (when installed), then CUDA, then CPU for leftovers."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    available = onnxruntime.get_available_providers()
+    if "CUDAExecutionProvider" not in available:
+        raise BackendUnavailable(f"onnxruntime {onnxruntime.__version__} here has no CUDAExecutionProvider "
+                                 f"(has {', '.join(available)}); pip install onnxruntime-gpu for {device}")
+    index = int(device.partition(":")[2] or 0)
+    providers: list = []
+    if "TensorrtExecutionProvider" in available:
+        providers.append(("TensorrtExecutionProvider", {"device_id": index, "trt_fp16_enable": precision == "fp16",
+                                                        "trt_int8_enable": precision == "int8-static"}))
+    providers.append(("CUDAExecutionProvider", {"device_id": index}))
+    providers.append("CPUExecutionProvider")
+    return providers
+
+
+def session_options(threads: int, level: str = GRAPH_OPTIMIZATION, profile_prefix: str | None = None):
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = INTER_OP_THREADS
+    options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = getattr(onnxruntime.GraphOptimizationLevel, level)
+    # No spin-waiting between runs: a spinning pool steals the cores from whatever runs next
+    # in this process (the next configuration, the torch backend, the fidelity reference).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only: fp16/int8 graphs log benign fallbacks as warnings
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return options
+
+
+def _feeds(session, tensors: tuple) -> dict:
+    """Inputs as numpy arrays of the graph's input types (an fp16 graph takes fp16 inputs)."""
+    graph_inputs = session.get_inputs()
+    if len(graph_inputs) != len(tensors):
+        raise CalibError(f"the ONNX graph takes {len(graph_inputs)} inputs; calib made {len(tensors)}")
+    feeds = {}
+    for graph_input, tensor in zip(graph_inputs, tensors):
+        array = tensor.detach().cpu().numpy()
+        wanted = _NUMPY_TYPES.get(graph_input.type)
+        feeds[graph_input.name] = array.astype(wanted) if wanted and array.dtype.name != wanted else array
+    return feeds
+
+
+def _bound_run(session, feeds: dict, device: str):
+    """A closure doing one Run on inputs bound once; returns a tensor, or a tuple for several outputs."""
+    import torch
+
+    binding = session.io_binding()
+    if device == "cpu":
+        for name, array in feeds.items():
+            binding.bind_cpu_input(name, array)
+        for output in session.get_outputs():
+            binding.bind_output(output.name)
+    else:
+        index = int(device.partition(":")[2] or 0)
+        for name, array in feeds.items():
+            binding.bind_ortvalue_input(name, onnxruntime.OrtValue.ortvalue_from_numpy(array, "cuda", index))
+        for output in session.get_outputs():
+            binding.bind_output(output.name, "cuda", index)
+
+    def run():
+        session.run_with_iobinding(binding)
+        # On CUDA this includes the device-to-host copy of the outputs (small for classifiers).
+        outputs = [torch.from_numpy(array) for array in binding.copy_outputs_to_cpu()]
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    return run

@@ -1,0 +1,50 @@
+"""The gate's summary as markdown, for a CI job page (e.g. $GITHUB_STEP_SUMMARY)."""
+
+from __future__ import annotations
+
+from calib.check.gate import GateResult, ConfigOutcome, OUTCOME_ORDER, REGRESSION
+from calib.render import format as fmt
+
+_MARK = {"regression": "❌", "improvement": "🚀", "unchanged": "✅"}
+
+
+def outcome_cells(outcome: ConfigOutcome) -> list[str]:
+    """The row every writer shows: configuration, outcome, medians, ratio [CI], p, note."""
+    estimate = outcome.estimate
+    interval = f"{fmt.ratio(estimate.ratio)} [{estimate.low:.3f}-{estimate.high:.3f}]" if estimate else "-"
+    p_value = f"{outcome.p_value:.2g}" if outcome.p_value is not None else "-"
+    return [outcome.label, outcome.outcome, fmt.ms(outcome.baseline_median_ms), fmt.ms(outcome.current_median_ms),
+            interval, p_value, outcome.note]
+
+
+def headline(result: GateResult) -> str:
+    counts = ", ".join(f"{result.count(name)} {name}" for name in OUTCOME_ORDER if result.count(name))
+    verdict = "FAIL" if not result.passed else "PASS"
+    return (f"{verdict}: {counts or 'nothing compared'} (tolerance {100 * result.settings.tolerance:g}%, "
+            f"alpha {result.settings.alpha:g})")
+
+
+def gate_markdown(result: GateResult) -> str:
+    lines = [f"## calib check: {headline(result)}", "",
+             f"Baseline `{result.baseline_path}`, current `{result.current_path}`. A regression is a slowdown "
+             f"above {100 * result.settings.tolerance:g}% that a one-sided Mann-Whitney U test on the raw samples "
+             f"finds significant at {result.settings.alpha:g}.", ""]
+    if result.environment_notes:
+        lines += [f"> ⚠️ {note}" for note in result.environment_notes] + [""]
+    lines += ["| | configuration | outcome | baseline ms | current ms | current/baseline [95% CI] | p | note |",
+              "|---|---|---|---:|---:|---:|---:|---|"]
+    for outcome in result.outcomes:
+        cells = [_escape(c) for c in outcome_cells(outcome)]
+        mark = _MARK.get(outcome.outcome, "⚠️")
+        lines.append(f"| {mark} | " + " | ".join(cells) + " |")
+    if result.regressions:
+        worst = max(result.regressions, key=lambda o: o.ratio or 0)
+        lines += ["", f"Worst: **{worst.label}** is {100 * ((worst.ratio or 1) - 1):.1f}% slower."]
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+__all__ = ["gate_markdown", "headline", "outcome_cells", "REGRESSION"]

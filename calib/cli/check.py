@@ -1,0 +1,76 @@
+"""`calib check`: the CI gate. Exit 0 pass, 1 regression, 2 usage error or unreadable input."""
+
+from __future__ import annotations
+
+import click
+
+from calib.cli._common import console
+from calib.errors import UsageError
+
+
+def parse_tolerance(text: str) -> float:
+    """'5%' or '0.05' -> 0.05."""
+    raw = str(text).strip()
+    try:
+        value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
+    except ValueError:
+        raise UsageError(f"--tolerance {text!r}: expected a percentage like 5% or a fraction like 0.05") from None
+    if not raw.endswith("%") and value >= 1:
+        raise UsageError(f"--tolerance {text!r}: a bare number is a fraction (0.05); write {raw}% for percent")
+    if value < 0:
+        raise UsageError(f"--tolerance {text!r}: must not be negative")
+    return value
+
+
+@click.command(name="check")
+@click.option("--baseline", required=True, type=click.Path(dir_okay=False), help="Results file of the reference build.")
+@click.option("--current", required=True, type=click.Path(dir_okay=False), help="Results file of the build under test.")
+@click.option("--tolerance", default="5%", show_default=True,
+              help="Slowdown allowed before a configuration can fail (run-to-run noise of the machine).")
+@click.option("--alpha", type=float, default=None, help="Significance level of the test (default 0.01).")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
+              help="Write a markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
+@click.option("--force", is_flag=True, help="Judge even when the two runs' timing settings or machines differ.")
+def command(baseline, current, tolerance, alpha, markdown_path, junit_path, force):
+    """Fail (exit 1) when a configuration in CURRENT is slower than in BASELINE by more than
+    --tolerance AND the slowdown is statistically significant on the raw samples."""
+    from pathlib import Path
+
+    from calib.check import RegressionFound
+    from calib.check.gate import DEFAULT_ALPHA, GateSettings, gate
+    from calib.check.markdown import gate_markdown
+    from calib.check.table import build_gate_table
+    from calib.compare.environment import environment_difference
+    from calib.results.store import load_result
+
+    alpha = DEFAULT_ALPHA if alpha is None else alpha
+    if not 0 < alpha < 1:
+        raise UsageError(f"--alpha {alpha}: must lie between 0 and 1")
+    settings = GateSettings(tolerance=parse_tolerance(tolerance), alpha=alpha)
+    baseline_result, current_result = load_result(baseline), load_result(current)
+    difference = environment_difference(baseline_result.get("environment") or {},
+                                        current_result.get("environment") or {},
+                                        Path(baseline).name, Path(current).name)
+    # The host name alone differs between CI runners of one kind: a note, not a refusal.
+    serious = difference and (difference.settings or any(not d.startswith("host:") for d in difference.machine))
+    if serious and not force:
+        raise UsageError("; ".join(difference.lines()) + "; timings are not comparable (pass --force to judge anyway)")
+    result = gate(baseline_result, current_result, settings)
+    result.environment_notes = difference.lines() if difference else []
+
+    out = console()
+    out.print(build_gate_table(result))
+    for note in result.environment_notes:
+        out.print(f"[yellow]warning:[/] {note}")
+    if markdown_path:
+        Path(markdown_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(markdown_path).write_text(gate_markdown(result))
+    if junit_path:
+        from calib.check.junit import write_junit
+
+        write_junit(result, junit_path)
+    if not result.passed:
+        worst = max(result.regressions, key=lambda o: o.ratio or 0)
+        raise RegressionFound(f"{len(result.regressions)} configuration(s) regressed; worst: {worst.label} "
+                              f"{100 * (worst.ratio - 1):.1f}% slower (tolerance {100 * settings.tolerance:g}%)")

@@ -1,0 +1,85 @@
+"""Records from several results files, aligned by configuration.
+
+A column is one (results file, device) pair: a run on a Jetson, a run on an i7, or today's
+and last week's run on the same machine. A row is one configuration without its device
+(model, backend, precision, batch size, input shape), so the same configuration measured on
+different devices lines up in one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calib.render.run_table import speedups
+from calib.results.schema import IDENTITY_FIELDS, identity, summary_of
+from calib.timing.stats import Summary
+
+ROW_FIELDS = tuple(name for name in IDENTITY_FIELDS if name != "device")
+
+
+@dataclass
+class Column:
+    index: int
+    path: str
+    device: str
+    environment: dict
+    created: str | None
+
+    @property
+    def label(self) -> str:
+        env = self.environment
+        where = env.get("gpu_name") if self.device.startswith("cuda") and env.get("gpu_name") else env.get("cpu_model")
+        threads = f", {env['threads']} thr" if env.get("threads") else ""
+        return f"#{self.index + 1} {Path(self.path).name}\n{env.get('host') or '?'} {self.device}{threads}\n{where or ''}".strip()
+
+
+@dataclass
+class Cell:
+    record: dict
+    summary: Summary | None
+    speedup_vs_fp32: float | None
+
+    @property
+    def verdict(self) -> str | None:
+        return (self.record.get("verdict") or {}).get("status")
+
+
+@dataclass
+class Row:
+    key: tuple
+    label: str
+    cells: dict[int, Cell] = field(default_factory=dict)  # column index -> cell
+
+
+def row_key(record: dict) -> tuple:
+    full = dict(zip(IDENTITY_FIELDS, identity(record)))
+    return tuple(full[name] for name in ROW_FIELDS)
+
+
+def row_label(record: dict) -> str:
+    ident = record["identity"]
+    shape = "x".join(str(d) for d in ident["input_shape"])
+    return f"{ident['model']} {ident['backend']} {ident['precision']} b{ident['batch_size']} [{shape}]"
+
+
+def align(results: list[dict]) -> tuple[list[Column], list[Row]]:
+    """Columns in the order the files were given (devices in order of appearance); rows in
+    order of first appearance, so a sweep's fp32, fp16, ... order is kept."""
+    columns: list[Column] = []
+    rows: dict[tuple, Row] = {}
+    for result in results:
+        records = result["records"]
+        ratios = speedups(records)  # speed-up over fp32 on the same device, from the run table
+        column_of_device: dict[str, Column] = {}
+        for position, record in enumerate(records):
+            device = record["identity"]["device"]
+            if device not in column_of_device:
+                column = Column(len(columns), result.get("_path", "?"), device, result.get("environment") or {},
+                                result.get("created"))
+                columns.append(column)
+                column_of_device[device] = column
+            key = row_key(record)
+            row = rows.setdefault(key, Row(key, row_label(record)))
+            row.cells[column_of_device[device].index] = Cell(record, summary_of(record), ratios.get(position))
+    return columns, list(rows.values())

@@ -1,0 +1,51 @@
+"""Which environment differences between runs change timings, split by what they mean.
+
+Machine keys say the runs come from different machines: expected when comparing devices,
+a warning sign when gating one build against another. Setting keys (threads, governor,
+power mode, library versions) are knobs that change timings on the same machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calib.environment import TIMING_KEYS, differences
+
+MACHINE_KEYS = ("host", "cpu_model", "gpu_name")
+SETTING_KEYS = tuple(key for key in TIMING_KEYS if key not in MACHINE_KEYS)
+
+
+@dataclass(frozen=True)
+class EnvironmentDifference:
+    first: str  # labels of the two runs, e.g. file names
+    second: str
+    machine: tuple[str, ...]
+    settings: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        where = f"{self.first} vs {self.second}"
+        out = [f"{where}: different machine ({'; '.join(self.machine)})"] if self.machine else []
+        if self.settings:
+            out.append(f"{where}: settings that change timings differ: {'; '.join(self.settings)}")
+        return out
+
+
+def environment_difference(env_a: dict, env_b: dict, first: str, second: str) -> EnvironmentDifference | None:
+    machine = differences(env_a or {}, env_b or {}, MACHINE_KEYS)
+    settings = differences(env_a or {}, env_b or {}, SETTING_KEYS)
+    if not machine and not settings:
+        return None
+    return EnvironmentDifference(first, second, tuple(machine), tuple(settings))
+
+
+def against_first(environments: list[tuple[str, dict]]) -> list[EnvironmentDifference]:
+    """Differences of every run from the first one (the reference column)."""
+    if not environments:
+        return []
+    first_label, first_env = environments[0]
+    found = []
+    for label, env in environments[1:]:
+        difference = environment_difference(first_env, env, first_label, label)
+        if difference:
+            found.append(difference)
+    return found

@@ -1,0 +1,73 @@
+"""The `calib compare` table: one row per configuration, one column per run/device.
+
+Each cell: median ms with its 95% CI, speed-up over fp32 on that device, the hardware verdict
+(native / emulated), and, after the first column, the time ratio to the first column with its
+bootstrap interval. Bookkeeping (align, ratios) lives apart from this drawing.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from calib.compare.align import Cell, Column, Row
+from calib.compare.ratios import RatioEstimate, median_ratio
+from calib.render import format as fmt
+
+_VERDICT_STYLE = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}
+
+
+def ratio_to_reference(row: Row, column_index: int) -> tuple[int, RatioEstimate] | None:
+    """Time ratio of this cell to the row's first measured cell (reference column, estimate)."""
+    measured = [index for index in sorted(row.cells) if row.cells[index].summary is not None]
+    cell = row.cells.get(column_index)
+    if not measured or cell is None or cell.summary is None or measured[0] == column_index:
+        return None
+    reference = row.cells[measured[0]]
+    estimate = median_ratio(reference.record["timing"]["samples_ms"], cell.record["timing"]["samples_ms"],
+                            reference.summary.median_ms, cell.summary.median_ms)
+    return measured[0], estimate
+
+
+def speedup_text(value: float | None) -> str:
+    """Like fmt.ratio, but keeps two significant digits for emulated precisions (0.0038x)."""
+    return f"{value:.2g}x" if value is not None and 0 < value < 0.1 else fmt.ratio(value)
+
+
+def format_ratio(estimate: RatioEstimate) -> str:
+    return f"{fmt.ratio(estimate.ratio)} [{estimate.low:.2f}-{estimate.high:.2f}]"
+
+
+def _cell_text(row: Row, column: Column) -> Text:
+    cell: Cell | None = row.cells.get(column.index)
+    if cell is None:
+        return Text("not run", style="dim")
+    if cell.summary is None:
+        status = cell.record.get("status", "?")
+        return Text(status, style="red" if status == "failed" else "dim")
+    summary = cell.summary
+    text = Text(f"{fmt.ms(summary.median_ms)} ms", style="bold")
+    text.append(f" [{fmt.ms(summary.ci95_low_ms)}-{fmt.ms(summary.ci95_high_ms)}]", style="dim")
+    text.append(f"\n{speedup_text(cell.speedup_vs_fp32)} vs fp32" if cell.speedup_vs_fp32 else "\n-")
+    verdict = cell.verdict
+    text.append(f"  {verdict or '?'}", style=_VERDICT_STYLE.get(verdict, "dim"))
+    ratio = ratio_to_reference(row, column.index)
+    if ratio:
+        reference_index, estimate = ratio
+        style = "red" if estimate.low > 1 else "green" if estimate.high < 1 else ""
+        text.append(f"\ntime {format_ratio(estimate)} of #{reference_index + 1}", style=style)
+    return text
+
+
+def build_compare_table(columns: list[Column], rows: list[Row], title: str | None = None) -> Table:
+    table = Table(title=title, header_style="bold", title_justify="left", show_lines=True)
+    table.add_column("configuration", no_wrap=True)
+    for column in columns:
+        table.add_column(column.label, justify="right")
+    for row in rows:
+        table.add_row(row.label, *[_cell_text(row, column) for column in columns])
+    return table
+
+
+LEGEND = ("cell: median ms [95% CI]; speed-up over fp32 on that device; hardware verdict; "
+          "time ratio to the first column with its 95% bootstrap interval (< 1 is faster).")

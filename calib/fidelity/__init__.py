@@ -1,0 +1,23 @@
+"""Fidelity: what each precision costs in accuracy, against the fp32 reference.
+
+metrics  - error numbers between outputs and their reference (max/mean abs, relative error,
+           cosine, SQNR, top-1 agreement, NaN/Inf counts)
+datasets - labelled data: digits-cnn's test split, or --eval-data image folders
+assess   - evaluate(): called by the sweep after each configuration's timing
+budget   - --max-drop: pass/fail and the compact text of the run table (no torch import)
+
+The stored dict (record["fidelity"]): metrics.METRIC_KEYS, plus sample, reference, is_reference,
+accuracy, reference_accuracy, accuracy_drop (points; labelled data only), passed, judgement,
+max_drop, notes, evaluation_s and compact.
+"""
+
+from __future__ import annotations
+
+
+def evaluate(spec, model, backend_name, precision, batch_size, outputs, references, prepared=None):
+    from calib.fidelity.assess import evaluate as _evaluate
+
+    return _evaluate(spec, model, backend_name, precision, batch_size, outputs, references, prepared=prepared)
+
+
+__all__ = ["evaluate"]

@@ -1,0 +1,158 @@
+"""One configuration's fidelity: its outputs against the fp32 reference, and its accuracy when labels exist.
+
+The reference is fp32 on the same backend when the sweep has already measured it (the sweep's
+order is the user's, so it may not have); otherwise the fp32 torch module on the CPU, computed
+here once and kept in the sweep's `references` dict. Files without a torch module (.onnx) can
+only be compared with their backend's own fp32 run.
+
+What the outputs are compared on ("sample" in the record):
+  - labelled data (digits-cnn's test split, --eval-data): every item, which also gives accuracy;
+  - classifiers without labels: the timed call's seeded inputs plus up to PROBE_ITEMS more seeded
+    items, so top-1 agreement is not a statement about one image; capped at PROBE_BUDGET_S;
+  - anything else: the timed call's seeded inputs.
+All of it runs after the timing, never inside it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from calib.fidelity import budget, metrics
+from calib.models.loader import SEED
+
+PROBE_ITEMS = 32
+PROBE_BUDGET_S = 3.0
+CPU_FAMILY = "torch-cpu"
+CPU_REFERENCE = "torch fp32 on cpu"
+_NO_SET = "none"
+
+
+def evaluate(spec, model, backend_name: str, precision: str, batch_size: int, outputs, references: dict,
+             prepared=None) -> dict:
+    """The fidelity dict stored in the record (see calib.results.schema and calib.fidelity.budget)."""
+    import torch
+
+    options = spec.options or {}
+    max_drop = options.get("max_drop")
+    run_on = getattr(prepared, "run_on", None)
+    started = time.perf_counter()
+    notes: list[str] = []
+    with torch.inference_mode():
+        labeled = _labeled(model, options, references)
+        if labeled is not None and run_on is None:
+            notes.append(f"no accuracy: the {backend_name} backend cannot run this model on other inputs")
+        if labeled is not None and run_on is not None:
+            result = _on_labeled_set(model, backend_name, precision, batch_size, run_on, labeled, references, notes)
+        else:
+            result = _on_seeded_inputs(model, backend_name, precision, batch_size, outputs, run_on, references)
+    passed, judgement = budget.judge(result, max_drop)
+    result.update(passed=passed, judgement=judgement, max_drop=max_drop, notes=notes,
+                  evaluation_s=round(time.perf_counter() - started, 3))
+    result["compact"] = budget.compact(result)
+    return result
+
+
+def _labeled(model, options: dict, references: dict):
+    from calib.fidelity.datasets import labeled_set
+
+    if "labeled_set" not in references:  # built once per sweep; a bad --eval-data fails the first configuration
+        references["labeled_set"] = labeled_set(model, options) or _NO_SET
+    found = references["labeled_set"]
+    return None if found == _NO_SET else found
+
+
+def _on_labeled_set(model, backend_name, precision, batch_size, run_on, labeled, references, notes) -> dict:
+    is_reference = precision == "fp32"
+    scores, labels = _predict(run_on, labeled, batch_size)
+    key = ("labeled", backend_name, batch_size)
+    if is_reference:
+        references[key] = scores
+        reference, reference_name = scores, "itself"
+    elif key in references:
+        reference, reference_name = references[key], f"{backend_name} fp32"
+    elif model.module is not None:
+        cpu_key = ("labeled", CPU_FAMILY, batch_size)
+        if cpu_key not in references:
+            references[cpu_key] = _predict(lambda inputs: model.module(*inputs), labeled, batch_size)[0]
+        reference, reference_name = references[cpu_key], CPU_REFERENCE
+    else:
+        reference, reference_name = None, None
+    result = _compared(scores, reference, is_reference)
+    result.update(sample=labeled.name, reference=reference_name, is_reference=is_reference,
+                  accuracy=None, reference_accuracy=None, accuracy_drop=None)
+    if any(metrics.class_scores(call) is None for call in scores):
+        notes.append("no accuracy: the model's first output is not [batch, classes] scores")
+        return result
+    result["accuracy"] = _accuracy(scores, labels)
+    if reference is not None:
+        result["reference_accuracy"] = _accuracy(reference, labels)
+        result["accuracy_drop"] = 100 * (result["reference_accuracy"] - result["accuracy"])
+    return result
+
+
+def _predict(run_on, labeled, batch_size: int):
+    """Per-call CPU outputs over the whole labelled set (padding trimmed), and the labels."""
+    import torch
+
+    calls, labels = [], []
+    for images, batch_labels, real_count in labeled.batches_of(batch_size):
+        outputs = metrics.detached(run_on((images,)))
+        calls.append([t[:real_count] for t in outputs])
+        labels.append(batch_labels[:real_count])
+    return calls, torch.cat(labels)
+
+
+def _accuracy(calls: list, labels) -> float:
+    import torch
+
+    predicted = torch.cat([metrics.class_scores(call).argmax(dim=1) for call in calls])
+    return float((predicted == labels).double().mean())
+
+
+def _on_seeded_inputs(model, backend_name, precision, batch_size, outputs, run_on, references) -> dict:
+    is_reference = precision == "fp32"
+    calls, seeds = [metrics.detached(outputs)], [SEED]
+    can_probe = (run_on is not None and model.example_inputs is None
+                 and metrics.class_scores(outputs) is not None and batch_size < PROBE_ITEMS)
+    if can_probe:
+        started = time.perf_counter()
+        while len(calls) * batch_size < PROBE_ITEMS and time.perf_counter() - started < PROBE_BUDGET_S:
+            seed = SEED + len(calls)
+            calls.append(metrics.detached(run_on(model.make_inputs(batch_size, seed=seed))))
+            seeds.append(seed)
+    if is_reference:
+        for seed, call in zip(seeds, calls):
+            references[("seeded", backend_name, batch_size, seed)] = call
+        found = [(call, call, "itself") for call in calls]
+    else:
+        found = [(call, *_seeded_reference(model, backend_name, batch_size, seed, references))
+                 for seed, call in zip(seeds, calls)]
+        found = [entry for entry in found if entry[1] is not None] or [(calls[0], None, None)]
+    reference = None if found[0][1] is None else [entry[1] for entry in found]
+    result = _compared([entry[0] for entry in found], reference, is_reference)
+    items = len(found) * batch_size
+    result.update(sample=f"seeded inputs ({items} item{'s' if items != 1 else ''})", reference=found[0][2],
+                  is_reference=is_reference)
+    return result
+
+
+def _seeded_reference(model, backend_name, batch_size, seed, references):
+    key = ("seeded", backend_name, batch_size, seed)
+    if key in references:
+        return references[key], f"{backend_name} fp32"
+    if model.module is None:
+        return None, None
+    cpu_key = ("seeded", CPU_FAMILY, batch_size, seed)
+    if cpu_key not in references:
+        references[cpu_key] = metrics.detached(model.module(*model.make_inputs(batch_size, seed=seed)))
+    return references[cpu_key], CPU_REFERENCE
+
+
+def _compared(calls, reference, is_reference: bool) -> dict:
+    if is_reference:
+        return metrics.identical(calls)
+    if reference is None:  # nothing to compare with: still count NaN/Inf, they are loud on their own
+        counts = metrics.identical(calls)
+        return {key: (counts[key] if key in ("nan_count", "inf_count", "elements") else None)
+                for key in metrics.METRIC_KEYS}
+    return metrics.compare(calls, reference)

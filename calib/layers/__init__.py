@@ -1,0 +1,74 @@
+"""Per-layer latency tables: where the time of one inference goes, at each precision.
+
+`profile(prepared, end_to_end_ms, spec)` is what the sweep calls after the end-to-end
+measurement. It picks the method: torch.fx graph marks (calib.layers.fx_profile) when the
+model traces, forward hooks on modules (calib.layers.hooks) when it does not, and a
+backend's own profiler (prepared.info["profile_layers"], e.g. ONNX Runtime's) when there
+is no torch module. Every table has the same shape (calib.layers.table.finish_table).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from calib.layers.table import by_kind, compare_tables, finish_table, top_layers
+
+__all__ = ["profile", "profile_module", "finish_table", "by_kind", "top_layers", "compare_tables"]
+
+
+def profile(prepared, end_to_end_ms: float, spec=None) -> dict | None:
+    """The layer table of one prepared configuration, or None when nothing can be profiled."""
+    backend_profiler = (prepared.info or {}).pop("profile_layers", None)  # a callable must not reach the JSON
+    if prepared.module is None:
+        if callable(backend_profiler):
+            return backend_profiler(end_to_end_ms, spec)
+        return None
+    autocast = prepared.call_context is not None and prepared.storage_dtype != prepared.compute_dtype
+    return profile_module(prepared.module, prepared.inputs, end_to_end_ms, spec=spec, device=prepared.device,
+                          call_context=prepared.call_context, sync=prepared.sync,
+                          expected_compute=prepared.compute_dtype,
+                          configuration=_configuration(prepared, autocast))
+
+
+def profile_module(module, inputs: tuple, end_to_end_ms: float | None, spec=None, device: str = "cpu",
+                   call_context=None, sync=None, expected_compute: str | None = None,
+                   configuration: str = "", method: str = "auto") -> dict:
+    """fx graph marks when the module traces (method 'auto' or 'fx'), module hooks otherwise ('hooks')."""
+    import torch
+
+    from calib.layers.fx_profile import profile_fx
+    from calib.layers.graph import TraceFailed
+    from calib.layers.hooks import profile_hooks
+
+    def run_context():
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        if call_context is not None:
+            stack.enter_context(call_context())
+        return stack
+
+    if _is_scripted(module):
+        return finish_table([], end_to_end_ms, "unavailable", reason="TorchScript modules cannot be traced or hooked")
+    arguments = dict(run_context=run_context, device=device, end_to_end_ms=end_to_end_ms, spec=spec,
+                     expected_compute=expected_compute, configuration=configuration, sync=sync)
+    trace_error = None
+    if method in ("auto", "fx"):
+        try:
+            return profile_fx(module, tuple(inputs), **arguments)
+        except TraceFailed as exc:
+            if method == "fx":
+                raise
+            trace_error = str(exc)
+    return profile_hooks(module, tuple(inputs), trace_error=trace_error, **arguments)
+
+
+def _is_scripted(module) -> bool:
+    import torch
+
+    return isinstance(module, torch.jit.ScriptModule)
+
+
+def _configuration(prepared, autocast: bool) -> str:
+    from calib.layers.facts import configuration_label
+
+    return configuration_label(prepared.storage_dtype, prepared.compute_dtype, autocast)

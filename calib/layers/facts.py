@@ -1,0 +1,173 @@
+"""What one layer is, independent of how long it took: shapes, dtypes, parameters, FLOPs,
+bytes moved and the dtype it actually computed in.
+
+FLOPs come from torch.utils.flop_counter.FlopCounterMode (2 per multiply-add, as PyTorch
+counts them) wherever it covers the op; the shape formulas below fill in what it does not
+count (quantized kernels, norms, pooling, element-wise ops).
+"""
+
+from __future__ import annotations
+
+import math
+
+from calib.layers.kinds import HEAVY_KINDS
+
+QUANTIZED_DTYPES = ("qint8", "quint8", "qint32", "quint4x2")
+SHORT_DTYPE = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float8_e4m3fn": "fp8", "int8": "int8",
+               "tf32": "tf32"}
+
+
+def dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def tensors_in(value) -> list:
+    """Every tensor inside nested args/kwargs/outputs, in order."""
+    import torch
+
+    found: list = []
+
+    def visit(item):
+        if isinstance(item, torch.Tensor):
+            found.append(item)
+        elif isinstance(item, (list, tuple)):
+            for element in item:
+                visit(element)
+        elif isinstance(item, dict):
+            for element in item.values():
+                visit(element)
+
+    visit(value)
+    return found
+
+
+def shape_text(tensor) -> str:
+    return "x".join(str(d) for d in tensor.shape) or "scalar"
+
+
+def module_weights(module) -> tuple[int, str | None, int]:
+    """(parameter count, weight dtype, parameter bytes); quantized modules pack their weight."""
+    if module is None:
+        return 0, None, 0
+    count = size = 0
+    weight_dtype = None
+    for tensor in list(module.parameters(recurse=True)) + list(module.buffers(recurse=True)):
+        count += tensor.numel()
+        size += tensor.numel() * tensor.element_size()
+        if weight_dtype is None and tensor.dim() > 1:
+            weight_dtype = dtype_name(tensor.dtype)
+    weight = getattr(module, "weight", None)
+    if callable(weight) and not hasattr(weight, "dtype"):  # quantized Conv/Linear: weight() unpacks
+        try:
+            unpacked = weight()
+            count += unpacked.numel()
+            size += unpacked.numel() * unpacked.element_size()
+            weight_dtype = dtype_name(unpacked.dtype)
+        except Exception:  # noqa: BLE001 - a packed format we cannot read: counts stay as they are
+            pass
+    elif weight_dtype is None and hasattr(weight, "dtype"):
+        weight_dtype = dtype_name(weight.dtype)
+    return count, weight_dtype, size
+
+
+def run_counting_flops(fn):
+    """(result, flops) of fn(); flops None when the counter cannot run this op."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    try:
+        counter = FlopCounterMode(display=False)
+        with counter:
+            result = fn()
+        return result, int(counter.get_total_flops())
+    except Exception:  # noqa: BLE001 - some backends' ops refuse dispatch modes; time them anyway
+        return fn(), None
+
+
+def formula_flops(kind: str, module, input_tensors: list, output_tensors: list) -> int:
+    """Shape-based estimate, used where FlopCounterMode counted nothing."""
+    if not output_tensors:
+        return 0
+    out_numel = sum(t.numel() for t in output_tensors)
+    first_in = input_tensors[0] if input_tensors else None
+    if kind == "conv" and module is not None and hasattr(module, "kernel_size"):
+        kernel = math.prod(_pair(module.kernel_size))
+        return 2 * out_numel * (module.in_channels // module.groups) * kernel
+    if kind == "linear" and module is not None and hasattr(module, "in_features"):
+        return 2 * out_numel * module.in_features
+    if kind == "attention" and module is not None and hasattr(module, "embed_dim") and first_in is not None:
+        return _attention_flops(module, first_in)
+    if kind == "matmul" and len(input_tensors) >= 2 and input_tensors[0].dim() >= 1:
+        return 2 * out_numel * input_tensors[0].shape[-1]
+    if kind == "norm":
+        return 5 * out_numel  # mean, variance, subtract, scale, shift
+    if kind == "pooling" and first_in is not None:
+        return first_in.numel()
+    if kind in ("elementwise", "activation"):
+        return out_numel
+    return 0
+
+
+def _attention_flops(module, query) -> int:
+    """nn.MultiheadAttention as self-attention: q/k/v and output projections plus the two batched matmuls."""
+    embed = module.embed_dim
+    if query.dim() == 3:
+        seq_len = query.shape[1] if getattr(module, "batch_first", False) else query.shape[0]
+    else:
+        seq_len = query.shape[0]
+    tokens = query.numel() // embed
+    projections = 2 * tokens * embed * 4 * embed
+    scores_and_mix = 2 * 2 * tokens * seq_len * embed
+    return projections + scores_and_mix
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def bytes_moved(input_tensors: list, output_tensors: list, param_bytes: int) -> int:
+    """Lower bound on memory traffic: read every input and weight once, write every output once."""
+    total = param_bytes
+    for tensor in input_tensors + output_tensors:
+        try:
+            total += tensor.numel() * tensor.element_size()
+        except (RuntimeError, NotImplementedError):  # packed or opaque tensors
+            pass
+    return total
+
+
+def compute_dtype_of(kind: str, input_dtypes: list[str], output_dtype: str | None,
+                     weight_dtype: str | None) -> str | None:
+    """The dtype the layer's arithmetic ran in, as far as its tensors show it."""
+    seen = [d for d in [*input_dtypes, output_dtype, weight_dtype] if d]
+    if any(d in QUANTIZED_DTYPES for d in seen):
+        return "int8"
+    floating = [d for d in seen if d.startswith(("float", "bfloat"))]
+    if not floating:
+        return None
+    # Autocast casts a heavy op's inputs down and returns its output in the compute dtype,
+    # so the output tells what ran; weights stay in storage dtype and would mislead.
+    if output_dtype and output_dtype.startswith(("float", "bfloat")):
+        return output_dtype
+    return floating[0]
+
+
+def flag_for(kind: str, compute_dtype: str | None, expected_compute: str | None, configuration: str,
+             fed_by_dequantize: bool = False) -> str | None:
+    """A short note when a heavy layer did not compute in the precision the configuration asks for."""
+    if kind not in HEAVY_KINDS or not compute_dtype or not expected_compute:
+        return None
+    wanted = "float32" if expected_compute == "tf32" else expected_compute
+    if compute_dtype == wanted:
+        return None
+    short = SHORT_DTYPE.get(compute_dtype, compute_dtype)
+    if wanted == "int8" and fed_by_dequantize:
+        return f"reference kernel ({short} after dequantize)"
+    if wanted == "float32":
+        return None  # a narrower dtype inside an fp32 model is not a fallback
+    return f"{short} in {configuration}"
+
+
+def configuration_label(storage_dtype: str | None, compute_dtype: str | None, autocast: bool) -> str:
+    """`amp-bf16`, `bf16`, `int8`: names the configuration in flags without the precision name."""
+    short = SHORT_DTYPE.get(compute_dtype or "", compute_dtype or "?")
+    return f"amp-{short}" if autocast and storage_dtype != compute_dtype else short

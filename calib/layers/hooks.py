@@ -1,0 +1,228 @@
+"""Fallback for models torch.fx cannot trace: forward hooks on every module.
+
+Each module call is timed between its pre- and post-hook; a row is a module's exclusive
+time (its own time minus its children's), so a container's own functional ops keep a row
+and nothing is counted twice. The hooks' own cost is measured on a chain of Identity
+modules and subtracted. On CUDA each hook synchronizes (this path cannot keep events
+per call cheaply), so on CUDA the fx method is the accurate one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from calib.layers import facts as layer_facts
+from calib.layers.kinds import op_kind_of
+from calib.layers.passes import choose_repeats, run_passes, warmup_count
+from calib.layers.table import finish_table
+
+METHOD = "module-hooks"
+
+
+class _CallTimer:
+    """Hooks that accumulate, per module path, inclusive and children's time of one pass."""
+
+    def __init__(self, sync=None):
+        self.inclusive: dict[str, int] = {}
+        self.children: dict[str, int] = {}
+        self.child_calls: dict[str, int] = {}
+        self._stack: list[tuple[str, int]] = []
+        self._sync = sync
+        self._clock = time.perf_counter_ns
+
+    def reset(self) -> None:
+        self.inclusive, self.children, self.child_calls = {}, {}, {}
+
+    def attach(self, root) -> list:
+        handles = []
+        for path, module in root.named_modules():
+            handles.append(module.register_forward_pre_hook(self._pre(path)))
+            handles.append(module.register_forward_hook(self._post(path)))
+        return handles
+
+    def _pre(self, path):
+        def hook(module, args):
+            if self._sync:
+                self._sync()
+            self._stack.append((path, self._clock()))
+        return hook
+
+    def _post(self, path):
+        def hook(module, args, output):
+            if self._sync:
+                self._sync()
+            _, start = self._stack.pop()
+            took = self._clock() - start
+            self.inclusive[path] = self.inclusive.get(path, 0) + took
+            if self._stack:
+                parent = self._stack[-1][0]
+                self.children[parent] = self.children.get(parent, 0) + took
+                self.child_calls[parent] = self.child_calls.get(parent, 0) + 1
+        return hook
+
+    def exclusive_ms(self) -> dict[str, float]:
+        return {path: (took - self.children.get(path, 0)) / 1e6 for path, took in self.inclusive.items()}
+
+
+def profile_hooks(module, inputs: tuple, run_context, device: str, end_to_end_ms: float | None, spec=None,
+                  expected_compute: str | None = None, configuration: str = "", sync=None,
+                  trace_error: str | None = None) -> dict:
+    import torch
+
+    started = time.perf_counter()
+    hook_sync = sync if str(device).startswith("cuda") else None
+    inside_ms, outside_ms = calibrate_hook_cost(run_context, hook_sync)
+    with run_context(), torch.inference_mode():
+        module_facts, call_order = collect_module_facts(module, inputs)
+    timer = _CallTimer(hook_sync)
+    handles = timer.attach(module)
+    repeats = choose_repeats(end_to_end_ms, spec)
+    passes_child_calls: list[dict[str, int]] = []
+
+    def timed_pass():
+        timer.reset()
+        module(*inputs)
+        passes_child_calls.append(timer.child_calls)
+        exclusive = timer.exclusive_ms()
+        return [exclusive.get(path, 0.0) for path in call_order]
+
+    def plain_run():
+        for handle in handles:  # the plain run must not pay for hooks
+            handle.remove()
+        try:
+            module(*inputs)
+        finally:
+            handles[:] = timer.attach(module)
+
+    try:
+        with run_context(), torch.inference_mode():
+            per_pass, plain_ms = run_passes(timed_pass, plain_run, repeats, warmup_count(end_to_end_ms), sync)
+    finally:
+        for handle in handles:
+            handle.remove()
+    child_calls = passes_child_calls[-1] if passes_child_calls else {}
+    correction = np.asarray([inside_ms + outside_ms * child_calls.get(path, 0) for path in call_order])
+    samples = np.clip(np.asarray(per_pass) - correction, 0.0, None)
+    medians, p90s = np.median(samples, axis=0), np.percentile(samples, 90, axis=0)
+    rows = []
+    root_name = type(module).__name__
+    for index, path in enumerate(call_order):
+        row = {"name": path or root_name, **module_facts.get(path, {}), "median_ms": float(medians[index]),
+               "p90_ms": float(p90s[index])}
+        row["flag"] = layer_facts.flag_for(row.get("op_kind", "other"), row.get("compute_dtype"), expected_compute,
+                                           configuration)
+        rows.append(row)
+    return finish_table(
+        rows, end_to_end_ms, METHOD, overhead_correction_ms_per_node=inside_ms + outside_ms,
+        pass_s=time.perf_counter() - started, repeats=repeats, trace_error=trace_error,
+        interleaved_end_to_end_ms=float(np.median(plain_ms)) if plain_ms else None,
+        coverage_interleaved=float(medians.sum()) / float(np.median(plain_ms)) if plain_ms else None,
+        timer="perf_counter+sync" if hook_sync else "perf_counter")
+
+
+def collect_module_facts(root, inputs: tuple) -> tuple[dict[str, dict], list[str]]:
+    """(path -> facts of its first call, paths in first-call order) from one real run."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    facts: dict[str, dict] = {}
+    order: list[str] = []
+    handles = []
+    for path, module in root.named_modules():
+        def hook(module, args, output, path=path):
+            if path in facts:
+                return
+            input_tensors, output_tensors = layer_facts.tensors_in(args), layer_facts.tensors_in(output)
+            has_children = any(True for _ in module.children())
+            kind = op_kind_of(type(module).__name__)  # MultiheadAttention's own ops are attention
+            params, weight_dtype, param_bytes = layer_facts.module_weights(None if has_children else module)
+            input_dtypes = [layer_facts.dtype_name(t.dtype) for t in input_tensors]
+            output_dtype = layer_facts.dtype_name(output_tensors[0].dtype) if output_tensors else None
+            facts[path] = {
+                "op_kind": kind, "target": type(module).__name__ + (" (own ops)" if has_children else ""),
+                "module_path": path, "input_shapes": ", ".join(layer_facts.shape_text(t) for t in input_tensors),
+                "input_dtypes": ", ".join(input_dtypes),
+                "output_shape": ", ".join(layer_facts.shape_text(t) for t in output_tensors),
+                "output_dtype": output_dtype, "weight_dtype": weight_dtype, "params": params,
+                "bytes": layer_facts.bytes_moved(input_tensors, output_tensors, param_bytes),
+                "compute_dtype": layer_facts.compute_dtype_of(kind, input_dtypes, output_dtype, weight_dtype),
+                "formula_flops": layer_facts.formula_flops(kind, module, input_tensors, output_tensors)}
+        handles.append(module.register_forward_hook(hook))
+        handles.append(module.register_forward_pre_hook(lambda m, a, path=path: order.append(path)
+                                                        if path not in order else None))
+    counter = FlopCounterMode(display=False)
+    try:
+        with counter:
+            root(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    _add_exclusive_flops(facts, counter.get_flop_counts(), type(root).__name__)
+    return facts, order
+
+
+def _add_exclusive_flops(facts: dict[str, dict], counts: dict, root_name: str) -> None:
+    """FlopCounterMode counts per module inclusively; a row gets its own minus its children's."""
+    inclusive = {}
+    for path in facts:
+        key = f"{root_name}.{path}" if path else root_name
+        inclusive[path] = int(sum((counts.get(key) or {}).values()))
+    children: dict[str, list[str]] = {}
+    for path in facts:
+        if path:
+            children.setdefault(_called_parent(path, facts), []).append(path)
+    for path, row in facts.items():
+        counted = max(0, inclusive[path] - sum(inclusive[c] for c in children.get(path, [])))
+        estimate = row.pop("formula_flops", 0)
+        row["flops"] = counted or estimate
+        row["flops_source"] = "flop_counter" if counted else ("formula" if estimate else None)
+
+
+def _called_parent(path: str, called: dict) -> str:
+    """Nearest ancestor that was itself called (ModuleList containers never are)."""
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        candidate = ".".join(parts[:cut])
+        if candidate in called:
+            return candidate
+    return ""
+
+
+def calibrate_hook_cost(run_context, sync=None, modules: int = 50, repeats: int = 20) -> tuple[float, float]:
+    """(ms a hooked module's own row gains, ms its parent's row gains per hooked child call)."""
+    import torch
+
+    class Chain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = torch.nn.ModuleList(torch.nn.Identity() for _ in range(modules))
+
+        def forward(self, x):
+            for step in self.steps:
+                x = step(x)
+            return x
+
+    chain, probe = Chain(), torch.zeros(1)
+    plain_ms, identity_ms, hooked_total_ms = [], [], []
+    timer = _CallTimer(sync)
+    with run_context(), torch.inference_mode():
+        for _ in range(repeats):
+            start = time.perf_counter_ns()
+            chain(probe)
+            plain_ms.append((time.perf_counter_ns() - start) / 1e6)
+        handles = timer.attach(chain)
+        for _ in range(repeats):
+            timer.reset()
+            chain(probe)
+            exclusive = timer.exclusive_ms()
+            identity_ms.append(float(np.median([exclusive[f"steps.{i}"] for i in range(modules)])))
+            hooked_total_ms.append(sum(exclusive.values()))
+        for handle in handles:
+            handle.remove()
+    # Rows sum to the root's hooked time; what that exceeds the plain run by, per hooked call,
+    # is the hooks' cost. The part inside a module's own window (all of an Identity's time,
+    # bar a negligible forward) goes to its row, the rest to its parent's.
+    per_call = max(0.0, (float(np.median(hooked_total_ms)) - float(np.median(plain_ms))) / modules)
+    inside = min(float(np.median(identity_ms)), per_call)
+    return inside, per_call - inside

@@ -1,0 +1,69 @@
+"""`calib show --fidelity`: every fidelity number of every configuration (calib.fidelity)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+
+def _number(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
+
+
+def _sqnr(fidelity: dict) -> str:
+    if fidelity.get("sqnr_db") is not None:
+        return f"{fidelity['sqnr_db']:.1f}"
+    return "inf" if fidelity.get("max_abs") == 0 else "-"
+
+
+def _verdict(fidelity: dict) -> Text:
+    passed = fidelity.get("passed")
+    if passed is None:
+        return Text("-", style="dim")
+    return Text("pass", style="green") if passed else Text("FAIL", style="bold red")
+
+
+def build_fidelity_table(records: list[dict], title: str | None = "fidelity against fp32") -> Table:
+    """One row per configuration that ran; columns a reader needs to trust a precision."""
+    many_models = len({r["identity"]["model"] for r in records}) > 1
+    many_backends = len({r["identity"]["backend"] for r in records}) > 1
+    samples = {(r.get("fidelity") or {}).get("sample") for r in records if r.get("fidelity")}
+    one_sample = samples.pop() if len(samples) == 1 else None
+    table = Table(title=title, header_style="bold", title_justify="left",
+                  caption=f"compared on {one_sample}" if one_sample else None, caption_justify="left")
+    columns = [("model", many_models), ("backend", many_backends), ("precision", True), ("batch", True),
+               ("sample", one_sample is None), ("reference", True), ("accuracy", True), ("drop", True),
+               ("top-1 agree", True), ("cosine", True), ("SQNR dB", True), ("max abs", True), ("mean abs", True),
+               ("rel err", True), ("NaN", True), ("Inf", True), ("budget", True), ("why", True)]
+    shown = [name for name, keep in columns if keep]
+    for name in shown:
+        left = name in ("model", "backend", "precision", "sample", "reference", "budget", "why")
+        table.add_column(name, justify="left" if left else "right", no_wrap=name not in ("sample", "why"))
+    for record in records:
+        ident = record["identity"]
+        fidelity = record.get("fidelity")
+        cells = {"model": ident["model"], "backend": ident["backend"], "precision": ident["precision"],
+                 "batch": str(ident["batch_size"])}
+        if not fidelity:
+            cells["reference"] = record.get("status") if record.get("status") != "ok" else "not checked"
+            table.add_row(*[cells.get(name, "") for name in shown], style="dim")
+            continue
+        drop = fidelity.get("accuracy_drop")
+        cells.update({
+            "sample": fidelity.get("sample") or "-", "reference": fidelity.get("reference") or "none",
+            "accuracy": _percent(fidelity.get("accuracy")),
+            "drop": "-" if drop is None or fidelity.get("is_reference") else f"{drop:.2f}",
+            "top-1 agree": _percent(fidelity.get("top1_agreement")),
+            "cosine": _number(fidelity.get("cosine"), ".6f"), "SQNR dB": _sqnr(fidelity),
+            "max abs": _number(fidelity.get("max_abs"), ".3g"), "mean abs": _number(fidelity.get("mean_abs"), ".3g"),
+            "rel err": _number(fidelity.get("rel_error"), ".3g"),
+            "NaN": str(fidelity.get("nan_count", "-")), "Inf": str(fidelity.get("inf_count", "-")),
+            "budget": _verdict(fidelity), "why": fidelity.get("judgement") or "",
+        })
+        style = "red" if fidelity.get("passed") is False else None
+        table.add_row(*[cells.get(name, "") for name in shown], style=style)
+    return table

@@ -1,0 +1,121 @@
+"""Per-layer tables: the slowest layers, totals by op kind, and two precisions side by side.
+
+Rows are read from stored records (record["layers"], see calib.layers.table); nothing
+here runs a model.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from calib.render import format as fmt
+from calib.results.schema import identity_label
+
+DEFAULT_TOP = 15
+
+
+def coverage_line(table: dict) -> str:
+    """How well the rows account for the end-to-end time, in one line."""
+    parts = [f"method {table.get('method')}"]
+    if table.get("coverage") is not None:
+        parts.append(f"layers sum {fmt.ms(table.get('sum_ms'))} ms = {100 * table['coverage']:.0f}% of "
+                     f"end-to-end {fmt.ms(table.get('end_to_end_ms'))} ms")
+    if table.get("coverage_interleaved") is not None:
+        parts.append(f"{100 * table['coverage_interleaved']:.0f}% of {fmt.ms(table.get('interleaved_end_to_end_ms'))} "
+                     "ms measured between passes")
+    if table.get("overhead_correction_ms_per_node") is not None:
+        parts.append(f"{1000 * table['overhead_correction_ms_per_node']:.2f} us/layer timer cost subtracted")
+    if table.get("repeats") is not None:
+        parts.append(f"{table['repeats']} passes in {table.get('pass_s') or 0:.1f} s")
+    if table.get("trace_error"):
+        parts.append(f"fx could not trace ({table['trace_error']})")
+    return "; ".join(parts)
+
+
+def build_layer_table(record: dict, top: int | None = DEFAULT_TOP) -> Table:
+    from calib.layers.table import top_layers
+
+    table = record["layers"]
+    rows = top_layers(table, top)
+    shown = f"top {len(rows)} of {len(table.get('layers') or [])}" if top is not None else "all"
+    result = Table(title=f"{identity_label(record)}: slowest layers ({shown})", title_justify="left",
+                   header_style="bold", caption=coverage_line(table), caption_justify="left")
+    for name in ("layer", "kind", "target", "output", "compute", "median ms", "p90", "share", "GFLOP/s", "flag"):
+        result.add_column(name, justify="right" if name in ("median ms", "p90", "share", "GFLOP/s") else "left",
+                          no_wrap=name in ("layer", "median ms", "p90", "share"), overflow="fold")
+    for row in rows:
+        flag = row.get("flag")
+        result.add_row(row.get("name") or "", row.get("op_kind") or "", row.get("target") or "",
+                       _shape(row.get("output_shape")), _dtype(row.get("compute_dtype")), fmt.ms(row.get("median_ms")),
+                       fmt.ms(row.get("p90_ms")), _percent(row.get("share")), _gflops(row.get("gflops")),
+                       Text(flag or "", style="bold yellow"), style="yellow" if flag else None)
+    return result
+
+
+def build_kind_table(record: dict) -> Table:
+    table = record["layers"]
+    result = Table(title=f"{identity_label(record)}: by op kind", title_justify="left", header_style="bold")
+    for name in ("kind", "layers", "median ms", "share", "GFLOP/s"):
+        result.add_column(name, justify="left" if name == "kind" else "right")
+    for group in table.get("by_kind") or []:
+        result.add_row(group["op_kind"], str(group["count"]), fmt.ms(group["median_ms"]), _percent(group.get("share")),
+                       _gflops(group.get("gflops")))
+    return result
+
+
+def build_compare_table(baseline: dict, record: dict, top: int | None = DEFAULT_TOP) -> Table:
+    """Layers of `record` beside the same layers of `baseline`, the ones slowed most first."""
+    from calib.layers.table import compare_tables
+
+    base_precision, precision = baseline["identity"]["precision"], record["identity"]["precision"]
+    pairs = compare_tables(baseline["layers"], record["layers"])
+    rows = pairs if top is None else pairs[:top]
+    result = Table(title=f"{identity_label(record)} vs {base_precision}: layers by time added", title_justify="left",
+                   header_style="bold")
+    for name in ("layer", "kind", f"{base_precision} ms", f"{precision} ms", "speed-up", "added ms", "compute",
+                 "flag"):
+        result.add_column(name, justify="right" if name.endswith(("ms", "up")) else "left", no_wrap=name != "flag")
+    for pair in rows:
+        speedup = pair.get("speedup")
+        style = "red" if speedup is not None and speedup < 1 else ("green" if speedup and speedup > 1 else None)
+        compute = f"{_dtype(pair.get('baseline_compute_dtype'))} -> {_dtype(pair.get('compute_dtype'))}"
+        result.add_row(pair["name"], pair.get("op_kind") or "", fmt.ms(pair.get("baseline_ms")),
+                       fmt.ms(pair.get("median_ms")), Text(fmt.ratio(speedup), style=style or ""),
+                       fmt.ms(pair.get("added_ms")) if (pair.get("added_ms") or 0) >= 0
+                       else f"-{fmt.ms(-pair['added_ms'])}", compute, pair.get("flag") or "")
+    return result
+
+
+def print_layer_tables(records: list[dict], console, top: int | None = DEFAULT_TOP) -> None:
+    """What `calib run --layers` prints after the run table: per configuration, layers then kinds."""
+    for record in records:
+        table = record.get("layers")
+        if record.get("status") != "ok" or not table:
+            continue
+        if not table.get("layers"):
+            console.print(f"{identity_label(record)}: no per-layer table ({table.get('reason') or table.get('method')})",
+                          style="dim")
+            continue
+        console.print(build_layer_table(record, top))
+        console.print(build_kind_table(record))
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _gflops(value) -> str:
+    return "-" if not value else (f"{value:.1f}" if value < 100 else f"{value:.0f}")
+
+
+def _dtype(name) -> str:
+    from calib.layers.facts import SHORT_DTYPE
+
+    return SHORT_DTYPE.get(name or "", name or "-")
+
+
+def _shape(value) -> str:
+    if isinstance(value, list):
+        return "x".join(str(d) for d in value)
+    return value or ""

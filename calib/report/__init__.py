@@ -1,0 +1,1 @@
+"""`calib report`: stored results as a self-contained HTML page (charts inline) or markdown."""

@@ -1,0 +1,111 @@
+"""What a report says, gathered once from stored results; the HTML and markdown writers only
+lay it out. Reports read stored results and never re-run anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calib.compare.align import Column, Row, align
+from calib.compare.environment import against_first
+
+ENVIRONMENT_KEYS = ("host", "os", "cpu_model", "cpu_arch", "cpu_count_logical", "threads", "cpu_governor",
+                    "torch_cpu_capability", "gpu_name", "gpu_compute_capability", "power_mode", "python", "torch",
+                    "torchvision", "onnxruntime", "cuda", "calib")
+# Fidelity keys that read as "higher is better", in order of preference (calib.fidelity records).
+FIDELITY_METRICS = ("accuracy", "top1", "top1_accuracy", "cosine", "cosine_similarity")
+SLOWEST_WITH_LAYERS = 3
+LAYERS_SHOWN = 10
+
+
+@dataclass
+class LatencyEntry:
+    row: str
+    column: str
+    precision: str
+    median_ms: float
+    ci95_low_ms: float
+    ci95_high_ms: float
+    speedup_vs_fp32: float | None
+    verdict: str | None
+
+
+@dataclass
+class LayerSection:
+    title: str
+    median_ms: float
+    layers: list[dict]
+    coverage: float | None
+
+
+@dataclass
+class ReportContent:
+    title: str
+    columns: list[Column]
+    rows: list[Row]
+    latency: list[LatencyEntry]
+    layer_sections: list[LayerSection]
+    accuracy_metric: str | None
+    accuracy_points: list[dict]
+    environments: list[tuple[str, dict]]
+    environment_warnings: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def column_name(self, column: Column) -> str:
+        return column.label.replace("\n", " · ")
+
+
+def fidelity_value(record: dict, metric: str) -> float | None:
+    fidelity = record.get("fidelity") or {}
+    for source in (fidelity, fidelity.get("metrics") or {}):
+        value = source.get(metric) if isinstance(source, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def _pick_metric(records: list[dict]) -> str | None:
+    for metric in FIDELITY_METRICS:
+        if any(fidelity_value(r, metric) is not None for r in records):
+            return metric
+    return None
+
+
+def build_content(results: list[dict], title: str | None = None) -> ReportContent:
+    columns, rows = align(results)
+    names = {column.index: f"#{column.index + 1} {column.device}" for column in columns}
+    latency, measured_cells, notes = [], [], []
+    for row in rows:
+        for index, cell in sorted(row.cells.items()):
+            if cell.summary is None:
+                notes.append(f"{row.label} on {names[index]}: {cell.record.get('status')} "
+                             f"({cell.record.get('reason')})")
+                continue
+            measured_cells.append((row, index, cell))
+            latency.append(LatencyEntry(row.label, names[index], cell.record["identity"]["precision"],
+                                        cell.summary.median_ms, cell.summary.ci95_low_ms, cell.summary.ci95_high_ms,
+                                        cell.speedup_vs_fp32, cell.verdict))
+
+    layer_sections = []
+    with_layers = [(row, index, cell) for row, index, cell in measured_cells
+                   if (cell.record.get("layers") or {}).get("layers")]
+    for row, index, cell in sorted(with_layers, key=lambda item: -item[2].summary.median_ms)[:SLOWEST_WITH_LAYERS]:
+        table = cell.record["layers"]
+        slowest = sorted(table["layers"], key=lambda layer: -(layer.get("median_ms") or 0))[:LAYERS_SHOWN]
+        layer_sections.append(LayerSection(f"{row.label} on {names[index]}", cell.summary.median_ms, slowest,
+                                           table.get("coverage")))
+
+    metric = _pick_metric([cell.record for _, _, cell in measured_cells])
+    points = []
+    if metric:
+        for row, index, cell in measured_cells:
+            value = fidelity_value(cell.record, metric)
+            if value is not None:
+                points.append({"label": cell.record["identity"]["precision"], "series": names[index],
+                               "row": row.label, "latency_ms": cell.summary.median_ms, "value": value})
+
+    environments = [(f"{names[c.index]} {Path(c.path).name}", c.environment) for c in columns]
+    warnings = [line for d in against_first(environments) for line in d.lines()]
+    models = sorted({row.label.split()[0] for row in rows})
+    return ReportContent(title or f"calib report: {', '.join(models)}", columns, rows, latency, layer_sections,
+                         metric, points, environments, warnings, notes)

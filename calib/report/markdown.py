@@ -1,0 +1,34 @@
+"""The report's tables as markdown text (no charts): for pull requests, wikis, terminals."""
+
+from __future__ import annotations
+
+from calib.render import format as fmt
+from calib.report.content import ReportContent
+from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+    return [line(header), "|" + "---|" * len(header)] + [line(row) for row in rows] + [""]
+
+
+def render_markdown(content: ReportContent) -> str:
+    lines = [f"# {content.title}", ""]
+    lines += [f"> warning: {w}" for w in content.environment_warnings]
+    if content.environment_warnings:
+        lines.append("")
+    lines += ["## Latency per precision", "",
+              "Median ms [95% CI of the median], speed-up over fp32 on the same device, hardware verdict.", ""]
+    lines += _table(*latency_table(content))
+    for section in content.layer_sections:
+        lines += [f"## Slowest layers: {section.title} ({fmt.ms(section.median_ms)} ms end-to-end)", ""]
+        lines += _table(*layer_table(section.layers))
+    if content.accuracy_points:
+        lines += [f"## {content.accuracy_metric.capitalize()} against latency", ""]
+        lines += _table(*accuracy_table(content))
+    if content.notes:
+        lines += ["## Not measured", ""] + [f"- {note}" for note in content.notes] + [""]
+    lines += ["## Environment of each run", ""] + _table(*environment_table(content))
+    return "\n".join(lines)

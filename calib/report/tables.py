@@ -1,0 +1,57 @@
+"""The report's tables as plain (header, rows) lists: the HTML and markdown writers share them."""
+
+from __future__ import annotations
+
+from calib.compare.table import format_ratio, ratio_to_reference, speedup_text
+from calib.render import format as fmt
+from calib.report.content import ENVIRONMENT_KEYS, ReportContent
+
+
+def latency_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
+    """Median [95% CI] ms, speed-up over fp32 and verdict per configuration and run, with the
+    time ratio to the first run where there are several."""
+    header = ["configuration"] + [content.column_name(c) for c in content.columns]
+    rows = []
+    for row in content.rows:
+        cells = [row.label]
+        for column in content.columns:
+            cell = row.cells.get(column.index)
+            if cell is None:
+                cells.append("not run")
+                continue
+            if cell.summary is None:
+                cells.append(str(cell.record.get("status")))
+                continue
+            text = (f"{fmt.ms(cell.summary.median_ms)} ms [{fmt.ms(cell.summary.ci95_low_ms)}-"
+                    f"{fmt.ms(cell.summary.ci95_high_ms)}], {speedup_text(cell.speedup_vs_fp32)} vs fp32, "
+                    f"{cell.verdict or '?'}")
+            ratio = ratio_to_reference(row, column.index)
+            if ratio:
+                text += f"; time {format_ratio(ratio[1])} of #{ratio[0] + 1}"
+            cells.append(text)
+        rows.append(cells)
+    return header, rows
+
+
+def layer_table(layers: list[dict]) -> tuple[list[str], list[list[str]]]:
+    header = ["layer", "kind", "median ms", "share"]
+    rows = [[str(layer.get("name")), str(layer.get("op_kind", "")), fmt.ms(layer.get("median_ms")),
+             f"{100 * layer['share']:.1f}%" if isinstance(layer.get("share"), (int, float)) else "-"]
+            for layer in layers]
+    return header, rows
+
+
+def accuracy_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
+    header = ["configuration", "run", "median ms", content.accuracy_metric or "metric"]
+    rows = [[p["row"], p["series"], fmt.ms(p["latency_ms"]), f"{p['value']:.4g}"] for p in content.accuracy_points]
+    return header, rows
+
+
+def environment_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
+    header = ["key"] + [label for label, _ in content.environments]
+    rows = []
+    for key in ENVIRONMENT_KEYS:
+        values = [env.get(key) for _, env in content.environments]
+        if any(value is not None for value in values):
+            rows.append([key] + ["-" if value is None else str(value) for value in values])
+    return header, rows
