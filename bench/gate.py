@@ -89,13 +89,14 @@ def measure_pairs(args, folder: Path) -> list[dict]:
     rng.shuffle(kinds)  # interleave the two kinds over the whole session
     pairs = []
     for index, kind in enumerate(kinds):
+        load = os.getloadavg()[0]  # other programs on this machine: the noise the gate must survive
         current_slowdown = args.slowdown if kind == "slowed" else 0.0
         baseline, current = folder / f"{index:03d}-{kind}-baseline.json", folder / f"{index:03d}-{kind}-current.json"
         jobs = [(baseline, 0.0), (current, current_slowdown)]
         rng.shuffle(jobs)  # which of the two runs first is random
         for path, slowdown in jobs:
             runner(path, slowdown)
-        pairs.append({"kind": kind, "baseline": baseline.name, "current": current.name})
+        pairs.append({"kind": kind, "baseline": baseline.name, "current": current.name, "load": load})
         print(f"\r  measured {index + 1}/{len(kinds)} pairs", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     (folder / "manifest.json").write_text(json.dumps({"slowdown": args.slowdown, "max_time": args.max_time,
@@ -111,6 +112,9 @@ def judge_pairs(folder: Path, pairs: list[dict]) -> dict[str, list]:
     for pair in pairs:
         result = gate(load_result(folder / pair["baseline"]), load_result(folder / pair["current"]))
         outcome = result.outcomes[0]
+        if outcome.ratio is None:  # a run failed: neither a pass nor a catch, so not counted
+            print(f"  {pair['baseline']}: not judged ({outcome.outcome}: {outcome.note})", file=sys.stderr)
+            continue
         judged[pair["kind"]].append((outcome.outcome, outcome.ratio))
     return judged
 
@@ -160,6 +164,10 @@ def main() -> int:
     print(_rate_line(f"detected (+{100 * slowdown:.0f}% work)", detections, len(judged["slowed"])) + "   target >= 95%")
     print(_ratio_line("A/A", [r for _, r in judged["aa"] if r]))
     print(_ratio_line("slowed", [r for _, r in judged["slowed"] if r]))
+    loads = [pair["load"] for pair in pairs if "load" in pair]
+    if loads:
+        print(f"machine load (1-min load average, {os.cpu_count()} CPUs) during the pairs: "
+              f"min {min(loads):.1f}, median {sorted(loads)[len(loads) // 2]:.1f}, max {max(loads):.1f}")
     print(f"took {measured_s:.0f} s measuring, {time.perf_counter() - started - measured_s:.1f} s judging"
           + ("" if args.keep or args.reuse else f"; files in {folder}"))
     return 0

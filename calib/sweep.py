@@ -70,6 +70,8 @@ def validate(spec: SweepSpec) -> None:
     for backend in spec.backends:
         if backend not in BACKENDS:
             raise UsageError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
+        if backend != "auto":
+            get_backend(backend)  # a missing onnxruntime/tensorrt stops here, in one line, before any work
     for batch_size in spec.batch_sizes:
         if batch_size <= 0:
             raise UsageError(f"--batch-size {batch_size}: must be positive")
@@ -84,7 +86,8 @@ def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
 
     torch.set_num_threads(spec.threads)
     references: dict = {}
-    for backend_name, precision, batch_size in spec.configurations():
+    for requested_backend, precision, batch_size in spec.configurations():
+        backend_name, backend_choice = _resolve_backend(requested_backend, model, precision, spec.device)
         identity = {"model": model.name, "backend": backend_name, "precision": precision,
                     "batch_size": batch_size, "input_shape": [batch_size, *model.item_shape],
                     "device": spec.device}
@@ -93,6 +96,8 @@ def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
         record = {"identity": identity, "status": "ok", "reason": None,
                   "verdict": verdict_for(device_report, spec.device, precision),
                   "warnings": [], "layers": None, "fidelity": None}
+        if backend_choice:
+            record["backend_choice"] = backend_choice
         try:
             _measure_one(spec, model, backend_name, precision, batch_size, record, references)
         except PrecisionUnavailable as exc:
@@ -108,6 +113,16 @@ def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
         if on_done:
             on_done(record)
     return writer.records
+
+
+def _resolve_backend(name: str, model, precision: str, device: str) -> tuple[str, dict | None]:
+    """`auto` becomes a concrete backend per precision and device; what was picked and why is recorded."""
+    if name != "auto":
+        return name, None
+    from calib.backends.auto import choose
+
+    picked, why = choose(model, precision, device)
+    return picked, {"requested": "auto", "picked": picked, "why": why}
 
 
 def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batch_size: int,
@@ -145,6 +160,7 @@ def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batc
             backend_info=prepared.info,
         )
         record["warnings"].extend(measurement.warnings)
+        record["warnings"].extend(prepared.info.get("warnings", []))  # e.g. int8 timed as reference Q/DQ
         record["fidelity"] = _fidelity(spec, model, backend_name, precision, batch_size, outputs, references,
                                        prepared)
         if spec.layers:
@@ -166,6 +182,8 @@ def _fidelity(spec, model, backend_name, precision, batch_size, outputs, referen
 
 def _layers(prepared, end_to_end_ms: float, spec: SweepSpec):
     """Per-layer pass, after (never during) the end-to-end measurement (calib.layers)."""
+    if prepared.module is None and prepared.profile_layers is not None:
+        return prepared.profile_layers(end_to_end_ms, spec)  # the backend's own profiler (ONNX Runtime)
     try:
         from calib import layers
     except ImportError:

@@ -17,6 +17,7 @@ BACKENDS = {
     "torch-compile": "calib.backends.torch_compile",
     "onnxruntime": "calib.backends.onnxruntime",
     "tensorrt": "calib.backends.tensorrt",
+    "auto": "calib.backends.auto",  # resolved per precision and device by the sweep
 }
 
 
@@ -28,8 +29,13 @@ def get_backend(name: str):
     except ModuleNotFoundError as exc:
         if exc.name == BACKENDS[name]:
             raise BackendUnavailable(f"backend {name!r} is not available in this build") from None
+        hint = _INSTALL_HINTS.get((exc.name or "").partition(".")[0], "pip install it")
         raise BackendUnavailable(f"backend {name!r} needs the Python package {exc.name!r}, which is not installed "
-                                 f"(pip install 'calib[onnx]' for onnxruntime)") from None
+                                 f"({hint})") from None
+
+
+_INSTALL_HINTS = {"onnxruntime": "pip install 'calib[onnx]'", "onnx": "pip install 'calib[onnx]'",
+                  "tensorrt": "pip install 'calib[tensorrt]' on a machine that can reach NVIDIA's package index"}
 
 
 __all__ = ["BACKENDS", "get_backend", "Prepared", "RunConfig"]

@@ -12,6 +12,7 @@ import bisect
 import json
 import math
 import os
+import re
 import tempfile
 import time
 
@@ -24,12 +25,13 @@ TARGET_PASS_MS = 2000.0  # profiled time to aim for: enough repeats for a stable
 
 _ORT_DTYPES = {"float": "float32", "float16": "float16", "double": "float64", "bfloat16": "bfloat16",
                "uint8": "uint8", "int8": "int8", "int32": "int32", "int64": "int64", "bool": "bool"}
-_ORT_KINDS = {"gemm": "linear", "fusedgemm": "linear", "qgemm": "linear", "reorderinput": "other",
-              "reorderoutput": "other"}
+# ORT op types the name rules of calib.layers.kinds would misfile ("QuantizeLinear" is no Linear layer).
+_ORT_KINDS = {"gemm": "linear", "fusedgemm": "linear", "qgemm": "linear", "quantizelinear": "quantize",
+              "dequantizelinear": "quantize", "dynamicquantizelinear": "quantize"}
 
 
 def profile_session(create_session, feeds: dict, end_to_end_ms: float, storage_dtype: str, compute_dtype: str,
-                    repeats: int | None = None) -> dict:
+                    repeats: int | None = None, graph_path=None) -> dict:
     """Run a profiling session `repeats` times and return the layer-table dict."""
     started = time.perf_counter()
     if repeats is None:
@@ -40,13 +42,15 @@ def profile_session(create_session, feeds: dict, end_to_end_ms: float, storage_d
             session.run(None, feeds)
         with open(session.end_profiling()) as handle:
             events = json.load(handle)
-    table = layer_table(events, end_to_end_ms, storage_dtype, compute_dtype, skip_runs=WARMUP_RUNS)
+    weights = conv_weights_of(graph_path) if graph_path else {}
+    table = layer_table(events, end_to_end_ms, storage_dtype, compute_dtype, skip_runs=WARMUP_RUNS,
+                        conv_weights=weights)
     table["pass_s"] = time.perf_counter() - started
     return table
 
 
 def layer_table(events: list[dict], end_to_end_ms: float, storage_dtype: str, compute_dtype: str,
-                skip_runs: int = 0) -> dict:
+                skip_runs: int = 0, conv_weights: dict | None = None) -> dict:
     """Per-node medians over the profiled runs (after `skip_runs` warm-up runs), with coverage."""
     runs = sorted((e for e in events if e.get("cat") == "Session" and e.get("name") == "model_run"),
                   key=lambda e: e["ts"])[skip_runs:]
@@ -62,7 +66,8 @@ def layer_table(events: list[dict], end_to_end_ms: float, storage_dtype: str, co
         first_event.setdefault(name, event)
         times = per_node.setdefault(name, [0.0] * len(runs))
         times[run_index] += event["dur"] / 1000.0  # a node inside a loop runs several times per run
-    rows = [_row(name, first_event[name], times, compute_dtype, storage_dtype) for name, times in per_node.items()]
+    rows = [_row(name, first_event[name], times, compute_dtype, storage_dtype, conv_weights or {})
+            for name, times in per_node.items()]
     rows.sort(key=lambda row: row["median_ms"], reverse=True)
     run_ms = [run["dur"] / 1000.0 for run in runs]
     # finish_table adds share (of the per-node sum), GFLOP/s, coverage (sum / unprofiled end-to-end), by_kind
@@ -70,30 +75,64 @@ def layer_table(events: list[dict], end_to_end_ms: float, storage_dtype: str, co
                         profiled_run_ms=summarize(run_ms).median_ms if run_ms else None)
 
 
-def _row(name: str, event: dict, times_ms: list[float], compute_dtype: str, storage_dtype: str) -> dict:
+def _row(name: str, event: dict, times_ms: list[float], compute_dtype: str, storage_dtype: str,
+         conv_weights: dict) -> dict:
     from calib.layers.facts import configuration_label, flag_for
-    from calib.layers.kinds import op_kind_of
-
     args = event.get("args", {})
     op_type = args.get("op_name", "?")
-    kind = _ORT_KINDS.get(op_type.lower()) or op_kind_of(op_type)
+    kind = _op_kind(op_type)
     inputs = [_typed_shape(entry) for entry in args.get("input_type_shape", [])]
     outputs = [_typed_shape(entry) for entry in args.get("output_type_shape", [])]
     layer_dtype = _layer_compute_dtype(kind, [d for d, _ in inputs], outputs[0][0] if outputs else None)
     stats = summarize(times_ms)
     median_ms = stats.median_ms
-    flops = _flops(kind, op_type, inputs, outputs)
+    graph_conv = conv_weights.get(_graph_node_name(name)) or {}
+    flops = _flops(kind, op_type, inputs, outputs, graph_conv.get("weight"))
+    params = _param_count(inputs, int(args.get("parameter_size", 0) or 0))
     return {
         "name": name, "op_kind": kind, "target": op_type, "module_path": module_path(name),
         "input_shapes": [_shape_text(shape) for _, shape in inputs], "input_dtypes": [d for d, _ in inputs],
         "output_shape": _shape_text(outputs[0][1]) if outputs else None,
         "output_dtype": outputs[0][0] if outputs else None,
-        "params": _param_count(inputs, int(args.get("parameter_size", 0) or 0)),
+        "params": graph_conv.get("params", params),  # the graph's count where ORT prepacked the weights
         "flops": flops,
         "bytes": sum(int(args.get(key, 0) or 0) for key in ("activation_size", "parameter_size", "output_size")),
         "median_ms": median_ms, "p90_ms": stats.p90_ms, "compute_dtype": layer_dtype, "provider": args.get("provider"),
         "flag": flag_for(kind, layer_dtype, compute_dtype, configuration_label(storage_dtype, compute_dtype, False)),
     }
+
+
+def conv_weights_of(graph_path) -> dict[str, dict]:
+    """Conv node name -> {"weight": shape, "params": weight + bias elements}, read from the graph
+    (through the DequantizeLinear in front of each weight in QDQ graphs)."""
+    import onnx
+
+    graph = onnx.load(str(graph_path), load_external_data=False).graph
+    initializers = {init.name: list(init.dims) for init in graph.initializer}
+    dequantized = {node.output[0]: initializers.get(node.input[0]) for node in graph.node
+                   if node.op_type == "DequantizeLinear"}
+    shapes = {}
+    for node in graph.node:
+        if node.op_type == "Conv" and len(node.input) > 1:
+            shapes_in = [initializers.get(name) or dequantized.get(name) for name in node.input[1:]]
+            if shapes_in[0]:
+                shapes[node.name] = {"weight": shapes_in[0],
+                                     "params": sum(math.prod(shape) for shape in shapes_in if shape)}
+    return shapes
+
+
+def _graph_node_name(profiled_name: str) -> str:
+    """'/conv1/Conv_token_1' (a node ORT fused or rewrote) -> '/conv1/Conv', its name in the graph."""
+    return re.sub(r"_token_\d+$", "", profiled_name)
+
+
+def _op_kind(op_type: str) -> str:
+    from calib.layers.kinds import op_kind_of
+
+    lowered = op_type.lower()
+    if lowered in _ORT_KINDS:
+        return _ORT_KINDS[lowered]
+    return op_kind_of(lowered.removeprefix("qlinear"))  # QLinearAdd is an add, QLinearConv a conv
 
 
 def module_path(node_name: str) -> str | None:
@@ -122,33 +161,39 @@ def _layer_compute_dtype(kind: str, input_dtypes: list[str], output_dtype: str |
 
 
 def _param_count(inputs: list[tuple[str, list[int]]], parameter_bytes: int) -> int | None:
-    """Elements of the node's weight inputs: the trailing inputs whose bytes add up to ORT's parameter_size."""
+    """Elements of the node's weight inputs: the run of inputs whose bytes add up to ORT's parameter_size
+    (a fused Conv+Add takes [x, weight, bias, residual]: the weights sit in the middle)."""
     if not parameter_bytes:
         return 0
     sizes = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int32": 4, "int64": 8}
     for start in range(len(inputs)):
-        tail = inputs[start:]
-        if sum(math.prod(shape) * sizes.get(dtype, 4) for dtype, shape in tail) == parameter_bytes:
-            return sum(math.prod(shape) for _, shape in tail)
+        for end in range(len(inputs), start, -1):
+            run = inputs[start:end]
+            if sum(math.prod(shape) * sizes.get(dtype, 4) for dtype, shape in run) == parameter_bytes:
+                return sum(math.prod(shape) for _, shape in run)
     return None
 
 
-def _flops(kind: str, op_type: str, inputs, outputs) -> int | None:
+def _flops(kind: str, op_type: str, inputs, outputs, graph_weight: list[int] | None = None) -> int | None:
     """2 per multiply-add for conv and matmul (weights read from the input shapes); 1 per output element otherwise.
 
-    None where a conv's weight shape is not in the event (ORT prepacks QLinearConv weights)."""
+    ORT prepacks QLinearConv weights, so their events lack the weight shape: it then comes from
+    the graph (graph_weight), or the count is None."""
     if not outputs:
         return 0
     out_numel = sum(math.prod(shape) for _, shape in outputs)
     shapes = [shape for _, shape in inputs]
     if kind == "conv" and len(shapes) >= 2:
         weight = shapes[3] if op_type == "QLinearConv" and len(shapes) > 3 else shapes[1]
+        weight = weight if len(weight) >= 3 else (graph_weight or [])
         if len(weight) >= 3:
             return 2 * out_numel * math.prod(weight[1:])  # Cin/groups * kernel area per output
         return None
     if kind in ("linear", "matmul") and shapes and shapes[0]:
         return 2 * out_numel * shapes[0][-1]
-    if kind in ("elementwise", "activation", "norm", "pooling"):
+    if kind == "pooling" and shapes and shapes[0]:
+        return math.prod(shapes[0])  # one add or compare per input element
+    if kind in ("elementwise", "activation", "norm"):
         return out_numel
     return 0
 

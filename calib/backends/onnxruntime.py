@@ -40,6 +40,8 @@ _NUMPY_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tenso
 
 
 def prepare(model, config: RunConfig) -> Prepared:
+    import torch
+
     precision = get_precision(config.precision)
     if config.precision in _NOT_CONVERTED:
         raise PrecisionUnavailable(f"{config.precision} on onnxruntime: {_NOT_CONVERTED[config.precision]}")
@@ -65,6 +67,11 @@ def prepare(model, config: RunConfig) -> Prepared:
                 conversion_s=time.perf_counter() - started)
     run = _bound_run(session, feeds, config.device)
 
+    def run_on(new_inputs: tuple):
+        """One Run on other inputs (the accuracy pass), cast to the graph's input types like the bound ones."""
+        outputs = [torch.from_numpy(array) for array in session.run(None, _feeds(session, new_inputs))]
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
     def profile_layers(end_to_end_ms: float, spec=None) -> dict:
         from calib.backends.onnx_profile import profile_session
 
@@ -72,14 +79,16 @@ def prepare(model, config: RunConfig) -> Prepared:
             return onnxruntime.InferenceSession(str(path), session_options(config.threads, level, prefix),
                                                 providers=providers)
 
-        return profile_session(create, feeds, end_to_end_ms, precision.storage_dtype, precision.compute_dtype)
+        return profile_session(create, feeds, end_to_end_ms, precision.storage_dtype, precision.compute_dtype,
+                               graph_path=path)
 
     def close():
         shutil.rmtree(work_dir, ignore_errors=True)
 
     return Prepared(run=run, device=config.device, storage_dtype=precision.storage_dtype,
                     compute_dtype=precision.compute_dtype, model_size_bytes=onnx_size_bytes(path), module=None,
-                    inputs=tuple(feeds.values()), info=info, close=close, profile_layers=profile_layers)
+                    inputs=tuple(feeds.values()), info=info, close=close, run_on=run_on,
+                    profile_layers=profile_layers)
 
 
 def source_graph(model) -> tuple[Path, dict]:

@@ -7,7 +7,7 @@ import copy
 import time
 
 from calib.backends.base import Prepared, RunConfig, module_size_bytes
-from calib.errors import PrecisionUnavailable
+from calib.errors import BackendUnavailable, PrecisionUnavailable
 from calib.precisions import get_precision, torch_dtype
 
 NAME = "torch"
@@ -88,6 +88,8 @@ def convert(module, precision_name: str, device: str, example_inputs: tuple, opt
 def prepare(model, config: RunConfig) -> Prepared:
     import torch
 
+    if model.module is None:  # an .onnx file: nothing for PyTorch to run
+        raise BackendUnavailable(f"{model.name} is an ONNX graph, not a torch module; use --backend onnxruntime")
     check_device_supports(config.precision, config.device)
     precision = get_precision(config.precision)
     started = time.perf_counter()

@@ -58,7 +58,7 @@ def command(model, input_shape, seq_len, calib_data, calib_samples, calib_method
     if json_path:
         with open(json_path, "w") as handle:
             json.dump({"model": loaded.name, "engine": choice.engine, "reduce_range": choice.reduce_range,
-                       "options": {k: v for k, v in options.items()}, "layers": _finite(rows),
+                       "options": options, "layers": _finite(rows),
                        "sizes": sizes}, handle, indent=1)
         out.print(f"written: {json_path}")
 

@@ -15,7 +15,7 @@ from calib.errors import UsageError
 @click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
               help="fp32 tf32 fp16 bf16 amp-fp16 amp-bf16 int8-dynamic int8-static fp8; repeat or comma-separate.")
 @click.option("--backend", "-b", "backends", multiple=True, default=["torch"], show_default=True,
-              help="torch, torch-compile, onnxruntime, tensorrt; repeat for several.")
+              help="torch, torch-compile, onnxruntime, tensorrt, auto (per precision); repeat for several.")
 @click.option("--batch-size", "batch_sizes", multiple=True, help="One or more batch sizes (default 1).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded.")
@@ -82,6 +82,8 @@ def command(model, precisions, backends, batch_sizes, device, threads, input_sha
                  "eval_data": eval_data, "eval_size": eval_size, "eval_mean": eval_mean, "eval_std": eval_std,
                  "max_drop": max_drop, "compile_mode": compile_mode, "model_spec": model},
     )
+    if model.endswith(".onnx") and click.get_current_context().get_parameter_source("backends").name == "DEFAULT":
+        spec.backends = ["onnxruntime"]  # an ONNX file runs on ONNX Runtime unless --backend says otherwise
     validate(spec)
     loaded = _load(spec)
     report = device_report()
@@ -99,6 +101,11 @@ def command(model, precisions, backends, batch_sizes, device, threads, input_sha
         out_console.print(f"[yellow]warning:[/] {line}")
     for line in note_lines(records):
         out_console.print(line, style="dim")
+    for record in records:  # what --backend auto picked, and why
+        if record.get("backend_choice"):
+            choice = record["backend_choice"]
+            out_console.print(f"auto: {record['identity']['precision']} -> {choice['picked']}: {choice['why']}",
+                              style="dim")
     if csv_path:
         from calib.results.export import write_csv
 

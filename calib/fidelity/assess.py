@@ -45,6 +45,7 @@ def evaluate(spec, model, backend_name: str, precision: str, batch_size: int, ou
             result = _on_labeled_set(model, backend_name, precision, batch_size, run_on, labeled, references, notes)
         else:
             result = _on_seeded_inputs(model, backend_name, precision, batch_size, outputs, run_on, references)
+            result.update(accuracy=None, reference_accuracy=None, accuracy_drop=None)
     passed, judgement = budget.judge(result, max_drop)
     result.update(passed=passed, judgement=judgement, max_drop=max_drop, notes=notes,
                   evaluation_s=round(time.perf_counter() - started, 3))

@@ -24,10 +24,16 @@ def profile(prepared, end_to_end_ms: float, spec=None) -> dict | None:
             return backend_profiler(end_to_end_ms, spec)
         return None
     autocast = prepared.call_context is not None and prepared.storage_dtype != prepared.compute_dtype
-    return profile_module(prepared.module, prepared.inputs, end_to_end_ms, spec=spec, device=prepared.device,
-                          call_context=prepared.call_context, sync=prepared.sync,
-                          expected_compute=prepared.compute_dtype,
-                          configuration=_configuration(prepared, autocast))
+    try:
+        return profile_module(prepared.module, prepared.inputs, end_to_end_ms, spec=spec, device=prepared.device,
+                              call_context=prepared.call_context, sync=prepared.sync,
+                              expected_compute=prepared.compute_dtype,
+                              configuration=_configuration(prepared, autocast))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a failed per-layer pass must not discard the end-to-end result
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        return finish_table([], end_to_end_ms, "failed", reason=f"{type(exc).__name__}: {first_line}")
 
 
 def profile_module(module, inputs: tuple, end_to_end_ms: float | None, spec=None, device: str = "cpu",

@@ -171,3 +171,20 @@ def configuration_label(storage_dtype: str | None, compute_dtype: str | None, au
     """`amp-bf16`, `bf16`, `int8`: names the configuration in flags without the precision name."""
     short = SHORT_DTYPE.get(compute_dtype or "", compute_dtype or "?")
     return f"amp-{short}" if autocast and storage_dtype != compute_dtype else short
+
+
+def describe(kind: str, module, input_tensors: list, output_tensors: list, counted_flops: int | None) -> dict:
+    """The facts of one layer call shared by every method: shapes, dtypes, weights, FLOPs, bytes."""
+    params, weight_dtype, param_bytes = module_weights(module)
+    estimate = formula_flops(kind, module, input_tensors, output_tensors) if not counted_flops else 0
+    input_dtypes = [dtype_name(t.dtype) for t in input_tensors]
+    output_dtype = dtype_name(output_tensors[0].dtype) if output_tensors else None
+    return {
+        "op_kind": kind,
+        "input_shapes": ", ".join(shape_text(t) for t in input_tensors), "input_dtypes": ", ".join(input_dtypes),
+        "output_shape": ", ".join(shape_text(t) for t in output_tensors), "output_dtype": output_dtype,
+        "weight_dtype": weight_dtype, "params": params, "flops": int(counted_flops or estimate),
+        "flops_source": "flop_counter" if counted_flops else ("formula" if estimate else None),
+        "bytes": bytes_moved(input_tensors, output_tensors, param_bytes),
+        "compute_dtype": compute_dtype_of(kind, input_dtypes, output_dtype, weight_dtype),
+    }

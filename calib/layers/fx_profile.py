@@ -4,16 +4,12 @@ measured cost of one mark."""
 
 from __future__ import annotations
 
-import contextlib
 import time
-
-import numpy as np
 
 from calib.layers import facts as layer_facts
 from calib.layers.graph import CALL_OPS, calibrate_mark_cost, instrument, make_recorder, to_graph_module
 from calib.layers.kinds import op_kind_of, target_name
-from calib.layers.passes import choose_repeats, run_passes, warmup_count
-from calib.layers.table import finish_table
+from calib.layers.passes import build_table, choose_repeats, run_passes, warmup_count
 
 METHOD = "fx-graph"
 
@@ -40,24 +36,11 @@ def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: f
     with run_context():
         per_pass, plain_ms = run_passes(timed_pass, lambda: module(*inputs), repeats,
                                         warmup_count(end_to_end_ms), sync)
-    samples = np.asarray(per_pass)  # passes x nodes
-    corrected = np.clip(samples - mark_cost_ms, 0.0, None)
-    medians = np.median(corrected, axis=0)
-    p90s = np.percentile(corrected, 90, axis=0)
-    rows = []
-    for index, name in enumerate(names):
-        row = {"name": name, **node_facts.get(name, {}), "median_ms": float(medians[index]),
-               "p90_ms": float(p90s[index])}
-        row["flag"] = layer_facts.flag_for(row.get("op_kind", "other"), row.get("compute_dtype"), expected_compute,
-                                           configuration, row.pop("fed_by_dequantize", False))
-        rows.append(row)
-    return finish_table(
-        rows, end_to_end_ms, METHOD, overhead_correction_ms_per_node=mark_cost_ms,
-        pass_s=time.perf_counter() - started, repeats=repeats,
-        instrumented_ms=float(np.median(samples.sum(axis=1))),
-        interleaved_end_to_end_ms=float(np.median(plain_ms)) if plain_ms else None,
-        coverage_interleaved=(float(medians.sum()) / float(np.median(plain_ms))) if plain_ms else None,
-        timer="cuda_event" if str(device).startswith("cuda") else "perf_counter")
+    return build_table([(name, node_facts.get(name, {})) for name in names], per_pass, mark_cost_ms, plain_ms,
+                       method=METHOD, end_to_end_ms=end_to_end_ms, expected_compute=expected_compute,
+                       configuration=configuration, started=started, repeats=repeats,
+                       overhead_ms_per_node=mark_cost_ms,
+                       timer="cuda_event" if str(device).startswith("cuda") else "perf_counter")
 
 
 def collect_facts(graph_module, inputs: tuple) -> dict[str, dict]:
@@ -80,7 +63,7 @@ def collect_facts(graph_module, inputs: tuple) -> dict[str, dict]:
                                          layer_facts.tensors_in(result), flops)
             return result
 
-    with torch.inference_mode(), contextlib.ExitStack():
+    with torch.inference_mode():
         FactsInterpreter(graph_module).run(*inputs)
     return found
 
@@ -88,19 +71,9 @@ def collect_facts(graph_module, inputs: tuple) -> dict[str, dict]:
 def _facts_of(node, module, input_tensors: list, output_tensors: list, counted_flops: int | None) -> dict:
     target = target_name(node.op, node.target, module)
     kind = op_kind_of(target)
-    params, weight_dtype, param_bytes = layer_facts.module_weights(module)
-    flops = counted_flops or layer_facts.formula_flops(kind, module, input_tensors, output_tensors)
-    input_dtypes = [layer_facts.dtype_name(t.dtype) for t in input_tensors]
-    output_dtype = layer_facts.dtype_name(output_tensors[0].dtype) if output_tensors else None
     return {
-        "op_kind": kind, "target": target, "module_path": _module_path(node),
-        "input_shapes": ", ".join(layer_facts.shape_text(t) for t in input_tensors),
-        "input_dtypes": ", ".join(input_dtypes),
-        "output_shape": ", ".join(layer_facts.shape_text(t) for t in output_tensors),
-        "output_dtype": output_dtype, "weight_dtype": weight_dtype, "params": params, "flops": int(flops),
-        "bytes": layer_facts.bytes_moved(input_tensors, output_tensors, param_bytes),
-        "compute_dtype": layer_facts.compute_dtype_of(kind, input_dtypes, output_dtype, weight_dtype),
-        "flops_source": "flop_counter" if counted_flops else ("formula" if flops else None),
+        **layer_facts.describe(kind, module, input_tensors, output_tensors, counted_flops),
+        "target": target, "module_path": _module_path(node),
         "fed_by_dequantize": any("dequantize" in str(getattr(arg, "target", "")) for arg in node.all_input_nodes),
     }
 

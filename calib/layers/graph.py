@@ -47,7 +47,8 @@ def to_graph_module(module):
     try:
         graph = _tracer_class()().trace(module)
     except Exception as exc:  # noqa: BLE001 - any tracing failure means: use the fallback
-        raise TraceFailed(f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}")
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise TraceFailed(f"{type(exc).__name__}: {first_line}") from None
     return fx.GraphModule(module, graph, class_name=type(module).__name__)
 
 

@@ -15,8 +15,7 @@ import numpy as np
 
 from calib.layers import facts as layer_facts
 from calib.layers.kinds import op_kind_of
-from calib.layers.passes import choose_repeats, run_passes, warmup_count
-from calib.layers.table import finish_table
+from calib.layers.passes import build_table, choose_repeats, run_passes, warmup_count
 
 METHOD = "module-hooks"
 
@@ -104,22 +103,12 @@ def profile_hooks(module, inputs: tuple, run_context, device: str, end_to_end_ms
             handle.remove()
     child_calls = passes_child_calls[-1] if passes_child_calls else {}
     correction = np.asarray([inside_ms + outside_ms * child_calls.get(path, 0) for path in call_order])
-    samples = np.clip(np.asarray(per_pass) - correction, 0.0, None)
-    medians, p90s = np.median(samples, axis=0), np.percentile(samples, 90, axis=0)
-    rows = []
     root_name = type(module).__name__
-    for index, path in enumerate(call_order):
-        row = {"name": path or root_name, **module_facts.get(path, {}), "median_ms": float(medians[index]),
-               "p90_ms": float(p90s[index])}
-        row["flag"] = layer_facts.flag_for(row.get("op_kind", "other"), row.get("compute_dtype"), expected_compute,
-                                           configuration)
-        rows.append(row)
-    return finish_table(
-        rows, end_to_end_ms, METHOD, overhead_correction_ms_per_node=inside_ms + outside_ms,
-        pass_s=time.perf_counter() - started, repeats=repeats, trace_error=trace_error,
-        interleaved_end_to_end_ms=float(np.median(plain_ms)) if plain_ms else None,
-        coverage_interleaved=float(medians.sum()) / float(np.median(plain_ms)) if plain_ms else None,
-        timer="perf_counter+sync" if hook_sync else "perf_counter")
+    return build_table([(path or root_name, module_facts.get(path, {})) for path in call_order], per_pass,
+                       correction, plain_ms, method=METHOD, end_to_end_ms=end_to_end_ms,
+                       expected_compute=expected_compute, configuration=configuration, started=started,
+                       repeats=repeats, overhead_ms_per_node=inside_ms + outside_ms, trace_error=trace_error,
+                       timer="perf_counter+sync" if hook_sync else "perf_counter")
 
 
 def collect_module_facts(root, inputs: tuple) -> tuple[dict[str, dict], list[str]]:
@@ -136,18 +125,11 @@ def collect_module_facts(root, inputs: tuple) -> tuple[dict[str, dict], list[str
             input_tensors, output_tensors = layer_facts.tensors_in(args), layer_facts.tensors_in(output)
             has_children = any(True for _ in module.children())
             kind = op_kind_of(type(module).__name__)  # MultiheadAttention's own ops are attention
-            params, weight_dtype, param_bytes = layer_facts.module_weights(None if has_children else module)
-            input_dtypes = [layer_facts.dtype_name(t.dtype) for t in input_tensors]
-            output_dtype = layer_facts.dtype_name(output_tensors[0].dtype) if output_tensors else None
-            facts[path] = {
-                "op_kind": kind, "target": type(module).__name__ + (" (own ops)" if has_children else ""),
-                "module_path": path, "input_shapes": ", ".join(layer_facts.shape_text(t) for t in input_tensors),
-                "input_dtypes": ", ".join(input_dtypes),
-                "output_shape": ", ".join(layer_facts.shape_text(t) for t in output_tensors),
-                "output_dtype": output_dtype, "weight_dtype": weight_dtype, "params": params,
-                "bytes": layer_facts.bytes_moved(input_tensors, output_tensors, param_bytes),
-                "compute_dtype": layer_facts.compute_dtype_of(kind, input_dtypes, output_dtype, weight_dtype),
-                "formula_flops": layer_facts.formula_flops(kind, module, input_tensors, output_tensors)}
+            # A container's own row holds only its functional ops: its children's weights and FLOPs are theirs.
+            facts[path] = {**layer_facts.describe(kind, None if has_children and kind != "attention" else module,
+                                                  input_tensors, output_tensors, None),
+                           "target": type(module).__name__ + (" (own ops)" if has_children else ""),
+                           "module_path": path}
         handles.append(module.register_forward_hook(hook))
         handles.append(module.register_forward_pre_hook(lambda m, a, path=path: order.append(path)
                                                         if path not in order else None))
@@ -174,9 +156,8 @@ def _add_exclusive_flops(facts: dict[str, dict], counts: dict, root_name: str) -
             children.setdefault(_called_parent(path, facts), []).append(path)
     for path, row in facts.items():
         counted = max(0, inclusive[path] - sum(inclusive[c] for c in children.get(path, [])))
-        estimate = row.pop("formula_flops", 0)
-        row["flops"] = counted or estimate
-        row["flops_source"] = "flop_counter" if counted else ("formula" if estimate else None)
+        if counted:  # otherwise keep the shape formula's estimate from describe()
+            row["flops"], row["flops_source"] = counted, "flop_counter"
 
 
 def _called_parent(path: str, called: dict) -> str:

@@ -61,3 +61,30 @@ def run_passes(timed_pass: Callable[[], list[float]], plain_run: Callable[[], ob
 def warmup_count(end_to_end_ms: float | None) -> int:
     """Slow configurations (emulated bf16: seconds per call) get one warm-up pass, others three."""
     return 1 if end_to_end_ms and end_to_end_ms > 300 else 3
+
+
+def build_table(entries: list[tuple[str, dict]], per_pass: list[list[float]], correction_ms, plain_ms: list[float],
+                *, method: str, end_to_end_ms: float | None, expected_compute: str | None, configuration: str,
+                started: float, repeats: int, overhead_ms_per_node: float, **extra) -> dict:
+    """Rows (name, facts) with per-layer median and p90 over passes, each sample less `correction_ms`."""
+    import numpy as np
+
+    from calib.layers.facts import flag_for
+    from calib.layers.table import finish_table
+
+    samples = np.asarray(per_pass, dtype=float)  # passes x layers
+    corrected = np.clip(samples - correction_ms, 0.0, None)
+    medians, p90s = np.median(corrected, axis=0), np.percentile(corrected, 90, axis=0)
+    rows = []
+    for index, (name, layer_facts) in enumerate(entries):
+        row = {"name": name, **layer_facts, "median_ms": float(medians[index]), "p90_ms": float(p90s[index])}
+        row["flag"] = flag_for(row.get("op_kind") or "other", row.get("compute_dtype"), expected_compute,
+                               configuration, row.pop("fed_by_dequantize", False))
+        rows.append(row)
+    plain_median = float(np.median(plain_ms)) if plain_ms else None
+    return finish_table(
+        rows, end_to_end_ms, method, overhead_correction_ms_per_node=overhead_ms_per_node,
+        pass_s=time.perf_counter() - started, repeats=repeats,
+        instrumented_ms=float(np.median(samples.sum(axis=1))),  # a whole timed pass, timer cost included
+        interleaved_end_to_end_ms=plain_median,
+        coverage_interleaved=float(medians.sum()) / plain_median if plain_median else None, **extra)

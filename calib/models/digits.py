@@ -8,6 +8,7 @@ Inputs are (1, 8, 8) images with pixel values scaled to [0, 1] (sklearn's 0..16 
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -36,8 +37,10 @@ class DigitsCNN(nn.Module):
         return self.classifier(self.features(images))
 
 
+@functools.lru_cache(maxsize=1)
 def load_split():
-    """(train_images, train_labels, test_images, test_labels) as fp32 [N,1,8,8] / int64 [N] tensors."""
+    """(train_images, train_labels, test_images, test_labels) as fp32 [N,1,8,8] / int64 [N] tensors.
+    Cached: every precision of a sweep is scored on it; callers must not modify the tensors."""
     import torch
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split

@@ -49,7 +49,15 @@ def activation_errors(module, layers, batches, options: dict, reduce_range: bool
     constructor, _ = activation_observer(options.get("calib_method") or "minmax", options.get("qscheme") or "affine",
                                          reduce_range, float(options.get("calib_percentile") or 99.99))
     observers = {name: constructor() for name, _ in layers}
-    _run_with_hooks(module, layers, batches, lambda name, out: observers[name](out))
+    seen = set()
+
+    def observe(name, out):
+        seen.add(name)
+        observers[name](out)
+
+    _run_with_hooks(module, layers, batches, observe)
+    # a layer whose forward never runs (MultiheadAttention reads out_proj.weight directly) has no activation
+    observers = {name: observer for name, observer in observers.items() if name in seen}
     q_max = 127 if reduce_range else 255
     qparams = {}
     for name, observer in observers.items():
@@ -58,6 +66,8 @@ def activation_errors(module, layers, batches, options: dict, reduce_range: bool
     sums = {name: [0.0, 0.0, 0] for name in observers}  # signal energy, noise energy, elements
 
     def accumulate(name, out):
+        if name not in qparams:
+            return
         restored = formulas.fake_quantize(out, qparams[name])
         sums[name][0] += float((out ** 2).sum())
         sums[name][1] += float(((out - restored) ** 2).sum())

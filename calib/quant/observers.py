@@ -122,11 +122,10 @@ def activation_observer(method: str, qscheme: str, reduce_range: bool, percentil
     if method == "percentile" and not 50 < percentile <= 100:
         raise UsageError(f"--calib-percentile {percentile}: must be in (50, 100]")
     cls = _classes(flavor)[method]
-    if flavor == "pt2e":  # PT2E specs use plain uint8 with an explicit range instead of reduce_range
-        kwargs = dict(dtype=torch.uint8, quant_min=0, quant_max=127 if reduce_range else 255)
-    else:
-        kwargs = dict(dtype=torch.quint8, reduce_range=reduce_range)
-    kwargs.update(qscheme=_torch_qscheme(qscheme), **extra)
+    # an explicit 7-bit range rather than reduce_range=True, which torch now warns is deprecated;
+    # PT2E specs use plain uint8 where torch.ao uses quint8
+    kwargs = dict(dtype=torch.uint8 if flavor == "pt2e" else torch.quint8, quant_min=0,
+                  quant_max=127 if reduce_range else 255, qscheme=_torch_qscheme(qscheme), **extra)
     if method != "minmax":
         kwargs["bins"] = HISTOGRAM_BINS
     if method == "percentile":

@@ -3,8 +3,9 @@
 Two paths, both ending in lowered int8 kernels (never a reference Q/DQ graph timed as int8
 without a flag):
 - "fx": torch.ao FX graph mode (prepare_fx/convert_fx) with the engine's qconfig and the
-  chosen calibration observers. Fastest measured here (resnet18 2.1x vs 2.0x for PT2E, see
-  bench/int8.py) and takes every calibration method, so it is the default ("auto").
+  chosen calibration observers. The default ("auto"): on resnet18 it is as fast as PT2E +
+  lowering (ENVIRONMENT.md: 2.1x vs 2.0x; `bench/int8.py --paths` agrees within noise), needs
+  no strict export and quantizes with the same engine kernels `torch.backends.quantized.engine` names.
 - "pt2e": torch.export(strict=True) -> torchao prepare_pt2e with X86InductorQuantizer ->
   convert_pt2e -> lower_pt2e_quantized_to_x86. Used where FX cannot trace the model, or when
   options["int8_path"] == "pt2e". If lowering fails the reference Q/DQ graph is returned

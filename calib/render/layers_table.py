@@ -24,6 +24,8 @@ def coverage_line(table: dict) -> str:
     if table.get("coverage_interleaved") is not None:
         parts.append(f"{100 * table['coverage_interleaved']:.0f}% of {fmt.ms(table.get('interleaved_end_to_end_ms'))} "
                      "ms measured between passes")
+    if table.get("instrumented_ms") is not None:
+        parts.append(f"a timed pass took {fmt.ms(table['instrumented_ms'])} ms")
     if table.get("overhead_correction_ms_per_node") is not None:
         parts.append(f"{1000 * table['overhead_correction_ms_per_node']:.2f} us/layer timer cost subtracted")
     if table.get("repeats") is not None:
@@ -41,13 +43,12 @@ def build_layer_table(record: dict, top: int | None = DEFAULT_TOP) -> Table:
     shown = f"top {len(rows)} of {len(table.get('layers') or [])}" if top is not None else "all"
     result = Table(title=f"{identity_label(record)}: slowest layers ({shown})", title_justify="left",
                    header_style="bold", caption=coverage_line(table), caption_justify="left")
-    for name in ("layer", "kind", "target", "output", "compute", "median ms", "p90", "share", "GFLOP/s", "flag"):
+    for name in ("layer", "kind", "output", "compute", "median ms", "p90", "share", "GFLOP/s", "flag"):
         result.add_column(name, justify="right" if name in ("median ms", "p90", "share", "GFLOP/s") else "left",
-                          no_wrap=name in ("layer", "median ms", "p90", "share"), overflow="fold")
+                          no_wrap=name != "flag", overflow="ellipsis")
     for row in rows:
         flag = row.get("flag")
-        result.add_row(row.get("name") or "", row.get("op_kind") or "", row.get("target") or "",
-                       _shape(row.get("output_shape")), _dtype(row.get("compute_dtype")), fmt.ms(row.get("median_ms")),
+        result.add_row(row.get("name") or "", row.get("op_kind") or "", _shape(row.get("output_shape")), _dtype(row.get("compute_dtype")), fmt.ms(row.get("median_ms")),
                        fmt.ms(row.get("p90_ms")), _percent(row.get("share")), _gflops(row.get("gflops")),
                        Text(flag or "", style="bold yellow"), style="yellow" if flag else None)
     return result

@@ -29,7 +29,8 @@ def to_svg(figure) -> str:
 
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "calib"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        # No metadata block: no date (reproducible files) and no RDF links in a page meant to be offline.
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     text = buffer.getvalue()
     return text[text.index("<svg"):]  # drop the XML prologue and DOCTYPE: the SVG sits inside HTML
 
@@ -113,7 +114,8 @@ def accuracy_scatter(points: list[dict], metric: str) -> str:
                      color=PALETTE[position % len(PALETTE)], label=name, zorder=3)
         for point in mine:
             axes.annotate(f"{point['label']} ({point['value']:.4g})", (point["latency_ms"], point["value"]),
-                          textcoords="offset points", xytext=(5, 4), fontsize=8)
+                          textcoords="offset points", xytext=(5, 4 + 11 * position), fontsize=8,
+                          color=PALETTE[position % len(PALETTE)])  # one label row per series: no overlap
     latencies = [p["latency_ms"] for p in points]
     if latencies and max(latencies) / max(min(latencies), 1e-12) > 20:
         axes.set_xscale("log")

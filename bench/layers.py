@@ -1,0 +1,77 @@
+"""Per-layer timing vs end-to-end: does the sum of the layers match the whole?
+
+For each model and precision (CPU by default) this prints the end-to-end median (the
+sweep's own measurement), the per-layer sum, coverage = sum / end-to-end, the same ratio
+against plain runs interleaved with the per-layer passes (fairer on a noisy machine), and
+how long the per-layer pass took. Target: coverage within 0.90-1.10.
+
+    python bench/layers.py
+    python bench/layers.py --models resnet18 --precisions fp32 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from types import SimpleNamespace
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="resnet18,mobilenet_v3_small,vit_b_16")
+    parser.add_argument("--precisions", default="fp32,bf16")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="intra-op threads (default: physical cores)")
+    parser.add_argument("--max-time", type=float, default=3.0, help="seconds for each end-to-end measurement")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="per-layer passes (default: 20 for fast configurations, 3 for slow ones)")
+    args = parser.parse_args()
+
+    import torch
+
+    from calib import layers
+    from calib.backends import RunConfig, get_backend
+    from calib.hardware import physical_cores
+    from calib.models.loader import load_model
+    from calib.timing.clock import PerfCounterTimer
+    from calib.timing.engine import TimingSettings, measure
+
+    threads = args.threads or physical_cores()
+    torch.set_num_threads(threads)
+    print(f"torch {torch.__version__}, {threads} threads, device {args.device}")
+    header = (f"{'model':<20} {'prec':<6} {'e2e ms':>9} {'sum ms':>9} {'coverage':>8} {'e2e* ms':>9} "
+              f"{'cov*':>6} {'instr ms':>9} {'pass s':>7} {'reps':>4} {'rows':>4}  method")
+    print(header)
+    print("-" * len(header))
+    for model_name in args.models.split(","):
+        model = load_model(model_name)
+        for precision in args.precisions.split(","):
+            config = RunConfig(precision=precision, device=args.device, batch_size=1, threads=threads)
+            prepared = get_backend("torch").prepare(model, config)
+            # One probe call sizes the measurement: emulated bf16 takes seconds per call.
+            probe_start = time.perf_counter()
+            with torch.inference_mode():
+                prepared.run()
+            probe_ms = (time.perf_counter() - probe_start) * 1000
+            slow = probe_ms > 500
+            settings = TimingSettings(warmup_min_count=1 if slow else 3, warmup_min_time_s=0 if slow else 0.3,
+                                      min_count=3 if slow else 20, min_time_s=0 if slow else 1.0,
+                                      max_time_s=args.max_time)
+            with torch.inference_mode():
+                measurement = measure(prepared.run, PerfCounterTimer(prepared.sync), settings)
+            e2e_ms = measurement.summary().median_ms
+            repeats = args.repeats or (3 if e2e_ms > 300 else 20)
+            spec = SimpleNamespace(options={"layers_repeats": repeats}, timing=settings)
+            table = layers.profile(prepared, e2e_ms, spec)
+            print(f"{model_name:<20} {precision:<6} {e2e_ms:9.2f} {table['sum_ms']:9.2f} {table['coverage']:8.3f} "
+                  f"{_num(table.get('interleaved_end_to_end_ms')):>9} {_num(table.get('coverage_interleaved'), 3):>6} "
+                  f"{_num(table.get('instrumented_ms')):>9} {table['pass_s']:7.1f} {table['repeats']:4d} "
+                  f"{len(table['layers']):4d}  {table['method']}", flush=True)
+
+
+def _num(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+if __name__ == "__main__":
+    main()

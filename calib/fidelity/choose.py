@@ -1,0 +1,141 @@
+"""`calib recommend`: per device and model, the fastest configuration whose fidelity fits the budget.
+
+Reads stored results only (never re-runs anything). Speed is the median from the raw samples
+(calib.results.schema.summary_of), per item by default (median ms / batch size: what a
+throughput-bound deployment pays) or per call (`by="call"`: what a latency-bound one waits).
+A configuration is a candidate when it ran, runs natively on its hardware (not emulated or
+unsupported: calib.hardware verdict) and its fidelity passes `max_drop` (calib.fidelity.budget;
+fp32 is the reference and always passes unless it produced NaN/Inf).
+Pure Python: no torch import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from calib.fidelity import budget
+from calib.results.schema import summary_of
+
+DEFAULT_MAX_DROP = 1.0
+RUNNERS_UP = 2
+
+
+@dataclass
+class Option:
+    """One configuration's place in the ranking."""
+
+    record: dict
+    source: str  # the results file it came from
+    cost_ms: float | None  # median ms per item or per call; None when nothing ran
+    ci_ms: tuple[float, float] | None  # 95% CI of cost_ms
+    decision: str  # "best" | "runner-up" | "too slow" | "emulated" | "failed accuracy" | "not checked" | status
+    why: str = ""
+
+
+@dataclass
+class Choice:
+    device: str  # label of the machine and device
+    model: str
+    max_drop: float
+    by: str
+    options: list[Option] = field(default_factory=list)  # best first, then the rest by cost
+
+    @property
+    def best(self) -> Option | None:
+        return self.options[0] if self.options and self.options[0].decision == "best" else None
+
+
+def device_label(result: dict, record: dict) -> str:
+    env = result.get("environment") or {}
+    device = record["identity"].get("device") or "?"
+    name = env.get("gpu_name") if str(device).startswith("cuda") else env.get("cpu_model")
+    return f"{device} ({name or 'unknown'}) on {env.get('host') or 'unknown host'}"
+
+
+def recommend(results: list[dict], max_drop: float | None = None, by: str = "item") -> list[Choice]:
+    """One Choice per (device, model) across all `results` (as calib.results.store.load_result gives)."""
+    if by not in ("item", "call"):
+        raise ValueError(f"by must be 'item' or 'call', not {by!r}")
+    groups: dict[tuple[str, str], list[tuple[dict, str]]] = {}
+    for result in results:
+        for record in result["records"]:
+            key = (device_label(result, record), record["identity"]["model"])
+            groups.setdefault(key, []).append((record, result.get("_path", "?")))
+    return [_choose(device, model, entries, max_drop, by) for (device, model), entries in groups.items()]
+
+
+def _effective_budget(entries, max_drop):
+    if max_drop is not None:
+        return max_drop
+    stored = [(r.get("fidelity") or {}).get("max_drop") for r, _ in entries]
+    stored = [value for value in stored if value is not None]
+    return min(stored) if stored else DEFAULT_MAX_DROP
+
+
+def _choose(device: str, model: str, entries, max_drop, by: str) -> Choice:
+    limit = _effective_budget(entries, max_drop)
+    choice = Choice(device=device, model=model, max_drop=limit, by=by)
+    candidates, excluded = [], []
+    for record, source in entries:
+        option = _option(record, source, by)
+        if record.get("status") != "ok" or option.cost_ms is None:
+            option.decision, option.why = record.get("status") or "failed", record.get("reason") or "did not run"
+        elif (record.get("verdict") or {}).get("status") in ("emulated", "unsupported"):
+            verdict = record["verdict"]
+            option.decision, option.why = verdict["status"], verdict.get("evidence") or ""
+        else:
+            passed, why = _fidelity_verdict(record, limit)
+            if passed:
+                candidates.append(option)
+                option.why = why
+                continue
+            option.decision = "failed accuracy" if passed is False else "not checked"
+            option.why = why
+        excluded.append(option)
+    candidates.sort(key=lambda o: o.cost_ms)
+    if candidates:
+        best = candidates[0]
+        best.decision = "best"
+        for rank, option in enumerate(candidates[1:]):
+            option.decision = "runner-up" if rank < RUNNERS_UP else "too slow"
+            option.why = f"{_slower(option, best)}; {option.why}"
+        for option in excluded:
+            if option.cost_ms is not None:
+                option.why = f"{option.why} ({option.cost_ms / best.cost_ms:.2f}x the best's time)"
+    excluded.sort(key=lambda o: (o.cost_ms is None, o.cost_ms or 0.0))
+    choice.options = candidates + excluded
+    return choice
+
+
+def _option(record: dict, source: str, by: str) -> Option:
+    summary = summary_of(record)
+    if summary is None:
+        return Option(record, source, None, None, "")
+    per = record["identity"].get("batch_size", 1) if by == "item" else 1
+    return Option(record, source, summary.median_ms / per, (summary.ci95_low_ms / per, summary.ci95_high_ms / per), "")
+
+
+def _fidelity_verdict(record: dict, limit: float) -> tuple[bool | None, str]:
+    fidelity = record.get("fidelity")
+    if not fidelity and record["identity"]["precision"] == "fp32":
+        return True, "fp32 reference (fidelity not recorded)"
+    passed, why = budget.judge(fidelity, limit)
+    return passed, why
+
+
+def _slower(option: Option, best: Option) -> str:
+    ratio = option.cost_ms / best.cost_ms
+    overlap = option.ci_ms and best.ci_ms and option.ci_ms[0] <= best.ci_ms[1]
+    return f"{ratio:.2f}x slower" + (" (within noise: 95% CIs overlap)" if overlap else "")
+
+
+def as_dict(choice: Choice) -> dict:
+    """JSON form for `calib recommend --json`."""
+    def one(option: Option) -> dict:
+        ident = option.record["identity"]
+        return {"backend": ident["backend"], "precision": ident["precision"], "batch_size": ident["batch_size"],
+                "cost_ms": option.cost_ms, "decision": option.decision, "why": option.why,
+                "fidelity": (option.record.get("fidelity") or {}).get("compact"), "source": option.source}
+
+    return {"device": choice.device, "model": choice.model, "max_drop": choice.max_drop, "by": choice.by,
+            "best": one(choice.best) if choice.best else None, "options": [one(o) for o in choice.options]}

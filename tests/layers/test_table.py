@@ -1,0 +1,37 @@
+"""Aggregation shared by every per-layer method."""
+
+import pytest
+
+from calib.layers.table import compare_tables, finish_table, top_layers
+
+
+def _rows():
+    return [{"name": "conv1", "op_kind": "conv", "median_ms": 6.0, "flops": 12_000_000},
+            {"name": "relu", "op_kind": "activation", "median_ms": 1.0, "flops": None},
+            {"name": "conv2", "op_kind": "conv", "median_ms": 3.0, "flops": 3_000_000}]
+
+
+def test_finish_table_computes_shares_coverage_and_kinds():
+    table = finish_table(_rows(), end_to_end_ms=8.0, method="ort-profiler", repeats=5)
+    assert table["sum_ms"] == 10.0 and table["coverage"] == pytest.approx(1.25)
+    assert [row["share"] for row in table["layers"]] == pytest.approx([0.6, 0.1, 0.3])
+    assert table["layers"][0]["gflops"] == pytest.approx(2.0)  # 12e6 FLOPs in 6 ms
+    assert table["layers"][1]["gflops"] is None and table["layers"][1]["flag"] is None
+    assert table["by_kind"][0] == {"op_kind": "conv", "count": 2, "median_ms": 9.0, "flops": 15_000_000,
+                                   "share": pytest.approx(0.9), "gflops": pytest.approx(15e6 / 9e6)}
+    assert table["method"] == "ort-profiler" and table["repeats"] == 5
+
+
+def test_finish_table_without_end_to_end_has_no_coverage():
+    assert finish_table(_rows(), None, "fx-graph")["coverage"] is None
+
+
+def test_top_layers_and_compare():
+    fp32 = finish_table(_rows(), 10.0, "fx-graph")
+    slower = [dict(row, median_ms=row["median_ms"] * factor) for row, factor in zip(_rows(), (10, 1, 2))]
+    bf16 = finish_table(slower, 75.0, "fx-graph")
+    assert [row["name"] for row in top_layers(bf16, 2)] == ["conv1", "conv2"]
+    pairs = compare_tables(fp32, bf16)
+    assert [pair["name"] for pair in pairs] == ["conv1", "conv2", "relu"]
+    assert pairs[0]["speedup"] == pytest.approx(0.1) and pairs[0]["added_ms"] == pytest.approx(54.0)
+    assert pairs[2]["speedup"] == pytest.approx(1.0)
