@@ -115,12 +115,12 @@ def _static_int8(source: Path, target: Path, model, config, info: dict) -> tuple
 
 def _reader(source: Path, batches: list[tuple]):
     """A CalibrationDataReader over calib's calibration batches, keyed by the graph's input names."""
-    import onnxruntime
+    import onnx
     from onnxruntime.quantization import CalibrationDataReader
 
-    session = onnxruntime.InferenceSession(str(source), providers=["CPUExecutionProvider"])
-    names = [i.name for i in session.get_inputs()]
-    del session
+    graph = onnx.load(str(source), load_external_data=False).graph
+    weights = {init.name for init in graph.initializer}
+    names = [value.name for value in graph.input if value.name not in weights]
 
     class CalibReader(CalibrationDataReader):
         def __init__(self):

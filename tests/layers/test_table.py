@@ -35,3 +35,26 @@ def test_top_layers_and_compare():
     assert [pair["name"] for pair in pairs] == ["conv1", "conv2", "relu"]
     assert pairs[0]["speedup"] == pytest.approx(0.1) and pairs[0]["added_ms"] == pytest.approx(54.0)
     assert pairs[2]["speedup"] == pytest.approx(1.0)
+
+
+def test_middle_passes_pick_the_median_pass_window():
+    from calib.layers.passes import middle_passes
+
+    assert list(middle_passes([3.0, 1.0, 2.0])) == [2]
+    assert sorted(middle_passes(list(range(20)))) == list(range(5, 15))
+    assert list(middle_passes([5.0])) == [0]
+
+
+def test_rows_decompose_the_median_pass():
+    import time
+
+    from calib.layers.passes import build_table
+
+    # three passes: one stalled in layer a, one stalled in layer b, one clean-ish
+    per_pass = [[10.0, 1.0], [1.0, 10.0], [2.0, 2.0]]
+    table = build_table([("a", {"op_kind": "conv"}), ("b", {"op_kind": "conv"})], per_pass, 0.0, [4.0],
+                        method="fx-graph", end_to_end_ms=4.0, expected_compute="float32", configuration="fp32",
+                        started=time.perf_counter(), repeats=3, overhead_ms_per_node=0.0)
+    assert [row["median_ms"] for row in table["layers"]] == [2.0, 2.0]  # the median pass
+    assert [row["layer_median_ms"] for row in table["layers"]] == [2.0, 2.0]
+    assert table["coverage"] == 1.0 and table["coverage_interleaved"] == 1.0
