@@ -43,8 +43,9 @@ def build_layer_table(record: dict, top: int | None = DEFAULT_TOP) -> Table:
     shown = f"top {len(rows)} of {len(table.get('layers') or [])}" if top is not None else "all"
     result = Table(title=f"{identity_label(record)}: slowest layers ({shown})", title_justify="left",
                    header_style="bold", caption=coverage_line(table), caption_justify="left")
-    for name in ("layer", "kind", "output", "compute", "median ms", "p90", "share", "GFLOP/s", "flag"):
-        result.add_column(name, justify="right" if name in ("median ms", "p90", "share", "GFLOP/s") else "left",
+    # "ms" is the layer's time in the median passes (see calib.layers.passes.build_table).
+    for name in ("layer", "kind", "output", "compute", "ms", "p90", "share", "GFLOP/s", "flag"):
+        result.add_column(name, justify="right" if name in ("ms", "p90", "share", "GFLOP/s") else "left",
                           no_wrap=name != "flag", overflow="ellipsis")
     for row in rows:
         flag = row.get("flag")
@@ -57,7 +58,7 @@ def build_layer_table(record: dict, top: int | None = DEFAULT_TOP) -> Table:
 def build_kind_table(record: dict) -> Table:
     table = record["layers"]
     result = Table(title=f"{identity_label(record)}: by op kind", title_justify="left", header_style="bold")
-    for name in ("kind", "layers", "median ms", "share", "GFLOP/s"):
+    for name in ("kind", "layers", "ms", "share", "GFLOP/s"):
         result.add_column(name, justify="left" if name == "kind" else "right")
     for group in table.get("by_kind") or []:
         result.add_row(group["op_kind"], str(group["count"]), fmt.ms(group["median_ms"]), _percent(group.get("share")),

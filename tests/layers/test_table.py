@@ -50,11 +50,11 @@ def test_rows_decompose_the_median_pass():
 
     from calib.layers.passes import build_table
 
-    # three passes: one stalled in layer a, one stalled in layer b, one clean-ish
-    per_pass = [[10.0, 1.0], [1.0, 10.0], [2.0, 2.0]]
-    table = build_table([("a", {"op_kind": "conv"}), ("b", {"op_kind": "conv"})], per_pass, 0.0, [4.0],
-                        method="fx-graph", end_to_end_ms=4.0, expected_compute="float32", configuration="fp32",
+    # pass totals 4, 5 and 10 (a stall in layer b): the median pass is the second
+    per_pass = [[2.0, 2.0], [3.0, 2.0], [1.0, 9.0]]
+    table = build_table([("a", {"op_kind": "conv"}), ("b", {"op_kind": "conv"})], per_pass, 0.0, [5.0],
+                        method="fx-graph", end_to_end_ms=5.0, expected_compute="float32", configuration="fp32",
                         started=time.perf_counter(), repeats=3, overhead_ms_per_node=0.0)
-    assert [row["median_ms"] for row in table["layers"]] == [2.0, 2.0]  # the median pass
-    assert [row["layer_median_ms"] for row in table["layers"]] == [2.0, 2.0]
+    assert [row["median_ms"] for row in table["layers"]] == [3.0, 2.0]
+    assert [row["layer_median_ms"] for row in table["layers"]] == [2.0, 2.0]  # sums to 4, not the median 5
     assert table["coverage"] == 1.0 and table["coverage_interleaved"] == 1.0
