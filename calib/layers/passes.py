@@ -68,7 +68,7 @@ def build_table(entries: list[tuple[str, dict]], per_pass: list[list[float]], co
                 started: float, repeats: int, overhead_ms_per_node: float, **extra) -> dict:
     """Rows (name, facts) with each layer's time over the passes, each sample less `correction_ms`.
 
-    A row's median_ms is its mean over the middle half of the passes ranked by pass total
+    A row's median_ms is its mean over the middle fifth of the passes ranked by pass total
     (the median pass alone when there are 3), so the rows decompose the median pass and
     sum to it. Per-layer medians taken independently sum to less on a loaded machine:
     each layer's median drops the preemption stalls that every pass has somewhere. That
@@ -98,13 +98,18 @@ def build_table(entries: list[tuple[str, dict]], per_pass: list[list[float]], co
         instrumented_ms=float(np.median(samples.sum(axis=1))),  # a whole timed pass, timer cost included
         interleaved_end_to_end_ms=plain_median,
         coverage_interleaved=float(typical.sum()) / plain_median if plain_median else None,
-        statistic="mean over the middle half of passes by pass total", **extra)
+        statistic="mean over the middle fifth of passes by pass total", **extra)
 
 
 def middle_passes(totals):
-    """Indices of the middle half of passes by total: [1] of 3, [5:15] of 20, all of 1 or 2."""
+    """Indices of the middle fifth of passes by total (at least one): the median pass of 3, 4 of 20.
+
+    Narrow on purpose: on a loaded machine pass totals spread widely (IQR several times
+    the median) and a wide window's mean drifts far above the median.
+    """
     import numpy as np
 
     count = len(totals)
-    cut = int(round(count / 4))
-    return np.argsort(totals, kind="stable")[cut:count - cut]
+    keep = max(1, int(round(count / 5)))
+    start = (count - keep) // 2
+    return np.argsort(totals, kind="stable")[start:start + keep]
