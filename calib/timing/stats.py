@@ -37,7 +37,11 @@ class Summary:
 
 def median_ci(samples, confidence: float = 0.95) -> tuple[float, float]:
     """Distribution-free CI of the median from order statistics (binomial, normal approx.)."""
-    ordered = np.sort(np.asarray(samples, dtype=float))
+    return median_ci_sorted(np.sort(np.asarray(samples, dtype=float)), confidence)
+
+
+def median_ci_sorted(ordered, confidence: float = 0.95) -> tuple[float, float]:
+    """median_ci for samples already in ascending order (the stopping rule sorts once)."""
     n = len(ordered)
     if n == 0:
         return math.nan, math.nan
