@@ -171,11 +171,9 @@ def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batc
 
 
 def _fidelity(spec, model, backend_name, precision, batch_size, outputs, references, prepared=None):
-    """Accuracy cost against the fp32 reference (calib.fidelity); None where not available."""
-    try:
-        from calib import fidelity
-    except ImportError:
-        return None
+    """Accuracy cost against the fp32 reference (calib.fidelity)."""
+    from calib import fidelity
+
     return fidelity.evaluate(spec, model, backend_name, precision, batch_size, outputs, references,
                              prepared=prepared)
 
@@ -184,10 +182,8 @@ def _layers(prepared, end_to_end_ms: float, spec: SweepSpec):
     """Per-layer pass, after (never during) the end-to-end measurement (calib.layers)."""
     if prepared.module is None and prepared.profile_layers is not None:
         return prepared.profile_layers(end_to_end_ms, spec)  # the backend's own profiler (ONNX Runtime)
-    try:
-        from calib import layers
-    except ImportError:
-        return None
+    from calib import layers
+
     return layers.profile(prepared, end_to_end_ms, spec)
 
 

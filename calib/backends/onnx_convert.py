@@ -150,19 +150,10 @@ def int8_types(device: str):
 
 
 def cpu_flags() -> list[str]:
-    """CPU flags from calib's device report; /proc/cpuinfo if that is not available."""
-    try:
-        from calib.hardware import device_report
+    """CPU flags from calib's device report (the same reading `calib device` shows)."""
+    from calib.hardware import device_report
 
-        return list(device_report(live_gpu=False)["cpu"]["flags"])
-    except Exception:  # noqa: BLE001 - a partial hardware module must not stop quantization
-        try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith(("flags", "Features")):
-                    return line.split(":", 1)[1].split()
-        except OSError:
-            pass
-    return []
+    return list(device_report(live_gpu=False)["cpu"].get("flags") or [])
 
 
 @contextlib.contextmanager

@@ -86,8 +86,6 @@ def convert(module, precision_name: str, device: str, example_inputs: tuple, opt
 
 
 def prepare(model, config: RunConfig) -> Prepared:
-    import torch
-
     if model.module is None:  # an .onnx file: nothing for PyTorch to run
         raise BackendUnavailable(f"{model.name} is an ONNX graph, not a torch module; use --backend onnxruntime")
     check_device_supports(config.precision, config.device)

@@ -55,9 +55,9 @@ def command(model, precisions, backends, batch_sizes, device, threads, input_sha
             eval_mean, eval_std, max_drop, compile_mode, out, results_dir, csv_path, quiet):
     """Load, convert, check and time MODEL at each precision; write results/ and print the table."""
     from calib.hardware import device_report, physical_cores
-    from calib.models.loader import load_model, parse_shape
+    from calib.models.loader import parse_shape
     from calib.results.store import ResultWriter, default_path
-    from calib.sweep import SweepSpec, resolve_device, run_sweep, validate
+    from calib.sweep import SweepSpec, resolve_device, validate
     from calib.timing.engine import TimingSettings
     from calib.environment import capture
     from calib.render.run_table import build_run_table, note_lines, warning_lines

@@ -2,9 +2,9 @@
 
 `profile(prepared, end_to_end_ms, spec)` is what the sweep calls after the end-to-end
 measurement. It picks the method: torch.fx graph marks (calib.layers.fx_profile) when the
-model traces, forward hooks on modules (calib.layers.hooks) when it does not, and a
-backend's own profiler (prepared.info["profile_layers"], e.g. ONNX Runtime's) when there
-is no torch module. Every table has the same shape (calib.layers.table.finish_table).
+model traces, forward hooks on modules (calib.layers.hooks) when it does not. Backends with
+no torch module (ONNX Runtime) bring their own profiler as `prepared.profile_layers`, which
+the sweep calls instead. Every table has the same shape (calib.layers.table.finish_table).
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ __all__ = ["profile", "profile_module", "finish_table", "by_kind", "top_layers",
 
 def profile(prepared, end_to_end_ms: float, spec=None) -> dict | None:
     """The layer table of one prepared configuration, or None when nothing can be profiled."""
-    backend_profiler = (prepared.info or {}).pop("profile_layers", None)  # a callable must not reach the JSON
     if prepared.module is None:
-        if callable(backend_profiler):
-            return backend_profiler(end_to_end_ms, spec)
         return None
     autocast = prepared.call_context is not None and prepared.storage_dtype != prepared.compute_dtype
     try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VNNI_FLAGS = ("avx512_vnni", "avx512vnni", "avx_vnni", "amx_int8")
 ARM_ARCHES = ("aarch64", "arm64", "armv8", "armv7l")
 
 
@@ -35,26 +34,32 @@ def cpu_features() -> dict:
 
 
 def choose_engine(cpu: dict, supported_engines: list[str]) -> EngineChoice:
-    """Pick the engine from CPU flags; `supported_engines` is torch.backends.quantized.supported_engines."""
+    """Pick the engine for these CPU flags; `supported_engines` is torch.backends.quantized.supported_engines.
+
+    The engine itself comes from the one rule table (calib.hardware.rules, the int8 rows), so
+    `calib device` and the int8 conversion can never disagree; this adds what follows for torch.
+    """
+    from calib.hardware.verdict import first_rule
+
     arch = (cpu.get("arch") or "").lower()
-    flags = {flag.lower() for flag in cpu.get("flags") or []}
-    if arch.startswith(ARM_ARCHES) or "asimd" in flags:
-        if "qnnpack" in supported_engines:
-            return EngineChoice("qnnpack", False, False, "arm",
-                                f"{arch or 'ARM'} CPU: qnnpack int8 kernels (per-tensor weights)")
-    vnni = sorted(flags.intersection(VNNI_FLAGS))
-    if vnni and "x86" in supported_engines:
-        return EngineChoice("x86", False, True, "vnni/amx",
-                            f"{', '.join(vnni)} present: 'x86' engine uses oneDNN VNNI kernels, full 8-bit range")
-    if "avx2" in flags and "fbgemm" in supported_engines:
-        return EngineChoice("fbgemm", True, True, "avx2",
-                            "AVX2 without VNNI: fbgemm u8s8 kernels, 7-bit activations (reduce_range) "
-                            "to avoid int16 saturation")
+    if arch.startswith(ARM_ARCHES):
+        arch = "aarch64"
+    rule = first_rule("int8", {"id": "cpu", "kind": "cpu", "arch": arch,
+                               "flags": [flag.lower() for flag in cpu.get("flags") or []]})
+    engine = rule.engine
+    if engine in supported_engines:
+        isa = {"x86": "vnni/amx", "fbgemm": "avx2", "qnnpack": "arm"}.get(engine, "generic")
+        if rule.status != "native":
+            isa = "generic"
+        return EngineChoice(engine, reduce_range=engine == "fbgemm", per_channel_ok=engine != "qnnpack", isa=isa,
+                            reason=f"{rule.evidence} (rule {rule.compute}/{rule.arch} requires "
+                                   f"{rule.requires or '(nothing)'})")
+    why = "no AVX2/VNNI/AMX/NEON int8 flags" if rule.status != "native" else rule.evidence
     for fallback in ("x86", "fbgemm", "onednn", "qnnpack"):
         if fallback in supported_engines:
             return EngineChoice(fallback, fallback in ("x86", "fbgemm"), fallback != "qnnpack", "generic",
-                                f"no AVX2/VNNI/ARM flags recognised; using {fallback!r}, the first engine "
-                                "this torch build supports")
+                                f"{why}; the rule table's engine {engine!r} is not in this torch build, so "
+                                f"{fallback!r}, the first engine it supports")
     from calib.errors import PrecisionUnavailable
 
     raise PrecisionUnavailable(f"this torch build has no quantized CPU engine (supported: {supported_engines})")

@@ -15,7 +15,12 @@ A record:
              "samples_ms": [...raw...], "warmup_ms": [...], "cold_ms": float}
   "summary": {...derived from samples_ms, for readers; code recomputes it...}
   "conversion_s": float, "memory": {"peak_rss_bytes", "cuda_max_allocated_bytes", "model_size_bytes"}
-  "backend_info": {...}, "warnings": [...], "layers": {...} | null, "fidelity": {...} | null
+  "backend_info": {...what the backend did: int8 engine and calibration, ORT providers and
+                   threads, compile time...}, "warnings": [...]
+  "layers": per-layer table (calib.layers.table.finish_table) | null
+  "fidelity": accuracy against the fp32 reference (calib.fidelity) | null
+  "backend_choice": {"requested": "auto", "picked", "why"}  (only with --backend auto)
+  "traceback": str  (only for status "failed")
 
 Version history:
   1: first version.

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from calib import layers
+from calib import layers, sweep
 from calib.backends.base import Prepared
 from calib.layers.graph import calibrate_mark_cost, instrument, make_recorder, to_graph_module
 from calib.layers.table import ROW_KEYS
@@ -140,8 +140,8 @@ def test_profile_dispatch_for_modules_and_backend_profilers():
         return backend_table
 
     no_module = Prepared(run=lambda: None, device="cpu", storage_dtype="float32", compute_dtype="float32",
-                         model_size_bytes=0, info={"profile_layers": profile_layers, "other": 1})
-    assert layers.profile(no_module, 5.0, "spec") is backend_table
+                         model_size_bytes=0, info={"other": 1}, profile_layers=profile_layers)
+    assert sweep._layers(no_module, 5.0, "spec") is backend_table  # the backend's profiler, not calib.layers
     assert calls == [(5.0, "spec")] and "profile_layers" not in no_module.info  # kept out of the JSON
     bare = Prepared(run=lambda: None, device="cpu", storage_dtype="float32", compute_dtype="float32",
                     model_size_bytes=0)
