@@ -35,6 +35,8 @@ def _parse():
     parser.add_argument("--slowed", type=int, default=40, help="baseline/slowed pairs (default 40)")
     parser.add_argument("--slowdown", type=float, default=0.10, help="extra work of the slowed build (0.10 = +10%%)")
     parser.add_argument("--max-time", type=float, default=1.0, help="seconds per calib run (calib run --max-time)")
+    parser.add_argument("--min-time", type=float, default=None,
+                        help="calib run --min-time (default: calib's default, capped at --max-time)")
     parser.add_argument("--threads", type=int, help="calib run --threads (default: calib's default)")
     parser.add_argument("--subprocess", action="store_true",
                         help="each measurement as its own `calib run` process (slower, closest to CI)")
@@ -47,7 +49,7 @@ def _parse():
 class InProcessRunner:
     """calib run through the library: one sweep of one configuration per measurement."""
 
-    def __init__(self, max_time: float, threads: int | None):
+    def __init__(self, max_time: float, min_time: float, threads: int | None):
         from calib.environment import capture
         from calib.hardware import device_report, physical_cores
         from calib.timing.engine import TimingSettings
@@ -55,7 +57,7 @@ class InProcessRunner:
         self.report = device_report()
         self.threads = threads or physical_cores()
         self.environment = capture(self.threads, self.report)
-        self.timing = TimingSettings(min_time_s=min(1.0, max_time), max_time_s=max_time)
+        self.timing = TimingSettings(min_time_s=min_time, max_time_s=max_time)
 
     def __call__(self, path: Path, slowdown: float) -> None:
         from calib.models.loader import load_model
@@ -71,8 +73,8 @@ class InProcessRunner:
 
 
 class SubprocessRunner:
-    def __init__(self, max_time: float, threads: int | None):
-        self.options = ["--max-time", str(max_time), "--min-time", str(min(1.0, max_time)), "-q"]
+    def __init__(self, max_time: float, min_time: float, threads: int | None):
+        self.options = ["--max-time", str(max_time), "--min-time", str(min_time), "-q"]
         if threads:
             self.options += ["--threads", str(threads)]
 
@@ -82,8 +84,14 @@ class SubprocessRunner:
                         "--out", str(path), *self.options], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def _min_time(args) -> float:
+    from calib.timing.engine import TimingSettings
+
+    return min(args.min_time if args.min_time is not None else TimingSettings().min_time_s, args.max_time)
+
+
 def measure_pairs(args, folder: Path) -> list[dict]:
-    runner = (SubprocessRunner if args.subprocess else InProcessRunner)(args.max_time, args.threads)
+    runner = (SubprocessRunner if args.subprocess else InProcessRunner)(args.max_time, _min_time(args), args.threads)
     rng = random.Random(args.seed)
     kinds = ["aa"] * args.aa + ["slowed"] * args.slowed
     rng.shuffle(kinds)  # interleave the two kinds over the whole session

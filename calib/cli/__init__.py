@@ -25,6 +25,7 @@ COMMANDS = {
     "quant-error": ("calib.cli.quant_error", "Per-layer int8 quantization error of a model."),
     "compare": ("calib.cli.compare", "Results from several runs or devices side by side."),
     "check": ("calib.cli.check", "CI gate: fail on a statistically significant latency regression."),
+    "ab": ("calib.cli.ab", "Measure a baseline and a candidate model interleaved, for a drift-proof CI gate."),
     "report": ("calib.cli.report", "Self-contained HTML (or markdown) report of stored results."),
     "recommend": ("calib.cli.recommend", "The fastest configuration whose accuracy stays within budget."),
 }
