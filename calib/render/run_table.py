@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -50,15 +51,18 @@ def build_run_table(records: list[dict], title: str | None = None) -> Table:
                                                                           ("backend", many_backends))
              if records and not many]
     title = " | ".join([title] * bool(title) + fixed) or None
-    table = Table(title=title, header_style="bold", title_justify="left")
-    columns = [("model", many_models), ("backend", many_backends), ("precision", True), ("storage", True),
-               ("compute", True), ("batch", True), ("median ms", True), ("p90", True), ("p99", True),
-               ("±CI%", True), ("items/s", True), ("vs fp32", True), ("hw", True), ("fidelity", True),
-               ("size", True), ("peak mem", True)]
+    # A light box: sixteen columns of borders would cost a third of an 120-column terminal.
+    table = Table(title=title, header_style="bold", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  padding=(0, 1, 0, 0))
+    # "dtype" is storage/compute, both visible in one narrow column.
+    # Model size and the CI width live in the JSON, the CSV and `calib show --details`.
+    columns = [("model", many_models), ("backend", many_backends), ("precision", True), ("dtype", True),
+               ("batch", True), ("median ms", True), ("p90", True), ("p99", True),
+               ("items/s", True), ("vs fp32", True), ("hw", True), ("fidelity", True), ("peak mem", True)]
     shown = [name for name, keep in columns if keep]
     for name in shown:
-        left = name in ("model", "backend", "precision", "storage", "compute", "hw", "fidelity")
-        table.add_column(name, justify="left" if left else "right", no_wrap=name != "fidelity")
+        left = name in ("model", "backend", "precision", "dtype", "hw", "fidelity")
+        table.add_column(name, justify="left" if left else "right", no_wrap=True)
     ratios = speedups(records)
     for index, record in enumerate(records):
         ident = record["identity"]
@@ -75,9 +79,11 @@ def build_run_table(records: list[dict], title: str | None = None) -> Table:
             if (record.get("verdict") or {}).get("status") == "emulated":
                 row_style = "yellow"
             cells.update({
-                "storage": _short_dtype(record.get("storage_dtype")), "compute": _short_dtype(record.get("compute_dtype")),
-                "median ms": fmt.ms(summary.median_ms), "p90": fmt.ms(summary.p90_ms), "p99": fmt.ms(summary.p99_ms),
-                "±CI%": f"{50 * summary.ci95_rel_width:.1f}", "items/s": fmt.rate(summary.throughput_per_s),
+                "dtype": f"{_short_dtype(record.get('storage_dtype'))}/"
+                                 f"{_short_dtype(record.get('compute_dtype'))}",
+                "median ms": fmt.ms(summary.median_ms), "±CI": f"{50 * summary.ci95_rel_width:.1f}%",
+                "p90": fmt.ms(summary.p90_ms), "p99": fmt.ms(summary.p99_ms),
+                "items/s": fmt.rate(summary.throughput_per_s),
                 "vs fp32": fmt.ratio(ratios.get(index)), "fidelity": _fidelity_text(record),
                 "size": fmt.size(memory.get("model_size_bytes")),
                 "peak mem": fmt.size(memory.get("cuda_max_allocated_bytes") or memory.get("peak_rss_bytes")),

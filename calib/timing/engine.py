@@ -140,6 +140,6 @@ def stability_warnings(measurement: Measurement) -> list[str]:
     if summary.count and summary.outliers / summary.count > 0.10:
         warnings.append(
             f"{summary.outliers} outliers ({100 * summary.outliers / summary.count:.0f}% of samples, MAD rule): "
-            "something else is competing for this machine"
+            "other processes may have disturbed the run; rerun on a quiet machine to confirm"
         )
     return warnings
