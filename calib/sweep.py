@@ -82,33 +82,19 @@ def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
     """Measure every configuration of `spec`; each record is added to `writer` as it finishes."""
     import torch
 
-    from calib.hardware import verdict_for
-
     torch.set_num_threads(spec.threads)
     references: dict = {}
     for requested_backend, precision, batch_size in spec.configurations():
         backend_name, backend_choice = _resolve_backend(requested_backend, model, precision, spec.device)
-        identity = {"model": model.name, "backend": backend_name, "precision": precision,
-                    "batch_size": batch_size, "input_shape": [batch_size, *model.item_shape],
-                    "device": spec.device}
+        record = new_record(model, backend_name, precision, batch_size, spec.device, device_report)
         if on_start:
-            on_start(identity)
-        record = {"identity": identity, "status": "ok", "reason": None,
-                  "verdict": verdict_for(device_report, spec.device, precision),
-                  "warnings": [], "layers": None, "fidelity": None}
+            on_start(record["identity"])
         if backend_choice:
             record["backend_choice"] = backend_choice
         try:
             _measure_one(spec, model, backend_name, precision, batch_size, record, references)
-        except PrecisionUnavailable as exc:
-            record.update(status="skipped", reason=str(exc))
-        except BackendUnavailable as exc:
-            record.update(status="skipped", reason=str(exc))
-        except (KeyboardInterrupt, SystemExit):
-            raise
         except Exception as exc:  # noqa: BLE001 - one configuration failing must not end the sweep
-            record.update(status="failed", reason=f"{type(exc).__name__}: {_first_line(exc)}",
-                          traceback=traceback.format_exc(limit=8))
+            mark_unmeasured(record, exc)
         writer.add(record)
         if on_done:
             on_done(record)
@@ -125,42 +111,80 @@ def _resolve_backend(name: str, model, precision: str, device: str) -> tuple[str
     return picked, {"requested": "auto", "picked": picked, "why": why}
 
 
+def new_record(model, backend_name: str, precision: str, batch_size: int, device: str,
+               device_report: dict | None) -> dict:
+    """A record before measurement (schema in calib.results.schema); shared with calib.check.interleave."""
+    from calib.hardware import verdict_for
+
+    identity = {"model": model.name, "backend": backend_name, "precision": precision,
+                "batch_size": batch_size, "input_shape": [batch_size, *model.item_shape], "device": device}
+    return {"identity": identity, "status": "ok", "reason": None,
+            "verdict": verdict_for(device_report, device, precision),
+            "warnings": [], "layers": None, "fidelity": None}
+
+
+def mark_unmeasured(record: dict, exc: Exception) -> None:
+    """A precision or backend this machine lacks is 'skipped'; anything else is 'failed'."""
+    if isinstance(exc, (PrecisionUnavailable, BackendUnavailable)):
+        record.update(status="skipped", reason=str(exc))
+    else:
+        record.update(status="failed", reason=f"{type(exc).__name__}: {_first_line(exc)}",
+                      traceback=traceback.format_exc(limit=8))
+
+
+def prepare_configuration(model, backend_name: str, precision: str, batch_size: int, device: str, threads: int,
+                          options: dict):
+    """Convert `model` for one configuration: (prepared, conversion seconds, timer for its device)."""
+    import torch
+
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(torch.device(device))
+    config = RunConfig(precision=precision, device=device, batch_size=batch_size, threads=threads, options=options)
+    started = time.perf_counter()
+    prepared = get_backend(backend_name).prepare(model, config)
+    conversion_s = prepared.info.pop("conversion_s", time.perf_counter() - started)
+    timer = CudaEventTimer(torch.device(device)) if cuda else PerfCounterTimer(prepared.sync)
+    return prepared, conversion_s, timer
+
+
+def fill_measured(record: dict, prepared, measurement, conversion_s: float, device: str):
+    """Store a measurement and what the backend did in `record`; returns its summary."""
+    import torch
+
+    cuda = device.startswith("cuda")
+    summary = measurement.summary()
+    record.update(
+        storage_dtype=prepared.storage_dtype,
+        compute_dtype=prepared.compute_dtype,
+        timing={"settings": measurement.settings.to_dict(), "timer": measurement.timer,
+                "stop_reason": measurement.stop_reason, "samples_ms": measurement.samples_ms,
+                "warmup_ms": measurement.warmup_ms, "cold_ms": measurement.cold_ms},
+        summary=summary.to_dict(),
+        conversion_s=conversion_s,
+        memory={
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "cuda_max_allocated_bytes": torch.cuda.max_memory_allocated(torch.device(device)) if cuda else None,
+            "model_size_bytes": prepared.model_size_bytes,
+        },
+        backend_info=prepared.info,
+    )
+    record["warnings"].extend(measurement.warnings)
+    record["warnings"].extend(prepared.info.get("warnings", []))  # e.g. int8 timed as reference Q/DQ
+    return summary
+
+
 def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batch_size: int,
                  record: dict, references: dict) -> None:
     import torch
 
-    backend = get_backend(backend_name)
-    config = RunConfig(precision=precision, device=spec.device, batch_size=batch_size, threads=spec.threads,
-                       options=spec.options)
-    cuda = spec.device.startswith("cuda")
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(torch.device(spec.device))
-    started = time.perf_counter()
-    prepared = backend.prepare(model, config)
-    conversion_s = prepared.info.pop("conversion_s", time.perf_counter() - started)
+    prepared, conversion_s, timer = prepare_configuration(model, backend_name, precision, batch_size, spec.device,
+                                                          spec.threads, spec.options)
     try:
-        timer = CudaEventTimer(torch.device(spec.device)) if cuda else PerfCounterTimer(prepared.sync)
         with torch.inference_mode():
             measurement = measure(prepared.run, timer, spec.timing, batch_size=batch_size)
             outputs = prepared.run()
-        summary = measurement.summary()
-        record.update(
-            storage_dtype=prepared.storage_dtype,
-            compute_dtype=prepared.compute_dtype,
-            timing={"settings": measurement.settings.to_dict(), "timer": measurement.timer,
-                    "stop_reason": measurement.stop_reason, "samples_ms": measurement.samples_ms,
-                    "warmup_ms": measurement.warmup_ms, "cold_ms": measurement.cold_ms},
-            summary=summary.to_dict(),
-            conversion_s=conversion_s,
-            memory={
-                "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                "cuda_max_allocated_bytes": torch.cuda.max_memory_allocated(torch.device(spec.device)) if cuda else None,
-                "model_size_bytes": prepared.model_size_bytes,
-            },
-            backend_info=prepared.info,
-        )
-        record["warnings"].extend(measurement.warnings)
-        record["warnings"].extend(prepared.info.get("warnings", []))  # e.g. int8 timed as reference Q/DQ
+        summary = fill_measured(record, prepared, measurement, conversion_s, spec.device)
         record["fidelity"] = _fidelity(spec, model, backend_name, precision, batch_size, outputs, references,
                                        prepared)
         if spec.layers:
@@ -192,4 +216,5 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:300] if text else ""
 
 
-__all__ = ["SweepSpec", "run_sweep", "resolve_device", "validate", "CalibError"]
+__all__ = ["SweepSpec", "run_sweep", "resolve_device", "validate", "new_record", "mark_unmeasured",
+           "prepare_configuration", "fill_measured", "CalibError"]

@@ -23,10 +23,10 @@ def gate_junit(result: GateResult) -> ET.ElementTree:
                         ("tolerance", result.settings.tolerance), ("alpha", result.settings.alpha)):
         ET.SubElement(properties, "property", name=name, value=str(value))
     for outcome in result.outcomes:
-        label, status, base_ms, cur_ms, interval, p_value, note = outcome_cells(outcome)
+        label, status, base_ms, cur_ms, interval, p_value, method, note = outcome_cells(outcome)
         case = ET.SubElement(suite, "testcase", classname="calib.check", name=label, time="0")
         detail = (f"{status}: baseline {base_ms} ms, current {cur_ms} ms, current/baseline {interval}, "
-                  f"p={p_value}{'; ' + note if note else ''}")
+                  f"p={p_value} ({method}){'; ' + note if note else ''}")
         if outcome.outcome == REGRESSION:
             failure = ET.SubElement(case, "failure", message=f"{label}: {status} {interval}", type="regression")
             failure.text = detail

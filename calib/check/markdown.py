@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from calib.check.gate import GateResult, ConfigOutcome, OUTCOME_ORDER, REGRESSION
+from pathlib import Path
+
+from calib.check.gate import GateResult, ConfigOutcome, OUTCOME_ORDER, REGRESSION, SEPARATE_RUNS
 from calib.render import format as fmt
 
 _MARK = {"regression": "❌", "improvement": "🚀", "unchanged": "✅"}
 
 
 def outcome_cells(outcome: ConfigOutcome) -> list[str]:
-    """The row every writer shows: configuration, outcome, medians, ratio [CI], p, note."""
+    """The row every writer shows: configuration, outcome, medians, ratio [CI], p, method, note."""
     estimate = outcome.estimate
     interval = f"{fmt.ratio(estimate.ratio)} [{estimate.low:.3f}-{estimate.high:.3f}]" if estimate else "-"
     p_value = f"{outcome.p_value:.2g}" if outcome.p_value is not None else "-"
     return [outcome.label, outcome.outcome, fmt.ms(outcome.baseline_median_ms), fmt.ms(outcome.current_median_ms),
-            interval, p_value, outcome.note]
+            interval, p_value, outcome.method or "-", outcome.note]
 
 
 def headline(result: GateResult) -> str:
@@ -27,12 +29,12 @@ def headline(result: GateResult) -> str:
 def gate_markdown(result: GateResult) -> str:
     lines = [f"## calib check: {headline(result)}", "",
              f"Baseline `{result.baseline_path}`, current `{result.current_path}`. A regression is a slowdown "
-             f"above {100 * result.settings.tolerance:g}% that a one-sided Mann-Whitney U test on the raw samples "
-             f"finds significant at {result.settings.alpha:g}.", ""]
-    if result.environment_notes:
-        lines += [f"> ⚠️ {note}" for note in result.environment_notes] + [""]
-    lines += ["| | configuration | outcome | baseline ms | current ms | current/baseline [95% CI] | p | note |",
-              "|---|---|---|---:|---:|---:|---:|---|"]
+             f"above {100 * result.settings.tolerance:g}% that {_test_text(result)} finds significant at "
+             f"{result.settings.alpha:g}.", ""]
+    if result.environment_notes or result.method_notes:
+        lines += [f"> ⚠️ {note}" for note in result.environment_notes + result.method_notes] + [""]
+    lines += ["| | configuration | outcome | baseline ms | current ms | current/baseline [95% CI] | p | method | note |",
+              "|---|---|---|---:|---:|---:|---:|---|---|"]
     for outcome in result.outcomes:
         cells = [_escape(c) for c in outcome_cells(outcome)]
         mark = _MARK.get(outcome.outcome, "⚠️")
@@ -43,8 +45,25 @@ def gate_markdown(result: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_markdown(result: GateResult, path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(gate_markdown(result))
+
+
+def _test_text(result: GateResult) -> str:
+    methods = {o.method for o in result.outcomes if o.method}
+    paired = "a one-sided paired t-test over the interleaved rounds' log ratios"
+    separate = "a one-sided Mann-Whitney U test on the raw samples"
+    if methods == {SEPARATE_RUNS}:
+        return separate
+    if SEPARATE_RUNS in methods:
+        return f"{paired} (interleaved pairs) or {separate} (separate runs)"
+    return paired if methods else separate
+
+
 def _escape(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
-__all__ = ["gate_markdown", "headline", "outcome_cells", "REGRESSION"]
+__all__ = ["gate_markdown", "write_markdown", "headline", "outcome_cells", "REGRESSION"]

@@ -14,7 +14,7 @@ def build_gate_table(result: GateResult) -> Table:
     table = Table(title=f"calib check: {headline(result)}", title_justify="left", header_style="bold")
     for name, justify in (("configuration", "left"), ("outcome", "left"), ("baseline ms", "right"),
                           ("current ms", "right"), ("current/baseline [95% CI]", "right"), ("p", "right"),
-                          ("note", "left")):
+                          ("method", "left"), ("note", "left")):
         table.add_column(name, justify=justify, no_wrap=name != "note")
     for outcome in result.outcomes:
         table.add_row(*outcome_cells(outcome), style=_STYLE.get(outcome.outcome, "dim"))

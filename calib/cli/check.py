@@ -37,9 +37,9 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     --tolerance AND the slowdown is statistically significant on the raw samples."""
     from pathlib import Path
 
-    from calib.check import RegressionFound
+    from calib.check import raise_if_regressed
     from calib.check.gate import DEFAULT_ALPHA, GateSettings, gate
-    from calib.check.markdown import gate_markdown
+    from calib.check.markdown import write_markdown
     from calib.check.table import build_gate_table
     from calib.compare.environment import environment_difference
     from calib.results.store import load_result
@@ -63,14 +63,12 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     out.print(build_gate_table(result))
     for note in result.environment_notes:
         out.print(f"[yellow]warning:[/] {note}")
+    for note in result.method_notes:
+        out.print(f"note: {note}", style="dim")
     if markdown_path:
-        Path(markdown_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(markdown_path).write_text(gate_markdown(result))
+        write_markdown(result, markdown_path)
     if junit_path:
         from calib.check.junit import write_junit
 
         write_junit(result, junit_path)
-    if not result.passed:
-        worst = max(result.regressions, key=lambda o: o.ratio or 0)
-        raise RegressionFound(f"{len(result.regressions)} configuration(s) regressed; worst: {worst.label} "
-                              f"{100 * (worst.ratio - 1):.1f}% slower (tolerance {100 * settings.tolerance:g}%)")
+    raise_if_regressed(result)

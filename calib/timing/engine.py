@@ -137,7 +137,7 @@ def stability_warnings(measurement: Measurement) -> list[str]:
             f"95% CI of the median is {100 * summary.ci95_rel_width:.1f}% wide, above the "
             f"{100 * settings.target_ci_rel:.1f}% target: raise --max-time or reduce noise"
         )
-    if summary.count and summary.outliers / summary.count > 0.10:
+    if summary.count >= 20 and summary.outliers / summary.count > 0.10:
         warnings.append(
             f"{summary.outliers} outliers ({100 * summary.outliers / summary.count:.0f}% of samples, MAD rule): "
             "other processes may have disturbed the run; rerun on a quiet machine to confirm"

@@ -1,0 +1,164 @@
+"""Interleaved A/B measurement (`calib ab`): a baseline and a current model timed in alternating
+short rounds, so the machine's drift falls on both alike.
+
+On a shared machine the load drifts on a scale of seconds: two separate runs of the same build
+differ by 15-25% in median, which no statistic on a single pair of runs can tell from a 10%
+slowdown. Here round i times one short block of each side, in ABBA order (A then B in even
+rounds, B then A in odd ones, so a steady trend within a round favours neither), and each side's
+record keeps its per-round sample counts. calib.check.gate then pairs the rounds: drift moves both
+halves of a round together and cancels in their ratio.
+
+Each side is written to its own results file in the ordinary format (calib.results.schema) plus
+timing["rounds"] (samples per round, in order) and timing["interleave"] = {"session", "role",
+"order"}, so `calib check`, `compare`, `show` and `report` read them as usual.
+
+Identity: `calib check` aligns configurations by model name. Two checkouts of the same file give
+the same name (`<stem>:<factory>`); when the names differ (two different files), the current
+record is filed under the baseline's name, so the pair aligns, and its own name is kept in
+timing["interleave"]["model"] with a warning on the record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from calib.errors import UsageError
+from calib.timing.engine import Measurement, TimingSettings, measure, stability_warnings
+
+BASELINE, CURRENT = "baseline", "current"
+ORDER = "ABBA"
+DEFAULT_ROUNDS = 20
+DEFAULT_ROUND_TIME_S = 0.2
+
+
+@dataclass(frozen=True)
+class InterleaveSettings:
+    rounds: int = DEFAULT_ROUNDS
+    round_time_s: float = DEFAULT_ROUND_TIME_S
+    warmup_min_time_s: float = 0.5  # before the first round only; later rounds find the model warm
+
+    def __post_init__(self):
+        if self.rounds < 2:
+            raise UsageError(f"--rounds {self.rounds}: at least 2 rounds are needed for a paired test")
+        if self.round_time_s <= 0:
+            raise UsageError(f"--round-time {self.round_time_s}: must be positive")
+
+    def round_timing(self, first: bool) -> TimingSettings:
+        """One round: a fixed block of round_time_s (min == max time, so the CI rule never ends it early)."""
+        return TimingSettings(warmup_min_count=3 if first else 1,
+                              warmup_min_time_s=self.warmup_min_time_s if first else 0.0,
+                              min_count=3, min_time_s=self.round_time_s, max_time_s=self.round_time_s,
+                              target_ci_rel=0.0, hard_min_count=3)
+
+
+class _Side:
+    """One model's prepared configuration and the measurements of its rounds."""
+
+    def __init__(self, role: str, model, record: dict):
+        self.role, self.model, self.record = role, model, record
+        self.prepared = self.timer = None
+        self.conversion_s = 0.0
+        self.rounds: list[Measurement] = []
+
+
+def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer, device_report: dict | None,
+           settings: InterleaveSettings = InterleaveSettings(), on_start: Callable | None = None) -> list[tuple]:
+    """Every configuration of `spec` (calib.sweep.SweepSpec; its timing is not used), both models
+    interleaved; each side's record goes to its writer. Returns [(baseline record, current record)]."""
+    import torch
+
+    if tuple(baseline_model.item_shape) != tuple(current_model.item_shape):
+        raise UsageError(f"the models take different inputs ({baseline_model.name} "
+                         f"{list(baseline_model.item_shape)} vs {current_model.name} "
+                         f"{list(current_model.item_shape)}): they are not the same configuration")
+    torch.set_num_threads(spec.threads)
+    pairs = []
+    for backend_name, precision, batch_size in spec.configurations():
+        if on_start:
+            on_start(backend_name, precision, batch_size)
+        pair = measure_pair(spec, baseline_model, current_model, backend_name, precision, batch_size,
+                            device_report, settings)
+        baseline_writer.add(pair[0])
+        current_writer.add(pair[1])
+        pairs.append(pair)
+    return pairs
+
+
+def measure_pair(spec, baseline_model, current_model, backend_name: str, precision: str, batch_size: int,
+                 device_report: dict | None, settings: InterleaveSettings) -> tuple[dict, dict]:
+    """One configuration of both models, interleaved: (baseline record, current record)."""
+    from calib.sweep import mark_unmeasured, new_record
+
+    sides = [_Side(role, model, new_record(model, backend_name, precision, batch_size, spec.device, device_report))
+             for role, model in ((BASELINE, baseline_model), (CURRENT, current_model))]
+    _file_under_baseline_name(sides[1], baseline_model.name)
+    try:
+        _prepare(sides, spec, backend_name, precision, batch_size)
+        if all(side.record["status"] == "ok" for side in sides):
+            _interleave(sides, settings, batch_size)
+            session = uuid.uuid4().hex
+            for side in sides:
+                _fill(side, settings, session, spec.device, batch_size)
+    except Exception as exc:  # noqa: BLE001 - a configuration failing must not end the others
+        for side in sides:
+            if side.record["status"] == "ok":
+                mark_unmeasured(side.record, exc)
+    finally:
+        for side in sides:
+            if side.prepared is not None and side.prepared.close:
+                side.prepared.close()
+    return sides[0].record, sides[1].record
+
+
+def _file_under_baseline_name(side: _Side, baseline_name: str) -> None:
+    if side.model.name != baseline_name:
+        side.record["identity"]["model"] = baseline_name
+        side.record["warnings"].append(f"measured {side.model.name}, filed as {baseline_name} so that "
+                                       "`calib check` pairs it with the baseline")
+
+
+def _prepare(sides: list[_Side], spec, backend_name: str, precision: str, batch_size: int) -> None:
+    """Convert both sides; one that cannot be (a precision this machine lacks) leaves the other unmeasured."""
+    from calib.sweep import mark_unmeasured, prepare_configuration
+
+    for side in sides:
+        try:
+            side.prepared, side.conversion_s, side.timer = prepare_configuration(
+                side.model, backend_name, precision, batch_size, spec.device, spec.threads, spec.options)
+        except Exception as exc:  # noqa: BLE001 - recorded as skipped/failed, like the sweep does
+            mark_unmeasured(side.record, exc)
+    failed = [side for side in sides if side.record["status"] != "ok"]
+    for side in sides:
+        if failed and side.record["status"] == "ok":
+            other = failed[0]
+            side.record.update(status="skipped", reason=f"not measured: the {other.role} side "
+                                                        f"{other.record['status']} ({other.record['reason']})")
+
+
+def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: int) -> None:
+    import torch
+
+    with torch.inference_mode():
+        for index in range(settings.rounds):
+            timing = settings.round_timing(first=index == 0)
+            for side in (sides if index % 2 == 0 else sides[::-1]):  # ABBA: A B, B A, A B, ...
+                side.rounds.append(measure(side.prepared.run, side.timer, timing, batch_size=batch_size))
+
+
+def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, batch_size: int) -> None:
+    """The side's record as the sweep writes one, from all its rounds, plus the rounds themselves."""
+    from calib.sweep import fill_measured
+
+    first = side.rounds[0]
+    combined = Measurement(samples_ms=[ms for m in side.rounds for ms in m.samples_ms],
+                           warmup_ms=[ms for m in side.rounds for ms in m.warmup_ms], cold_ms=first.cold_ms,
+                           settings=settings.round_timing(first=False), timer=first.timer,
+                           stop_reason="rounds", batch_size=batch_size)
+    combined.warnings.extend(stability_warnings(combined))
+    fill_measured(side.record, side.prepared, combined, side.conversion_s, device)
+    timing = side.record["timing"]
+    timing["rounds"] = [len(m.samples_ms) for m in side.rounds]
+    timing["interleave"] = {"session": session, "role": side.role, "order": ORDER,
+                            "round_time_s": settings.round_time_s, "model": side.model.name}

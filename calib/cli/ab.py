@@ -1,0 +1,144 @@
+"""`calib ab`: time a baseline and a current model in alternating rounds (calib.check.interleave),
+write one results file per side, and optionally gate right away like `calib check`."""
+
+from __future__ import annotations
+
+import click
+
+from calib.cli._common import console, split_multi
+from calib.errors import UsageError
+
+
+@click.command(name="ab")
+@click.option("--baseline-model", required=True, help="The reference build: file.py:factory, .pt, .pt2 or catalog name.")
+@click.option("--current-model", required=True, help="The build under test (same kinds as --baseline-model).")
+@click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
+              help="One or more precisions; repeat or comma-separate. Each is interleaved on its own.")
+@click.option("--backend", "-b", "backends", multiple=True, default=["torch"], show_default=True,
+              help="torch, torch-compile, onnxruntime, tensorrt; repeat for several.")
+@click.option("--batch-size", "batch_sizes", multiple=True, help="One or more batch sizes (default 1).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded.")
+@click.option("--input-shape", help="One input item without batch, e.g. 3,224,224 (needed for .pt/.pt2 files).")
+@click.option("--seq-len", type=int, help="Sequence length for text models.")
+@click.option("--rounds", type=int, default=20, show_default=True, help="Alternating rounds per configuration.")
+@click.option("--round-time", type=float, default=0.2, show_default=True, help="Seconds per side per round.")
+@click.option("--warmup-min-time", type=float, default=0.5, show_default=True,
+              help="Seconds of warm-up per side before the first round.")
+@click.option("--baseline-out", type=click.Path(dir_okay=False), help="Baseline results file (default results/<time>-...-baseline.json).")
+@click.option("--current-out", type=click.Path(dir_okay=False), help="Current results file (default results/<time>-...-current.json).")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--tolerance", default=None,
+              help="Gate right away with this tolerance (e.g. 5%), exit codes as `calib check`.")
+@click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
+              help="With --tolerance: write the gate's markdown summary here.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+def command(baseline_model, current_model, precisions, backends, batch_sizes, device, threads, input_shape, seq_len,
+            rounds, round_time, warmup_min_time, baseline_out, current_out, results_dir, tolerance, markdown_path,
+            quiet):
+    """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits
+    both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
+    from pathlib import Path
+
+    from calib.check.interleave import InterleaveSettings, run_ab
+    from calib.environment import capture
+    from calib.hardware import device_report, physical_cores
+    from calib.models.loader import parse_shape
+    from calib.results.store import ResultWriter, default_path
+    from calib.sweep import SweepSpec, resolve_device, validate
+
+    try:
+        batches = [int(b) for b in split_multi(batch_sizes)] or [1]
+    except ValueError:
+        raise UsageError(f"--batch-size {batch_sizes}: expected integers") from None
+    if threads is not None and threads <= 0:
+        raise UsageError("--threads must be positive")
+    if "auto" in split_multi(backends):
+        raise UsageError("--backend auto is not available in calib ab: name the backend, both sides must use it")
+    gate_settings = _gate_settings(tolerance) if tolerance is not None else None
+    settings = InterleaveSettings(rounds=rounds, round_time_s=round_time, warmup_min_time_s=warmup_min_time)
+    spec = SweepSpec(model=baseline_model, backends=split_multi(backends), precisions=split_multi(precisions),
+                     batch_sizes=batches, device=resolve_device(device), threads=threads or physical_cores(),
+                     input_shape=parse_shape(input_shape), seq_len=seq_len, options={"model_spec": baseline_model})
+    validate(spec)
+    baseline_loaded, current_loaded = _load(baseline_model, spec), _load(current_model, spec)
+    report = device_report()
+    environment = capture(spec.threads, report)
+    base_path = Path(baseline_out or default_path(results_dir, f"{baseline_loaded.name}-baseline"))
+    cur_path = Path(current_out or default_path(results_dir, f"{current_loaded.name}-current"))
+    if base_path.resolve() == cur_path.resolve():
+        raise UsageError(f"--baseline-out and --current-out are the same file ({base_path})")
+    base_writer = ResultWriter(base_path, environment, report)
+    cur_writer = ResultWriter(cur_path, environment, report)
+
+    def on_start(backend_name, precision, batch_size):
+        if not quiet:
+            click.echo(f"interleaving {baseline_loaded.name} / {current_loaded.name} {backend_name} {precision} "
+                       f"b{batch_size}: {rounds} rounds x {round_time:g} s per side ...", err=True)
+
+    pairs = run_ab(spec, baseline_loaded, current_loaded, base_writer, cur_writer, report, settings, on_start)
+    out = console()
+    out.print(_pair_table(pairs, baseline_loaded.name, current_loaded.name))
+    for pair in pairs:
+        for role, record in zip(("baseline", "current"), pair):
+            for warning in record["warnings"]:
+                out.print(f"[yellow]warning:[/] {role}: {warning}")
+    out.print(f"results: {base_path} (baseline), {cur_path} (current)")
+    if gate_settings is None:
+        out.print(f"gate them: calib check --baseline {base_path} --current {cur_path}", style="dim")
+        return
+    _gate(base_path, cur_path, gate_settings, markdown_path, out)
+
+
+def _load(model_spec: str, spec):
+    from calib.models.loader import load_model
+
+    if model_spec.endswith(".onnx"):
+        raise UsageError(f"{model_spec}: calib ab times torch models; compare ONNX files with two `calib run`s")
+    return load_model(model_spec, spec.input_shape, spec.seq_len)
+
+
+def _gate_settings(tolerance: str):
+    from calib.check.gate import GateSettings
+    from calib.cli.check import parse_tolerance
+
+    return GateSettings(tolerance=parse_tolerance(tolerance))
+
+
+def _pair_table(pairs, baseline_name: str, current_name: str):
+    from rich.table import Table
+
+    from calib.render import format as fmt
+    from calib.results.schema import identity_label, summary_of
+
+    title = f"calib ab: {baseline_name} (baseline) vs {current_name} (current), interleaved"
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for name, justify in (("configuration", "left"), ("baseline ms", "right"), ("current ms", "right"),
+                          ("current/baseline", "right"), ("rounds", "right"), ("status", "left")):
+        table.add_column(name, justify=justify, no_wrap=True)
+    for base_record, cur_record in pairs:
+        base_summary, cur_summary = summary_of(base_record), summary_of(cur_record)
+        if base_summary and cur_summary:
+            ratio = fmt.ratio(cur_summary.median_ms / base_summary.median_ms)
+            table.add_row(identity_label(base_record), fmt.ms(base_summary.median_ms), fmt.ms(cur_summary.median_ms),
+                          ratio, str(len(base_record["timing"]["rounds"])), "ok")
+        else:
+            unmeasured = base_record if base_record["status"] != "ok" else cur_record
+            table.add_row(identity_label(base_record), "-", "-", "-", "-",
+                          f"{unmeasured['status']}: {unmeasured['reason']}", style="dim")
+    return table
+
+
+def _gate(base_path, cur_path, settings, markdown_path, out) -> None:
+    """What `calib check` would do with the two files just written (same environment by construction)."""
+    from calib.check import raise_if_regressed
+    from calib.check.gate import gate
+    from calib.check.markdown import write_markdown
+    from calib.check.table import build_gate_table
+    from calib.results.store import load_result
+
+    result = gate(load_result(base_path), load_result(cur_path), settings)
+    out.print(build_gate_table(result))
+    if markdown_path:
+        write_markdown(result, markdown_path)
+    raise_if_regressed(result)
