@@ -69,3 +69,51 @@ def _cpu_capability(torch) -> str | None:
 def differences(env_a: dict, env_b: dict, keys=TIMING_KEYS) -> list[str]:
     """Human-readable list of timing-relevant differences between two environments."""
     return [f"{key}: {env_a.get(key)!r} vs {env_b.get(key)!r}" for key in keys if env_a.get(key) != env_b.get(key)]
+
+
+class OtherCpuUse:
+    """How much CPU other processes took while something of ours ran.
+
+    On a machine with as many busy threads as cores, OpenMP threads wait for each other at
+    every op and a model can run many times slower (seen here: resnet18 at 2 threads went
+    from 31 ms to 880 ms while one other process was busy). That is not the model's latency,
+    so every measurement records what others took and says so when it was a lot.
+    """
+
+    WARN_PERCENT_OF_ONE_CORE = 25.0
+
+    def __init__(self):
+        import psutil
+
+        self._psutil = psutil
+        self._own = psutil.Process()
+        self._cpus = psutil.cpu_count() or 1
+        psutil.cpu_percent(interval=None)  # the next call reports use since this one
+        self._own.cpu_percent(interval=None)
+
+    def stop(self) -> float:
+        """Percent of one core that other processes used since construction."""
+        system = self._psutil.cpu_percent(interval=None) * self._cpus
+        own = self._own.cpu_percent(interval=None)
+        return max(0.0, system - own)
+
+    @classmethod
+    def warning(cls, other_percent: float | None) -> str | None:
+        if other_percent is None or other_percent < cls.WARN_PERCENT_OF_ONE_CORE:
+            return None
+        return (f"other processes used {other_percent:.0f}% of a core while this ran: with every core busy, "
+                "threads wait on each other and times can be many times too slow; rerun on an idle machine "
+                "or with fewer --threads")
+
+
+def busy_cpu_warning(sample_s: float = 0.3) -> str | None:
+    """Other processes using the CPU right now (sampled for `sample_s`), as a warning or None."""
+    try:
+        probe = OtherCpuUse()
+    except Exception:  # noqa: BLE001 - psutil cannot read CPU times here
+        return None
+    import time
+
+    time.sleep(sample_s)
+    other = probe.stop()
+    return OtherCpuUse.warning(other)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from calib.backends import RunConfig, get_backend
+from calib.environment import OtherCpuUse
 from calib.errors import BackendUnavailable, CalibError, PrecisionUnavailable, UsageError
 from calib.precisions import get_precision
 from calib.timing.clock import CudaEventTimer, PerfCounterTimer
@@ -148,8 +149,10 @@ def prepare_configuration(model, backend_name: str, precision: str, batch_size: 
     return prepared, conversion_s, timer
 
 
-def fill_measured(record: dict, prepared, measurement, conversion_s: float, device: str):
-    """Store a measurement and what the backend did in `record`; returns its summary."""
+def fill_measured(record: dict, prepared, measurement, conversion_s: float, device: str,
+                  other_cpu_percent: float | None = None):
+    """Store a measurement and what the backend did in `record`; returns its summary.
+    `other_cpu_percent`: what other processes took meanwhile (see other_cpu_use)."""
     import torch
 
     cuda = device.startswith("cuda")
@@ -169,9 +172,19 @@ def fill_measured(record: dict, prepared, measurement, conversion_s: float, devi
         },
         backend_info=prepared.info,
     )
+    record["other_cpu_percent"] = other_cpu_percent
     record["warnings"].extend(measurement.warnings)
+    record["warnings"].extend(w for w in [OtherCpuUse.warning(other_cpu_percent)] if w)
     record["warnings"].extend(prepared.info.get("warnings", []))  # e.g. int8 timed as reference Q/DQ
     return summary
+
+
+def other_cpu_use() -> OtherCpuUse | None:
+    """Start watching other processes' CPU use (None where psutil cannot read CPU times)."""
+    try:
+        return OtherCpuUse()
+    except Exception:  # noqa: BLE001 - measure without the check rather than not at all
+        return None
 
 
 def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batch_size: int,
@@ -181,10 +194,12 @@ def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batc
     prepared, conversion_s, timer = prepare_configuration(model, backend_name, precision, batch_size, spec.device,
                                                           spec.threads, spec.options)
     try:
+        other_cpu = other_cpu_use()
         with torch.inference_mode():
             measurement = measure(prepared.run, timer, spec.timing, batch_size=batch_size)
+            other_cpu_percent = other_cpu.stop() if other_cpu else None
             outputs = prepared.run()
-        summary = fill_measured(record, prepared, measurement, conversion_s, spec.device)
+        summary = fill_measured(record, prepared, measurement, conversion_s, spec.device, other_cpu_percent)
         record["fidelity"] = _fidelity(spec, model, backend_name, precision, batch_size, outputs, references,
                                        prepared)
         if spec.layers:

@@ -20,7 +20,6 @@ from calib.timing.stats import summarize
 DEFAULT_TOTAL_S = 10.0  # without an explicit per-compute budget, the whole probe takes about this long
 ROUNDS = 4  # each compute type's budget is spread over up to this many interleaved rounds
 _MIN_ROUND_S = 0.25  # below this per round, interleaving costs more warm-up calls than it saves
-BUSY_CPU_PERCENT = 30.0
 CPU_COMPUTES = ("fp32", "fp16", "bf16", "int8")
 CUDA_COMPUTES = ("fp32", "tf32", "fp16", "bf16", "int8", "fp8")
 _CPU_MATMUL_N, _CUDA_MATMUL_N = 256, 4096
@@ -188,20 +187,6 @@ def _add_ratios(results: dict) -> None:
                 measured["ratio_to_fp32"] = round(measured["gflops"] / reference[op]["gflops"], 4)
 
 
-def busy_cpu_warning(sample_s: float = 0.3) -> str | None:
-    """Other processes using the CPU skew every CPU number (threads wait on each other); say so."""
-    try:
-        import psutil
-
-        busy = psutil.cpu_percent(interval=sample_s)
-    except Exception:
-        return None
-    if busy < BUSY_CPU_PERCENT:
-        return None
-    return (f"the CPU was {busy:.0f}% busy with other work just before probing: CPU numbers may be slow and "
-            f"noisy; rerun on an idle machine")
-
-
 def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads: int | None = None,
               computes=None, timer=None, quantized_engine: str | None = None) -> dict:
     """{"settings", "warnings", "devices": {device_id: {compute: {"probed", "ops": {op: {gflops, ratio_to_fp32}}}}}}
@@ -216,6 +201,8 @@ def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads:
 
     if device_ids is None:
         device_ids = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]
+    from calib.environment import busy_cpu_warning
+
     warnings_found = [w for w in [busy_cpu_warning()] if w] if "cpu" in device_ids else []
     plan = {}
     for device_id in device_ids:

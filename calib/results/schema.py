@@ -21,6 +21,7 @@ A record:
   "fidelity": accuracy against the fp32 reference (calib.fidelity) | null
   "backend_choice": {"requested": "auto", "picked", "why"}  (only with --backend auto)
   "traceback": str  (only for status "failed")
+  "other_cpu_percent": percent of one core other processes used during the timing (a warning above 25)
 
 Version history:
   1: first version.
