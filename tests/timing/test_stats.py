@@ -48,3 +48,4 @@ def test_outliers_by_modified_z_score():
 def test_summarize_refuses_empty():
     with pytest.raises(ValueError):
         summarize([])
+
