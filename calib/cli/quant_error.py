@@ -8,26 +8,18 @@ import math
 import click
 
 from calib.cli._common import console
+from calib.cli._options import calibration_options, pop_calibration
 
 
 @click.command(name="quant-error")
 @click.option("--model", "-m", required=True, help="Catalog name (see `calib models`) or file.py:factory.")
 @click.option("--input-shape", help="One input item without batch, e.g. 3,224,224.")
 @click.option("--seq-len", type=int, help="Sequence length for text models.")
-@click.option("--calib-data", default="random", show_default=True, help="random, digits or DIR.")
-@click.option("--calib-samples", type=int, default=32, show_default=True)
-@click.option("--calib-method", type=click.Choice(["minmax", "percentile", "entropy"]), default="minmax",
-              show_default=True)
-@click.option("--calib-percentile", type=float, default=99.99, show_default=True)
-@click.option("--qscheme", type=click.Choice(["symmetric", "affine"]), default="affine", show_default=True,
-              help="Activation quantization scheme.")
-@click.option("--weight-granularity", type=click.Choice(["per-channel", "per-tensor"]), default="per-channel",
-              show_default=True, help="Weight scheme used to rank layers (all four are shown).")
+@calibration_options
 @click.option("--top", type=int, default=15, show_default=True, help="Show the N most hurt layers (0: all).")
 @click.option("--no-size", is_flag=True, help="Skip the model-size table (it converts the model to int8).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the full analysis as JSON.")
-def command(model, input_shape, seq_len, calib_data, calib_samples, calib_method, calib_percentile, qscheme,
-            weight_granularity, top, no_size, json_path):
+def command(model, input_shape, seq_len, top, no_size, json_path, **calibration):
     """Per-layer int8 weight and activation error (MSE, SQNR dB), worst first, and model size per precision."""
     from calib.errors import UsageError
     from calib.models.loader import load_model, parse_shape
@@ -38,20 +30,20 @@ def command(model, input_shape, seq_len, calib_data, calib_samples, calib_method
     if top < 0:
         raise UsageError("--top must be 0 or positive")
     loaded = load_model(model, parse_shape(input_shape), seq_len)
-    options = {"calib_data": calib_data, "calib_samples": calib_samples, "calib_method": calib_method,
-               "calib_percentile": calib_percentile, "qscheme": qscheme, "weight_granularity": weight_granularity,
-               "model_spec": model}
+    options = {**pop_calibration(calibration), "model_spec": model}
     choice = select_engine()
-    batches = calibration_inputs(loaded, options, batch_size=min(8, calib_samples))
+    batches = calibration_inputs(loaded, options, batch_size=min(8, options["calib_samples"]))
     rows = analyse(loaded, options, choice.reduce_range, batches)
     if not rows:
         raise UsageError(f"{loaded.name}: has no Conv or Linear layers to quantize")
     sizes = None if no_size else model_sizes(loaded, options)
     out = console()
-    settings = (f"calibration: {calib_data}, {calib_samples} samples, {calib_method}"
-                f"{f' {calib_percentile}' if calib_method == 'percentile' else ''}, activations {qscheme} "
+    settings = (f"calibration: {options['calib_data']}, {options['calib_samples']} samples, "
+                f"{options['calib_method']}"
+                f"{' ' + str(options['calib_percentile']) if options['calib_method'] == 'percentile' else ''}, "
+                f"activations {options['qscheme']} "
                 f"uint8{' (7-bit, reduce_range)' if choice.reduce_range else ''}; engine {choice.engine}")
-    out.print(_layer_table(loaded.name, rows[:top] if top else rows, weight_granularity, len(rows)))
+    out.print(_layer_table(loaded.name, rows[:top] if top else rows, options["weight_granularity"], len(rows)))
     out.print(settings, style="dim")
     if sizes:
         out.print(_size_table(sizes))

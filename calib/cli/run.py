@@ -7,6 +7,7 @@ import sys
 import click
 
 from calib.cli._common import console, split_multi
+from calib.cli._options import calibration_options, pop_calibration
 from calib.errors import UsageError
 
 
@@ -30,15 +31,7 @@ from calib.errors import UsageError
               help="Stop when the 95%% CI of the median is this fraction of it.")
 @click.option("--layers", is_flag=True, help="Add a per-layer timing pass after each end-to-end measurement.")
 @click.option("--layers-csv", type=click.Path(dir_okay=False), help="Write the per-layer tables to this CSV.")
-@click.option("--calib-data", default="random", show_default=True, help="int8 calibration data: random, digits or DIR.")
-@click.option("--calib-samples", type=int, default=32, show_default=True)
-@click.option("--calib-method", type=click.Choice(["minmax", "percentile", "entropy"]), default="minmax",
-              show_default=True)
-@click.option("--calib-percentile", type=float, default=99.99, show_default=True)
-@click.option("--qscheme", type=click.Choice(["symmetric", "affine"]), default="affine", show_default=True,
-              help="Activation quantization scheme.")
-@click.option("--weight-granularity", type=click.Choice(["per-channel", "per-tensor"]), default="per-channel",
-              show_default=True)
+@calibration_options
 @click.option("--eval-data", type=click.Path(), help="Image-folder dataset (one sub-folder per class) for accuracy.")
 @click.option("--eval-size", type=int, help="Resize eval images to this square size (default: model input).")
 @click.option("--eval-mean", help="Per-channel mean, e.g. 0.485,0.456,0.406.")
@@ -50,9 +43,8 @@ from calib.errors import UsageError
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write a flat CSV table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(model, precisions, backends, batch_sizes, device, threads, input_shape, seq_len, warmup_min_count,
-            warmup_min_time, min_samples, min_time, max_time, target_ci, layers, layers_csv, calib_data,
-            calib_samples, calib_method, calib_percentile, qscheme, weight_granularity, eval_data, eval_size,
-            eval_mean, eval_std, max_drop, compile_mode, out, results_dir, csv_path, quiet):
+            warmup_min_time, min_samples, min_time, max_time, target_ci, layers, layers_csv, eval_data, eval_size,
+            eval_mean, eval_std, max_drop, compile_mode, out, results_dir, csv_path, quiet, **calibration):
     """Load, convert, check and time MODEL at each precision; write results/ and print the table."""
     from calib.hardware import device_report, physical_cores
     from calib.models.loader import parse_shape
@@ -77,10 +69,8 @@ def command(model, precisions, backends, batch_sizes, device, threads, input_sha
                               min_count=min_samples, min_time_s=min_time, max_time_s=max_time,
                               target_ci_rel=target_ci),
         input_shape=parse_shape(input_shape), seq_len=seq_len, layers=layers or bool(layers_csv),
-        options={"calib_data": calib_data, "calib_samples": calib_samples, "calib_method": calib_method,
-                 "calib_percentile": calib_percentile, "qscheme": qscheme, "weight_granularity": weight_granularity,
-                 "eval_data": eval_data, "eval_size": eval_size, "eval_mean": eval_mean, "eval_std": eval_std,
-                 "max_drop": max_drop, "compile_mode": compile_mode, "model_spec": model},
+        options={**pop_calibration(calibration), "eval_data": eval_data, "eval_size": eval_size,
+                 "eval_mean": eval_mean, "eval_std": eval_std, "max_drop": max_drop, "compile_mode": compile_mode, "model_spec": model},
     )
     if model.endswith(".onnx") and click.get_current_context().get_parameter_source("backends").name == "DEFAULT":
         spec.backends = ["onnxruntime"]  # an ONNX file runs on ONNX Runtime unless --backend says otherwise
