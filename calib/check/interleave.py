@@ -69,10 +69,7 @@ def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer,
     interleaved; each side's record goes to its writer. Returns [(baseline record, current record)]."""
     import torch
 
-    if tuple(baseline_model.item_shape) != tuple(current_model.item_shape):
-        raise UsageError(f"the models take different inputs ({baseline_model.name} "
-                         f"{list(baseline_model.item_shape)} vs {current_model.name} "
-                         f"{list(current_model.item_shape)}): they are not the same configuration")
+    check_pairable(baseline_model, current_model)
     torch.set_num_threads(spec.threads)
     pairs = []
     for backend_name, precision, batch_size in spec.configurations():
@@ -86,10 +83,18 @@ def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer,
     return pairs
 
 
+def check_pairable(baseline_model, current_model) -> None:
+    """Both sides must take the same input, or their timings do not describe one configuration."""
+    if tuple(baseline_model.item_shape) != tuple(current_model.item_shape):
+        raise UsageError(f"the models take different inputs ({baseline_model.name} "
+                         f"{list(baseline_model.item_shape)} vs {current_model.name} "
+                         f"{list(current_model.item_shape)}): they are not the same configuration")
+
+
 def measure_pair(spec, baseline_model, current_model, backend_name: str, precision: str, batch_size: int,
                  device_report: dict | None, settings: InterleaveSettings) -> tuple[dict, dict]:
     """One configuration of both models, interleaved: (baseline record, current record)."""
-    from calib.sweep import mark_unmeasured, new_record
+    from calib.sweep import mark_unmeasured, new_record, other_cpu_use
 
     sides = [_Side(role, model, new_record(model, backend_name, precision, batch_size, spec.device, device_report))
              for role, model in ((BASELINE, baseline_model), (CURRENT, current_model))]
@@ -97,10 +102,12 @@ def measure_pair(spec, baseline_model, current_model, backend_name: str, precisi
     try:
         _prepare(sides, spec, backend_name, precision, batch_size)
         if all(side.record["status"] == "ok" for side in sides):
+            other_cpu = other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
             _interleave(sides, settings, batch_size)
+            other_cpu_percent = other_cpu.stop() if other_cpu else None
             session = uuid.uuid4().hex
             for side in sides:
-                _fill(side, settings, session, spec.device, batch_size)
+                _fill(side, settings, session, spec.device, batch_size, other_cpu_percent)
     except Exception as exc:  # noqa: BLE001 - a configuration failing must not end the others
         for side in sides:
             if side.record["status"] == "ok":
@@ -147,7 +154,8 @@ def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: in
                 side.rounds.append(measure(side.prepared.run, side.timer, timing, batch_size=batch_size))
 
 
-def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, batch_size: int) -> None:
+def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, batch_size: int,
+          other_cpu_percent: float | None) -> None:
     """The side's record as the sweep writes one, from all its rounds, plus the rounds themselves."""
     from calib.sweep import fill_measured
 
@@ -157,7 +165,7 @@ def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, 
                            settings=settings.round_timing(first=False), timer=first.timer,
                            stop_reason="rounds", batch_size=batch_size)
     combined.warnings.extend(stability_warnings(combined))
-    fill_measured(side.record, side.prepared, combined, side.conversion_s, device)
+    fill_measured(side.record, side.prepared, combined, side.conversion_s, device, other_cpu_percent)
     timing = side.record["timing"]
     timing["rounds"] = [len(m.samples_ms) for m in side.rounds]
     timing["interleave"] = {"session": session, "role": side.role, "order": ORDER,

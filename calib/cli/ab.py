@@ -40,7 +40,7 @@ def command(baseline_model, current_model, precisions, backends, batch_sizes, de
     both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
     from pathlib import Path
 
-    from calib.check.interleave import InterleaveSettings, run_ab
+    from calib.check.interleave import InterleaveSettings, check_pairable, run_ab
     from calib.environment import capture
     from calib.hardware import device_report, physical_cores
     from calib.models.loader import parse_shape
@@ -62,6 +62,7 @@ def command(baseline_model, current_model, precisions, backends, batch_sizes, de
                      input_shape=parse_shape(input_shape), seq_len=seq_len, options={"model_spec": baseline_model})
     validate(spec)
     baseline_loaded, current_loaded = _load(baseline_model, spec), _load(current_model, spec)
+    check_pairable(baseline_loaded, current_loaded)
     report = device_report()
     environment = capture(spec.threads, report)
     base_path = Path(baseline_out or default_path(results_dir, f"{baseline_loaded.name}-baseline"))

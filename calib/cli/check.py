@@ -34,7 +34,8 @@ def parse_tolerance(text: str) -> float:
 @click.option("--force", is_flag=True, help="Judge even when the two runs' timing settings or machines differ.")
 def command(baseline, current, tolerance, alpha, markdown_path, junit_path, force):
     """Fail (exit 1) when a configuration in CURRENT is slower than in BASELINE by more than
-    --tolerance AND the slowdown is statistically significant on the raw samples."""
+    --tolerance AND the slowdown is statistically significant: paired over the rounds for files
+    from `calib ab` (recommended), on the raw samples for separate runs."""
     from pathlib import Path
 
     from calib.check import raise_if_regressed

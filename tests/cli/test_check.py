@@ -32,6 +32,7 @@ def test_same_run_passes_with_a_markdown_summary(runner, runs, tmp_path):
     assert result.exit_code == 0, result.output
     assert "PASS: 1 unchanged" in result.output
     assert summary.read_text().startswith("## calib check: PASS")
+    assert "separate runs" in result.output and "calib ab" in summary.read_text()  # the drift caveat
 
 
 def test_slowed_model_fails_with_exit_1(runner, runs, tmp_path):

@@ -1,0 +1,89 @@
+"""`calib ab` on real models: two results files that `calib check` judges with the paired rule."""
+
+import json
+
+import pytest
+
+from calib.cli import main
+
+# Short rounds keep each command to about a second; 8 rounds let the signed-rank test reach p < 0.01.
+FAST_AB = ["--rounds", "8", "--round-time", "0.02", "--warmup-min-time", "0.01", "--threads", "1", "-q"]
+
+STACK = """
+import torch
+from torch import nn
+
+def build():
+    torch.manual_seed(0)
+    return nn.Sequential(*[nn.Linear(256, 256) for _ in range({layers})]), (torch.randn(4, 256),)
+"""
+
+
+def _stack_file(folder, layers):
+    folder.mkdir()
+    path = folder / "net.py"  # the same stem in both folders: one identity, as in two checkouts
+    path.write_text(STACK.format(layers=layers))
+    return f"{path}:build"
+
+
+def test_same_model_writes_two_files_that_check_passes(runner, tmp_path):
+    base, cur = tmp_path / "base.json", tmp_path / "cur.json"
+    result = runner.invoke(main, ["ab", "--baseline-model", "tiny-mlp", "--current-model", "tiny-mlp",
+                                  "--baseline-out", str(base), "--current-out", str(cur), *FAST_AB])
+    assert result.exit_code == 0, result.output
+    assert "calib check --baseline" in result.output
+    records = [json.loads(path.read_text())["records"][0] for path in (base, cur)]
+    assert [r["timing"]["interleave"]["role"] for r in records] == ["baseline", "current"]
+    assert records[0]["timing"]["interleave"]["session"] == records[1]["timing"]["interleave"]["session"]
+    assert len(records[0]["timing"]["rounds"]) == 8
+    assert sum(records[1]["timing"]["rounds"]) == len(records[1]["timing"]["samples_ms"])
+
+    checked = runner.invoke(main, ["check", "--baseline", str(base), "--current", str(cur)])
+    assert checked.exit_code == 0, checked.output
+    assert "interleaved, paired over 8 rounds" in checked.output and "separate runs" not in checked.output
+
+
+def test_current_doing_more_work_fails_the_gate(runner, tmp_path):
+    light, heavy = _stack_file(tmp_path / "main", 1), _stack_file(tmp_path / "pr", 8)
+    base, cur, summary = tmp_path / "base.json", tmp_path / "cur.json", tmp_path / "summary.md"
+    result = runner.invoke(main, ["ab", "--baseline-model", light, "--current-model", heavy,
+                                  "--baseline-out", str(base), "--current-out", str(cur), *FAST_AB])
+    assert result.exit_code == 0, result.output
+    checked = runner.invoke(main, ["check", "--baseline", str(base), "--current", str(cur), "--markdown", str(summary)])
+    assert checked.exit_code == 1, checked.output
+    assert "net:build torch fp32" in checked.output and "regression" in checked.output
+    assert "Wilcoxon signed-rank" in summary.read_text()
+    # --tolerance gates right away, with check's exit codes.
+    gated = runner.invoke(main, ["ab", "--baseline-model", light, "--current-model", heavy, "--tolerance", "5%",
+                                 "--baseline-out", str(base), "--current-out", str(cur), *FAST_AB])
+    assert gated.exit_code == 1 and "regressed" in gated.output
+
+
+def test_different_files_are_filed_under_the_baseline_name(runner, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "renamed.py").write_text(STACK.format(layers=1))
+    base, cur = tmp_path / "base.json", tmp_path / "cur.json"
+    result = runner.invoke(main, ["ab", "--baseline-model", _stack_file(tmp_path / "main", 1),
+                                  "--current-model", f"{other / 'renamed.py'}:build",
+                                  "--baseline-out", str(base), "--current-out", str(cur), *FAST_AB])
+    assert result.exit_code == 0, result.output
+    record = json.loads(cur.read_text())["records"][0]
+    assert record["identity"]["model"] == "net:build"
+    assert record["timing"]["interleave"]["model"] == "renamed:build"
+    assert "filed as net:build" in result.output
+
+
+@pytest.mark.parametrize("extra, message", [(["--rounds", "1"], "--rounds"), (["--tolerance", "five"], "--tolerance"),
+                                            (["--backend", "auto"], "auto")])
+def test_bad_options_exit_2(runner, tmp_path, extra, message):
+    result = runner.invoke(main, ["ab", "--baseline-model", "tiny-mlp", "--current-model", "tiny-mlp",
+                                  "--baseline-out", str(tmp_path / "b.json"), "--current-out", str(tmp_path / "c.json"),
+                                  *extra])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_models_with_different_inputs_are_refused(runner, tmp_path):
+    result = runner.invoke(main, ["ab", "--baseline-model", "tiny-mlp", "--current-model", "tiny-cnn",
+                                  "--baseline-out", str(tmp_path / "b.json"), "--current-out", str(tmp_path / "c.json")])
+    assert result.exit_code == 2 and "different inputs" in result.output
