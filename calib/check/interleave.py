@@ -31,19 +31,31 @@ BASELINE, CURRENT = "baseline", "current"
 ORDER = "ABBA"
 DEFAULT_ROUNDS = 20
 DEFAULT_ROUND_TIME_S = 0.2
+DEFAULT_INSTANCES = 4
 
 
 @dataclass(frozen=True)
 class InterleaveSettings:
     rounds: int = DEFAULT_ROUNDS
     round_time_s: float = DEFAULT_ROUND_TIME_S
-    warmup_min_time_s: float = 0.5  # before the first round only; later rounds find the model warm
+    warmup_min_time_s: float = 0.5  # before the first round of each instance; later rounds find it warm
+    # Each side is prepared afresh this many times over the rounds: two loads of the very same model
+    # differ by a few percent (memory layout), and averaging over instances keeps that from
+    # deciding a pair, as pyperf averages over worker processes.
+    instances: int = DEFAULT_INSTANCES
 
     def __post_init__(self):
         if self.rounds < 2:
             raise UsageError(f"--rounds {self.rounds}: at least 2 rounds are needed for a paired test")
         if self.round_time_s <= 0:
             raise UsageError(f"--round-time {self.round_time_s}: must be positive")
+        if self.instances < 1:
+            raise UsageError(f"--instances {self.instances}: must be at least 1")
+
+    def new_instance(self, index: int) -> bool:
+        """Whether round `index` starts with freshly prepared models (instances spread evenly)."""
+        instances = min(self.instances, self.rounds)
+        return index == 0 or any(index == (k * self.rounds) // instances for k in range(1, instances))
 
     def round_timing(self, first: bool) -> TimingSettings:
         """One round: a fixed block of round_time_s (min == max time, so the CI rule never ends it early)."""
@@ -103,7 +115,8 @@ def measure_pair(spec, baseline_model, current_model, backend_name: str, precisi
         _prepare(sides, spec, backend_name, precision, batch_size)
         if all(side.record["status"] == "ok" for side in sides):
             other_cpu = other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
-            _interleave(sides, settings, batch_size)
+            _interleave(sides, settings, batch_size,
+                        lambda: _reprepare(sides, spec, backend_name, precision, batch_size))
             other_cpu_percent = other_cpu.stop() if other_cpu else None
             session = uuid.uuid4().hex
             for side in sides:
@@ -144,12 +157,27 @@ def _prepare(sides: list[_Side], spec, backend_name: str, precision: str, batch_
                                                         f"{other.record['status']} ({other.record['reason']})")
 
 
-def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: int) -> None:
+def _reprepare(sides: list[_Side], spec, backend_name: str, precision: str, batch_size: int) -> None:
+    """A fresh instance of each side (the first conversion time stays the recorded one)."""
+    from calib.sweep import prepare_configuration
+
+    for side in sides:
+        if side.prepared.close:
+            side.prepared.close()
+        side.prepared, _, side.timer = prepare_configuration(side.model, backend_name, precision, batch_size,
+                                                             spec.device, spec.threads, spec.options)
+
+
+def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: int,
+                reprepare: Callable[[], None]) -> None:
     import torch
 
     with torch.inference_mode():
         for index in range(settings.rounds):
-            timing = settings.round_timing(first=index == 0)
+            fresh = settings.new_instance(index)
+            if fresh and index:
+                reprepare()
+            timing = settings.round_timing(first=fresh)
             for side in (sides if index % 2 == 0 else sides[::-1]):  # ABBA: A B, B A, A B, ...
                 side.rounds.append(measure(side.prepared.run, side.timer, timing, batch_size=batch_size))
 
@@ -169,4 +197,5 @@ def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, 
     timing = side.record["timing"]
     timing["rounds"] = [len(m.samples_ms) for m in side.rounds]
     timing["interleave"] = {"session": session, "role": side.role, "order": ORDER,
-                            "round_time_s": settings.round_time_s, "model": side.model.name}
+                            "round_time_s": settings.round_time_s, "instances": settings.instances,
+                            "model": side.model.name}

@@ -30,3 +30,33 @@ def calibration_options(command):
 def pop_calibration(kwargs: dict) -> dict:
     """Take the calibration options out of a command's keyword arguments, as the options dict keys."""
     return {key: kwargs.pop(key) for key in CALIBRATION_KEYS}
+
+
+def configuration_options(command):
+    """What to measure: precisions, backends, batch sizes, device, threads, input shape (`run`, `ab`)."""
+    decorators = [
+        click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
+                     help="fp32 tf32 fp16 bf16 amp-fp16 amp-bf16 int8-dynamic int8-static fp8; "
+                          "repeat or comma-separate."),
+        click.option("--backend", "-b", "backends", multiple=True, default=["torch"], show_default=True,
+                     help="torch, torch-compile, onnxruntime, tensorrt, auto (per precision); repeat for several."),
+        click.option("--batch-size", "batch_sizes", multiple=True, help="One or more batch sizes (default 1)."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+        click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded."),
+        click.option("--input-shape",
+                     help="One input item without batch, e.g. 3,224,224 (needed for .pt/.pt2/.onnx files)."),
+        click.option("--seq-len", type=int, help="Sequence length for text models."),
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def parse_batch_sizes(batch_sizes) -> list[int]:
+    from calib.cli._common import split_multi
+    from calib.errors import UsageError
+
+    try:
+        return [int(b) for b in split_multi(batch_sizes)] or [1]
+    except ValueError:
+        raise UsageError(f"--batch-size {batch_sizes}: expected integers") from None

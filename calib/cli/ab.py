@@ -6,22 +6,19 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import console, split_multi
+from calib.cli._options import (calibration_options, configuration_options, parse_batch_sizes,
+                                pop_calibration)
 from calib.errors import UsageError
 
 
 @click.command(name="ab")
 @click.option("--baseline-model", required=True, help="The reference build: file.py:factory, .pt, .pt2 or catalog name.")
 @click.option("--current-model", required=True, help="The build under test (same kinds as --baseline-model).")
-@click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
-              help="One or more precisions; repeat or comma-separate. Each is interleaved on its own.")
-@click.option("--backend", "-b", "backends", multiple=True, default=["torch"], show_default=True,
-              help="torch, torch-compile, onnxruntime, tensorrt; repeat for several.")
-@click.option("--batch-size", "batch_sizes", multiple=True, help="One or more batch sizes (default 1).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded.")
-@click.option("--input-shape", help="One input item without batch, e.g. 3,224,224 (needed for .pt/.pt2 files).")
-@click.option("--seq-len", type=int, help="Sequence length for text models.")
+@configuration_options
+@calibration_options
 @click.option("--rounds", type=int, default=20, show_default=True, help="Alternating rounds per configuration.")
+@click.option("--instances", type=int, default=4, show_default=True,
+              help="Prepare each model afresh this many times over the rounds (averages out memory layout).")
 @click.option("--round-time", type=float, default=0.2, show_default=True, help="Seconds per side per round.")
 @click.option("--warmup-min-time", type=float, default=0.5, show_default=True,
               help="Seconds of warm-up per side before the first round.")
@@ -34,8 +31,8 @@ from calib.errors import UsageError
               help="With --tolerance: write the gate's markdown summary here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def command(baseline_model, current_model, precisions, backends, batch_sizes, device, threads, input_shape, seq_len,
-            rounds, round_time, warmup_min_time, baseline_out, current_out, results_dir, tolerance, markdown_path,
-            quiet):
+            rounds, instances, round_time, warmup_min_time, baseline_out, current_out, results_dir, tolerance,
+            markdown_path, quiet, **calibration):
     """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits
     both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
     from pathlib import Path
@@ -47,19 +44,17 @@ def command(baseline_model, current_model, precisions, backends, batch_sizes, de
     from calib.results.store import ResultWriter, default_path
     from calib.sweep import SweepSpec, resolve_device, validate
 
-    try:
-        batches = [int(b) for b in split_multi(batch_sizes)] or [1]
-    except ValueError:
-        raise UsageError(f"--batch-size {batch_sizes}: expected integers") from None
+    batches = parse_batch_sizes(batch_sizes)
     if threads is not None and threads <= 0:
         raise UsageError("--threads must be positive")
     if "auto" in split_multi(backends):
         raise UsageError("--backend auto is not available in calib ab: name the backend, both sides must use it")
     gate_settings = _gate_settings(tolerance) if tolerance is not None else None
-    settings = InterleaveSettings(rounds=rounds, round_time_s=round_time, warmup_min_time_s=warmup_min_time)
+    settings = InterleaveSettings(rounds=rounds, round_time_s=round_time, warmup_min_time_s=warmup_min_time,
+                                  instances=instances)
     spec = SweepSpec(model=baseline_model, backends=split_multi(backends), precisions=split_multi(precisions),
                      batch_sizes=batches, device=resolve_device(device), threads=threads or physical_cores(),
-                     input_shape=parse_shape(input_shape), seq_len=seq_len, options={"model_spec": baseline_model})
+                     input_shape=parse_shape(input_shape), seq_len=seq_len, options={**pop_calibration(calibration), "model_spec": baseline_model})
     validate(spec)
     baseline_loaded, current_loaded = _load(baseline_model, spec), _load(current_model, spec)
     check_pairable(baseline_loaded, current_loaded)

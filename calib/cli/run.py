@@ -7,21 +7,14 @@ import sys
 import click
 
 from calib.cli._common import console, split_multi
-from calib.cli._options import calibration_options, pop_calibration
+from calib.cli._options import (calibration_options, configuration_options, parse_batch_sizes,
+                                pop_calibration)
 from calib.errors import UsageError
 
 
 @click.command(name="run")
 @click.option("--model", "-m", required=True, help="Catalog name (see `calib models`), file.py:factory, .pt, .pt2 or .onnx.")
-@click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
-              help="fp32 tf32 fp16 bf16 amp-fp16 amp-bf16 int8-dynamic int8-static fp8; repeat or comma-separate.")
-@click.option("--backend", "-b", "backends", multiple=True, default=["torch"], show_default=True,
-              help="torch, torch-compile, onnxruntime, tensorrt, auto (per precision); repeat for several.")
-@click.option("--batch-size", "batch_sizes", multiple=True, help="One or more batch sizes (default 1).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded.")
-@click.option("--input-shape", help="One input item without batch, e.g. 3,224,224 (needed for .pt/.pt2/.onnx files).")
-@click.option("--seq-len", type=int, help="Sequence length for text models.")
+@configuration_options
 @click.option("--warmup-min-count", type=int, default=3, show_default=True)
 @click.option("--warmup-min-time", type=float, default=0.5, show_default=True, help="Seconds.")
 @click.option("--min-samples", type=int, default=20, show_default=True)
@@ -54,10 +47,7 @@ def command(model, precisions, backends, batch_sizes, device, threads, input_sha
     from calib.environment import capture
     from calib.render.run_table import build_run_table, note_lines, warning_lines
 
-    try:
-        batches = [int(b) for b in split_multi(batch_sizes)] or [1]
-    except ValueError:
-        raise UsageError(f"--batch-size {batch_sizes}: expected integers") from None
+    batches = parse_batch_sizes(batch_sizes)
     if threads is not None and threads <= 0:
         raise UsageError("--threads must be positive")
     if min_time < 0 or max_time <= 0 or min_samples <= 0 or target_ci <= 0:
