@@ -31,7 +31,7 @@ BASELINE, CURRENT = "baseline", "current"
 ORDER = "ABBA"
 DEFAULT_ROUNDS = 20
 DEFAULT_ROUND_TIME_S = 0.2
-DEFAULT_INSTANCES = 4
+DEFAULT_INSTANCES = DEFAULT_ROUNDS  # a fresh instance for every round
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,10 @@ class InterleaveSettings:
     rounds: int = DEFAULT_ROUNDS
     round_time_s: float = DEFAULT_ROUND_TIME_S
     warmup_min_time_s: float = 0.5  # before the first round of each instance; later rounds find it warm
-    # Each side is prepared afresh this many times over the rounds: two loads of the very same model
-    # differ by a few percent (memory layout), and averaging over instances keeps that from
-    # deciding a pair, as pyperf averages over worker processes.
+    # Each side is prepared afresh this many times over the rounds. Two loads of the very same model
+    # differ by up to 10% here (memory layout): with one instance per side that difference decides
+    # the pair, and the rounds cannot show it. With a fresh instance per round the paired test
+    # averages over instances as well as over drift, as pyperf averages over worker processes.
     instances: int = DEFAULT_INSTANCES
 
     def __post_init__(self):
@@ -57,9 +58,10 @@ class InterleaveSettings:
         instances = min(self.instances, self.rounds)
         return index == 0 or any(index == (k * self.rounds) // instances for k in range(1, instances))
 
-    def round_timing(self, first: bool) -> TimingSettings:
-        """One round: a fixed block of round_time_s (min == max time, so the CI rule never ends it early)."""
-        return TimingSettings(warmup_min_count=3 if first else 1,
+    def round_timing(self, first: bool, fresh: bool = False) -> TimingSettings:
+        """One round: a fixed block of round_time_s (min == max time, so the CI rule never ends it early).
+        The first round warms the code paths up; a fresh instance later only needs its new tensors touched."""
+        return TimingSettings(warmup_min_count=3 if first or fresh else 1,
                               warmup_min_time_s=self.warmup_min_time_s if first else 0.0,
                               min_count=3, min_time_s=self.round_time_s, max_time_s=self.round_time_s,
                               target_ci_rel=0.0, hard_min_count=3)
@@ -177,7 +179,7 @@ def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: in
             fresh = settings.new_instance(index)
             if fresh and index:
                 reprepare()
-            timing = settings.round_timing(first=fresh)
+            timing = settings.round_timing(first=index == 0, fresh=fresh)
             for side in (sides if index % 2 == 0 else sides[::-1]):  # ABBA: A B, B A, A B, ...
                 side.rounds.append(measure(side.prepared.run, side.timer, timing, batch_size=batch_size))
 

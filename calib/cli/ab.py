@@ -17,8 +17,8 @@ from calib.errors import UsageError
 @configuration_options
 @calibration_options
 @click.option("--rounds", type=int, default=20, show_default=True, help="Alternating rounds per configuration.")
-@click.option("--instances", type=int, default=4, show_default=True,
-              help="Prepare each model afresh this many times over the rounds (averages out memory layout).")
+@click.option("--instances", type=int, default=20, show_default=True,
+              help="Prepare each model afresh this many times over the rounds (averages out memory layout; lower it for models slow to convert).")
 @click.option("--round-time", type=float, default=0.2, show_default=True, help="Seconds per side per round.")
 @click.option("--warmup-min-time", type=float, default=0.5, show_default=True,
               help="Seconds of warm-up per side before the first round.")
