@@ -22,13 +22,7 @@ def prepare(model, config: RunConfig) -> Prepared:
     compiled = torch.compile(prepared.module, mode=mode)
     inputs, context = prepared.inputs, prepared.call_context
 
-    if context is None:
-        def run():
-            return compiled(*inputs)
-    else:
-        def run():
-            with context():
-                return compiled(*inputs)
+    run = torch_eager.bound_call(compiled, inputs, context)
 
     started = time.perf_counter()
     with torch.inference_mode():

@@ -12,18 +12,22 @@ from calib.errors import UsageError
 
 
 @click.command(name="ab")
-@click.option("--baseline-model", required=True, help="The reference build: file.py:factory, .pt, .pt2 or catalog name.")
+@click.option("--baseline-model", required=True,
+              help="The reference build: file.py:factory, .pt, .pt2 or catalog name.")
 @click.option("--current-model", required=True, help="The build under test (same kinds as --baseline-model).")
 @configuration_options
 @calibration_options
 @click.option("--rounds", type=int, default=20, show_default=True, help="Alternating rounds per configuration.")
-@click.option("--instances", type=int, default=20, show_default=True,
-              help="Prepare each model afresh this many times over the rounds (averages out memory layout; lower it for models slow to convert).")
+@click.option("--instances", type=int, default=1, show_default=True,
+              help="Prepare each model afresh this many times over the rounds (averages out memory layout; "
+                   "lower it for models slow to convert).")
 @click.option("--round-time", type=float, default=0.2, show_default=True, help="Seconds per side per round.")
 @click.option("--warmup-min-time", type=float, default=0.5, show_default=True,
               help="Seconds of warm-up per side before the first round.")
-@click.option("--baseline-out", type=click.Path(dir_okay=False), help="Baseline results file (default results/<time>-...-baseline.json).")
-@click.option("--current-out", type=click.Path(dir_okay=False), help="Current results file (default results/<time>-...-current.json).")
+@click.option("--baseline-out", type=click.Path(dir_okay=False),
+              help="Baseline results file (default results/<time>-...-baseline.json).")
+@click.option("--current-out", type=click.Path(dir_okay=False),
+              help="Current results file (default results/<time>-...-current.json).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--tolerance", default=None,
               help="Gate right away with this tolerance (e.g. 5%), exit codes as `calib check`.")
@@ -54,7 +58,8 @@ def command(baseline_model, current_model, precisions, backends, batch_sizes, de
                                   instances=instances)
     spec = SweepSpec(model=baseline_model, backends=split_multi(backends), precisions=split_multi(precisions),
                      batch_sizes=batches, device=resolve_device(device), threads=threads or physical_cores(),
-                     input_shape=parse_shape(input_shape), seq_len=seq_len, options={**pop_calibration(calibration), "model_spec": baseline_model})
+                     input_shape=parse_shape(input_shape), seq_len=seq_len,
+                     options={**pop_calibration(calibration), "model_spec": baseline_model})
     validate(spec)
     baseline_loaded, current_loaded = _load(baseline_model, spec), _load(current_model, spec)
     check_pairable(baseline_loaded, current_loaded)

@@ -81,3 +81,14 @@ def test_rounds_are_fixed_blocks_that_never_stop_early():
     first, later = InterleaveSettings(round_time_s=0.2).round_timing(True), InterleaveSettings().round_timing(False)
     assert first.min_time_s == first.max_time_s == 0.2
     assert first.warmup_min_time_s > 0 and later.warmup_min_time_s == 0
+
+
+def test_fresh_instances_are_spread_over_the_rounds():
+    every_round = InterleaveSettings(rounds=6, instances=6)
+    assert [every_round.new_instance(i) for i in range(6)] == [True] * 6
+    assert [i for i in range(6) if InterleaveSettings(rounds=6).new_instance(i)] == [0]  # default: one instance
+    four = InterleaveSettings(rounds=8, instances=4)
+    assert [i for i in range(8) if four.new_instance(i)] == [0, 2, 4, 6]
+    assert [i for i in range(5) if InterleaveSettings(rounds=5, instances=1).new_instance(i)] == [0]
+    fresh = InterleaveSettings().round_timing(first=False, fresh=True)
+    assert fresh.warmup_min_count == 3 and fresh.warmup_min_time_s == 0.0
