@@ -15,7 +15,7 @@ from typing import Callable
 
 from calib.backends import RunConfig, get_backend
 from calib.environment import OtherCpuUse
-from calib.errors import BackendUnavailable, CalibError, PrecisionUnavailable, UsageError
+from calib.errors import BackendUnavailable, PrecisionUnavailable, UsageError
 from calib.precisions import get_precision
 from calib.timing.clock import CudaEventTimer, PerfCounterTimer
 from calib.timing.engine import TimingSettings, measure
@@ -209,7 +209,7 @@ def _measure_one(spec: SweepSpec, model, backend_name: str, precision: str, batc
             prepared.close()
 
 
-def _fidelity(spec, model, backend_name, precision, batch_size, outputs, references, prepared=None):
+def _fidelity(spec, model, backend_name, precision, batch_size, outputs, references, prepared):
     """Accuracy cost against the fp32 reference (calib.fidelity)."""
     from calib import fidelity
 
@@ -232,4 +232,4 @@ def _first_line(exc: BaseException) -> str:
 
 
 __all__ = ["SweepSpec", "run_sweep", "resolve_device", "validate", "new_record", "mark_unmeasured",
-           "prepare_configuration", "fill_measured", "CalibError"]
+           "prepare_configuration", "fill_measured", "other_cpu_use"]

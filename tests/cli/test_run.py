@@ -109,12 +109,18 @@ USER_MODEL = textwrap.dedent('''
 ''')
 
 
-def test_failing_configuration_is_recorded_and_sweep_goes_on(runner, fast_options, tmp_path):
+def _run_picky(runner, tmp_path, fast_options, action: str, error: str, precisions: str):
+    """Run a user model whose bf16 path raises `error`; returns (CLI result, results path)."""
     model = tmp_path / "picky.py"
-    model.write_text(USER_MODEL.format(action="fails", error="RuntimeError"))
+    model.write_text(USER_MODEL.format(action=action, error=error))
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "--model", f"{model}:build", "-p", "bf16,fp32", "--out", str(out),
+    result = runner.invoke(main, ["run", "--model", f"{model}:build", "-p", precisions, "--out", str(out),
                                   *fast_options])
+    return result, out
+
+
+def test_failing_configuration_is_recorded_and_sweep_goes_on(runner, fast_options, tmp_path):
+    result, out = _run_picky(runner, tmp_path, fast_options, "fails", "RuntimeError", "bf16,fp32")
     assert result.exit_code == 1
     assert "bf16 path broken" in result.output
     records = load_result(out)["records"]
@@ -122,23 +128,8 @@ def test_failing_configuration_is_recorded_and_sweep_goes_on(runner, fast_option
 
 
 def test_interrupted_sweep_keeps_finished_measurements(runner, fast_options, tmp_path):
-    model = tmp_path / "picky.py"
-    model.write_text(USER_MODEL.format(action="is interrupted", error="KeyboardInterrupt"))
-    out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "--model", f"{model}:build", "-p", "fp32,bf16,fp16", "--out", str(out),
-                                  *fast_options])
+    result, out = _run_picky(runner, tmp_path, fast_options, "is interrupted", "KeyboardInterrupt", "fp32,bf16,fp16")
     assert result.exit_code == 130
     records = json.loads(out.read_text())["records"]
     assert [r["identity"]["precision"] for r in records] == ["fp32"]
     assert records[0]["status"] == "ok"
-
-
-def test_version_and_module_entry_point(runner):
-    import subprocess
-    import sys
-
-    from calib import __version__
-
-    assert __version__ in runner.invoke(main, ["--version"]).output
-    completed = subprocess.run([sys.executable, "-m", "calib", "--help"], capture_output=True, text=True, check=True)
-    assert "run" in completed.stdout and "device" in completed.stdout
