@@ -133,3 +133,14 @@ def test_interrupted_sweep_keeps_finished_measurements(runner, fast_options, tmp
     records = json.loads(out.read_text())["records"]
     assert [r["identity"]["precision"] for r in records] == ["fp32"]
     assert records[0]["status"] == "ok"
+
+
+def test_version_and_module_entry_point(runner):
+    import subprocess
+    import sys
+
+    from calib import __version__
+
+    assert __version__ in runner.invoke(main, ["--version"]).output
+    completed = subprocess.run([sys.executable, "-m", "calib", "--help"], capture_output=True, text=True, check=True)
+    assert "run" in completed.stdout and "device" in completed.stdout
