@@ -4,14 +4,18 @@
     .venv/bin/python bench/gate.py --aa 40 --slowed 20  # a quicker look
     .venv/bin/python bench/gate.py --mode separate      # two separate runs per pair (the fallback path)
     .venv/bin/python bench/gate.py --reuse DIR          # re-judge the files a previous run kept
+    .venv/bin/python bench/gate.py --noise              # with a bursty background load on one core
 
 Every measurement is of models/slowed.py:build (a stack of Linear blocks). An A/A pair is the
 same build on both sides (two separately loaded instances); a slowed pair sets CALIB_SLOWDOWN on
 the current side (default +10% block work). --mode interleaved (default, what docs/ci.md
 recommends) measures each pair as `calib ab` does: both instances in alternating ABBA rounds in
-one process (calib.check.interleave), judged by the paired rule. --mode separate measures each
+one process (calib.check.interleave: at least --rounds rounds, more up to --max-rounds while the
+verdict is unsettled), judged by the paired rule. --mode separate measures each
 side as its own `calib run` (random order within a pair), judged by the separate-runs rule.
 The two kinds of pairs are shuffled over the session, so the machine's drift falls on both.
+--noise adds a neighbour: a process that keeps one core busy for random spells (exponential,
+mean 1 s) with random pauses between them (mean 1 s), the way a shared CI runner behaves.
 Each pair is judged by the gate at its default settings (calib.check.gate).
 Targets (issue 8): at most 1 false alarm in 100 A/A pairs; at least 95% of +10% caught.
 """
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +45,9 @@ def _parse():
     parser.add_argument("--slowdown", type=float, default=0.10, help="extra work of the slowed build (0.10 = +10%%)")
     parser.add_argument("--mode", choices=["interleaved", "separate"], default="interleaved",
                         help="interleaved: each pair as `calib ab` measures it (default); separate: two calib runs")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved: rounds per pair (calib ab's default)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved: minimum rounds per pair (calib ab's default)")
+    parser.add_argument("--max-rounds", type=int, default=None, help="interleaved: maximum rounds (calib ab's default)")
+    parser.add_argument("--noise", action="store_true", help="a bursty busy loop on one core in the background")
     parser.add_argument("--round-time", type=float, default=None, help="interleaved: seconds per side per round")
     parser.add_argument("--max-time", type=float, default=1.0, help="separate: seconds per calib run (--max-time)")
     parser.add_argument("--min-time", type=float, default=None,
@@ -83,7 +90,7 @@ class InProcessRunner:
 class InterleavedRunner:
     """calib ab through the library: both sides of a pair in alternating rounds, one process."""
 
-    def __init__(self, rounds: int | None, round_time: float | None, threads: int | None):
+    def __init__(self, rounds: int | None, max_rounds: int | None, round_time: float | None, threads: int | None):
         from calib.check.interleave import InterleaveSettings
         from calib.environment import capture
         from calib.hardware import device_report, physical_cores
@@ -92,7 +99,8 @@ class InterleavedRunner:
         self.threads = threads or physical_cores()
         self.environment = capture(self.threads, self.report)
         defaults = InterleaveSettings()
-        self.settings = InterleaveSettings(rounds=rounds or defaults.rounds,
+        rounds = rounds or defaults.rounds
+        self.settings = InterleaveSettings(rounds=rounds, max_rounds=max(max_rounds or defaults.max_rounds, rounds),
                                            round_time_s=round_time or defaults.round_time_s)
 
     def measure_pair(self, baseline_path: Path, current_path: Path, current_slowdown: float) -> None:
@@ -132,7 +140,7 @@ def _min_time(args) -> float:
 
 def measure_pairs(args, folder: Path) -> list[dict]:
     if args.mode == "interleaved":
-        runner = InterleavedRunner(args.rounds, args.round_time, args.threads)
+        runner = InterleavedRunner(args.rounds, args.max_rounds, args.round_time, args.threads)
     else:
         runner = (SubprocessRunner if args.subprocess else InProcessRunner)(args.max_time, _min_time(args),
                                                                            args.threads)
@@ -156,7 +164,8 @@ def measure_pairs(args, folder: Path) -> list[dict]:
     print(file=sys.stderr)
     (folder / "manifest.json").write_text(json.dumps({"slowdown": args.slowdown, "max_time": args.max_time,
                                                       "threads": args.threads, "mode": args.mode,
-                                                      "rounds": args.rounds, "round_time": args.round_time,
+                                                      "rounds": args.rounds, "max_rounds": args.max_rounds,
+                                                      "round_time": args.round_time, "noise": args.noise,
                                                       "pairs": pairs}, indent=1))
     return pairs
 
@@ -172,8 +181,32 @@ def judge_pairs(folder: Path, pairs: list[dict]) -> dict[str, list]:
         if outcome.ratio is None:  # a run failed: neither a pass nor a catch, so not counted
             print(f"  {pair['baseline']}: not judged ({outcome.outcome}: {outcome.note})", file=sys.stderr)
             continue
-        judged[pair["kind"]].append((outcome.outcome, outcome.ratio, outcome.method))
+        timing = load_result(folder / pair["current"])["records"][0]["timing"]
+        rounds = len(timing.get("rounds") or [])
+        stop = (timing.get("interleave") or {}).get("stop")
+        judged[pair["kind"]].append(Judged(outcome.outcome, outcome.ratio,
+                                           "interleaved, paired" if rounds else outcome.method, rounds, stop))
     return judged
+
+
+@dataclass
+class Judged:
+    outcome: str
+    ratio: float
+    method: str
+    rounds: int  # 0 for separate runs
+    stop: str | None  # why calib ab stopped adding rounds
+
+
+def _rounds_line(name: str, pairs: list[Judged]) -> str:
+    import numpy as np
+
+    rounds = [p.rounds for p in pairs if p.rounds]
+    if not rounds:
+        return ""
+    unsettled = sum(1 for p in pairs if p.stop == "max rounds")
+    return (f"{name} rounds used: median {np.median(rounds):.0f}, max {max(rounds)}; "
+            f"unsettled at the maximum: {unsettled}/{len(pairs)}")
 
 
 def _rate_line(name: str, hits: int, total: int) -> str:
@@ -196,13 +229,31 @@ def _ratio_line(name: str, ratios: list[float]) -> str:
 
 def _settings_text(mode: str, options: dict) -> str:
     threads = f"threads {options.get('threads') or 'default'}"
+    noise = ", bursty background load on one core" if options.get("noise") else ""
     if mode == "interleaved":
-        from calib.check.interleave import DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS
+        from calib.check.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS
 
-        return (f"interleaved (calib ab): {options.get('rounds') or DEFAULT_ROUNDS} rounds x "
-                f"{options.get('round_time') or DEFAULT_ROUND_TIME_S} s per side, {threads}")
+        return (f"interleaved (calib ab): {options.get('rounds') or DEFAULT_ROUNDS}-"
+                f"{options.get('max_rounds') or DEFAULT_MAX_ROUNDS} rounds x "
+                f"{options.get('round_time') or DEFAULT_ROUND_TIME_S} s per side, {threads}{noise}")
     where = "one process per run" if options.get("subprocess") else "in-process runs"
-    return f"separate runs: --max-time {options.get('max_time')}, {threads}, {where}"
+    return f"separate runs: --max-time {options.get('max_time')}, {threads}, {where}{noise}"
+
+
+NOISE = """
+import random, time
+rng = random.Random(0)
+while True:
+    end = time.perf_counter() + rng.expovariate(1.0)
+    while time.perf_counter() < end:
+        sum(range(1000))
+    time.sleep(rng.expovariate(1.0))
+"""
+
+
+def _start_noise() -> subprocess.Popen:
+    """The neighbour of --noise: busy spells and pauses of random length (mean 1 s each) on one core."""
+    return subprocess.Popen([sys.executable, "-c", NOISE])
 
 
 def main() -> int:
@@ -221,18 +272,27 @@ def main() -> int:
         settings_line = _settings_text(args.mode, vars(args))
         print(f"gate bench: {args.aa} A/A + {args.slowed} slowed (+{100 * args.slowdown:.0f}%) pairs, "
               f"{settings_line}", file=sys.stderr)
-        pairs, slowdown = measure_pairs(args, folder), args.slowdown
+        neighbour = _start_noise() if args.noise else None
+        try:
+            pairs, slowdown = measure_pairs(args, folder), args.slowdown
+        finally:
+            if neighbour:
+                neighbour.kill()
     measured_s = time.perf_counter() - started
     judged = judge_pairs(folder, pairs)
-    false_alarms = sum(1 for outcome, *_ in judged["aa"] if outcome == REGRESSION)
-    detections = sum(1 for outcome, *_ in judged["slowed"] if outcome == REGRESSION)
-    methods = sorted({method for kind in judged.values() for _, _, method in kind})
+    false_alarms = sum(1 for pair in judged["aa"] if pair.outcome == REGRESSION)
+    detections = sum(1 for pair in judged["slowed"] if pair.outcome == REGRESSION)
+    methods = sorted({pair.method for kind in judged.values() for pair in kind})
     print(f"calib check at defaults (tolerance {100 * DEFAULT_TOLERANCE:.0f}%, alpha {DEFAULT_ALPHA}); {settings_line}; "
           f"judged by: {', '.join(methods) or '-'}")
     print(_rate_line("false alarms (A/A)", false_alarms, len(judged["aa"])) + "   target <= 1%")
     print(_rate_line(f"detected (+{100 * slowdown:.0f}% work)", detections, len(judged["slowed"])) + "   target >= 95%")
-    print(_ratio_line("A/A", [r for _, r, _ in judged["aa"] if r]))
-    print(_ratio_line("slowed", [r for _, r, _ in judged["slowed"] if r]))
+    print(_ratio_line("A/A", [pair.ratio for pair in judged["aa"]]))
+    print(_ratio_line("slowed", [pair.ratio for pair in judged["slowed"]]))
+    for name, kind in (("A/A", "aa"), ("slowed", "slowed")):
+        line = _rounds_line(name, judged[kind])
+        if line:
+            print(line)
     loads = [pair["load"] for pair in pairs if "load" in pair]
     if loads:
         print(f"machine load (1-min load average, {os.cpu_count()} CPUs) during the pairs: "

@@ -42,6 +42,9 @@ REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 MISSING_BASELINE, MISSING_CURRENT, NOT_MEASURED = "missing in baseline", "missing in current", "not measured"
 OUTCOME_ORDER = (REGRESSION, IMPROVEMENT, UNCHANGED, NOT_MEASURED, MISSING_CURRENT, MISSING_BASELINE)
 
+# Why `calib ab` stopped adding rounds (timing["interleave"]["stop"]).
+STOP_SETTLED, STOP_MAX_ROUNDS = "settled", "max rounds"
+
 SEPARATE_RUNS = "separate runs"
 SEPARATE_RUNS_NOTE = ("compared separate runs: on a shared machine, drift between runs (15-25% here) cannot be told "
                       "from a 10% change; measure both builds interleaved with `calib ab` for a gate you can trust")
@@ -112,7 +115,11 @@ def judge(baseline: dict, current: dict, settings: GateSettings = GateSettings()
         return ConfigOutcome(label, NOT_MEASURED, note=f"{side} {record.get('status')}: {record.get('reason')}")
     rounds = paired_round_medians(baseline, current)
     if rounds is not None:
-        return _judge_paired(label, base_summary.median_ms, cur_summary.median_ms, *rounds, settings)
+        outcome = _judge_paired(label, base_summary.median_ms, cur_summary.median_ms, *rounds, settings)
+        if current["timing"]["interleave"].get("stop") == STOP_MAX_ROUNDS and outcome.note:
+            outcome.note += (f"; undecided after {len(rounds[0])} rounds (the maximum): "
+                             "`calib ab --max-rounds` higher, or a quieter machine")
+        return outcome
     base_ms, cur_ms = baseline["timing"]["samples_ms"], current["timing"]["samples_ms"]
     estimate = median_ratio(base_ms, cur_ms, base_summary.median_ms, cur_summary.median_ms)
     outcome = ConfigOutcome(label, UNCHANGED, base_summary.median_ms, cur_summary.median_ms, estimate,
@@ -160,13 +167,30 @@ def _round_medians(samples_ms: list[float], counts: list[int]) -> list[float]:
     return medians
 
 
+def _log_ratios(base_rounds: list[float], cur_rounds: list[float]):
+    import numpy as np
+
+    return np.log(np.asarray(cur_rounds, dtype=float) / np.asarray(base_rounds, dtype=float))
+
+
+def paired_settled(base_rounds: list[float], cur_rounds: list[float], settings: GateSettings = GateSettings()) -> bool:
+    """Whether more interleaved rounds could still change the paired verdict (`calib ab` stops
+    adding rounds once they cannot): the Hodges-Lehmann interval at confidence 1 - 2 alpha (the
+    two-sided match of the one-sided tests at alpha) lies wholly on one side of 1 + tolerance
+    AND wholly on one side of 1 / (1 + tolerance). An A/A pair (ratio 1.00 +- 2%) settles at
+    once; a +7% pair sits across 1.05 and gets more rounds, which is where they help."""
+    if 0.5 ** len(base_rounds) >= settings.alpha:  # the signed-rank test cannot reach alpha yet
+        return False
+    estimate = _hodges_lehmann(_log_ratios(base_rounds, cur_rounds), confidence=1 - 2 * settings.alpha)
+    return all(not estimate.low <= limit <= estimate.high
+               for limit in (1 + settings.tolerance, 1 / (1 + settings.tolerance)))
+
+
 def _judge_paired(label: str, base_median: float, cur_median: float, base_rounds: list[float],
                   cur_rounds: list[float], settings: GateSettings) -> ConfigOutcome:
     """The interleaved rule: the paired slowdown beyond the tolerance AND a one-sided Wilcoxon
     signed-rank test over the rounds' log ratios against log(1 + tolerance) (module docstring)."""
-    import numpy as np
-
-    log_ratios = np.log(np.asarray(cur_rounds, dtype=float) / np.asarray(base_rounds, dtype=float))
+    log_ratios = _log_ratios(base_rounds, cur_rounds)
     estimate = _hodges_lehmann(log_ratios)
     outcome = ConfigOutcome(label, UNCHANGED, base_median, cur_median, estimate,
                             method=f"interleaved, paired over {len(log_ratios)} rounds")

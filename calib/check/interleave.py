@@ -24,19 +24,28 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from calib.check.gate import STOP_MAX_ROUNDS, STOP_SETTLED, GateSettings, paired_settled
 from calib.errors import UsageError
 from calib.timing.engine import Measurement, TimingSettings, measure, stability_warnings
 
 BASELINE, CURRENT = "baseline", "current"
 ORDER = "ABBA"
 DEFAULT_ROUNDS = 20
+DEFAULT_MAX_ROUNDS = 60
 DEFAULT_ROUND_TIME_S = 0.2
 DEFAULT_INSTANCES = 1
 
 
 @dataclass(frozen=True)
 class InterleaveSettings:
+    """`rounds` is the minimum. Past it, rounds are added in ABBA pairs until the paired verdict at
+    `stop_rule` (tolerance, alpha) is settled (calib.check.gate.paired_settled) or `max_rounds` is
+    reached. The verdict itself is `calib check`'s, on all the rounds: stopping early only ends
+    rounds that could not have changed it, and rounds go on where a pair sits near the tolerance,
+    where a short measurement on a noisy machine would miss a real slowdown."""
     rounds: int = DEFAULT_ROUNDS
+    max_rounds: int = DEFAULT_MAX_ROUNDS
+    stop_rule: GateSettings = GateSettings()
     round_time_s: float = DEFAULT_ROUND_TIME_S
     warmup_min_time_s: float = 0.5  # before the first round of each instance; later rounds find it warm
     # Each side can be prepared afresh several times over the rounds: two loads of the very same model
@@ -49,13 +58,16 @@ class InterleaveSettings:
     def __post_init__(self):
         if self.rounds < 2:
             raise UsageError(f"--rounds {self.rounds}: at least 2 rounds are needed for a paired test")
+        if self.max_rounds < self.rounds:
+            raise UsageError(f"--max-rounds {self.max_rounds}: must be at least --rounds ({self.rounds})")
         if self.round_time_s <= 0:
             raise UsageError(f"--round-time {self.round_time_s}: must be positive")
         if self.instances < 1:
             raise UsageError(f"--instances {self.instances}: must be at least 1")
 
     def new_instance(self, index: int) -> bool:
-        """Whether round `index` starts with freshly prepared models (instances spread evenly)."""
+        """Whether round `index` starts with freshly prepared models (instances spread evenly over
+        the minimum rounds; rounds added past it keep the last instance)."""
         instances = min(self.instances, self.rounds)
         return index == 0 or any(index == (k * self.rounds) // instances for k in range(1, instances))
 
@@ -76,6 +88,9 @@ class _Side:
         self.prepared = self.timer = None
         self.conversion_s = 0.0
         self.rounds: list[Measurement] = []
+
+    def round_medians(self) -> list[float]:
+        return [m.summary().median_ms for m in self.rounds]
 
 
 def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer, device_report: dict | None,
@@ -118,12 +133,12 @@ def measure_pair(spec, baseline_model, current_model, backend_name: str, precisi
         _prepare(sides, spec, backend_name, precision, batch_size)
         if all(side.record["status"] == "ok" for side in sides):
             other_cpu = other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
-            _interleave(sides, settings, batch_size,
-                        lambda: _reprepare(sides, spec, backend_name, precision, batch_size))
+            stop = _interleave(sides, settings, batch_size,
+                               lambda: _reprepare(sides, spec, backend_name, precision, batch_size))
             other_cpu_percent = other_cpu.stop() if other_cpu else None
             session = uuid.uuid4().hex
             for side in sides:
-                _fill(side, settings, session, spec.device, batch_size, other_cpu_percent)
+                _fill(side, settings, session, spec.device, batch_size, other_cpu_percent, stop)
     except Exception as exc:  # noqa: BLE001 - a configuration failing must not end the others
         for side in sides:
             if side.record["status"] == "ok":
@@ -172,21 +187,29 @@ def _reprepare(sides: list[_Side], spec, backend_name: str, precision: str, batc
 
 
 def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: int,
-                reprepare: Callable[[], None]) -> None:
+                reprepare: Callable[[], None]) -> str:
+    """Time the rounds; returns why they stopped (STOP_SETTLED or STOP_MAX_ROUNDS)."""
     import torch
 
     with torch.inference_mode():
-        for index in range(settings.rounds):
-            fresh = settings.new_instance(index)
+        for index in range(settings.max_rounds):
+            fresh = index < settings.rounds and settings.new_instance(index)
             if fresh and index:
                 reprepare()
             timing = settings.round_timing(first=index == 0, fresh=fresh)
             for side in (sides if index % 2 == 0 else sides[::-1]):  # ABBA: A B, B A, A B, ...
                 side.rounds.append(measure(side.prepared.run, side.timer, timing, batch_size=batch_size))
+            done = index + 1
+            # Only after a whole ABBA pair of rounds, so each side ran first equally often.
+            if done >= settings.rounds and done % 2 == 0 and done < settings.max_rounds and paired_settled(
+                    sides[0].round_medians(), sides[1].round_medians(), settings.stop_rule):
+                return STOP_SETTLED
+    return STOP_SETTLED if paired_settled(sides[0].round_medians(), sides[1].round_medians(),
+                                          settings.stop_rule) else STOP_MAX_ROUNDS
 
 
 def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, batch_size: int,
-          other_cpu_percent: float | None) -> None:
+          other_cpu_percent: float | None, stop: str) -> None:
     """The side's record as the sweep writes one, from all its rounds, plus the rounds themselves."""
     from calib.sweep import fill_measured
 
@@ -201,4 +224,7 @@ def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, 
     timing["rounds"] = [len(m.samples_ms) for m in side.rounds]
     timing["interleave"] = {"session": session, "role": side.role, "order": ORDER,
                             "round_time_s": settings.round_time_s, "instances": settings.instances,
-                            "model": side.model.name}
+                            "model": side.model.name, "min_rounds": settings.rounds,
+                            "max_rounds": settings.max_rounds, "stop": stop,
+                            "stop_rule": {"tolerance": settings.stop_rule.tolerance,
+                                          "alpha": settings.stop_rule.alpha}}

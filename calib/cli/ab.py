@@ -8,6 +8,7 @@ import click
 from calib.cli._common import console, split_multi
 from calib.cli._options import (calibration_options, configuration_options, parse_batch_sizes,
                                 pop_calibration)
+from calib.check.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUNDS
 from calib.errors import UsageError
 
 
@@ -17,7 +18,11 @@ from calib.errors import UsageError
 @click.option("--current-model", required=True, help="The build under test (same kinds as --baseline-model).")
 @configuration_options
 @calibration_options
-@click.option("--rounds", type=int, default=20, show_default=True, help="Alternating rounds per configuration.")
+@click.option("--rounds", type=int, default=DEFAULT_ROUNDS, show_default=True,
+              help="Alternating rounds per configuration (the minimum; see --max-rounds).")
+@click.option("--max-rounds", type=int, default=DEFAULT_MAX_ROUNDS, show_default=True,
+              help="Add rounds past --rounds, two at a time, until the gate's verdict at --tolerance is settled "
+                   "or this many have run.")
 @click.option("--instances", type=int, default=1, show_default=True,
               help="Prepare each model afresh this many times over the rounds (averages out memory layout; "
                    "lower it for models slow to convert).")
@@ -35,12 +40,13 @@ from calib.errors import UsageError
               help="With --tolerance: write the gate's markdown summary here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def command(baseline_model, current_model, precisions, backends, batch_sizes, device, threads, input_shape, seq_len,
-            rounds, instances, round_time, warmup_min_time, baseline_out, current_out, results_dir, tolerance,
+            rounds, max_rounds, instances, round_time, warmup_min_time, baseline_out, current_out, results_dir, tolerance,
             markdown_path, quiet, **calibration):
     """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits
     both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
     from pathlib import Path
 
+    from calib.check.gate import GateSettings
     from calib.check.interleave import InterleaveSettings, check_pairable, run_ab
     from calib.environment import capture
     from calib.hardware import device_report, physical_cores
@@ -54,8 +60,9 @@ def command(baseline_model, current_model, precisions, backends, batch_sizes, de
     if "auto" in split_multi(backends):
         raise UsageError("--backend auto is not available in calib ab: name the backend, both sides must use it")
     gate_settings = _gate_settings(tolerance) if tolerance is not None else None
-    settings = InterleaveSettings(rounds=rounds, round_time_s=round_time, warmup_min_time_s=warmup_min_time,
-                                  instances=instances)
+    settings = InterleaveSettings(rounds=rounds, max_rounds=max_rounds, round_time_s=round_time,
+                                  warmup_min_time_s=warmup_min_time, instances=instances,
+                                  stop_rule=gate_settings or GateSettings())
     spec = SweepSpec(model=baseline_model, backends=split_multi(backends), precisions=split_multi(precisions),
                      batch_sizes=batches, device=resolve_device(device), threads=threads or physical_cores(),
                      input_shape=parse_shape(input_shape), seq_len=seq_len,
@@ -75,7 +82,7 @@ def command(baseline_model, current_model, precisions, backends, batch_sizes, de
     def on_start(backend_name, precision, batch_size):
         if not quiet:
             click.echo(f"interleaving {baseline_loaded.name} / {current_loaded.name} {backend_name} {precision} "
-                       f"b{batch_size}: {rounds} rounds x {round_time:g} s per side ...", err=True)
+                       f"b{batch_size}: {rounds}-{max_rounds} rounds x {round_time:g} s per side ...", err=True)
 
     pairs = run_ab(spec, baseline_loaded, current_loaded, base_writer, cur_writer, report, settings, on_start)
     out = console()
@@ -122,7 +129,8 @@ def _pair_table(pairs, baseline_name: str, current_name: str):
         if base_summary and cur_summary:
             ratio = fmt.ratio(cur_summary.median_ms / base_summary.median_ms)
             table.add_row(identity_label(base_record), fmt.ms(base_summary.median_ms), fmt.ms(cur_summary.median_ms),
-                          ratio, str(len(base_record["timing"]["rounds"])), "ok")
+                          ratio, f"{len(base_record['timing']['rounds'])} ({base_record['timing']['interleave']['stop']})",
+                          "ok")
         else:
             unmeasured = base_record if base_record["status"] != "ok" else cur_record
             table.add_row(identity_label(base_record), "-", "-", "-", "-",

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from calib.check.gate import (IMPROVEMENT, REGRESSION, SEPARATE_RUNS, UNCHANGED, GateSettings, gate, judge,
-                              paired_round_medians)
+                              paired_round_medians, paired_settled)
 from calib.check.interleave import InterleaveSettings
 from calib.errors import UsageError
 from check.records import make_record, make_result
@@ -92,3 +92,20 @@ def test_fresh_instances_are_spread_over_the_rounds():
     assert [i for i in range(5) if InterleaveSettings(rounds=5, instances=1).new_instance(i)] == [0]
     fresh = InterleaveSettings().round_timing(first=False, fresh=True)
     assert fresh.warmup_min_count == 3 and fresh.warmup_min_time_s == 0.0
+
+
+def test_settled_only_once_the_interval_clears_both_tolerances():
+    noise = np.exp(np.random.default_rng(0).normal(0.0, 0.02, 20))
+    base = [1.0] * 20
+    assert paired_settled(base, list(noise))  # A/A: clearly within the tolerance both ways
+    assert paired_settled(base, list(1.10 * noise))  # clearly beyond it
+    assert paired_settled(base, list(0.85 * noise))  # clearly an improvement
+    assert not paired_settled(base, list(1.05 * noise))  # on the line: more rounds could decide it
+    assert not paired_settled(base, list(1.05 * noise), GateSettings(tolerance=0.05, alpha=1e-9))
+    assert paired_settled(base, list(1.05 * noise), GateSettings(tolerance=0.20))
+    assert not paired_settled([1.0] * 6, [1.5] * 6)  # 6 rounds: the signed-rank test cannot reach 0.01 yet
+
+
+def test_max_rounds_below_rounds_is_refused():
+    with pytest.raises(UsageError):
+        InterleaveSettings(rounds=20, max_rounds=10)

@@ -7,7 +7,8 @@ import pytest
 from calib.cli import main
 
 # Short rounds keep each command to about a second; 8 rounds let the signed-rank test reach p < 0.01.
-FAST_AB = ["--rounds", "8", "--round-time", "0.02", "--warmup-min-time", "0.01", "--threads", "1", "-q"]
+ROUND_OPTIONS = ["--round-time", "0.02", "--warmup-min-time", "0.01", "--threads", "1", "-q"]
+FAST_AB = ["--rounds", "8", "--max-rounds", "8", *ROUND_OPTIONS]
 
 STACK = """
 import torch
@@ -75,7 +76,8 @@ def test_different_files_are_filed_under_the_baseline_name(runner, tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [(["--rounds", "1"], "--rounds"), (["--tolerance", "five"], "--tolerance"),
-                                            (["--backend", "auto"], "auto")])
+                                            (["--backend", "auto"], "auto"),
+                                            (["--rounds", "10", "--max-rounds", "6"], "--max-rounds")])
 def test_bad_options_exit_2(runner, tmp_path, extra, message):
     result = runner.invoke(main, ["ab", "--baseline-model", "tiny-mlp", "--current-model", "tiny-mlp",
                                   "--baseline-out", str(tmp_path / "b.json"), "--current-out", str(tmp_path / "c.json"),
@@ -87,3 +89,40 @@ def test_models_with_different_inputs_are_refused(runner, tmp_path):
     result = runner.invoke(main, ["ab", "--baseline-model", "tiny-mlp", "--current-model", "tiny-cnn",
                                   "--baseline-out", str(tmp_path / "b.json"), "--current-out", str(tmp_path / "c.json")])
     assert result.exit_code == 2 and "different inputs" in result.output
+
+
+def _round_medians(path):
+    from calib.check.gate import _round_medians
+
+    timing = json.loads(path.read_text())["records"][0]["timing"]
+    return _round_medians(timing["samples_ms"], timing["rounds"]), timing
+
+
+def test_rounds_go_on_until_the_verdict_is_settled(runner, tmp_path):
+    from calib.check.gate import paired_settled
+
+    base, cur = tmp_path / "base.json", tmp_path / "cur.json"
+    result = runner.invoke(main, ["ab", "--baseline-model", "tiny-mlp", "--current-model", "tiny-mlp", "--rounds", "4",
+                                  "--max-rounds", "30", "--baseline-out", str(base), "--current-out", str(cur),
+                                  *ROUND_OPTIONS])
+    assert result.exit_code == 0, result.output
+    (base_medians, timing), (cur_medians, _) = _round_medians(base), _round_medians(cur)
+    rounds, interleave = len(timing["rounds"]), timing["interleave"]
+    assert 8 <= rounds <= 30 and (rounds % 2 == 0 or rounds == 30)  # 8: the first count the test can decide at
+    assert interleave["min_rounds"] == 4 and interleave["max_rounds"] == 30
+    assert interleave["stop_rule"] == {"tolerance": 0.05, "alpha": 0.01}
+    # What the loop decided agrees with the gate's own rule on the stored rounds.
+    assert (interleave["stop"] == "settled") == paired_settled(base_medians, cur_medians)
+    assert interleave["stop"] == "settled" or rounds == 30
+
+
+def test_a_large_slowdown_settles_as_soon_as_the_test_can_decide(runner, tmp_path):
+    light, heavy = _stack_file(tmp_path / "main", 1), _stack_file(tmp_path / "pr", 8)
+    base, cur = tmp_path / "base.json", tmp_path / "cur.json"
+    result = runner.invoke(main, ["ab", "--baseline-model", light, "--current-model", heavy, "--rounds", "2",
+                                  "--max-rounds", "40", "--baseline-out", str(base), "--current-out", str(cur),
+                                  *ROUND_OPTIONS])
+    assert result.exit_code == 0, result.output
+    _, timing = _round_medians(cur)
+    assert len(timing["rounds"]) == 8 and timing["interleave"]["stop"] == "settled"
+    assert "8 (settled)" in result.output
