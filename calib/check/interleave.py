@@ -5,7 +5,8 @@ On a shared machine the load drifts on a scale of seconds: two separate runs of 
 differ by 15-25% in median, which no statistic on a single pair of runs can tell from a 10%
 slowdown. Here round i times one short block of each side, in ABBA order (A then B in even
 rounds, B then A in odd ones, so a steady trend within a round favours neither), and each side's
-record keeps its per-round sample counts. calib.check.gate then pairs the rounds: drift moves both
+record keeps its per-round sample counts. The number of rounds adapts: at least `rounds`, then
+more while the gate's verdict is unsettled, up to `max_rounds` (InterleaveSettings). calib.check.gate then pairs the rounds: drift moves both
 halves of a round together and cancels in their ratio.
 
 Each side is written to its own results file in the ordinary format (calib.results.schema) plus
@@ -24,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from calib.check.gate import STOP_MAX_ROUNDS, STOP_SETTLED, GateSettings, paired_settled
+from calib.check.gate import STOP_MAX_ROUNDS, STOP_SETTLED, GateSettings, paired_settled, round_statistic
 from calib.errors import UsageError
 from calib.timing.engine import Measurement, TimingSettings, measure, stability_warnings
 
@@ -89,8 +90,9 @@ class _Side:
         self.conversion_s = 0.0
         self.rounds: list[Measurement] = []
 
-    def round_medians(self) -> list[float]:
-        return [m.summary().median_ms for m in self.rounds]
+    def round_values(self) -> list[float]:
+        """What the paired rule compares, round by round (calib.check.gate.round_statistic)."""
+        return [round_statistic(m.samples_ms) for m in self.rounds]
 
 
 def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer, device_report: dict | None,
@@ -200,12 +202,11 @@ def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: in
             for side in (sides if index % 2 == 0 else sides[::-1]):  # ABBA: A B, B A, A B, ...
                 side.rounds.append(measure(side.prepared.run, side.timer, timing, batch_size=batch_size))
             done = index + 1
-            # Only after a whole ABBA pair of rounds, so each side ran first equally often.
-            if done >= settings.rounds and done % 2 == 0 and done < settings.max_rounds and paired_settled(
-                    sides[0].round_medians(), sides[1].round_medians(), settings.stop_rule):
+            # After whole ABBA pairs of rounds only, so each side ran first equally often.
+            if done >= settings.rounds and (done % 2 == 0 or done == settings.max_rounds) and paired_settled(
+                    sides[0].round_values(), sides[1].round_values(), settings.stop_rule):
                 return STOP_SETTLED
-    return STOP_SETTLED if paired_settled(sides[0].round_medians(), sides[1].round_medians(),
-                                          settings.stop_rule) else STOP_MAX_ROUNDS
+    return STOP_MAX_ROUNDS
 
 
 def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, batch_size: int,

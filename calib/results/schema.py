@@ -12,7 +12,11 @@ A record:
   "status": "ok" | "skipped" | "failed";  "reason": str | null
   "storage_dtype", "compute_dtype", "verdict": {"status", "evidence"} | null
   "timing": {"settings": {...}, "timer": str, "stop_reason": str,
-             "samples_ms": [...raw...], "warmup_ms": [...], "cold_ms": float}
+             "samples_ms": [...raw...], "warmup_ms": [...], "cold_ms": float,
+             only from `calib ab`: "rounds": [samples per round, in order],
+             "interleave": {"session", "role", "order", "round_time_s", "instances", "model",
+                            "min_rounds", "max_rounds", "stop": "settled" | "max rounds",
+                            "stop_rule": {"tolerance", "alpha"}}}  (calib.check.interleave)
   "summary": {...derived from samples_ms, for readers; code recomputes it...}
   "conversion_s": float, "memory": {"peak_rss_bytes", "cuda_max_allocated_bytes", "model_size_bytes"}
   "backend_info": {...what the backend did: int8 engine and calibration, ORT providers and
@@ -24,7 +28,9 @@ A record:
   "other_cpu_percent": percent of one core other processes used during the timing (a warning above 25)
 
 Version history:
-  1: first version.
+  1: first version. Optional fields added since, which readers of 1 may ignore: "other_cpu_percent",
+     timing "rounds"/"interleave" (calib ab), and in "interleave" the adaptive-round fields
+     "min_rounds", "max_rounds", "stop", "stop_rule".
 """
 
 from __future__ import annotations

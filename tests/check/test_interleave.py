@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from calib.check.gate import (IMPROVEMENT, REGRESSION, SEPARATE_RUNS, UNCHANGED, GateSettings, gate, judge,
-                              paired_round_medians, paired_settled)
+                              paired_rounds, paired_settled)
 from calib.check.interleave import InterleaveSettings
 from calib.errors import UsageError
 from check.records import make_record, make_result
@@ -57,7 +57,7 @@ def test_one_round_disturbed_on_one_side_does_not_alarm():
 def test_without_a_shared_session_the_separate_runs_rule_judges_with_a_note():
     baseline, _ = ab_records(5, session="one")
     _, current = ab_records(6, session="other")
-    assert paired_round_medians(baseline, current) is None
+    assert paired_rounds(baseline, current) is None
     result = gate(make_result([baseline]), make_result([current]))
     assert result.outcomes[0].method == SEPARATE_RUNS
     assert any("calib ab" in note for note in result.method_notes)
@@ -68,7 +68,7 @@ def test_without_a_shared_session_the_separate_runs_rule_judges_with_a_note():
 def test_round_counts_that_do_not_match_the_samples_fall_back():
     baseline, current = ab_records(8)
     current["timing"]["rounds"] = current["timing"]["rounds"][:-1] + [1]
-    assert paired_round_medians(baseline, current) is None
+    assert paired_rounds(baseline, current) is None
 
 
 @pytest.mark.parametrize("rounds, round_time", [(1, 0.2), (20, 0.0)])

@@ -91,11 +91,11 @@ def test_models_with_different_inputs_are_refused(runner, tmp_path):
     assert result.exit_code == 2 and "different inputs" in result.output
 
 
-def _round_medians(path):
-    from calib.check.gate import _round_medians
+def _round_values(path):
+    from calib.check.gate import split_rounds
 
     timing = json.loads(path.read_text())["records"][0]["timing"]
-    return _round_medians(timing["samples_ms"], timing["rounds"]), timing
+    return split_rounds(timing["samples_ms"], timing["rounds"]), timing
 
 
 def test_rounds_go_on_until_the_verdict_is_settled(runner, tmp_path):
@@ -106,13 +106,13 @@ def test_rounds_go_on_until_the_verdict_is_settled(runner, tmp_path):
                                   "--max-rounds", "30", "--baseline-out", str(base), "--current-out", str(cur),
                                   *ROUND_OPTIONS])
     assert result.exit_code == 0, result.output
-    (base_medians, timing), (cur_medians, _) = _round_medians(base), _round_medians(cur)
+    (base_values, timing), (cur_values, _) = _round_values(base), _round_values(cur)
     rounds, interleave = len(timing["rounds"]), timing["interleave"]
     assert 8 <= rounds <= 30 and (rounds % 2 == 0 or rounds == 30)  # 8: the first count the test can decide at
     assert interleave["min_rounds"] == 4 and interleave["max_rounds"] == 30
     assert interleave["stop_rule"] == {"tolerance": 0.05, "alpha": 0.01}
     # What the loop decided agrees with the gate's own rule on the stored rounds.
-    assert (interleave["stop"] == "settled") == paired_settled(base_medians, cur_medians)
+    assert (interleave["stop"] == "settled") == paired_settled(base_values, cur_values)
     assert interleave["stop"] == "settled" or rounds == 30
 
 
@@ -123,6 +123,6 @@ def test_a_large_slowdown_settles_as_soon_as_the_test_can_decide(runner, tmp_pat
                                   "--max-rounds", "40", "--baseline-out", str(base), "--current-out", str(cur),
                                   *ROUND_OPTIONS])
     assert result.exit_code == 0, result.output
-    _, timing = _round_medians(cur)
+    _, timing = _round_values(cur)
     assert len(timing["rounds"]) == 8 and timing["interleave"]["stop"] == "settled"
     assert "8 (settled)" in result.output
