@@ -1,6 +1,6 @@
 """Does `calib check` cry wolf, and does it miss? False-alarm and detection rates, measured.
 
-    .venv/bin/python bench/gate.py                      # 100 A/A + 40 slowed pairs, interleaved (~20 min)
+    .venv/bin/python bench/gate.py                      # 100 A/A + 40 slowed pairs, interleaved (~30 min)
     .venv/bin/python bench/gate.py --aa 40 --slowed 20  # a quicker look
     .venv/bin/python bench/gate.py --mode separate      # two separate runs per pair (the fallback path)
     .venv/bin/python bench/gate.py --reuse DIR          # re-judge the files a previous run kept
