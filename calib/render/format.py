@@ -38,3 +38,13 @@ def rate(value: float | None) -> str:
     if value is None or math.isinf(value) or math.isnan(value):
         return "-"
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def score(value: float | None) -> str:
+    """An accuracy-like number in [0, 1]: close to 1 (a cosine of 0.99998) it keeps the digits
+    that tell it from 1, where 4 significant digits would print "1"."""
+    if value is None or math.isnan(value):
+        return "-"
+    if 0.999 <= value < 1:
+        return f"{value:.{math.ceil(-math.log10(1 - value)) + 1}f}"
+    return f"{value:.4g}"

@@ -113,7 +113,7 @@ def accuracy_scatter(points: list[dict], metric: str) -> str:
         axes.scatter([p["latency_ms"] for p in mine], [p["value"] for p in mine],
                      color=PALETTE[position % len(PALETTE)], label=name, zorder=3)
         for point in mine:
-            axes.annotate(f"{point['label']} ({point['value']:.4g})", (point["latency_ms"], point["value"]),
+            axes.annotate(f"{point['label']} ({fmt.score(point['value'])})", (point["latency_ms"], point["value"]),
                           textcoords="offset points", xytext=(5, 4 + 11 * position), fontsize=8,
                           color=PALETTE[position % len(PALETTE)])  # one label row per series: no overlap
     latencies = [p["latency_ms"] for p in points]
@@ -121,6 +121,7 @@ def accuracy_scatter(points: list[dict], metric: str) -> str:
         axes.set_xscale("log")
     axes.set_xlabel("median latency, ms (lower is better)")
     axes.set_ylabel(f"{metric} (higher is better)")
+    axes.ticklabel_format(axis="y", useOffset=False)  # 0.99998 on the axis, not "1e-5 + 9.999e-1"
     axes.grid(alpha=0.3)
     if len(names) > 1:
         axes.legend(fontsize=8)

@@ -13,7 +13,15 @@ ENVIRONMENT_KEYS = ("host", "os", "cpu_model", "cpu_arch", "cpu_count_logical", 
                     "torch_cpu_capability", "gpu_name", "gpu_compute_capability", "power_mode", "python", "torch",
                     "torchvision", "onnxruntime", "cuda", "calib")
 # Fidelity keys that read as "higher is better", in order of preference (calib.fidelity records).
-FIDELITY_METRICS = ("accuracy", "top1", "top1_accuracy", "cosine", "cosine_similarity")
+# The first one any record has is plotted: test-set accuracy, else agreement with fp32's top-1
+# (defined for every output, where the cosine is not: an int8 model whose output is all zeros).
+FIDELITY_METRICS = ("accuracy", "top1", "top1_accuracy", "top1_agreement", "cosine", "cosine_similarity")
+METRIC_TITLES = {"accuracy": "test-set accuracy", "top1_agreement": "top-1 agreement with fp32",
+                 "cosine": "cosine similarity to fp32"}
+
+
+def metric_title(metric: str) -> str:
+    return METRIC_TITLES.get(metric, metric)
 SLOWEST_WITH_LAYERS = 3
 LAYERS_SHOWN = 10
 

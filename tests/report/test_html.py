@@ -86,3 +86,15 @@ def test_renders_in_headless_chromium(tmp_path):
     image = Image.open(shot).convert("L")
     assert image.size == (1200, 2000)
     assert len(set(image.get_flattened_data())) > 20  # charts and text drew something, not a blank page
+
+
+def test_scores_near_one_keep_their_digits_and_agreement_is_plotted_without_labels():
+    from calib.render.format import score
+
+    assert score(0.999979723) == "0.999980" and score(1.0) == "1" and score(0.975) == "0.975" and score(None) == "-"
+    fp32 = make_record(lognormal_samples(1, 2.0), "fp32", fidelity={"top1_agreement": 1.0, "cosine": 1.0})
+    bf16 = make_record(lognormal_samples(2, 1.0), "bf16", fidelity={"top1_agreement": 0.96875, "cosine": 0.99998})
+    int8 = make_record(lognormal_samples(3, 0.5), "int8-static", fidelity={"top1_agreement": 0.0, "cosine": None})
+    page = render_html(build_content([make_result([fp32, bf16, int8])]))
+    assert "Top-1 agreement with fp32 against latency" in page
+    assert sorted(e["value"] for e in _figures(page)["accuracy"]) == [0.0, 0.96875, 1.0]  # int8 is not dropped
