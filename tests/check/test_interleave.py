@@ -109,3 +109,12 @@ def test_settled_only_once_the_interval_clears_both_tolerances():
 def test_max_rounds_below_rounds_is_refused():
     with pytest.raises(UsageError):
         InterleaveSettings(rounds=20, max_rounds=10)
+
+
+def test_a_pair_unsettled_at_max_rounds_says_so():
+    baseline, current = ab_records(0, slowdown=0.055)  # just past the tolerance, not significantly
+    assert "undecided" not in judge(baseline, current).note
+    for record in (baseline, current):
+        record["timing"]["interleave"]["stop"] = "max rounds"
+    outcome = judge(baseline, current)
+    assert outcome.outcome == UNCHANGED and "undecided after 20 rounds" in outcome.note
