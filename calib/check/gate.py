@@ -44,8 +44,6 @@ from calib.results.schema import identity, identity_label, summary_of
 
 DEFAULT_TOLERANCE = 0.05
 DEFAULT_ALPHA = 0.01
-# The per-round statistic of the paired rule (module docstring): the lower quartile of the round.
-ROUND_QUANTILE = 0.25
 
 # Outcome of one configuration, in the order reports list them.
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
@@ -166,20 +164,20 @@ def paired_rounds(baseline: dict, current: dict) -> tuple[list[float], list[floa
         return None
 
 
-def round_statistic(samples_ms) -> float:
-    """What the paired rule compares of one round: its lower quartile (ROUND_QUANTILE)."""
-    import numpy as np
-
-    return float(np.quantile(np.asarray(samples_ms, dtype=float), ROUND_QUANTILE))
+def round_statistic(summary) -> float:
+    """What the paired rule compares of one round (a calib.timing.stats.Summary): its lower quartile."""
+    return summary.p25_ms
 
 
 def split_rounds(samples_ms: list[float], counts: list[int]) -> list[float]:
     """round_statistic of each round of a record's samples, given the samples per round."""
+    from calib.timing.stats import summarize
+
     if sum(counts) != len(samples_ms):
         raise ValueError("round counts do not match the samples")
     values, start = [], 0
     for count in counts:
-        values.append(round_statistic(samples_ms[start:start + count]))
+        values.append(round_statistic(summarize(samples_ms[start:start + count])))
         start += count
     return values
 

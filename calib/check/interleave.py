@@ -92,7 +92,7 @@ class _Side:
 
     def round_values(self) -> list[float]:
         """What the paired rule compares, round by round (calib.check.gate.round_statistic)."""
-        return [round_statistic(m.samples_ms) for m in self.rounds]
+        return [round_statistic(m.summary()) for m in self.rounds]
 
 
 def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer, device_report: dict | None,

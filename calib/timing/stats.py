@@ -17,6 +17,7 @@ class Summary:
     min_ms: float
     mean_ms: float
     std_ms: float
+    p25_ms: float  # the lower quartile: what calib check's paired rule compares per round
     median_ms: float
     p90_ms: float
     p95_ms: float
@@ -83,6 +84,7 @@ def summarize(samples_ms, batch_size: int = 1) -> Summary:
         min_ms=float(values.min()),
         mean_ms=float(values.mean()),
         std_ms=float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+        p25_ms=float(p25),
         median_ms=float(p50),
         p90_ms=float(p90),
         p95_ms=float(p95),
