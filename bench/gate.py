@@ -45,7 +45,8 @@ def _parse():
     parser.add_argument("--slowdown", type=float, default=0.10, help="extra work of the slowed build (0.10 = +10%%)")
     parser.add_argument("--mode", choices=["interleaved", "separate"], default="interleaved",
                         help="interleaved: each pair as `calib ab` measures it (default); separate: two calib runs")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved: minimum rounds per pair (calib ab's default)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved: minimum rounds per pair (calib ab's default)")
     parser.add_argument("--max-rounds", type=int, default=None, help="interleaved: maximum rounds (calib ab's default)")
     parser.add_argument("--noise", action="store_true", help="a bursty busy loop on one core in the background")
     parser.add_argument("--round-time", type=float, default=None, help="interleaved: seconds per side per round")
@@ -100,7 +101,8 @@ class InterleavedRunner:
         self.environment = capture(self.threads, self.report)
         defaults = InterleaveSettings()
         rounds = rounds or defaults.rounds
-        self.settings = InterleaveSettings(rounds=rounds, max_rounds=max(max_rounds or defaults.max_rounds, rounds),
+        self.settings = InterleaveSettings(rounds=rounds,
+                                           max_rounds=max(max_rounds or defaults.max_rounds, rounds),
                                            round_time_s=round_time or defaults.round_time_s)
 
     def measure_pair(self, baseline_path: Path, current_path: Path, current_slowdown: float) -> None:
@@ -204,7 +206,9 @@ def _rounds_line(name: str, pairs: list[Judged]) -> str:
     rounds = [p.rounds for p in pairs if p.rounds]
     if not rounds:
         return ""
-    unsettled = sum(1 for p in pairs if p.stop == "max rounds")
+    from calib.check.gate import STOP_MAX_ROUNDS
+
+    unsettled = sum(1 for p in pairs if p.stop == STOP_MAX_ROUNDS)
     return (f"{name} rounds used: median {np.median(rounds):.0f}, max {max(rounds)}; "
             f"unsettled at the maximum: {unsettled}/{len(pairs)}")
 

@@ -14,8 +14,9 @@ A configuration regresses only when BOTH hold:
        every call (the regression a gate is for) moves both alike. Measured on 100 A/A and 40
        +10% pairs (bench/gate.py): medians caught 38/40 with A/A ratios up to 1.047; lower
        quartiles of the same rounds 40/40, A/A up to 1.033; a fresh 100 + 40 run with lower
-       quartiles then gave 0/100 false alarms (A/A max 1.010) and 40/40 caught. What it does not see is a change
-       of the slowest quarter of calls only (spikes): `calib compare` shows p90/p99.
+       quartiles then gave 0/100 false alarms (A/A max 1.010) and 40/40 caught. What it does
+       not see is a change of the slowest quarter of calls only (spikes): `calib compare` shows
+       p90/p99.
        The slowdown is exp(Hodges-Lehmann estimate of the r_i) (the median of their pairwise
        means: the per-round ratio, pooled robustly), and a one-sided Wilcoxon signed-rank test
        of r_i - log(1 + tolerance) must reject "no slower than the tolerance allows" at alpha.

@@ -6,7 +6,8 @@ differ by 15-25% in median, which no statistic on a single pair of runs can tell
 slowdown. Here round i times one short block of each side, in ABBA order (A then B in even
 rounds, B then A in odd ones, so a steady trend within a round favours neither), and each side's
 record keeps its per-round sample counts. The number of rounds adapts: at least `rounds`, then
-more while the gate's verdict is unsettled, up to `max_rounds` (InterleaveSettings). calib.check.gate then pairs the rounds: drift moves both
+more while the gate's verdict is unsettled, up to `max_rounds` (InterleaveSettings).
+calib.check.gate then pairs the rounds: drift moves both
 halves of a round together and cancels in their ratio.
 
 Each side is written to its own results file in the ordinary format (calib.results.schema) plus

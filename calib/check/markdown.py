@@ -53,7 +53,8 @@ def write_markdown(result: GateResult, path) -> None:
 
 def _test_text(result: GateResult) -> str:
     methods = {o.method for o in result.outcomes if o.method}
-    paired = "a one-sided Wilcoxon signed-rank test over the interleaved rounds' log ratios (of lower quartiles)"
+    paired = ("a one-sided Wilcoxon signed-rank test over the interleaved rounds' log ratios "
+              "(of lower quartiles)")
     separate = "a one-sided Mann-Whitney U test on the raw samples"
     if methods == {SEPARATE_RUNS}:
         return separate

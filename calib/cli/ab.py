@@ -40,8 +40,8 @@ from calib.errors import UsageError
               help="With --tolerance: write the gate's markdown summary here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def command(baseline_model, current_model, precisions, backends, batch_sizes, device, threads, input_shape, seq_len,
-            rounds, max_rounds, instances, round_time, warmup_min_time, baseline_out, current_out, results_dir, tolerance,
-            markdown_path, quiet, **calibration):
+            rounds, max_rounds, instances, round_time, warmup_min_time, baseline_out, current_out, results_dir,
+            tolerance, markdown_path, quiet, **calibration):
     """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits
     both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
     from pathlib import Path
@@ -128,9 +128,9 @@ def _pair_table(pairs, baseline_name: str, current_name: str):
         base_summary, cur_summary = summary_of(base_record), summary_of(cur_record)
         if base_summary and cur_summary:
             ratio = fmt.ratio(cur_summary.median_ms / base_summary.median_ms)
+            timing = base_record["timing"]
             table.add_row(identity_label(base_record), fmt.ms(base_summary.median_ms), fmt.ms(cur_summary.median_ms),
-                          ratio, f"{len(base_record['timing']['rounds'])} ({base_record['timing']['interleave']['stop']})",
-                          "ok")
+                          ratio, f"{len(timing['rounds'])} ({timing['interleave']['stop']})", "ok")
         else:
             unmeasured = base_record if base_record["status"] != "ok" else cur_record
             table.add_row(identity_label(base_record), "-", "-", "-", "-",

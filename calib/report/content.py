@@ -62,6 +62,11 @@ class ReportContent:
     def column_name(self, column: Column) -> str:
         return column.label.replace("\n", " · ")
 
+    @property
+    def accuracy_title(self) -> str:
+        """What the accuracy chart and table call their metric (METRIC_TITLES)."""
+        return metric_title(self.accuracy_metric or "metric")
+
 
 def fidelity_value(record: dict, metric: str) -> float | None:
     fidelity = record.get("fidelity") or {}

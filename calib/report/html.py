@@ -14,7 +14,7 @@ from calib import __version__
 from calib.compare.table import speedup_text
 from calib.render import format as fmt
 from calib.report import charts
-from calib.report.content import ReportContent, metric_title
+from calib.report.content import ReportContent
 from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table
 
 _CSS = """
@@ -116,9 +116,9 @@ def layers_section(content: ReportContent) -> str:
 def accuracy_section(content: ReportContent) -> str:
     if not content.accuracy_points:
         return ""
-    svg = charts.accuracy_scatter(content.accuracy_points, metric_title(content.accuracy_metric))
+    svg = charts.accuracy_scatter(content.accuracy_points, content.accuracy_title)
     values = [{k: p[k] for k in ("row", "series", "latency_ms", "value")} for p in content.accuracy_points]
-    return (f"<h2>{html.escape(metric_title(content.accuracy_metric).capitalize())} against latency</h2>"
+    return (f"<h2>{html.escape(content.accuracy_title.capitalize())} against latency</h2>"
             + _figure("accuracy", svg, values, "Up and to the left is better.") + _table(*accuracy_table(content)))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from calib.render import format as fmt
-from calib.report.content import ReportContent, metric_title
+from calib.report.content import ReportContent
 from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table
 
 
@@ -26,7 +26,7 @@ def render_markdown(content: ReportContent) -> str:
         lines += [f"## Slowest layers: {section.title} ({fmt.ms(section.median_ms)} ms end-to-end)", ""]
         lines += _table(*layer_table(section.layers))
     if content.accuracy_points:
-        lines += [f"## {metric_title(content.accuracy_metric).capitalize()} against latency", ""]
+        lines += [f"## {content.accuracy_title.capitalize()} against latency", ""]
         lines += _table(*accuracy_table(content))
     if content.notes:
         lines += ["## Not measured", ""] + [f"- {note}" for note in content.notes] + [""]

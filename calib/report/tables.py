@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from calib.compare.table import format_ratio, ratio_to_reference, speedup_text
 from calib.render import format as fmt
-from calib.report.content import ENVIRONMENT_KEYS, ReportContent, metric_title
+from calib.report.content import ENVIRONMENT_KEYS, ReportContent
 
 
 def latency_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
@@ -42,7 +42,7 @@ def layer_table(layers: list[dict]) -> tuple[list[str], list[list[str]]]:
 
 
 def accuracy_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
-    header = ["configuration", "run", "median ms", metric_title(content.accuracy_metric or "metric")]
+    header = ["configuration", "run", "median ms", content.accuracy_title]
     rows = [[p["row"], p["series"], fmt.ms(p["latency_ms"]), fmt.score(p["value"])] for p in content.accuracy_points]
     return header, rows
 
