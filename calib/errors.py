@@ -31,5 +31,7 @@ class ResultFileError(UsageError):
     """A results file that cannot be read or has an unknown schema."""
 
 
-class ConfigurationFailed(CalibError):
-    """One configuration in a sweep failed; the sweep goes on and the exit status is non-zero."""
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message, for one-line reasons and errors."""
+    text = str(exc).strip().splitlines()
+    return text[0][:limit] if text else ""

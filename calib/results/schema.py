@@ -35,24 +35,22 @@ Version history:
 
 from __future__ import annotations
 
+from calib.configuration import FIELDS, Configuration
 from calib.timing.stats import Summary, summarize
 
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 
-IDENTITY_FIELDS = ("model", "backend", "precision", "batch_size", "input_shape", "device")
+IDENTITY_FIELDS = FIELDS  # a record's "identity" is a calib.configuration.Configuration
 
 
 def identity(record: dict) -> tuple:
     """Hashable identity of a configuration, used to align records across files."""
-    ident = record["identity"]
-    return tuple(tuple(ident[k]) if isinstance(ident[k], list) else ident[k] for k in IDENTITY_FIELDS)
+    return Configuration.of(record).key
 
 
 def identity_label(record: dict) -> str:
-    ident = record["identity"]
-    shape = "x".join(str(d) for d in ident["input_shape"])
-    return f"{ident['model']} {ident['backend']} {ident['precision']} b{ident['batch_size']} [{shape}] {ident['device']}"
+    return Configuration.of(record).label
 
 
 def summary_of(record: dict) -> Summary | None:

@@ -1,0 +1,71 @@
+"""The one identity of a measured configuration: what was measured, with one key and one label.
+
+Modelled on torch.utils.benchmark's TaskSpec: a frozen value that every layer shares. The
+results file stores it as a record's "identity" dict (calib.results.schema); everything that
+aligns, labels or reports records rebuilds it with `Configuration.of(record)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FIELDS = ("model", "backend", "precision", "batch_size", "input_shape", "device")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    model: str
+    backend: str
+    precision: str
+    batch_size: int
+    input_shape: tuple[int, ...]
+    device: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
+
+    @classmethod
+    def from_identity(cls, identity: dict) -> "Configuration":
+        return cls(**{name: identity[name] for name in FIELDS})
+
+    @classmethod
+    def of(cls, record: dict) -> "Configuration":
+        """The configuration of a stored (or in-progress) record."""
+        return cls.from_identity(record["identity"])
+
+    def to_identity(self) -> dict:
+        """The JSON form stored as a record's "identity"."""
+        return {"model": self.model, "backend": self.backend, "precision": self.precision,
+                "batch_size": self.batch_size, "input_shape": list(self.input_shape), "device": self.device}
+
+    @property
+    def key(self) -> tuple:
+        """Hashable; equal for the same configuration in two results files."""
+        return (self.model, self.backend, self.precision, self.batch_size, self.input_shape, self.device)
+
+    @property
+    def row_key(self) -> tuple:
+        """The key without the device: the same configuration measured on several machines lines up."""
+        return self.key[:-1]
+
+    @property
+    def fp32_key(self) -> tuple:
+        """What a speed-up over fp32 pairs on: same model, backend, batch and device."""
+        return (self.model, self.backend, self.batch_size, self.device)
+
+    @property
+    def short_label(self) -> str:
+        """model backend precision bN: progress lines and warnings."""
+        return f"{self.model} {self.backend} {self.precision} b{self.batch_size}"
+
+    @property
+    def row_label(self) -> str:
+        """The label without the device (compare's rows)."""
+        return f"{self.short_label} [{'x'.join(str(d) for d in self.input_shape)}]"
+
+    @property
+    def label(self) -> str:
+        return f"{self.row_label} {self.device}"
+
+    def __str__(self) -> str:
+        return self.label
