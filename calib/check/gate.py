@@ -33,6 +33,14 @@ A configuration regresses only when BOTH hold:
 The tolerance carries the noise a test cannot see (placement in memory, a new process); the
 test keeps a short, noisy measurement from being read as a shift. Improvements use the mirror
 test. The ratio's 95% interval (Hodges-Lehmann, or a bootstrap for separate runs) is reported beside it.
+
+A gate that did not see everything it was asked to judge does not pass: it is INCONCLUSIVE when a
+configuration measured in the baseline is missing, failed or was skipped in the current run (the
+LOST outcomes), when the current file says its run did not finish ("complete": false), or when no
+configuration was measured in both. A configuration the baseline did not measure either (skipped
+in both, failed in both, or skipped/failed only in the baseline) is "not measured": nothing was
+lost. GateSettings.allow_missing (`calib check --allow-missing`) turns the inconclusive verdict
+back into a pass, still listing what was not judged.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from dataclasses import dataclass, field
 
 from calib.compare.ratios import RatioEstimate, median_ratio
 from calib.results.schema import identity, identity_label, summary_of
+from calib.results.store import run_complete
 
 DEFAULT_TOLERANCE = 0.05
 DEFAULT_ALPHA = 0.01
@@ -49,7 +58,12 @@ DEFAULT_ALPHA = 0.01
 # Outcome of one configuration, in the order reports list them.
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 MISSING_BASELINE, MISSING_CURRENT, NOT_MEASURED = "missing in baseline", "missing in current", "not measured"
-OUTCOME_ORDER = (REGRESSION, IMPROVEMENT, UNCHANGED, NOT_MEASURED, MISSING_CURRENT, MISSING_BASELINE)
+FAILED_CURRENT, SKIPPED_CURRENT = "failed in current", "skipped in current"
+OUTCOME_ORDER = (REGRESSION, IMPROVEMENT, UNCHANGED, NOT_MEASURED, FAILED_CURRENT, SKIPPED_CURRENT, MISSING_CURRENT,
+                 MISSING_BASELINE)
+# Measured in the baseline, not in the current run: the gate could not judge them (inconclusive).
+LOST = (FAILED_CURRENT, SKIPPED_CURRENT, MISSING_CURRENT)
+JUDGED = (REGRESSION, IMPROVEMENT, UNCHANGED)
 
 # Why `calib ab` stopped adding rounds (timing["interleave"]["stop"]).
 STOP_SETTLED, STOP_MAX_ROUNDS = "settled", "max rounds"
@@ -63,6 +77,7 @@ SEPARATE_RUNS_NOTE = ("compared separate runs: on a shared machine, drift betwee
 class GateSettings:
     tolerance: float = DEFAULT_TOLERANCE
     alpha: float = DEFAULT_ALPHA
+    allow_missing: bool = False  # pass although configurations went unjudged (see the module docstring)
 
 
 @dataclass
@@ -88,14 +103,59 @@ class GateResult:
     baseline_path: str = ""
     current_path: str = ""
     environment_notes: list[str] = field(default_factory=list)
+    baseline_complete: bool | None = None  # the files' "complete" (None: a file from before the field)
+    current_complete: bool | None = None
 
     @property
     def regressions(self) -> list[ConfigOutcome]:
         return [o for o in self.outcomes if o.outcome == REGRESSION]
 
     @property
+    def lost(self) -> list[ConfigOutcome]:
+        """Configurations measured in the baseline that the current run did not measure."""
+        return [o for o in self.outcomes if o.outcome in LOST]
+
+    @property
+    def unjudged_reasons(self) -> list[str]:
+        """Why the gate did not see everything it should have (empty when it did)."""
+        reasons = []
+        if self.lost:
+            counts = ", ".join(f"{self.count(name)} {name}" for name in LOST if self.count(name))
+            reasons.append(f"{len(self.lost)} configuration(s) of the baseline not measured in the current run "
+                           f"({counts}: {_some_labels(self.lost)})")
+        if self.current_complete is False:
+            reasons.append(f"the current file {self.current_path} is incomplete: its run did not finish")
+        if not any(o.outcome in JUDGED for o in self.outcomes):
+            reasons.append("no configuration was measured in both runs")
+        return reasons
+
+    @property
+    def inconclusive(self) -> bool:
+        """No regression seen, but not everything was judged, and --allow-missing was not given."""
+        return not self.regressions and bool(self.unjudged_reasons) and not self.settings.allow_missing
+
+    @property
     def passed(self) -> bool:
-        return not self.regressions
+        return not self.regressions and not self.inconclusive
+
+    @property
+    def verdict(self) -> str:
+        return "FAIL" if self.regressions else "INCONCLUSIVE" if self.inconclusive else "PASS"
+
+    @property
+    def completeness_notes(self) -> list[str]:
+        """Warnings about what the gate could not see, for every writer."""
+        notes = []
+        if self.settings.allow_missing:
+            notes += [f"--allow-missing: {reason}" for reason in self.unjudged_reasons]
+        if self.baseline_complete is False:
+            notes.append(f"the baseline file {self.baseline_path} is incomplete: its run did not finish")
+        for side, path, complete in (("baseline", self.baseline_path, self.baseline_complete),
+                                     ("current", self.current_path, self.current_complete)):
+            if complete is None:
+                notes.append(f"the {side} file {path} does not say whether its run finished "
+                             "(written before calib recorded it)")
+        return notes
 
     def count(self, outcome: str) -> int:
         return sum(1 for o in self.outcomes if o.outcome == outcome)
@@ -103,6 +163,11 @@ class GateResult:
     @property
     def method_notes(self) -> list[str]:
         return [SEPARATE_RUNS_NOTE] if any(o.method == SEPARATE_RUNS for o in self.outcomes) else []
+
+
+def _some_labels(outcomes: list[ConfigOutcome], shown: int = 4) -> str:
+    labels = [o.label for o in outcomes[:shown]]
+    return ", ".join(labels) + (f" and {len(outcomes) - shown} more" if len(outcomes) > shown else "")
 
 
 def _shift_p_value(slower_ms, faster_ms, tolerance: float) -> float:
@@ -119,9 +184,7 @@ def judge(baseline: dict, current: dict, settings: GateSettings = GateSettings()
     label = identity_label(current)
     base_summary, cur_summary = summary_of(baseline), summary_of(current)
     if base_summary is None or cur_summary is None:
-        side = "baseline" if base_summary is None else "current"
-        record = baseline if base_summary is None else current
-        return ConfigOutcome(label, NOT_MEASURED, note=f"{side} {record.get('status')}: {record.get('reason')}")
+        return _unmeasured(label, baseline, current, base_summary)
     rounds = paired_rounds(baseline, current)
     if rounds is not None:
         outcome = _judge_paired(label, base_summary.median_ms, cur_summary.median_ms, *rounds, settings)
@@ -145,6 +208,22 @@ def judge(baseline: dict, current: dict, settings: GateSettings = GateSettings()
         if outcome.p_value < settings.alpha:
             outcome.outcome = IMPROVEMENT
     return outcome
+
+
+def _unmeasured(label: str, baseline: dict, current: dict, base_summary) -> ConfigOutcome:
+    """One side has no samples. Lost when the current run did not measure what the baseline did,
+    or failed where the baseline did not; otherwise nothing of the baseline is missing."""
+    base_status, cur_status = baseline.get("status"), current.get("status")
+    cur_measured = summary_of(current) is not None
+    if not cur_measured and (base_summary is not None or (cur_status != "skipped" and base_status != cur_status)):
+        outcome = SKIPPED_CURRENT if cur_status == "skipped" else FAILED_CURRENT
+        reason = current.get("reason") or ("no samples" if cur_status == "ok" else "")
+        return ConfigOutcome(label, outcome, base_summary.median_ms if base_summary else None,
+                             note=f"current {cur_status}: {reason}")
+    if base_status == cur_status:
+        return ConfigOutcome(label, NOT_MEASURED, note=f"{base_status} in both: {current.get('reason')}")
+    side, record = ("baseline", baseline) if base_summary is None else ("current", current)
+    return ConfigOutcome(label, NOT_MEASURED, note=f"{side} {record.get('status')}: {record.get('reason')}")
 
 
 def paired_rounds(baseline: dict, current: dict) -> tuple[list[float], list[float]] | None:
@@ -263,4 +342,5 @@ def gate(baseline_result: dict, current_result: dict, settings: GateSettings = G
         if key not in current_records:
             outcomes.append(ConfigOutcome(identity_label(record), MISSING_CURRENT))
     outcomes.sort(key=lambda o: OUTCOME_ORDER.index(o.outcome))
-    return GateResult(settings, outcomes, baseline_result.get("_path", ""), current_result.get("_path", ""))
+    return GateResult(settings, outcomes, baseline_result.get("_path", ""), current_result.get("_path", ""),
+                      baseline_complete=run_complete(baseline_result), current_complete=run_complete(current_result))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from calib.check.gate import GateResult, ConfigOutcome, OUTCOME_ORDER, REGRESSION, SEPARATE_RUNS
+from calib.check.gate import GateResult, ConfigOutcome, LOST, OUTCOME_ORDER, REGRESSION, SEPARATE_RUNS
 from calib.render import format as fmt
 
-_MARK = {"regression": "❌", "improvement": "🚀", "unchanged": "✅"}
+_MARK = {"regression": "❌", "improvement": "🚀", "unchanged": "✅", **{name: "❓" for name in LOST}}
 
 
 def outcome_cells(outcome: ConfigOutcome) -> list[str]:
@@ -21,8 +21,7 @@ def outcome_cells(outcome: ConfigOutcome) -> list[str]:
 
 def headline(result: GateResult) -> str:
     counts = ", ".join(f"{result.count(name)} {name}" for name in OUTCOME_ORDER if result.count(name))
-    verdict = "FAIL" if not result.passed else "PASS"
-    return (f"{verdict}: {counts or 'nothing compared'} (tolerance {100 * result.settings.tolerance:g}%, "
+    return (f"{result.verdict}: {counts or 'nothing compared'} (tolerance {100 * result.settings.tolerance:g}%, "
             f"alpha {result.settings.alpha:g})")
 
 
@@ -31,8 +30,12 @@ def gate_markdown(result: GateResult) -> str:
              f"Baseline `{result.baseline_path}`, current `{result.current_path}`. A regression is a slowdown "
              f"above {100 * result.settings.tolerance:g}% that {_test_text(result)} finds significant at "
              f"{result.settings.alpha:g}.", ""]
-    if result.environment_notes or result.method_notes:
-        lines += [f"> ⚠️ {note}" for note in result.environment_notes + result.method_notes] + [""]
+    if result.inconclusive:
+        lines += [f"**Inconclusive** (exit 3): {'; '.join(result.unjudged_reasons)}. A gate passes only when "
+                  "every configuration of the baseline was measured again; `--allow-missing` accepts less.", ""]
+    notes = result.environment_notes + result.method_notes + result.completeness_notes
+    if notes:
+        lines += [f"> ⚠️ {note}" for note in notes] + [""]
     lines += ["| | configuration | outcome | baseline ms | current ms | current/baseline [95% CI] | p | method | note |",
               "|---|---|---|---:|---:|---:|---:|---|---|"]
     for outcome in result.outcomes:

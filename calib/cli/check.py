@@ -1,4 +1,5 @@
-"""`calib check`: the CI gate. Exit 0 pass, 1 regression, 2 usage error or unreadable input."""
+"""`calib check`: the CI gate. Exit 0 pass, 1 regression, 2 usage error or unreadable input,
+3 inconclusive (calib.check: what the baseline measured went unjudged; --allow-missing accepts it)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,24 @@ def parse_tolerance(text: str) -> float:
               help="Write a markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
 @click.option("--force", is_flag=True, help="Judge even when the two runs' timing settings or machines differ.")
-def command(baseline, current, tolerance, alpha, markdown_path, junit_path, force):
+@click.option("--allow-missing", is_flag=True,
+              help="Pass (exit 0) although configurations of BASELINE are missing, failed or skipped in CURRENT, "
+                   "or CURRENT's run did not finish; they are still listed.")
+def command(baseline, current, tolerance, alpha, markdown_path, junit_path, force, allow_missing):
     """Fail (exit 1) when a configuration in CURRENT is slower than in BASELINE by more than
     --tolerance AND the slowdown is statistically significant: paired over the rounds for files
-    from `calib ab` (recommended), on the raw samples for separate runs."""
+    from `calib ab` (recommended), on the raw samples for separate runs.
+
+    \b
+    Exit status:
+      0  pass: every configuration of BASELINE was measured again, none regressed
+      1  regression: at least one configuration is significantly slower
+      2  usage error: bad option, unreadable file, or runs that are not comparable
+      3  inconclusive: no regression, but a configuration measured in BASELINE is missing,
+         failed or was skipped in CURRENT, CURRENT's run did not finish ("complete": false),
+         or nothing was measured in both; --allow-missing makes this a pass
+
+    A configuration skipped in both runs is not measured, and is no reason to fail."""
     from pathlib import Path
 
     from calib.check import raise_if_regressed
@@ -48,7 +63,7 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     alpha = DEFAULT_ALPHA if alpha is None else alpha
     if not 0 < alpha < 1:
         raise UsageError(f"--alpha {alpha}: must lie between 0 and 1")
-    settings = GateSettings(tolerance=parse_tolerance(tolerance), alpha=alpha)
+    settings = GateSettings(tolerance=parse_tolerance(tolerance), alpha=alpha, allow_missing=allow_missing)
     baseline_result, current_result = load_result(baseline), load_result(current)
     difference = environment_difference(baseline_result.get("environment") or {},
                                         current_result.get("environment") or {},
@@ -63,6 +78,8 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     out = console()
     out.print(build_gate_table(result))
     for note in result.environment_notes:
+        out.print(f"[yellow]warning:[/] {note}")
+    for note in result.completeness_notes:
         out.print(f"[yellow]warning:[/] {note}")
     for note in result.method_notes:
         out.print(f"note: {note}", style="dim")

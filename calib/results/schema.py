@@ -2,6 +2,8 @@
 
 {
   "schema_version": 1, "calib_version": "...", "created": ISO-8601, "command": [argv...],
+  "complete": false until the run finished normally, then true (ResultWriter.finish());
+              absent in files written before it: unknown (calib.results.store.run_complete),
   "environment": {...calib.environment.capture()...},
   "device_report": {...calib.hardware report, as `calib device --json`...},
   "records": [ one record per configuration, see below ]
@@ -30,7 +32,9 @@ A record:
 Version history:
   1: first version. Optional fields added since, which readers of 1 may ignore: "other_cpu_percent",
      timing "rounds"/"interleave" (calib ab), and in "interleave" the adaptive-round fields
-     "min_rounds", "max_rounds", "stop", "stop_rule".
+     "min_rounds", "max_rounds", "stop", "stop_rule"; the top-level "complete" (a reader treats
+     its absence as unknown; `calib check` calls a current file whose "complete" is false
+     inconclusive, exit 3, unless --allow-missing).
 """
 
 from __future__ import annotations

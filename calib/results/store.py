@@ -1,5 +1,13 @@
 """Reading and writing results files. Writes are atomic and happen after every record,
-so an interrupted sweep keeps everything that finished."""
+so an interrupted sweep keeps everything that finished.
+
+A file says whether its run finished: "complete" is false from the first write and turns true
+only in ResultWriter.finish(), so a run killed before (or between) its records leaves a file a
+reader can tell from a finished one (files from before the field have no "complete": unknown).
+
+One writer per file: the writer holds an exclusive lock on `<file>.lock` for its lifetime, and it
+refuses a file that already holds records, so two runs given the same --out never lose one
+another's records (the second is refused with a one-line error)."""
 
 from __future__ import annotations
 
@@ -14,6 +22,11 @@ from calib import __version__
 from calib.errors import ResultFileError
 from calib.results.schema import SCHEMA_VERSION, SUPPORTED_VERSIONS
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; the refusal of a file with records still holds
+    fcntl = None
+
 
 def default_path(results_dir: str | Path, model: str) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -25,6 +38,9 @@ def write_json_atomic(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; a results file is a report others read, so honour the umask as
+        # open() would (0644 under the usual umask 022)
+        os.chmod(tmp, 0o666 & ~_current_umask())
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle, indent=1, default=_jsonable)
             handle.flush()
@@ -34,6 +50,13 @@ def write_json_atomic(path: Path, payload: dict) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _current_umask() -> int:
+    """The process umask (os.umask can only be read by setting it, so set it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _jsonable(value):
@@ -47,20 +70,28 @@ def _jsonable(value):
 
 
 class ResultWriter:
-    """Holds one invocation's result and rewrites the file after every added record."""
+    """Holds one invocation's result and rewrites the file after every added record; finish()
+    marks the run complete and lets go of the file."""
 
     def __init__(self, path: Path, environment: dict, device_report: dict | None, command: list[str] | None = None):
         self.path = Path(path)
-        self.payload = {
-            "schema_version": SCHEMA_VERSION,
-            "calib_version": __version__,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "command": list(command if command is not None else sys.argv),
-            "environment": environment,
-            "device_report": device_report,
-            "records": [],
-        }
-        self.flush()
+        self._lock = _FileLock(self.path)
+        try:
+            _refuse_existing_records(self.path)
+            self.payload = {
+                "schema_version": SCHEMA_VERSION,
+                "calib_version": __version__,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "command": list(command if command is not None else sys.argv),
+                "complete": False,
+                "environment": environment,
+                "device_report": device_report,
+                "records": [],
+            }
+            self.flush()
+        except BaseException:
+            self._lock.release()
+            raise
 
     @property
     def records(self) -> list[dict]:
@@ -72,6 +103,88 @@ class ResultWriter:
 
     def flush(self) -> None:
         write_json_atomic(self.path, self.payload)
+
+    def finish(self) -> None:
+        """The run ended normally: record that the file is complete, write it, release the lock."""
+        self.payload["complete"] = True
+        self.flush()
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the file without marking it complete (an interrupted run). Idempotent."""
+        self._lock.release()
+
+    def __enter__(self) -> "ResultWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _refuse_existing_records(path: Path) -> None:
+    """A file that already holds records (or is not a results file) is another run's data: never overwrite it."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        existing = json.loads(path.read_text())
+        count = len(existing["records"]) if isinstance(existing, dict) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        count = None
+    if count == 0:
+        return  # a run that ended before its first record: nothing to lose
+    what = f"holds {count} record(s)" if count is not None else "is not an empty calib results file"
+    raise ResultFileError(f"{path}: exists and {what}; choose another --out or delete it")
+
+
+class _FileLock:
+    """An exclusive, non-blocking flock on `<path>.lock`, whose content names the holder's pid."""
+
+    def __init__(self, path: Path):
+        self.lock_path = path.with_name(path.name + ".lock")
+        self._handle = None
+        if fcntl is None:
+            return
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            handle = open(self.lock_path, "a+")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip()
+                handle.close()
+                by = f"process {holder}" if holder.isdigit() else "another process"
+                raise ResultFileError(f"{path}: being written by {by} (lock {self.lock_path}); "
+                                      "choose another --out or wait for it to finish") from None
+            # The holder before us may have removed the lock file after we opened it: then our
+            # lock is on a dead inode and a third process could lock a new file; start again.
+            try:
+                same = os.stat(self.lock_path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            handle.close()
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is None:
+            return
+        try:
+            os.unlink(self.lock_path)  # while still holding it, so no one locks a file about to vanish
+        except FileNotFoundError:
+            pass
+        self._handle.close()  # closing the descriptor releases the flock
+        self._handle = None
+
+    def __del__(self):  # a writer dropped without close(): let go of the file all the same
+        try:
+            self.release()
+        except Exception:  # noqa: BLE001 - at interpreter exit the modules may be gone
+            pass
 
 
 def load_result(path: str | Path) -> dict:
@@ -90,3 +203,10 @@ def load_result(path: str | Path) -> dict:
         raise ResultFileError(f"{path}: schema version {version!r} is not one this calib reads {SUPPORTED_VERSIONS}")
     payload["_path"] = str(path)
     return payload
+
+
+def run_complete(result: dict) -> bool | None:
+    """Whether the run that wrote a loaded results file finished: True, False (interrupted, or
+    still running), or None for a file written before calib recorded it."""
+    complete = result.get("complete")
+    return complete if isinstance(complete, bool) else None

@@ -16,11 +16,15 @@ def make_record(samples, precision="fp32", model="m", backend="torch", batch_siz
     }
 
 
-def make_result(records, path="run.json", **environment):
+def make_result(records, path="run.json", complete=None, **environment):
+    """complete=None leaves the key out, as in files written before calib recorded it."""
     env = {"host": "box", "cpu_model": "AMD EPYC", "threads": 2, "torch": "2.14.1", "cpu_governor": None,
            "gpu_name": None, "onnxruntime": "1.31.1", "power_mode": None, **environment}
-    return {"schema_version": 1, "environment": env, "records": list(records), "_path": path,
-            "created": "2025-01-01T00:00:00+00:00"}
+    result = {"schema_version": 1, "environment": env, "records": list(records), "_path": path,
+              "created": "2025-01-01T00:00:00+00:00"}
+    if complete is not None:
+        result["complete"] = complete
+    return result
 
 
 def lognormal_samples(seed, median_ms=2.0, spread=0.05, count=300):

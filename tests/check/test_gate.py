@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from calib.check.gate import (IMPROVEMENT, MISSING_BASELINE, MISSING_CURRENT, NOT_MEASURED, REGRESSION, UNCHANGED,
-                              GateSettings, gate, judge)
+from calib.check import GateInconclusive, RegressionFound, raise_if_regressed
+from calib.check.gate import (FAILED_CURRENT, IMPROVEMENT, MISSING_BASELINE, MISSING_CURRENT, NOT_MEASURED, REGRESSION,
+                              SKIPPED_CURRENT, UNCHANGED, GateSettings, gate, judge)
 from check.records import lognormal_samples, make_record, make_result
 
 
@@ -54,7 +55,9 @@ def test_missing_and_skipped_configurations_are_reported():
     outcomes = {o.label.split()[2]: o.outcome for o in result.outcomes}
     assert outcomes == {"fp32": UNCHANGED, "fp16": MISSING_CURRENT, "int8-dynamic": MISSING_BASELINE,
                         "bf16": NOT_MEASURED}
-    assert result.passed
+    # fp16 was measured in the baseline and not in the current run: the gate cannot pass on it
+    assert not result.passed and result.inconclusive and not result.regressions
+    assert gate(baseline, current, GateSettings(allow_missing=True)).passed
 
 
 def test_false_alarm_and_detection_rates_on_iid_samples():
@@ -68,3 +71,73 @@ def test_false_alarm_and_detection_rates_on_iid_samples():
         detections += judge(baseline, slower).outcome == REGRESSION
     assert false_alarms == 0
     assert detections >= 95
+
+
+PRECISIONS = ("fp32", "fp16", "bf16", "int8-dynamic", "int8-static", "tf32", "amp-bf16", "amp-fp16", "fp8")
+
+
+def test_empty_current_run_is_inconclusive_not_a_pass():
+    baseline = make_result([make_record(lognormal_samples(seed), p) for seed, p in enumerate(PRECISIONS)])
+    result = gate(baseline, make_result([], path="cur.json"))
+    assert result.count(MISSING_CURRENT) == 9 and not result.passed and result.verdict == "INCONCLUSIVE"
+    with pytest.raises(GateInconclusive, match="9 configuration\\(s\\) of the baseline not measured") as caught:
+        raise_if_regressed(result)
+    assert caught.value.exit_code == 3 and "--allow-missing" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("base_status, cur_status, expected", [
+    ("ok", "failed", FAILED_CURRENT),
+    ("ok", "skipped", SKIPPED_CURRENT),
+    ("skipped", "failed", FAILED_CURRENT),   # a new failure, although the baseline did not measure it
+    ("skipped", "skipped", NOT_MEASURED),    # not on this machine, in both: nothing lost
+    ("failed", "failed", NOT_MEASURED),
+    ("failed", "skipped", NOT_MEASURED),
+    ("skipped", "ok", NOT_MEASURED),
+])
+def test_a_configuration_the_current_run_did_not_measure(base_status, cur_status, expected):
+    samples = lognormal_samples(1)
+    outcome = judge(make_record(samples, status=base_status), make_record(samples, status=cur_status))
+    assert outcome.outcome == expected
+
+
+def test_failed_in_current_makes_the_gate_inconclusive():
+    baseline = make_result([make_record(lognormal_samples(1), "fp32"), make_record(lognormal_samples(2), "fp16")])
+    current = make_result([make_record(lognormal_samples(3), "fp32"), make_record([], "fp16", status="failed")])
+    result = gate(baseline, current)
+    assert result.count(FAILED_CURRENT) == 1 and result.inconclusive and not result.passed
+    assert "current failed" in result.lost[0].note
+
+
+def test_skipped_in_both_runs_still_passes():
+    baseline = make_result([make_record(lognormal_samples(1), "fp32"), make_record([], "fp16", status="skipped")])
+    current = make_result([make_record(lognormal_samples(2), "fp32"), make_record([], "fp16", status="skipped")])
+    result = gate(baseline, current)
+    assert result.count(NOT_MEASURED) == 1 and result.passed and result.verdict == "PASS"
+    raise_if_regressed(result)  # exit 0
+
+
+def test_unfinished_current_run_is_inconclusive_unless_allowed():
+    baseline = make_result([make_record(lognormal_samples(1))], complete=True)
+    current = make_result([make_record(lognormal_samples(2))], path="cur.json", complete=False)
+    result = gate(baseline, current)
+    assert result.inconclusive and "cur.json is incomplete" in result.unjudged_reasons[0]
+    allowed = gate(baseline, current, GateSettings(allow_missing=True))
+    assert allowed.passed and any("incomplete" in note for note in allowed.completeness_notes)
+    finished = gate(baseline, make_result([make_record(lognormal_samples(2))], complete=True))
+    assert finished.passed and not finished.completeness_notes
+
+
+def test_nothing_measured_in_both_is_inconclusive():
+    assert gate(make_result([]), make_result([])).inconclusive
+    only_new = gate(make_result([]), make_result([make_record(lognormal_samples(1))]))
+    assert only_new.count(MISSING_BASELINE) == 1 and only_new.inconclusive
+
+
+def test_a_regression_still_exits_1_when_configurations_are_also_lost():
+    baseline = make_result([make_record(lognormal_samples(1), "fp32"), make_record(lognormal_samples(2), "fp16")])
+    current = make_result([make_record(1.3 * lognormal_samples(3), "fp32")])
+    result = gate(baseline, current)
+    assert result.verdict == "FAIL"
+    with pytest.raises(RegressionFound, match="also not judged") as caught:
+        raise_if_regressed(result)
+    assert caught.value.exit_code == 1

@@ -1,4 +1,4 @@
-"""`calib check` on real runs: exit 0 pass, 1 regression, 2 usage or unreadable input."""
+"""`calib check` on real runs: exit 0 pass, 1 regression, 2 usage or unreadable input, 3 inconclusive."""
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -74,3 +74,69 @@ def test_unreadable_input_exits_2(runner, runs, tmp_path):
         result = runner.invoke(main, ["check", "--baseline", str(path), "--current", str(runs / "base.json")])
         assert result.exit_code == 2 and str(path) in result.output
         assert "Traceback" not in result.output
+
+
+def _write(path, records, finish=True):
+    """A results file as `calib run` writes it (ResultWriter), from seeded records."""
+    from calib.results.store import ResultWriter
+    from check.records import make_result
+
+    writer = ResultWriter(path, make_result([])["environment"], None, command=["calib", "run"])
+    for record in records:
+        writer.add(record)
+    if finish:
+        writer.finish()
+    else:
+        writer.close()
+    return str(path)
+
+
+@pytest.fixture
+def baseline_file(tmp_path):
+    from check.records import lognormal_samples, make_record
+
+    return _write(tmp_path / "base.json", [make_record(lognormal_samples(seed), precision)
+                                           for seed, precision in enumerate(("fp32", "fp16", "int8-dynamic"))])
+
+
+def test_empty_current_run_is_inconclusive_exit_3(runner, baseline_file, tmp_path):
+    current = _write(tmp_path / "cur.json", [])
+    junit = tmp_path / "junit.xml"
+    result = runner.invoke(main, ["check", "--baseline", baseline_file, "--current", current, "--junit", str(junit)])
+    assert result.exit_code == 3, result.output
+    assert "INCONCLUSIVE: 3 missing in current" in result.output and "PASS" not in result.output
+    assert "calib: error: inconclusive: 3 configuration(s) of the baseline not measured" in result.output
+    assert ET.parse(junit).getroot().find("testsuite").get("errors") == "3"
+    allowed = runner.invoke(main, ["check", "--baseline", baseline_file, "--current", current, "--allow-missing"])
+    assert allowed.exit_code == 0, allowed.output
+    assert "PASS: 3 missing in current" in allowed.output and "--allow-missing:" in allowed.output
+
+
+def test_failed_or_skipped_in_current_is_inconclusive(runner, baseline_file, tmp_path):
+    from check.records import lognormal_samples, make_record
+
+    current = _write(tmp_path / "cur.json", [make_record(lognormal_samples(7), "fp32"),
+                                             make_record([], "fp16", status="failed"),
+                                             make_record([], "int8-dynamic", status="skipped")])
+    result = runner.invoke(main, ["check", "--baseline", baseline_file, "--current", current])
+    assert result.exit_code == 3, result.output
+    assert "1 failed in current, 1 skipped in current" in result.output
+
+
+def test_unfinished_current_run_is_inconclusive(runner, baseline_file, tmp_path):
+    from check.records import lognormal_samples, make_record
+
+    records = [make_record(lognormal_samples(seed + 5), precision)
+               for seed, precision in enumerate(("fp32", "fp16", "int8-dynamic"))]
+    current = _write(tmp_path / "cur.json", records, finish=False)
+    result = runner.invoke(main, ["check", "--baseline", baseline_file, "--current", current])
+    assert result.exit_code == 3, result.output
+    assert "is incomplete: its run did not finish" in result.output
+    assert runner.invoke(main, ["check", "--baseline", baseline_file, "--current", current,
+                                "--allow-missing"]).exit_code == 0
+
+
+def test_help_documents_the_exit_codes(runner):
+    result = runner.invoke(main, ["check", "--help"])
+    assert result.exit_code == 0
+    assert "3  inconclusive" in result.output and "--allow-missing" in result.output
