@@ -10,7 +10,7 @@ Every measurement is of models/slowed.py:build (a stack of Linear blocks). An A/
 same build on both sides (two separately loaded instances); a slowed pair sets CALIB_SLOWDOWN on
 the current side (default +10% block work). --mode interleaved (default, what docs/ci.md
 recommends) measures each pair as `calib ab` does: both instances in alternating ABBA rounds in
-one process (calib.check.interleave: at least --rounds rounds, more up to --max-rounds while the
+one process (calib.interleave: at least --rounds rounds, more up to --max-rounds while the
 verdict is unsettled), judged by the paired rule. --mode separate measures each
 side as its own `calib run` (random order within a pair), judged by the separate-runs rule.
 The two kinds of pairs are shuffled over the session, so the machine's drift falls on both.
@@ -78,11 +78,12 @@ class InProcessRunner:
     def __call__(self, path: Path, slowdown: float) -> None:
         from calib.models.loader import load_model
         from calib.results.store import ResultWriter
-        from calib.sweep import SweepSpec, run_sweep
+        from calib.spec import SweepSpec
+        from calib.sweep import run_sweep
 
         os.environ[SLOWDOWN_ENV] = str(slowdown)
         spec = SweepSpec(model=MODEL, backends=["torch"], precisions=["fp32"], batch_sizes=[1], device="cpu",
-                         threads=self.threads, timing=self.timing, options={"model_spec": MODEL})
+                         threads=self.threads, timing=self.timing)
         model = load_model(MODEL)  # a fresh import of the file, as a new calib run would do
         writer = ResultWriter(path, self.environment, self.report, command=["bench/gate.py"])
         run_sweep(spec, model, writer, self.report)
@@ -92,7 +93,7 @@ class InterleavedRunner:
     """calib ab through the library: both sides of a pair in alternating rounds, one process."""
 
     def __init__(self, rounds: int | None, max_rounds: int | None, round_time: float | None, threads: int | None):
-        from calib.check.interleave import InterleaveSettings
+        from calib.interleave import InterleaveSettings
         from calib.environment import capture
         from calib.hardware import device_report, physical_cores
 
@@ -106,17 +107,17 @@ class InterleavedRunner:
                                            round_time_s=round_time or defaults.round_time_s)
 
     def measure_pair(self, baseline_path: Path, current_path: Path, current_slowdown: float) -> None:
-        from calib.check.interleave import run_ab
+        from calib.interleave import run_ab
         from calib.models.loader import load_model
         from calib.results.store import ResultWriter
-        from calib.sweep import SweepSpec
+        from calib.spec import SweepSpec
 
         models = []
         for slowdown in (0.0, current_slowdown):  # two separately built instances, even for A/A
             os.environ[SLOWDOWN_ENV] = str(slowdown)
             models.append(load_model(MODEL))
         spec = SweepSpec(model=MODEL, backends=["torch"], precisions=["fp32"], batch_sizes=[1], device="cpu",
-                         threads=self.threads, options={"model_spec": MODEL})
+                         threads=self.threads)
         writers = [ResultWriter(path, self.environment, self.report, command=["bench/gate.py"])
                    for path in (baseline_path, current_path)]
         run_ab(spec, *models, *writers, self.report, self.settings)
@@ -235,7 +236,7 @@ def _settings_text(mode: str, options: dict) -> str:
     threads = f"threads {options.get('threads') or 'default'}"
     noise = ", bursty background load on one core" if options.get("noise") else ""
     if mode == "interleaved":
-        from calib.check.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS
+        from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS
 
         return (f"interleaved (calib ab): {options.get('rounds') or DEFAULT_ROUNDS}-"
                 f"{options.get('max_rounds') or DEFAULT_MAX_ROUNDS} rounds x "

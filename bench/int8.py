@@ -20,13 +20,12 @@ import time
 TARGETS = {("resnet18", "int8-static"): 1.8, ("bert-base", "int8-dynamic"): 1.2}
 
 
-def prepare(model, precision: str, threads: int, **options):
+def prepare(model, precision: str, threads: int, int8_path: str = "auto", int8_engine: str | None = None):
     from calib.backends import RunConfig, torch_eager
+    from calib.settings import CalibrationSettings, Int8Settings
 
-    base = {"calib_data": "random", "calib_samples": 16, "calib_method": "minmax", "qscheme": "affine",
-            "weight_granularity": "per-channel"}
     config = RunConfig(precision=precision, device="cpu", batch_size=1, threads=threads,
-                       options={**base, **options})
+                       calibration=CalibrationSettings(samples=16), int8=Int8Settings(int8_path, int8_engine))
     return torch_eager.prepare(model, config)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from types import SimpleNamespace
 
 
 def main() -> None:
@@ -33,6 +32,7 @@ def main() -> None:
     from calib.backends import RunConfig, get_backend
     from calib.hardware import physical_cores
     from calib.models.loader import load_model
+    from calib.settings import LayerSettings
     from calib.timing.clock import PerfCounterTimer
     from calib.timing.engine import TimingSettings, measure
 
@@ -55,14 +55,13 @@ def main() -> None:
             probe_ms = (time.perf_counter() - probe_start) * 1000
             slow = probe_ms > 500
             settings = TimingSettings(warmup_min_count=1 if slow else 3, warmup_min_time_s=0 if slow else 0.3,
-                                      min_count=3 if slow else 20, min_time_s=0 if slow else 1.0,
+                                      min_count=3 if slow else 20, min_time_s=0 if slow else min(1.0, args.max_time),
                                       max_time_s=args.max_time)
             with torch.inference_mode():
                 measurement = measure(prepared.run, PerfCounterTimer(prepared.sync), settings)
             e2e_ms = measurement.summary().median_ms
             repeats = args.repeats or (3 if e2e_ms > 300 else 20)
-            spec = SimpleNamespace(options={"layers_repeats": repeats}, timing=settings)
-            table = layers.profile(prepared, e2e_ms, spec)
+            table = layers.profile(prepared, e2e_ms, LayerSettings(budget_s=args.max_time, repeats=repeats))
             print(f"{model_name:<20} {precision:<6} {e2e_ms:9.2f} {table['sum_ms']:9.2f} {table['coverage']:8.3f} "
                   f"{_num(table.get('interleaved_end_to_end_ms')):>9} {_num(table.get('coverage_interleaved'), 3):>6} "
                   f"{_num(table.get('instrumented_ms')):>9} {table['pass_s']:7.1f} {table['repeats']:4d} "

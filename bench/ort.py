@@ -35,20 +35,20 @@ def main() -> None:
     from calib.backends import RunConfig, get_backend
     from calib.hardware import physical_cores
     from calib.models.loader import load_model
+    from calib.settings import CalibrationSettings
     from calib.timing.stats import summarize
 
     args = _parse()
     threads = args.threads or physical_cores()
     torch.set_num_threads(threads)
     model = load_model(args.model)
-    options = {"calib_data": "random", "calib_samples": args.calib_samples, "calib_method": "minmax",
-               "weight_granularity": "per-channel", "qscheme": "affine"}
+    calibration = CalibrationSettings(samples=args.calib_samples)
     configurations = [("torch", "fp32"), ("onnxruntime", "fp32"), ("onnxruntime", "int8-static")]
     prepared = {}
     for backend, precision in configurations:
         started = time.perf_counter()
         prepared[(backend, precision)] = get_backend(backend).prepare(
-            model, RunConfig(precision, "cpu", args.batch_size, threads, options))
+            model, RunConfig(precision, "cpu", args.batch_size, threads, calibration=calibration))
         print(f"prepared {backend:12s} {precision:12s} in {time.perf_counter() - started:6.1f} s", flush=True)
 
     samples = {key: [] for key in prepared}

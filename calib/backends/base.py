@@ -5,32 +5,41 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from calib.settings import CalibrationSettings, CompileSettings, Int8Settings
+
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One configuration to prepare: what the sweep hands a backend."""
+    """One configuration to prepare: what the sweep hands a backend, with the settings groups a
+    backend may read (calib.settings); each backend reads only its own."""
 
     precision: str
     device: str  # "cpu" | "cuda:N"
     batch_size: int
     threads: int
-    options: dict = field(default_factory=dict, hash=False, compare=False)  # calibration etc.
+    calibration: CalibrationSettings = CalibrationSettings()
+    int8: Int8Settings = Int8Settings()
+    compile: CompileSettings = CompileSettings()
 
 
 @dataclass
 class Prepared:
-    """A converted model bound to its inputs, ready to be called once per timed sample."""
+    """A converted model bound to its inputs, ready to be called once per timed sample.
+
+    A context manager, like Polygraphy's runners: `with backend.prepare(...) as prepared:` closes
+    it (frees an ONNX Runtime session, a TensorRT engine) however the block ends."""
 
     run: Callable[[], object]  # one inference on the bound inputs; returns the outputs
     device: str
     storage_dtype: str
     compute_dtype: str
     model_size_bytes: int
+    conversion_s: float = 0.0  # load + convert (+ calibrate, compile, build): set by the backend
     sync: Callable[[], None] | None = None  # waits for the device; None on the CPU
     module: object = None  # the converted torch module, for the per-layer pass
     inputs: tuple = ()  # the bound inputs, already on the device and in the storage dtype
     call_context: Callable[[], object] | None = None  # e.g. autocast; entered around per-layer runs
-    info: dict = field(default_factory=dict)  # backend-specific facts recorded with the result
+    info: dict = field(default_factory=dict)  # what the backend did: recorded as the record's backend_info
     close: Callable[[], None] | None = None
     # one inference on other inputs (fp32/int64 CPU tensors shaped like `inputs`, same batch size);
     # converts them like the bound inputs. Used by the accuracy pass (calib.fidelity); None if impossible.
@@ -38,6 +47,19 @@ class Prepared:
     # Backends without a torch module (ONNX Runtime) time their own nodes:
     # profile_layers(end_to_end_ms, spec) -> layer-table dict (calib.layers format). Not serialized.
     profile_layers: Callable[[float, object], dict] | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. int8 timed as a reference Q/DQ graph
+
+    def __enter__(self) -> "Prepared":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Close once (a second call does nothing)."""
+        close, self.close = self.close, None
+        if close is not None:
+            close()
 
 
 def module_size_bytes(module) -> int:

@@ -18,7 +18,7 @@ def prepare(model, config: RunConfig) -> Prepared:
     import torch
 
     prepared = torch_eager.prepare(model, config)
-    mode = config.options.get("compile_mode") or "default"
+    mode = config.compile.mode
     compiled = torch.compile(prepared.module, mode=mode)
     inputs, context = prepared.inputs, prepared.call_context
 

@@ -13,43 +13,53 @@ from calib.precisions import get_precision, torch_dtype
 NAME = "torch"
 
 
+def unsupported_reason(precision_name: str, device: str) -> str | None:
+    """Why PyTorch eager cannot run this precision on this device (None: it can); reads the live GPU."""
+    precision = get_precision(precision_name)
+    if not device.startswith("cuda"):
+        if precision.cuda_only:
+            return f"{precision_name} runs on CUDA only ({precision.description}); device is {device}"
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return f"{device}: CUDA is not available on this machine"
+    if precision.family == "int8":
+        return ("PyTorch-native int8 quantization is CPU-only; on NVIDIA GPUs use --backend onnxruntime "
+                "or --backend tensorrt")
+    capability = torch.cuda.get_device_capability(torch.device(device))
+    needed = precision.min_compute_capability
+    if needed and capability < needed:
+        return (f"{precision_name} needs CUDA compute capability {needed[0]}.{needed[1]}+; "
+                f"{device} is {capability[0]}.{capability[1]}")
+    return None
+
+
 def check_device_supports(precision_name: str, device: str) -> None:
     """Raise PrecisionUnavailable when the precision cannot run on this device at all."""
+    reason = unsupported_reason(precision_name, device)
+    if reason:
+        raise PrecisionUnavailable(reason)
+
+
+def convert(module, config: RunConfig, example_inputs: tuple, calibration_model=None):
+    """Return (converted module, inputs, call context factory, info) for a float or quantized precision.
+    int8 calibration draws its data through `calibration_model` (a LoadedModel; calib.quant.calibration_data)."""
     import torch
 
-    precision = get_precision(precision_name)
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise PrecisionUnavailable(f"{device}: CUDA is not available on this machine")
-        if precision.family == "int8":
-            raise PrecisionUnavailable(
-                "PyTorch-native int8 quantization is CPU-only; on NVIDIA GPUs use --backend onnxruntime "
-                "or --backend tensorrt")
-        capability = torch.cuda.get_device_capability(torch.device(device))
-        needed = precision.min_compute_capability
-        if needed and capability < needed:
-            raise PrecisionUnavailable(
-                f"{precision_name} needs CUDA compute capability {needed[0]}.{needed[1]}+; "
-                f"{device} is {capability[0]}.{capability[1]}")
-    elif precision.cuda_only:
-        raise PrecisionUnavailable(f"{precision_name} runs on CUDA only ({precision.description}); device is {device}")
-
-
-def convert(module, precision_name: str, device: str, example_inputs: tuple, options: dict):
-    """Return (converted module, inputs, call context factory, info) for a float or quantized precision."""
-    import torch
-
+    precision_name, device = config.precision, config.device
     precision = get_precision(precision_name)
     info: dict = {}
     if precision.family == "int8":
         from calib.quant import torch_int8
 
-        quantized, info = torch_int8.quantize(module, precision_name, example_inputs, options)
+        quantized, info = torch_int8.quantize(module, precision_name, example_inputs, config.calibration,
+                                              config.int8, calibration_model)
         return quantized, example_inputs, None, info
     if precision.family == "fp8":
         from calib.quant import fp8
 
-        converted, info = fp8.convert(module.to(device), options)
+        converted, info = fp8.convert(module.to(device))
         inputs = tuple(t.to(device).to(torch.bfloat16) if t.is_floating_point() else t.to(device)
                        for t in example_inputs)
         return converted, inputs, None, info
@@ -68,18 +78,15 @@ def convert(module, precision_name: str, device: str, example_inputs: tuple, opt
         module = module.to(dtype)
         inputs = tuple(t.to(dtype) if t.is_floating_point() else t for t in inputs)
     if device.startswith("cuda"):
+        from calib.dtypes import tf32_enabled
+
         allow = precision.compute_dtype == "tf32"
         info["tf32"] = allow
 
         @contextlib.contextmanager
         def tf32_switch(inner=context):
-            old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = allow
-            try:
-                with inner() if inner else contextlib.nullcontext():
-                    yield
-            finally:
-                torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+            with tf32_enabled(allow), (inner() if inner else contextlib.nullcontext()):
+                yield
 
         context = tf32_switch
     return module, inputs, context, info
@@ -93,11 +100,10 @@ def prepare(model, config: RunConfig) -> Prepared:
     started = time.perf_counter()
     module = copy.deepcopy(model.module).eval()
     example = model.make_inputs(config.batch_size)
-    # int8 calibration draws its data through the LoadedModel (calib.quant.calibration_data)
-    options = {**config.options, "loaded_model": model} if precision.family == "int8" else config.options
-    module, inputs, context, info = convert(module, config.precision, config.device, example, options)
-    info["conversion_s"] = time.perf_counter() - started
-    return _bind(module, inputs, context, config, precision, info)
+    module, inputs, context, info = convert(module, config, example, calibration_model=model)
+    prepared = _bind(module, inputs, context, config, precision, info)
+    prepared.conversion_s = time.perf_counter() - started
+    return prepared
 
 
 def bound_call(module, inputs: tuple, context):
@@ -129,8 +135,8 @@ def _bind(module, inputs, context, config: RunConfig, precision, info) -> Prepar
     return Prepared(run=run, device=config.device, storage_dtype=info.pop("storage_dtype", precision.storage_dtype),
                     compute_dtype=info.pop("compute_dtype", precision.compute_dtype),
                     model_size_bytes=size if size is not None else module_size_bytes(module),
-                    sync=sync, module=module, inputs=inputs, call_context=context, info=info,
-                    run_on=run_on_inputs(module, inputs, context))
+                    sync=sync, module=module, inputs=inputs, call_context=context,
+                    warnings=info.pop("warnings", []), info=info, run_on=run_on_inputs(module, inputs, context))
 
 
 def run_on_inputs(callable_module, bound_inputs: tuple, context):

@@ -28,3 +28,24 @@ def split_multi(values) -> list[str]:
     for value in values or ():
         out.extend(part.strip() for part in str(value).split(",") if part.strip())
     return out
+
+
+def check_output_path(path, flag: str) -> None:
+    """Before any work: can a file be written at `path`? A one-line UsageError (exit 2) if not, so an
+    unwritable --csv or --markdown never costs a finished sweep or reads as a regression (exit 1)."""
+    import tempfile
+    from pathlib import Path
+
+    from calib.errors import UsageError
+
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory, not a file")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".check"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror or type(exc).__name__})") from None

@@ -1,40 +1,53 @@
-"""Option groups shared by several commands, defined once so their names and defaults agree."""
+"""Option groups shared by several commands, defined once so their names and defaults agree, and
+the one place that turns them into typed settings (calib.settings) and a spec (calib.spec)."""
 
 from __future__ import annotations
 
 import click
 
+from calib.settings import CalibrationSettings
+
+_CALIBRATION = CalibrationSettings()  # the defaults shown in --help are the settings' own
 CALIBRATION_KEYS = ("calib_data", "calib_samples", "calib_method", "calib_percentile", "qscheme",
                     "weight_granularity")
+CONFIGURATION_KEYS = ("precisions", "backends", "batch_sizes", "device", "threads", "input_shape", "seq_len")
 
 
-def calibration_options(command):
-    """int8 calibration: what `calib run`, `calib ab` and `calib quant-error` all take."""
-    decorators = [
-        click.option("--calib-data", default="random", show_default=True,
-                     help="int8 calibration data: random, digits or DIR."),
-        click.option("--calib-samples", type=int, default=32, show_default=True),
-        click.option("--calib-method", type=click.Choice(["minmax", "percentile", "entropy"]), default="minmax",
-                     show_default=True),
-        click.option("--calib-percentile", type=float, default=99.99, show_default=True),
-        click.option("--qscheme", type=click.Choice(["symmetric", "affine"]), default="affine", show_default=True,
-                     help="Activation quantization scheme."),
-        click.option("--weight-granularity", type=click.Choice(["per-channel", "per-tensor"]),
-                     default="per-channel", show_default=True),
-    ]
+def _apply(command, decorators):
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
 
 
-def pop_calibration(kwargs: dict) -> dict:
-    """Take the calibration options out of a command's keyword arguments, as the options dict keys."""
-    return {key: kwargs.pop(key) for key in CALIBRATION_KEYS}
+def calibration_options(command):
+    """int8 calibration: what `calib run`, `calib ab` and `calib quant-error` all take."""
+    from calib.settings import CALIBRATION_METHODS, QSCHEMES, WEIGHT_GRANULARITIES
+
+    return _apply(command, [
+        click.option("--calib-data", default=_CALIBRATION.data, show_default=True,
+                     help="int8 calibration data: random, digits or DIR."),
+        click.option("--calib-samples", type=int, default=_CALIBRATION.samples, show_default=True),
+        click.option("--calib-method", type=click.Choice(CALIBRATION_METHODS), default=_CALIBRATION.method,
+                     show_default=True),
+        click.option("--calib-percentile", type=float, default=_CALIBRATION.percentile, show_default=True),
+        click.option("--qscheme", type=click.Choice(QSCHEMES), default=_CALIBRATION.qscheme, show_default=True,
+                     help="Activation quantization scheme."),
+        click.option("--weight-granularity", type=click.Choice(WEIGHT_GRANULARITIES),
+                     default=_CALIBRATION.weight_granularity, show_default=True),
+    ])
+
+
+def pop_calibration(kwargs: dict) -> CalibrationSettings:
+    """Take the calibration options out of a command's keyword arguments, validated."""
+    values = {key: kwargs.pop(key) for key in CALIBRATION_KEYS}
+    return CalibrationSettings(data=values["calib_data"], samples=values["calib_samples"],
+                               method=values["calib_method"], percentile=values["calib_percentile"],
+                               qscheme=values["qscheme"], weight_granularity=values["weight_granularity"])
 
 
 def configuration_options(command):
     """What to measure: precisions, backends, batch sizes, device, threads, input shape (`run`, `ab`)."""
-    decorators = [
+    return _apply(command, [
         click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
                      help="fp32 tf32 fp16 bf16 amp-fp16 amp-bf16 int8-dynamic int8-static fp8; "
                           "repeat or comma-separate."),
@@ -46,10 +59,11 @@ def configuration_options(command):
         click.option("--input-shape",
                      help="One input item without batch, e.g. 3,224,224 (needed for .pt/.pt2/.onnx files)."),
         click.option("--seq-len", type=int, help="Sequence length for text models."),
-    ]
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
+    ])
+
+
+def pop_configuration(kwargs: dict) -> dict:
+    return {key: kwargs.pop(key) for key in CONFIGURATION_KEYS}
 
 
 def parse_batch_sizes(batch_sizes) -> list[int]:
@@ -60,3 +74,26 @@ def parse_batch_sizes(batch_sizes) -> list[int]:
         return [int(b) for b in split_multi(batch_sizes)] or [1]
     except ValueError:
         raise UsageError(f"--batch-size {batch_sizes}: expected integers") from None
+
+
+def build_spec(model: str, configuration: dict, **settings):
+    """The one spec builder (`calib run`, `calib ab`): the configuration options parsed and
+    checked, plus typed settings groups (calib.spec.SweepSpec's fields) passed through."""
+    from calib.cli._common import split_multi
+    from calib.errors import UsageError
+    from calib.hardware import physical_cores
+    from calib.models.loader import parse_shape
+    from calib.spec import SweepSpec, resolve_device, validate
+
+    threads, seq_len = configuration["threads"], configuration["seq_len"]
+    if threads is not None and threads <= 0:
+        raise UsageError(f"--threads {threads}: must be positive")
+    if seq_len is not None and seq_len <= 0:
+        raise UsageError(f"--seq-len {seq_len}: must be positive")
+    spec = SweepSpec(model=model, backends=split_multi(configuration["backends"]),
+                     precisions=split_multi(configuration["precisions"]),
+                     batch_sizes=parse_batch_sizes(configuration["batch_sizes"]),
+                     device=resolve_device(configuration["device"]), threads=threads or physical_cores(),
+                     input_shape=parse_shape(configuration["input_shape"]), seq_len=seq_len, **settings)
+    validate(spec)
+    return spec

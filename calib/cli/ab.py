@@ -1,14 +1,13 @@
-"""`calib ab`: time a baseline and a current model in alternating rounds (calib.check.interleave),
+"""`calib ab`: time a baseline and a current model in alternating rounds (calib.interleave),
 write one results file per side, and optionally gate right away like `calib check`."""
 
 from __future__ import annotations
 
 import click
 
-from calib.cli._common import console, split_multi
-from calib.cli._options import (calibration_options, configuration_options, parse_batch_sizes,
-                                pop_calibration)
-from calib.check.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUNDS
+from calib.cli._common import check_output_path, console, split_multi
+from calib.cli._options import build_spec, calibration_options, configuration_options, pop_calibration, pop_configuration
+from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUNDS
 from calib.errors import UsageError
 
 
@@ -39,35 +38,30 @@ from calib.errors import UsageError
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
               help="With --tolerance: write the gate's markdown summary here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
-def command(baseline_model, current_model, precisions, backends, batch_sizes, device, threads, input_shape, seq_len,
-            rounds, max_rounds, instances, round_time, warmup_min_time, baseline_out, current_out, results_dir,
-            tolerance, markdown_path, quiet, **calibration):
+def command(baseline_model, current_model, rounds, max_rounds, instances, round_time, warmup_min_time, baseline_out,
+            current_out, results_dir, tolerance, markdown_path, quiet, **options):
     """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits
     both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
     from pathlib import Path
 
     from calib.check.gate import GateSettings
-    from calib.check.interleave import InterleaveSettings, check_pairable, run_ab
     from calib.environment import capture
-    from calib.hardware import device_report, physical_cores
-    from calib.models.loader import parse_shape
+    from calib.hardware import device_report
+    from calib.interleave import InterleaveSettings, check_pairable, run_ab
+    from calib.render.ab_table import build_pair_table
     from calib.results.store import ResultWriter, default_path
-    from calib.sweep import SweepSpec, resolve_device, validate
 
-    batches = parse_batch_sizes(batch_sizes)
-    if threads is not None and threads <= 0:
-        raise UsageError("--threads must be positive")
-    if "auto" in split_multi(backends):
+    configuration = pop_configuration(options)
+    if "auto" in split_multi(configuration["backends"]):
         raise UsageError("--backend auto is not available in calib ab: name the backend, both sides must use it")
+    for path, flag in ((baseline_out, "--baseline-out"), (current_out, "--current-out"),
+                       (markdown_path, "--markdown")):
+        check_output_path(path, flag)
     gate_settings = _gate_settings(tolerance) if tolerance is not None else None
     settings = InterleaveSettings(rounds=rounds, max_rounds=max_rounds, round_time_s=round_time,
                                   warmup_min_time_s=warmup_min_time, instances=instances,
                                   stop_rule=gate_settings or GateSettings())
-    spec = SweepSpec(model=baseline_model, backends=split_multi(backends), precisions=split_multi(precisions),
-                     batch_sizes=batches, device=resolve_device(device), threads=threads or physical_cores(),
-                     input_shape=parse_shape(input_shape), seq_len=seq_len,
-                     options={**pop_calibration(calibration), "model_spec": baseline_model})
-    validate(spec)
+    spec = build_spec(baseline_model, configuration, calibration=pop_calibration(options))
     baseline_loaded, current_loaded = _load(baseline_model, spec), _load(current_model, spec)
     check_pairable(baseline_loaded, current_loaded)
     report = device_report()
@@ -79,14 +73,21 @@ def command(baseline_model, current_model, precisions, backends, batch_sizes, de
     base_writer = ResultWriter(base_path, environment, report)
     cur_writer = ResultWriter(cur_path, environment, report)
 
-    def on_start(backend_name, precision, batch_size):
+    def on_start(configuration):
         if not quiet:
-            click.echo(f"interleaving {baseline_loaded.name} / {current_loaded.name} {backend_name} {precision} "
-                       f"b{batch_size}: {rounds}-{max_rounds} rounds x {round_time:g} s per side ...", err=True)
+            click.echo(f"interleaving {baseline_loaded.name} / {current_loaded.name} {configuration.backend} "
+                       f"{configuration.precision} b{configuration.batch_size}: {rounds}-{max_rounds} rounds x "
+                       f"{round_time:g} s per side ...", err=True)
 
-    pairs = run_ab(spec, baseline_loaded, current_loaded, base_writer, cur_writer, report, settings, on_start)
+    try:
+        pairs = run_ab(spec, baseline_loaded, current_loaded, base_writer, cur_writer, report, settings, on_start)
+    except KeyboardInterrupt:
+        click.echo(f"calib: interrupted; finished configurations kept in {base_path} and {cur_path}", err=True)
+        raise
+    base_writer.finish()
+    cur_writer.finish()
     out = console()
-    out.print(_pair_table(pairs, baseline_loaded.name, current_loaded.name))
+    out.print(build_pair_table(pairs, baseline_loaded.name, current_loaded.name))
     for pair in pairs:
         for role, record in zip(("baseline", "current"), pair):
             for warning in record["warnings"]:
@@ -99,11 +100,11 @@ def command(baseline_model, current_model, precisions, backends, batch_sizes, de
 
 
 def _load(model_spec: str, spec):
-    from calib.models.loader import load_model
+    from calib.models.loader import load_any
 
     if model_spec.endswith(".onnx"):
         raise UsageError(f"{model_spec}: calib ab times torch models; compare ONNX files with two `calib run`s")
-    return load_model(model_spec, spec.input_shape, spec.seq_len)
+    return load_any(model_spec, spec.input_shape, spec.seq_len)
 
 
 def _gate_settings(tolerance: str):
@@ -111,31 +112,6 @@ def _gate_settings(tolerance: str):
     from calib.cli.check import parse_tolerance
 
     return GateSettings(tolerance=parse_tolerance(tolerance))
-
-
-def _pair_table(pairs, baseline_name: str, current_name: str):
-    from rich.table import Table
-
-    from calib.render import format as fmt
-    from calib.results.schema import identity_label, summary_of
-
-    title = f"calib ab: {baseline_name} (baseline) vs {current_name} (current), interleaved"
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for name, justify in (("configuration", "left"), ("baseline ms", "right"), ("current ms", "right"),
-                          ("current/baseline", "right"), ("rounds", "right"), ("status", "left")):
-        table.add_column(name, justify=justify, no_wrap=True)
-    for base_record, cur_record in pairs:
-        base_summary, cur_summary = summary_of(base_record), summary_of(cur_record)
-        if base_summary and cur_summary:
-            ratio = fmt.ratio(cur_summary.median_ms / base_summary.median_ms)
-            timing = base_record["timing"]
-            table.add_row(identity_label(base_record), fmt.ms(base_summary.median_ms), fmt.ms(cur_summary.median_ms),
-                          ratio, f"{len(timing['rounds'])} ({timing['interleave']['stop']})", "ok")
-        else:
-            unmeasured = base_record if base_record["status"] != "ok" else cur_record
-            table.add_row(identity_label(base_record), "-", "-", "-", "-",
-                          f"{unmeasured['status']}: {unmeasured['reason']}", style="dim")
-    return table
 
 
 def _gate(base_path, cur_path, settings, markdown_path, out) -> None:

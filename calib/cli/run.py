@@ -6,10 +6,13 @@ import sys
 
 import click
 
-from calib.cli._common import console, split_multi
-from calib.cli._options import (calibration_options, configuration_options, parse_batch_sizes,
-                                pop_calibration)
+from calib.cli._common import check_output_path, console
+from calib.cli._options import build_spec, calibration_options, configuration_options, pop_calibration, pop_configuration
+from calib.configuration import Configuration
 from calib.errors import UsageError
+from calib.models.loader import load_any
+from calib.settings import CompileSettings
+from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S
 
 
 @click.command(name="run")
@@ -21,7 +24,12 @@ from calib.errors import UsageError
 @click.option("--min-time", type=float, default=1.0, show_default=True, help="Seconds of timed calls at least.")
 @click.option("--max-time", type=float, default=10.0, show_default=True, help="Seconds per configuration at most.")
 @click.option("--target-ci", type=float, default=0.01, show_default=True,
-              help="Stop when the 95%% CI of the median is this fraction of it.")
+              help="Stop when the 95% CI of the median is this fraction of it.")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds one configuration may take in all (conversion, timing, checks) before it is "
+                   "recorded as failed and the sweep goes on. Default: conversion up to "
+                   f"{DEFAULT_CONVERSION_TIMEOUT_S:g} s, then 10x --max-time + {DEFAULT_SLACK_S:g} s. 0: no limit "
+                   "(measured in this process).")
 @click.option("--layers", is_flag=True, help="Add a per-layer timing pass after each end-to-end measurement.")
 @click.option("--layers-csv", type=click.Path(dir_okay=False), help="Write the per-layer tables to this CSV.")
 @calibration_options
@@ -29,51 +37,107 @@ from calib.errors import UsageError
 @click.option("--eval-size", type=int, help="Resize eval images to this square size (default: model input).")
 @click.option("--eval-mean", help="Per-channel mean, e.g. 0.485,0.456,0.406.")
 @click.option("--eval-std", help="Per-channel std, e.g. 0.229,0.224,0.225.")
-@click.option("--max-drop", type=float, help="Fidelity budget: accuracy points (or cosine/SQNR floor) a precision may lose.")
-@click.option("--compile-mode", default=None, help="torch.compile mode for --backend torch-compile.")
+@click.option("--max-drop", type=float,
+              help="Fidelity budget: accuracy points (or cosine/SQNR floor) a precision may lose; a configuration "
+                   "over it (or with NaN/Inf) makes the run exit 1.")
+@click.option("--compile-mode", default=CompileSettings().mode, show_default=True,
+              help="torch.compile mode for --backend torch-compile.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Results JSON path (default results/<time>-<model>.json).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write a flat CSV table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(model, precisions, backends, batch_sizes, device, threads, input_shape, seq_len, warmup_min_count,
-            warmup_min_time, min_samples, min_time, max_time, target_ci, layers, layers_csv, eval_data, eval_size,
-            eval_mean, eval_std, max_drop, compile_mode, out, results_dir, csv_path, quiet, **calibration):
+def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max_time, target_ci, timeout, layers,
+            layers_csv, eval_data, eval_size, eval_mean, eval_std, max_drop, compile_mode, out, results_dir,
+            csv_path, quiet, **options):
     """Load, convert, check and time MODEL at each precision; write results/ and print the table."""
-    from calib.hardware import device_report, physical_cores
-    from calib.models.loader import parse_shape
-    from calib.results.store import ResultWriter, default_path
-    from calib.sweep import SweepSpec, resolve_device, validate
-    from calib.timing.engine import TimingSettings
     from calib.environment import capture
+    from calib.hardware import device_report
+    from calib.results.store import ResultWriter, default_path
+    from calib.settings import FidelitySettings, LayerSettings
+    from calib.timing.engine import TimingSettings
+
+    for path, flag in ((out, "--out"), (csv_path, "--csv"), (layers_csv, "--layers-csv")):
+        check_output_path(path, flag)
+    configuration = pop_configuration(options)
+    if model.endswith(".onnx") and _is_default("backends"):
+        configuration["backends"] = ["onnxruntime"]  # an ONNX file runs on ONNX Runtime unless --backend says so
+    if timeout is not None and timeout < 0:
+        raise UsageError(f"--timeout {timeout:g}: must be 0 (no limit) or positive")
+    if min_time > max_time and _is_default("min_time"):
+        min_time = max_time  # --max-time 0.2 alone: the default --min-time (1 s) gives way; both given: an error
+    timing = TimingSettings(warmup_min_count=warmup_min_count, warmup_min_time_s=warmup_min_time,
+                            min_count=min_samples, min_time_s=min_time, max_time_s=max_time, target_ci_rel=target_ci)
+    spec = build_spec(
+        model, configuration, timing=timing, calibration=pop_calibration(options),
+        fidelity=FidelitySettings.from_cli(eval_data, eval_size, eval_mean, eval_std, max_drop),
+        compile=CompileSettings(mode=compile_mode),
+        layers=LayerSettings(budget_s=max_time) if layers or layers_csv else None,
+        timeout_s=None if timeout == 0 else timeout)
+    report = device_report()
+    out_console = console()
+    with _sweep(spec, in_process=timeout == 0) as sweep:
+        path = out or default_path(results_dir, sweep.model_name)
+        check_output_path(path, "--out" if out else "--results-dir")
+        writer = ResultWriter(path, capture(spec.threads, report), report)
+        try:
+            records = _run_with_progress(spec, sweep, writer, report, quiet, out_console)
+        except KeyboardInterrupt:
+            click.echo(f"calib: interrupted; {len(writer.records)} finished configuration(s) kept in "
+                       f"{writer.path}", err=True)
+            raise
+    writer.finish()
+    _print_results(spec, sweep.model_name, records, out_console)
+    if csv_path:
+        from calib.results.export import write_csv
+
+        write_csv(records, csv_path)
+    if layers_csv:
+        from calib.results.export import write_layers_csv
+
+        write_layers_csv(records, layers_csv)
+    out_console.print(f"results: {writer.path}")
+    problems = failure_lines(records)
+    for line in problems:
+        click.echo(f"calib: error: {line}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+def _is_default(parameter: str) -> bool:
+    return click.get_current_context().get_parameter_source(parameter).name == "DEFAULT"
+
+
+def failure_lines(records: list[dict]) -> list[str]:
+    """One line per configuration that fails the run (exit 1): it failed to run, or its outputs
+    failed the --max-drop budget or held NaN/Inf. Skipped ones (the machine lacks it) do not."""
+    lines = []
+    for record in records:
+        label = Configuration.of(record).short_label
+        if record["status"] == "failed":
+            lines.append(f"{label} failed: {record['reason']}")
+        elif (record.get("fidelity") or {}).get("passed") is False:
+            lines.append(f"{label} fails its fidelity budget: {record['fidelity']['judgement']}")
+    return lines
+
+
+def _sweep(spec, in_process: bool):
+    """In a worker process with the per-configuration limits (calib.worker), or, with --timeout 0,
+    in this one."""
+    if in_process:
+        from calib.sweep import InProcessSweep
+
+        return InProcessSweep(spec, load_any(spec.model, spec.input_shape, spec.seq_len))
+    from calib.worker import IsolatedSweep
+
+    return IsolatedSweep(spec)
+
+
+def _print_results(spec, model_name: str, records, out_console) -> None:
     from calib.render.run_table import build_run_table, note_lines, warning_lines
 
-    batches = parse_batch_sizes(batch_sizes)
-    if threads is not None and threads <= 0:
-        raise UsageError("--threads must be positive")
-    if min_time < 0 or max_time <= 0 or min_samples <= 0 or target_ci <= 0:
-        raise UsageError("timing options must be positive")
-    spec = SweepSpec(
-        model=model, backends=split_multi(backends), precisions=split_multi(precisions), batch_sizes=batches,
-        device=resolve_device(device), threads=threads or physical_cores(),
-        timing=TimingSettings(warmup_min_count=warmup_min_count, warmup_min_time_s=warmup_min_time,
-                              min_count=min_samples, min_time_s=min_time, max_time_s=max_time,
-                              target_ci_rel=target_ci),
-        input_shape=parse_shape(input_shape), seq_len=seq_len, layers=layers or bool(layers_csv),
-        options={**pop_calibration(calibration), "eval_data": eval_data, "eval_size": eval_size,
-                 "eval_mean": eval_mean, "eval_std": eval_std, "max_drop": max_drop, "compile_mode": compile_mode, "model_spec": model},
-    )
-    if model.endswith(".onnx") and click.get_current_context().get_parameter_source("backends").name == "DEFAULT":
-        spec.backends = ["onnxruntime"]  # an ONNX file runs on ONNX Runtime unless --backend says otherwise
-    validate(spec)
-    loaded = _load(spec)
-    report = device_report()
-    path = out or default_path(results_dir, loaded.name)
-    writer = ResultWriter(path, capture(spec.threads, report), report)
-    out_console = console()
-    records = _run_with_progress(spec, loaded, writer, report, quiet, out_console)
-    out_console.print(build_run_table(records, title=f"calib run: {loaded.name} on {spec.device}, "
+    out_console.print(build_run_table(records, title=f"calib run: {model_name} on {spec.device}, "
                                                      f"{spec.threads} threads"))
-    if spec.layers:
+    if spec.layers is not None:
         from calib.render.layers_table import print_layer_tables  # per-layer tables (calib.layers)
 
         print_layer_tables(records, out_console)
@@ -86,43 +150,16 @@ def command(model, precisions, backends, batch_sizes, device, threads, input_sha
             choice = record["backend_choice"]
             out_console.print(f"auto: {record['identity']['precision']} -> {choice['picked']}: {choice['why']}",
                               style="dim")
-    if csv_path:
-        from calib.results.export import write_csv
-
-        write_csv(records, csv_path)
-    if layers_csv:
-        from calib.results.export import write_layers_csv
-
-        write_layers_csv(records, layers_csv)
-    out_console.print(f"results: {writer.path}")
-    failed = [r for r in records if r["status"] == "failed"]
-    if failed:
-        for record in failed:
-            click.echo(f"calib: error: {record['identity']['precision']} on {record['identity']['backend']} "
-                       f"failed: {record['reason']}", err=True)
-        sys.exit(1)
 
 
-def _load(spec):
-    from calib.models.loader import load_model
-
-    if spec.model.endswith(".onnx"):
-        from calib.backends.onnx_model import load_onnx_model  # ONNX files: onnxruntime backend only
-
-        return load_onnx_model(spec.model, spec.input_shape)
-    return load_model(spec.model, spec.input_shape, spec.seq_len)
-
-
-def _run_with_progress(spec, loaded, writer, report, quiet, out_console):
-    from calib.sweep import run_sweep
-
-    total = sum(1 for _ in spec.configurations())
+def _run_with_progress(spec, sweep, writer, report, quiet, out_console):
+    total = sum(1 for _ in spec.cells())
     if quiet or not out_console.is_terminal:
-        def on_start(identity):
+        def on_start(configuration):
             if not quiet:
-                click.echo(f"measuring {identity['model']} {identity['backend']} {identity['precision']} "
-                           f"b{identity['batch_size']} ...", err=True)
-        return run_sweep(spec, loaded, writer, report, on_start=on_start)
+                click.echo(f"measuring {configuration.short_label} ...", err=True)
+        sweep.on_start = on_start
+        return sweep.run(writer, report)
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -130,10 +167,12 @@ def _run_with_progress(spec, loaded, writer, report, quiet, out_console):
                   TimeElapsedColumn(), console=console(stderr=True), transient=True) as progress:
         task = progress.add_task("starting", total=total)
 
-        def on_start(identity):
-            progress.update(task, description=f"{identity['backend']} {identity['precision']} b{identity['batch_size']}")
+        def on_start(configuration):
+            progress.update(task, description=f"{configuration.backend} {configuration.precision} "
+                                              f"b{configuration.batch_size}")
 
         def on_done(record):
             progress.advance(task)
 
-        return run_sweep(spec, loaded, writer, report, on_start=on_start, on_done=on_done)
+        sweep.on_start = on_start
+        return sweep.run(writer, report, on_done=on_done)

@@ -14,10 +14,18 @@ max_drop, notes, evaluation_s and compact.
 from __future__ import annotations
 
 
-def evaluate(spec, model, backend_name, precision, batch_size, outputs, references, prepared=None):
+def evaluate(settings, model, configuration, outputs, references, prepared=None):
+    """calib.fidelity.assess.evaluate, imported when first used (it imports torch)."""
     from calib.fidelity.assess import evaluate as _evaluate
 
-    return _evaluate(spec, model, backend_name, precision, batch_size, outputs, references, prepared=prepared)
+    return _evaluate(settings, model, configuration, outputs, references, prepared=prepared)
 
 
-__all__ = ["evaluate"]
+def references():
+    """A new References cache for one sweep (calib.fidelity.assess.References)."""
+    from calib.fidelity.assess import References
+
+    return References()
+
+
+__all__ = ["evaluate", "references"]

@@ -2,7 +2,7 @@
 
 The reference is fp32 on the same backend when the sweep has already measured it (the sweep's
 order is the user's, so it may not have); otherwise the fp32 torch module on the CPU, computed
-here once and kept in the sweep's `references` dict. Files without a torch module (.onnx) can
+here once and kept in the sweep's References cache. Files without a torch module (.onnx) can
 only be compared with their backend's own fp32 run.
 
 What the outputs are compared on ("sample" in the record):
@@ -17,28 +17,67 @@ from __future__ import annotations
 
 import time
 
+from calib.configuration import Configuration
 from calib.fidelity import budget, metrics
 from calib.models.loader import SEED
+from calib.settings import FidelitySettings
 
 PROBE_ITEMS = 32
 PROBE_BUDGET_S = 3.0
 CPU_FAMILY = "torch-cpu"
 CPU_REFERENCE = "torch fp32 on cpu"
-_NO_SET = "none"
+_UNSET = object()
 
 
-def evaluate(spec, model, backend_name: str, precision: str, batch_size: int, outputs, references: dict,
+class References:
+    """What one sweep computes once and every later configuration compares against: the labelled
+    set, and fp32 outputs per (backend family, batch size) on it or on each seeded input."""
+
+    def __init__(self):
+        self._labeled_set = _UNSET
+        self._labeled: dict[tuple[str, int], list] = {}
+        self._seeded: dict[tuple[str, int, int], list] = {}
+
+    def labeled_set(self, model, settings: FidelitySettings):
+        """Built on first use (the sweep asks before its first configuration, so a bad --eval-data
+        stops the run before any timing); None when the model has no labelled data."""
+        if self._labeled_set is _UNSET:
+            from calib.fidelity.datasets import labeled_set
+
+            self._labeled_set = labeled_set(model, settings)
+        return self._labeled_set
+
+    def labeled(self, family: str, batch_size: int, compute=None):
+        """fp32 scores on the labelled set; `compute()` makes them when missing (None: only look)."""
+        key = (family, batch_size)
+        if key not in self._labeled and compute is not None:
+            self._labeled[key] = compute()
+        return self._labeled.get(key)
+
+    def keep_labeled(self, family: str, batch_size: int, scores) -> None:
+        self._labeled[(family, batch_size)] = scores
+
+    def seeded(self, family: str, batch_size: int, seed: int, compute=None):
+        key = (family, batch_size, seed)
+        if key not in self._seeded and compute is not None:
+            self._seeded[key] = compute()
+        return self._seeded.get(key)
+
+    def keep_seeded(self, family: str, batch_size: int, seed: int, outputs) -> None:
+        self._seeded[(family, batch_size, seed)] = outputs
+
+
+def evaluate(settings: FidelitySettings, model, configuration: Configuration, outputs, references: References,
              prepared=None) -> dict:
     """The fidelity dict stored in the record (see calib.results.schema and calib.fidelity.budget)."""
     import torch
 
-    options = spec.options or {}
-    max_drop = options.get("max_drop")
+    backend_name, precision, batch_size = configuration.backend, configuration.precision, configuration.batch_size
     run_on = getattr(prepared, "run_on", None)
     started = time.perf_counter()
     notes: list[str] = []
     with torch.inference_mode():
-        labeled = _labeled(model, options, references)
+        labeled = references.labeled_set(model, settings)
         if labeled is not None and run_on is None:
             notes.append(f"no accuracy: the {backend_name} backend cannot run this model on other inputs")
         if labeled is not None and run_on is not None:
@@ -46,36 +85,25 @@ def evaluate(spec, model, backend_name: str, precision: str, batch_size: int, ou
         else:
             result = _on_seeded_inputs(model, backend_name, precision, batch_size, outputs, run_on, references)
             result.update(accuracy=None, reference_accuracy=None, accuracy_drop=None)
-    passed, judgement = budget.judge(result, max_drop)
-    result.update(passed=passed, judgement=judgement, max_drop=max_drop, notes=notes,
+    passed, judgement = budget.judge(result, settings.max_drop)
+    result.update(passed=passed, judgement=judgement, max_drop=settings.max_drop, notes=notes,
                   evaluation_s=round(time.perf_counter() - started, 3))
     result["compact"] = budget.compact(result)
     return result
 
 
-def _labeled(model, options: dict, references: dict):
-    from calib.fidelity.datasets import labeled_set
-
-    if "labeled_set" not in references:  # built once per sweep; a bad --eval-data fails the first configuration
-        references["labeled_set"] = labeled_set(model, options) or _NO_SET
-    found = references["labeled_set"]
-    return None if found == _NO_SET else found
-
-
 def _on_labeled_set(model, backend_name, precision, batch_size, run_on, labeled, references, notes) -> dict:
     is_reference = precision == "fp32"
     scores, labels = _predict(run_on, labeled, batch_size)
-    key = ("labeled", backend_name, batch_size)
     if is_reference:
-        references[key] = scores
+        references.keep_labeled(backend_name, batch_size, scores)
         reference, reference_name = scores, "itself"
-    elif key in references:
-        reference, reference_name = references[key], f"{backend_name} fp32"
+    elif references.labeled(backend_name, batch_size) is not None:
+        reference, reference_name = references.labeled(backend_name, batch_size), f"{backend_name} fp32"
     elif model.module is not None:
-        cpu_key = ("labeled", CPU_FAMILY, batch_size)
-        if cpu_key not in references:
-            references[cpu_key] = _predict(lambda inputs: model.module(*inputs), labeled, batch_size)[0]
-        reference, reference_name = references[cpu_key], CPU_REFERENCE
+        reference = references.labeled(
+            CPU_FAMILY, batch_size, lambda: _predict(lambda inputs: model.module(*inputs), labeled, batch_size)[0])
+        reference_name = CPU_REFERENCE
     else:
         reference, reference_name = None, None
     result = _compared(scores, reference, is_reference)
@@ -123,7 +151,7 @@ def _on_seeded_inputs(model, backend_name, precision, batch_size, outputs, run_o
             seeds.append(seed)
     if is_reference:
         for seed, call in zip(seeds, calls):
-            references[("seeded", backend_name, batch_size, seed)] = call
+            references.keep_seeded(backend_name, batch_size, seed, call)
         found = [(call, call, "itself") for call in calls]
     else:
         found = [(call, *_seeded_reference(model, backend_name, batch_size, seed, references))
@@ -137,16 +165,15 @@ def _on_seeded_inputs(model, backend_name, precision, batch_size, outputs, run_o
     return result
 
 
-def _seeded_reference(model, backend_name, batch_size, seed, references):
-    key = ("seeded", backend_name, batch_size, seed)
-    if key in references:
-        return references[key], f"{backend_name} fp32"
+def _seeded_reference(model, backend_name, batch_size, seed, references: References):
+    same_backend = references.seeded(backend_name, batch_size, seed)
+    if same_backend is not None:
+        return same_backend, f"{backend_name} fp32"
     if model.module is None:
         return None, None
-    cpu_key = ("seeded", CPU_FAMILY, batch_size, seed)
-    if cpu_key not in references:
-        references[cpu_key] = metrics.detached(model.module(*model.make_inputs(batch_size, seed=seed)))
-    return references[cpu_key], CPU_REFERENCE
+    reference = references.seeded(CPU_FAMILY, batch_size, seed,
+                                  lambda: metrics.detached(model.module(*model.make_inputs(batch_size, seed=seed))))
+    return reference, CPU_REFERENCE
 
 
 def _compared(calls, reference, is_reference: bool) -> dict:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from calib.errors import UsageError
+from calib.settings import FidelitySettings
 
 
 @dataclass
@@ -22,10 +23,10 @@ class LabeledSet:
     batches_of: object  # batch_size -> iterator of (images [batch_size, ...], labels, real_count)
 
 
-def labeled_set(model, options: dict) -> LabeledSet | None:
+def labeled_set(model, settings: FidelitySettings) -> LabeledSet | None:
     """The labelled set the accuracy of `model` is measured on, or None when there is none."""
-    if options.get("eval_data"):
-        return image_folder(model, options)
+    if settings.eval_data:
+        return image_folder(model, settings)
     if model.name == "digits-cnn" and model.source == "catalog":
         from calib.models import digits
 
@@ -48,16 +49,16 @@ def _padded_batches(images, labels, batch_size: int):
         yield chunk, chunk_labels, real_count
 
 
-def image_folder(model, options: dict) -> LabeledSet:
+def image_folder(model, settings: FidelitySettings) -> LabeledSet:
     import torch
 
-    folder = Path(options["eval_data"])
+    folder = Path(settings.eval_data)
     if not folder.is_dir():
         raise UsageError(f"--eval-data {folder}: not a directory (expected one sub-folder per class)")
     if model.input_kind != "image" or len(model.item_shape) != 3:
         raise UsageError(f"--eval-data needs an image model with a (C,H,W) input; {model.name} takes "
                          f"{model.input_kind} of shape {model.item_shape}")
-    dataset = _dataset(folder, model.item_shape, options)
+    dataset = _dataset(folder, model.item_shape, settings)
 
     def batches_of(batch_size: int):
         loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
@@ -67,7 +68,7 @@ def image_folder(model, options: dict) -> LabeledSet:
     return LabeledSet(f"{folder} ({len(dataset)} images, {len(dataset.classes)} classes)", len(dataset), batches_of)
 
 
-def _dataset(folder: Path, item_shape: tuple[int, ...], options: dict):
+def _dataset(folder: Path, item_shape: tuple[int, ...], settings: FidelitySettings):
     from torchvision import datasets, transforms
 
     channels, height, width = item_shape
@@ -76,21 +77,17 @@ def _dataset(folder: Path, item_shape: tuple[int, ...], options: dict):
         steps.append(transforms.Grayscale(1))
     elif channels != 3:
         raise UsageError(f"--eval-data: images become 1 or 3 channels; the model takes {channels}")
-    size = options.get("eval_size")
+    size = settings.eval_size
     if size:
-        if size <= 0:
-            raise UsageError("--eval-size must be positive")
         steps += [transforms.Resize(int(size)), transforms.CenterCrop((height, width))]
     else:
         steps.append(transforms.Resize((height, width)))
     steps.append(transforms.ToTensor())
-    mean, std = _channels("--eval-mean", options.get("eval_mean"), channels), _channels(
-        "--eval-std", options.get("eval_std"), channels)
+    mean, std = _channels("--eval-mean", settings.eval_mean, channels), _channels(
+        "--eval-std", settings.eval_std, channels)
     if (mean is None) != (std is None):
         raise UsageError("--eval-mean and --eval-std go together")
-    if mean is not None:
-        if any(value <= 0 for value in std):
-            raise UsageError("--eval-std values must be positive")
+    if mean is not None:  # std values are positive: FidelitySettings checked it
         steps.append(transforms.Normalize(mean, std))
     try:
         dataset = datasets.ImageFolder(str(folder), transform=transforms.Compose(steps))
@@ -102,18 +99,14 @@ def _dataset(folder: Path, item_shape: tuple[int, ...], options: dict):
     return dataset
 
 
-def _channels(flag: str, text, channels: int) -> list[float] | None:
-    if text in (None, ""):
+def _channels(flag: str, given: tuple[float, ...] | None, channels: int) -> list[float] | None:
+    """One value per channel (a single value stands for all of them)."""
+    if given is None:
         return None
-    if isinstance(text, (list, tuple)):
-        values = [float(v) for v in text]
-    else:
-        try:
-            values = [float(part) for part in str(text).split(",") if part.strip()]
-        except ValueError:
-            raise UsageError(f"{flag} {text!r}: expected comma-separated numbers, e.g. 0.485,0.456,0.406") from None
+    values = list(given)
     if len(values) == 1:
         values = values * channels
     if len(values) != channels:
-        raise UsageError(f"{flag} {text!r}: {len(values)} values for a {channels}-channel input")
+        raise UsageError(f"{flag} {','.join(f'{v:g}' for v in values)}: {len(values)} values for a "
+                         f"{channels}-channel input")
     return values

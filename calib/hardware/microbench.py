@@ -10,10 +10,12 @@ bf16/fp16 run 10-100x slower than fp32 there and must still fit the budget.
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
-from calib.timing.engine import TimingSettings
+from calib.dtypes import tf32_enabled, torch_dtype
+from calib.errors import first_line
+from calib.timing.engine import FixedTime, TimingPlan, Warmup
 from calib.timing.engine import measure as time_kernel
 from calib.timing.stats import summarize
 
@@ -47,22 +49,15 @@ class OpMeasurement:
                 "calls": len(self.samples_ms), "median_ms": round(median_ms, 5), "samples_ms": self.samples_ms}
 
 
-def budget_settings(budget_s: float) -> TimingSettings:
-    """Engine settings that spend about `budget_s`: one warm-up call, then samples until the time is up."""
-    return TimingSettings(warmup_min_count=1, warmup_min_time_s=0.0, warmup_max_time_s=budget_s, min_count=1,
-                          min_time_s=budget_s, max_time_s=budget_s, hard_min_count=1, target_ci_rel=0.0)
-
-
-def _dtype(compute: str):
-    import torch
-
-    return {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[compute]
+def budget_settings(budget_s: float) -> TimingPlan:
+    """A plan that spends about `budget_s`: one warm-up call, then samples until the time is up."""
+    return TimingPlan(Warmup(min_count=1, min_time_s=0.0, max_time_s=budget_s), FixedTime(budget_s, min_count=1))
 
 
 def _float_kernels(compute: str, device: str, matmul_n: int, conv: tuple[int, int, int]) -> list[Kernel]:
     import torch
 
-    dtype = _dtype(compute)
+    dtype = torch_dtype(compute)
     a = torch.randn(matmul_n, matmul_n, device=device).to(dtype)
     b = torch.randn(matmul_n, matmul_n, device=device).to(dtype)
     batch, channels, size = conv
@@ -120,23 +115,7 @@ def kernels_for(device_id: str, compute: str) -> list[Kernel]:
 
 
 def _not_probed(exc: Exception) -> dict:
-    return {"probed": False, "reason": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-
-
-@contextmanager
-def _tf32_mode(device_id: str, compute: str):
-    """On CUDA, fp32 must be plain fp32 to serve as the reference; tf32 is the same kernels with TF32 on."""
-    import torch
-
-    if not device_id.startswith("cuda"):
-        yield
-        return
-    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = compute == "tf32"
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+    return {"probed": False, "reason": f"{type(exc).__name__}: {first_line(exc)}"}
 
 
 def _default_timer(device_id: str):
@@ -167,7 +146,7 @@ def _probe_device(device_id: str, computes: list[str], budget_s: float, timer, r
                 if not results[compute]["probed"]:
                     continue
                 try:
-                    with _tf32_mode(device_id, compute):
+                    with tf32_enabled(compute == "tf32") if on_cuda else nullcontext():
                         timed = time_kernel(kernel.call, timer, budget_settings(op_budget / rounds))
                     measurement.samples_ms += timed.samples_ms
                 except Exception as exc:

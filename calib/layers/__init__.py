@@ -1,6 +1,6 @@
 """Per-layer latency tables: where the time of one inference goes, at each precision.
 
-`profile(prepared, end_to_end_ms, spec)` is what the sweep calls after the end-to-end
+`profile(prepared, end_to_end_ms, settings)` is what the sweep calls after the end-to-end
 measurement. It picks the method: torch.fx graph marks (calib.layers.fx_profile) when the
 model traces, forward hooks on modules (calib.layers.hooks) when it does not. Backends with
 no torch module (ONNX Runtime) bring their own profiler as `prepared.profile_layers`, which
@@ -10,30 +10,34 @@ the sweep calls instead. Every table has the same shape (calib.layers.table.fini
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
+from calib.errors import first_line
 from calib.layers.table import by_kind, compare_tables, finish_table, top_layers
+
+if TYPE_CHECKING:
+    from calib.settings import LayerSettings
 
 __all__ = ["profile", "profile_module", "finish_table", "by_kind", "top_layers", "compare_tables"]
 
 
-def profile(prepared, end_to_end_ms: float, spec=None) -> dict | None:
+def profile(prepared, end_to_end_ms: float, settings: LayerSettings | None = None) -> dict | None:
     """The layer table of one prepared configuration, or None when nothing can be profiled."""
     if prepared.module is None:
         return None
     autocast = prepared.call_context is not None and prepared.storage_dtype != prepared.compute_dtype
     try:
-        return profile_module(prepared.module, prepared.inputs, end_to_end_ms, spec=spec, device=prepared.device,
+        return profile_module(prepared.module, prepared.inputs, end_to_end_ms, settings=settings, device=prepared.device,
                               call_context=prepared.call_context, sync=prepared.sync,
                               expected_compute=prepared.compute_dtype,
                               configuration=_configuration(prepared, autocast))
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - a failed per-layer pass must not discard the end-to-end result
-        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-        return finish_table([], end_to_end_ms, "failed", reason=f"{type(exc).__name__}: {first_line}")
+        return finish_table([], end_to_end_ms, "failed", reason=f"{type(exc).__name__}: {first_line(exc, 200)}")
 
 
-def profile_module(module, inputs: tuple, end_to_end_ms: float | None, spec=None, device: str = "cpu",
+def profile_module(module, inputs: tuple, end_to_end_ms: float | None, settings=None, device: str = "cpu",
                    call_context=None, sync=None, expected_compute: str | None = None,
                    configuration: str = "", method: str = "auto") -> dict:
     """fx graph marks when the module traces (method 'auto' or 'fx'), module hooks otherwise ('hooks')."""
@@ -52,7 +56,7 @@ def profile_module(module, inputs: tuple, end_to_end_ms: float | None, spec=None
 
     if _is_scripted(module):
         return finish_table([], end_to_end_ms, "unavailable", reason="TorchScript modules cannot be traced or hooked")
-    arguments = dict(run_context=run_context, device=device, end_to_end_ms=end_to_end_ms, spec=spec,
+    arguments = dict(run_context=run_context, device=device, end_to_end_ms=end_to_end_ms, settings=settings,
                      expected_compute=expected_compute, configuration=configuration, sync=sync)
     trace_error = None
     if method in ("auto", "fx"):

@@ -14,7 +14,7 @@ from calib.layers.passes import build_table, choose_repeats, run_passes, warmup_
 METHOD = "fx-graph"
 
 
-def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: float | None, spec=None,
+def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: float | None, settings=None,
                expected_compute: str | None = None, configuration: str = "", sync=None) -> dict:
     """The layer table of `module` on `inputs`; raises graph.TraceFailed when fx cannot trace it."""
     started = time.perf_counter()
@@ -27,7 +27,7 @@ def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: f
 
     timed, recorder, names = instrument(graph_module, recorder_factory)
     mark_cost_ms = calibrate_mark_cost(recorder_factory, run_context)
-    repeats = choose_repeats(end_to_end_ms, spec)
+    repeats = choose_repeats(end_to_end_ms, settings)
 
     def timed_pass():
         timed(*inputs)

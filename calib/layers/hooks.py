@@ -65,7 +65,7 @@ class _CallTimer:
         return {path: (took - self.children.get(path, 0)) / 1e6 for path, took in self.inclusive.items()}
 
 
-def profile_hooks(module, inputs: tuple, run_context, device: str, end_to_end_ms: float | None, spec=None,
+def profile_hooks(module, inputs: tuple, run_context, device: str, end_to_end_ms: float | None, settings=None,
                   expected_compute: str | None = None, configuration: str = "", sync=None,
                   trace_error: str | None = None) -> dict:
     import torch
@@ -77,7 +77,7 @@ def profile_hooks(module, inputs: tuple, run_context, device: str, end_to_end_ms
         module_facts, call_order = collect_module_facts(module, inputs)
     timer = _CallTimer(hook_sync)
     handles = timer.attach(module)
-    repeats = choose_repeats(end_to_end_ms, spec)
+    repeats = choose_repeats(end_to_end_ms, settings)
     passes_child_calls: list[dict[str, int]] = []
 
     def timed_pass():

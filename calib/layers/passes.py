@@ -11,21 +11,19 @@ import gc
 import time
 from typing import Callable
 
-DEFAULT_BUDGET_S = 2.0
+from calib.settings import LayerSettings
+
 MIN_REPEATS = 3
 MAX_REPEATS = 50
 
 
-def choose_repeats(end_to_end_ms: float | None, spec=None) -> int:
-    """As many passes as fit the budget (the sweep's --max-time), at least 3, at most 50.
-
-    `layers_repeats` in the spec's options overrides it (bench scripts pin it).
-    """
-    options = getattr(spec, "options", None) or {}
-    if options.get("layers_repeats"):
-        return max(1, int(options["layers_repeats"]))
-    timing = getattr(spec, "timing", None)
-    budget_s = timing.max_time_s if timing is not None else DEFAULT_BUDGET_S
+def choose_repeats(end_to_end_ms: float | None, settings: LayerSettings | None = None) -> int:
+    """As many passes as fit the budget (`calib run` gives its --max-time), at least 3, at most 50;
+    `settings.repeats` pins the count (bench scripts do)."""
+    settings = settings or LayerSettings()
+    if settings.repeats:
+        return settings.repeats
+    budget_s = settings.budget_s
     if not end_to_end_ms or end_to_end_ms <= 0:
         return MIN_REPEATS
     return max(MIN_REPEATS, min(MAX_REPEATS, int(budget_s * 1000 / end_to_end_ms)))

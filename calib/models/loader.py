@@ -8,11 +8,13 @@ Files other than .py need --input-shape, since nothing in them says what the inp
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calib.errors import ModelLoadError, UsageError
+from calib.errors import ModelLoadError, UsageError, first_line
 from calib.models.catalog import CATALOG, get_entry
 
 SEED = 0
@@ -54,8 +56,11 @@ def _rebatch(tensor, batch_size: int):
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
     if not text:
         return None
+    parts = [part.strip() for part in text.replace("x", ",").split(",")]
     try:
-        dims = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
+        if not all(parts):  # "3,x", "3,,224": a dimension is missing
+            raise ValueError(text)
+        dims = tuple(int(part) for part in parts)
     except ValueError:
         raise UsageError(f"--input-shape {text!r}: expected comma-separated integers, e.g. 3,224,224") from None
     if not dims or any(d <= 0 for d in dims):
@@ -63,7 +68,21 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     return dims
 
 
-def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None) -> LoadedModel:
+def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None) -> LoadedModel:
+    """Every kind of model `calib run` takes: catalog names, file.py:factory, .pt, .pt2 and .onnx
+    (an ONNX graph has no torch module: only the onnxruntime backend runs it)."""
+    if spec.endswith(".onnx"):
+        from calib.backends.onnx_model import load_onnx_model
+
+        return load_onnx_model(spec, input_shape)
+    return load_model(spec, input_shape, seq_len)
+
+
+def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None,
+               trust_code: bool = False) -> LoadedModel:
+    """trust_code: load a .pt2 whose pickles need more than the weights-only unpickler (see
+    load_exported); a .py factory always runs its code, by design."""
+    """A torch model: catalog name, file.py:factory, .pt (TorchScript) or .pt2 (torch.export)."""
     import torch
 
     torch.manual_seed(SEED)
@@ -90,15 +109,84 @@ def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: i
             raise UsageError(f"{spec}: a {path.suffix} file does not say its input; give --input-shape (without batch)")
         try:
             if path.suffix == ".pt2":
-                module = torch.export.load(str(path)).module()
+                module = load_exported(path, trust_code).module()
             else:
                 module = torch.jit.load(str(path), map_location="cpu").eval()
+        except ModelLoadError:
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure to read is the user's file
-            raise ModelLoadError(f"{spec}: cannot load ({type(exc).__name__}: {_first_line(exc)})") from None
+            raise ModelLoadError(f"{spec}: cannot load ({type(exc).__name__}: {first_line(exc)})") from None
         return LoadedModel(path.name, module, "image" if len(input_shape) > 1 else "features", input_shape,
                            source=str(path))
     raise UsageError(f"unknown model {spec!r}; choose from: {', '.join(CATALOG)} "
                      "(or a file: path.py:factory, .pt TorchScript, .pt2 torch.export)")
+
+
+# torch.load then uses its weights-only unpickler even where the caller passes weights_only=False
+# (torch.export.load does, for sample inputs and pickled weights or constants). Public in torch.load's docs.
+_FORCE_WEIGHTS_ONLY, _FORCE_NO_WEIGHTS_ONLY = "TORCH_FORCE_WEIGHTS_ONLY_LOAD", "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
+TRUST_OPTION = "--trust-model-file"
+
+
+def load_exported(path: Path, trust_code: bool = False):
+    """torch.export.load without running code the file brings along, unless trust_code.
+
+    torch.export.load unpickles the archive's sample inputs, and any pickled weights and constants,
+    falling back to the unrestricted unpickler when the weights-only one refuses (a pickle that calls
+    os.system ran inside it). Here every torch.load it makes is forced to the weights-only unpickler
+    (tensors, containers, plain numbers: no arbitrary callables), and an archive is refused before
+    loading when it holds what torch loads outside torch.load: Python objects it unpickles with plain
+    pickle (opaque_obj_*), TorchBind objects (custom_obj_*), or AOTInductor compiled code. The bytes
+    are read once, so the file checked is the file loaded."""
+    import io
+    import pickle
+
+    import torch
+
+    data = Path(path).read_bytes()
+    if trust_code:
+        return torch.export.load(io.BytesIO(data))
+    _refuse_code_members(path, data)
+    saved = {name: os.environ.pop(name, None) for name in (_FORCE_WEIGHTS_ONLY, _FORCE_NO_WEIGHTS_ONLY)}
+    os.environ[_FORCE_WEIGHTS_ONLY] = "1"
+    try:
+        return torch.export.load(io.BytesIO(data))
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f"calls {found.group(1)}" if found else "needs more than tensors and plain containers"
+        raise ModelLoadError(f"{path}: refused: a pickle inside it {what}, which the weights-only unpickler does "
+                             f"not allow (it could run code); pass {TRUST_OPTION} to load a file you trust") from None
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _refuse_code_members(path: Path, data: bytes) -> None:
+    """Refuse an archive holding members torch.export.load would load outside torch.load (with
+    plain pickle, the TorchBind unpickler or as a shared library). Read with torch's own archive
+    reader, so that it sees the members torch will see."""
+    import io
+
+    from torch.export.pt2_archive import PT2ArchiveReader
+
+    try:
+        reader = PT2ArchiveReader(io.BytesIO(data))
+        names = reader.get_file_names()
+    except Exception:  # noqa: BLE001 - not this format: torch's older-format reader unpickles only with torch.load
+        return
+    for name in names:
+        lowered = name.lower()
+        if "aotinductor/" in lowered:
+            what = f"AOTInductor compiled code ({name}), which loading runs"
+        elif lowered.endswith(".json") and "config" in lowered and re.search(
+                rb"(custom|opaque)_obj_", reader.read_bytes(name).lower()):
+            what = f"pickled Python or TorchBind objects (listed in {name}), which torch unpickles without restriction"
+        else:
+            continue
+        raise ModelLoadError(f"{path}: refused: it holds {what}; pass {TRUST_OPTION} to load a file you trust")
 
 
 def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedModel:
@@ -113,14 +201,14 @@ def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedM
         sys.modules[module_name] = user_module
         spec.loader.exec_module(user_module)
     except Exception as exc:  # noqa: BLE001
-        raise ModelLoadError(f"{path}: cannot import ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise ModelLoadError(f"{path}: cannot import ({type(exc).__name__}: {first_line(exc)})") from None
     factory = getattr(user_module, factory_name, None)
     if not callable(factory):
         raise ModelLoadError(f"{path}: has no callable {factory_name!r} (use path.py:factory)")
     try:
         built = factory()
     except Exception as exc:  # noqa: BLE001
-        raise ModelLoadError(f"{path}:{factory_name}() failed ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise ModelLoadError(f"{path}:{factory_name}() failed ({type(exc).__name__}: {first_line(exc)})") from None
     example = None
     if isinstance(built, tuple):
         built, example = built[0], built[1]
@@ -136,8 +224,3 @@ def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedM
     return LoadedModel(f"{path.stem}:{factory_name}", built.eval(), kind, shape, source=str(path),
                        example_inputs=example if example is not None and input_shape is None else None,
                        vocab_size=getattr(built, "vocab_size", None))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else ""

@@ -9,19 +9,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from calib.errors import UsageError
+from calib.settings import CALIBRATION_FILE_SUFFIXES, CalibrationSettings
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".ppm"}
 
 
-def calibration_inputs(model, options: dict, batch_size: int = 1) -> list[tuple]:
+def calibration_inputs(model, settings: CalibrationSettings, batch_size: int = 1) -> list[tuple]:
     """A list of input tuples (each one call's inputs at `batch_size`), fp32/int64 on the CPU."""
-    source = options.get("calib_data") or "random"
-    count = int(options.get("calib_samples") or 32)
-    if count <= 0:
-        raise UsageError("--calib-samples must be positive")
+    source, count = settings.data, settings.samples
     if source == "random" or model.input_kind == "tokens":
         return [model.make_inputs(batch_size, seed=1000 + i) for i in range(max(1, count // batch_size))]
     if source == "digits":
@@ -30,6 +28,17 @@ def calibration_inputs(model, options: dict, batch_size: int = 1) -> list[tuple]
         items = _from_dir(Path(source), count)
     shaped = [_match_shape(item, model.item_shape) for item in items]
     return [(_stack(shaped[i:i + batch_size]),) for i in range(0, len(shaped) - batch_size + 1, batch_size)]
+
+
+def timed_calibration(observed_module, batches) -> float:
+    """Run every calibration batch through the observed model; seconds it took."""
+    import torch
+
+    started = time.perf_counter()
+    with torch.no_grad():
+        for batch in batches:
+            observed_module(*batch)
+    return time.perf_counter() - started
 
 
 def _stack(items):
@@ -52,7 +61,7 @@ def _from_dir(folder: Path, count: int):
 
     if not folder.is_dir():
         raise UsageError(f"--calib-data {folder}: not random, digits or a directory")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES | {".npy", ".pt"})
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in CALIBRATION_FILE_SUFFIXES)
     if not files:
         raise UsageError(f"--calib-data {folder}: no images, .npy or .pt files in it")
     items = []

@@ -15,7 +15,9 @@ from __future__ import annotations
 import copy
 import math
 
+from calib.errors import first_line
 from calib.quant import formulas
+from calib.settings import CalibrationSettings
 
 SCHEMES = ("symmetric", "affine")
 GRANULARITIES = ("per-tensor", "per-channel")
@@ -42,12 +44,12 @@ def weight_errors(layer) -> dict:
     return errors
 
 
-def activation_errors(module, layers, batches, options: dict, reduce_range: bool) -> dict:
+def activation_errors(module, layers, batches, calibration: CalibrationSettings, reduce_range: bool) -> dict:
     """{layer name: {"mse", "sqnr_db", "range": [lo, hi]}} of each layer's output on `batches`."""
     from calib.quant.observers import activation_observer
 
-    constructor, _ = activation_observer(options.get("calib_method") or "minmax", options.get("qscheme") or "affine",
-                                         reduce_range, float(options.get("calib_percentile") or 99.99))
+    constructor, _ = activation_observer(calibration.method, calibration.qscheme, reduce_range,
+                                         calibration.percentile)
     observers = {name: constructor() for name, _ in layers}
     seen = set()
 
@@ -99,12 +101,12 @@ def _run_with_hooks(module, layers, batches, on_output) -> None:
             handle.remove()
 
 
-def analyse(model, options: dict, reduce_range: bool, batches) -> list[dict]:
+def analyse(model, calibration: CalibrationSettings, reduce_range: bool, batches) -> list[dict]:
     """One row per Conv/Linear layer, worst first."""
     module = model.module.eval()
     layers = quantizable_layers(module)
-    activations = activation_errors(module, layers, batches, options, reduce_range) if batches else {}
-    granularity = options.get("weight_granularity") or "per-channel"
+    activations = activation_errors(module, layers, batches, calibration, reduce_range) if batches else {}
+    granularity = calibration.weight_granularity
     rows = []
     for name, layer in layers:
         weights = weight_errors(layer)
@@ -119,7 +121,7 @@ def analyse(model, options: dict, reduce_range: bool, batches) -> list[dict]:
     return rows
 
 
-def model_sizes(model, options: dict, precisions=("int8-dynamic", "int8-static")) -> list[dict]:
+def model_sizes(model, calibration: CalibrationSettings, precisions=("int8-dynamic", "int8-static")) -> list[dict]:
     """Serialized bytes per precision against fp32, with the params x bits estimate."""
     from calib.quant import torch_int8
 
@@ -133,12 +135,12 @@ def model_sizes(model, options: dict, precisions=("int8-dynamic", "int8-static")
     example = model.make_inputs(1)
     for precision in precisions:
         try:
-            _, info = torch_int8.quantize(copy.deepcopy(model.module).eval(), precision, example,
-                                          {**options, "loaded_model": model})
+            _, info = torch_int8.quantize(copy.deepcopy(model.module).eval(), precision, example, calibration,
+                                          calibration_model=model)
         except Exception as exc:  # noqa: BLE001 - a size row that cannot be made says why
             rows.append({"precision": precision, "serialized_bytes": None, "vs_fp32": None,
                          "estimate_bytes": params * BITS[precision] // 8,
-                         "note": f"not converted: {type(exc).__name__}: {str(exc).splitlines()[0][:80]}"})
+                         "note": f"not converted: {type(exc).__name__}: {first_line(exc, 80)}"})
             continue
         size = info["model_size_bytes"]
         rows.append({"precision": precision, "serialized_bytes": size, "vs_fp32": size / fp32_bytes,

@@ -38,7 +38,7 @@ def _fp8_linear_class():
     return Fp8Linear
 
 
-def convert(module, options: dict):
+def convert(module):
     """Return (module with fp8 Linears and bf16 elsewhere, info). Module must already be on CUDA."""
     import torch
     from torch import nn

@@ -4,11 +4,11 @@ Two paths, both ending in lowered int8 kernels (never a reference Q/DQ graph tim
 without a flag):
 - "fx": torch.ao FX graph mode (prepare_fx/convert_fx) with the engine's qconfig and the
   chosen calibration observers. The default ("auto"): on resnet18 it is as fast as PT2E +
-  lowering (ENVIRONMENT.md: 2.1x vs 2.0x; `bench/int8.py --paths` agrees within noise), needs
+  lowering (2.1x vs 2.0x fp32 on an AVX2 EPYC; `bench/int8.py --paths` measures both), needs
   no strict export and quantizes with the same engine kernels `torch.backends.quantized.engine` names.
 - "pt2e": torch.export(strict=True) -> torchao prepare_pt2e with X86InductorQuantizer ->
   convert_pt2e -> lower_pt2e_quantized_to_x86. Used where FX cannot trace the model, or when
-  options["int8_path"] == "pt2e". If lowering fails the reference Q/DQ graph is returned
+  Int8Settings.path == "pt2e". If lowering fails the reference Q/DQ graph is returned
   with info["reference_qdq"] = True and a warning: it is slower than fp32.
 """
 
@@ -19,41 +19,34 @@ import warnings
 
 import torch
 
-from calib.errors import CalibError, UsageError
+from calib.errors import CalibError, UsageError, first_line
+from calib.quant.calibration_data import calibration_inputs, timed_calibration
 from calib.quant.observers import activation_observer, weight_observer
-from calib.quant.torch_int8 import timed_calibration
+from calib.settings import CalibrationSettings
 
-PATHS = ("auto", "fx", "pt2e")
 FX_CALIBRATION_BATCH = 8  # FX graphs are batch-agnostic: calibrate in batches, fewer observer updates
 
 
-def quantize_static(module, example_inputs: tuple, options: dict, choice):
-    method = options.get("calib_method") or "minmax"
-    qscheme = options.get("qscheme") or "affine"
-    granularity = options.get("weight_granularity") or "per-channel"
-    path = options.get("int8_path") or "auto"
-    if path not in PATHS:
-        raise UsageError(f"int8 path {path!r}: choose from {', '.join(PATHS)}")
-    if granularity not in ("per-channel", "per-tensor"):
-        raise UsageError(f"--weight-granularity {granularity!r}: choose per-channel or per-tensor")
+def quantize_static(module, example_inputs: tuple, calibration: CalibrationSettings, path: str, choice,
+                    calibration_model=None):
+    """`path`: auto, fx or pt2e (calib.settings.Int8Settings); `calibration_model`: the LoadedModel whose
+    calibration inputs to draw (None: the example batch alone)."""
     notes = []
-    if granularity == "per-channel" and not choice.per_channel_ok:
-        granularity = "per-tensor"
+    settings = calibration.to_dict()
+    if calibration.weight_granularity == "per-channel" and not choice.per_channel_ok:
+        settings["weight_granularity"] = "per-tensor"
         notes.append(f"engine {choice.engine} takes per-tensor weights only")
-    settings = {"data": str(options.get("calib_data") or "random"), "samples": int(options.get("calib_samples") or 32),
-                "method": method, "qscheme": qscheme, "weight_granularity": granularity}
-    if method == "percentile":
-        settings["percentile"] = float(options.get("calib_percentile") or 99.99)
+    draw = _Batches(calibration, calibration_model, example_inputs)
 
     fallback_reason = None
     if path in ("auto", "fx"):
         try:
-            return _fx(module, example_inputs, options, choice, settings, notes)
+            return _fx(module, example_inputs, draw, choice, settings, notes)
         except _TraceFailed as exc:
             if path == "fx" or choice.isa == "arm":
                 raise CalibError(f"int8-static: FX graph mode cannot trace this model ({exc})") from None
             fallback_reason = f"FX tracing failed ({exc}); used PT2E"
-    quantized, info = _pt2e(module, example_inputs, options, choice, settings, notes)
+    quantized, info = _pt2e(module, example_inputs, draw, choice, settings, notes)
     if fallback_reason:
         info["fallback_reason"] = fallback_reason
     return quantized, info
@@ -69,7 +62,7 @@ def _observers(settings: dict, choice, flavor: str, **extra):
     return act_ctor, act_name
 
 
-def _fx(module, example_inputs, options, choice, settings, notes):
+def _fx(module, example_inputs, draw, choice, settings, notes):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao deprecation notices, once per call
         from torch.ao.quantization import QConfig, get_default_qconfig_mapping
@@ -82,8 +75,8 @@ def _fx(module, example_inputs, options, choice, settings, notes):
         try:
             prepared = prepare_fx(module, mapping, example_inputs)
         except Exception as exc:  # noqa: BLE001 - any tracing failure means "try the other path"
-            raise _TraceFailed(f"{type(exc).__name__}: {_first_line(exc)}") from None
-        batches = _batches(options, example_inputs, min(FX_CALIBRATION_BATCH, settings["samples"]))
+            raise _TraceFailed(f"{type(exc).__name__}: {first_line(exc, 200)}") from None
+        batches = draw(min(FX_CALIBRATION_BATCH, settings["samples"]))
         calibration_s = timed_calibration(prepared, batches)
         quantized = convert_fx(prepared)
     settings = {**settings, "batches": len(batches), "activation_observer": act_name, "weight_observer": weight_name}
@@ -94,7 +87,7 @@ def _fx(module, example_inputs, options, choice, settings, notes):
     return quantized, info
 
 
-def _pt2e(module, example_inputs, options, choice, settings, notes):
+def _pt2e(module, example_inputs, draw, choice, settings, notes):
     if choice.isa == "arm":
         raise CalibError("int8-static: PT2E lowering is wired for x86 only; FX (qnnpack) is the ARM path")
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
@@ -116,10 +109,10 @@ def _pt2e(module, example_inputs, options, choice, settings, notes):
         exported = torch.export.export(module, example_inputs, strict=True).module()
     except Exception as exc:  # noqa: BLE001
         raise CalibError(f"int8-static: neither FX nor torch.export(strict=True) can trace this model "
-                         f"({type(exc).__name__}: {_first_line(exc)})") from None
+                         f"({type(exc).__name__}: {first_line(exc, 200)})") from None
     prepared = prepare_pt2e(exported, X86InductorQuantizer().set_global(config))
     batch_size = example_inputs[0].shape[0]  # the exported graph is specialised to this batch size
-    batches = _batches(options, example_inputs, batch_size)
+    batches = draw(batch_size)
     calibration_s = timed_calibration(prepared, batches)
     converted = convert_pt2e(prepared)
     info = {"path": "pt2e+x86-lowering", "lowered": True, "reference_qdq": False,
@@ -145,20 +138,18 @@ def _activation_qscheme(qscheme: str):
     return torch.per_tensor_symmetric if qscheme == "symmetric" else torch.per_tensor_affine
 
 
-def _batches(options: dict, example_inputs: tuple, batch_size: int) -> list[tuple]:
-    """Calibration batches from the run's LoadedModel (options["loaded_model"]), else the example batch."""
-    from calib.quant.calibration_data import calibration_inputs
+class _Batches:
+    """Calibration batches at a requested batch size: from the run's LoadedModel when there is one
+    (calib.quant.calibration_data), else the example batch alone."""
 
-    model = options.get("loaded_model")
-    if model is None:
-        return [example_inputs]
-    samples = int(options.get("calib_samples") or 32)
-    batches = calibration_inputs(model, options, batch_size)
-    if not batches:
-        raise UsageError(f"--calib-samples {samples}: fewer calibration items than one batch of {batch_size}")
-    return batches
+    def __init__(self, calibration: CalibrationSettings, model, example_inputs: tuple):
+        self.calibration, self.model, self.example_inputs = calibration, model, example_inputs
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else ""
+    def __call__(self, batch_size: int) -> list[tuple]:
+        if self.model is None:
+            return [self.example_inputs]
+        batches = calibration_inputs(self.model, self.calibration, batch_size)
+        if not batches:
+            raise UsageError(f"--calib-samples {self.calibration.samples}: fewer calibration items than one "
+                             f"batch of {batch_size}")
+        return batches

@@ -1,8 +1,8 @@
-"""PyTorch-native int8 on the CPU: `quantize(module, precision, example_inputs, options)`.
+"""PyTorch-native int8 on the CPU: `quantize(module, precision, example_inputs, ...)`.
 
 int8-dynamic: torch.ao `quantize_dynamic` (Linear/LSTM/GRU weights int8, activations
   quantized per call). It is the path that is fast here; torchao's Int8DynamicActivation-
-  Int8WeightConfig runs 17-20x slower than fp32 on AVX2 (see ENVIRONMENT.md). torch.ao is
+  Int8WeightConfig ran 17-20x slower than fp32 on an AVX2 EPYC (measured by hand, torch 2.14). torch.ao is
   deprecated, so it is used only in `_dynamic` below, to be swapped in one place.
 int8-static: see calib.quant.static_int8 (FX graph mode, or PT2E + x86 lowering).
 
@@ -12,23 +12,27 @@ Both return (quantized module, info); info lands in the record's backend_info.
 from __future__ import annotations
 
 import io
-import time
 import warnings
 
 import torch  # this module is imported only when an int8 precision is asked for
 from torch import nn
 
 from calib.errors import CalibError, UsageError
+from calib.settings import CalibrationSettings, Int8Settings
 
 DYNAMIC_PATH = "ao-dynamic"
 QUANTIZED_KINDS = ("Conv", "Linear", "LSTM", "GRU", "RNN", "Embedding")
 DEPRECATED_API = "torch.ao.quantization (deprecated upstream; isolated in calib/quant)"
 
 
-def quantize(module, precision_name: str, example_inputs: tuple, options: dict):
+def quantize(module, precision_name: str, example_inputs: tuple,
+             calibration: CalibrationSettings = CalibrationSettings(), int8: Int8Settings = Int8Settings(),
+             calibration_model=None):
+    """(quantized module, info). int8-static calibrates on `calibration_model`'s calibration inputs
+    (a calib LoadedModel) when given, else on `example_inputs` alone."""
     from calib.quant.engine import select_engine
 
-    choice = select_engine(options.get("int8_engine"))
+    choice = select_engine(int8.engine)
     info = {"engine": choice.engine, "engine_reason": choice.reason, "isa": choice.isa,
             "reduce_range": choice.reduce_range}
     if precision_name == "int8-dynamic":
@@ -38,7 +42,8 @@ def quantize(module, precision_name: str, example_inputs: tuple, options: dict):
     elif precision_name == "int8-static":
         from calib.quant.static_int8 import quantize_static
 
-        quantized, static_info = quantize_static(module, example_inputs, options, choice)
+        quantized, static_info = quantize_static(module, example_inputs, calibration, int8.path, choice,
+                                                 calibration_model)
         info.update(static_info)
     else:
         raise UsageError(f"{precision_name!r} is not a PyTorch int8 precision")
@@ -143,10 +148,3 @@ def _tensor_bytes(module) -> int:
     return total
 
 
-def timed_calibration(prepared_module, batches) -> float:
-    """Run every calibration batch through the observed model; seconds it took."""
-    started = time.perf_counter()
-    with torch.no_grad():
-        for batch in batches:
-            prepared_module(*batch)
-    return time.perf_counter() - started

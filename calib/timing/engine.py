@@ -1,9 +1,9 @@
 """The adaptive measurement loop: cold call, warm-up, then samples until the median is pinned.
 
-Stopping rule: keep sampling until at least `min_count` samples and `min_time_s` of timed
-work exist AND the 95% CI of the median is narrower than `target_ci_rel` of the median;
-stop anyway at `max_time_s` (once `hard_min_count` samples exist). Every raw sample is
-kept; statistics are derived from them (calib.timing.stats).
+The stopping rule is a parameter (a StopRule): `calib run` uses CiTarget (at least `min_count`
+samples and `min_time_s`, then until the 95% CI of the median is narrower than `target_ci_rel`;
+stop anyway at `max_time_s`), `calib ab`'s rounds and the device probe a FixedTime block.
+Every raw sample is kept; statistics are derived from them (calib.timing.stats).
 """
 
 from __future__ import annotations
@@ -21,7 +21,62 @@ NS_PER_MS = 1e6
 
 
 @dataclass(frozen=True)
+class Warmup:
+    """Untimed calls before sampling: at least `min_count` and `min_time_s`, at most `max_time_s`."""
+    min_count: int = 3
+    min_time_s: float = 0.5
+    max_time_s: float = 3.0
+
+
+@dataclass(frozen=True)
+class CiTarget:
+    """`calib run`'s stopping rule: at least `min_count` samples and `min_time_s`, then stop once the
+    95% CI of the median is narrower than `target_ci_rel` of it; at `max_time_s` stop anyway (once
+    `hard_min_count` samples exist)."""
+    min_count: int = 20
+    min_time_s: float = 1.0
+    max_time_s: float = 10.0
+    target_ci_rel: float = 0.01
+    hard_min_count: int = 3
+    max_count: int = 1_000_000
+    name = "ci_target"
+
+    def settled(self, samples_ns: list[int], elapsed_ns: int) -> str | None:
+        if elapsed_ns / 1e9 < self.min_time_s:
+            return None
+        ordered = np.sort(np.asarray(samples_ns, dtype=np.int64))
+        low, high = median_ci_sorted(ordered)
+        middle = ordered[len(ordered) // 2]
+        return "ci_target" if middle and (high - low) / middle <= self.target_ci_rel else None
+
+
+@dataclass(frozen=True)
+class FixedTime:
+    """A fixed block of `time_s` (at least `min_count` calls): `calib ab`'s rounds, the device probe."""
+    time_s: float
+    min_count: int = 3
+    max_count: int = 1_000_000
+    name = "fixed_time"
+    target_ci_rel = None
+
+    @property
+    def max_time_s(self) -> float:
+        return self.time_s
+
+    @property
+    def hard_min_count(self) -> int:
+        return self.min_count
+
+    def settled(self, samples_ns: list[int], elapsed_ns: int) -> str | None:
+        return None  # the block ends at its time, never on a statistic
+
+
+StopRule = CiTarget | FixedTime
+
+
+@dataclass(frozen=True)
 class TimingSettings:
+    """The timing options of `calib run` (one record's "timing.settings"): a warm-up and a CiTarget."""
     warmup_min_count: int = 3
     warmup_min_time_s: float = 0.5
     warmup_max_time_s: float = 3.0
@@ -32,13 +87,43 @@ class TimingSettings:
     hard_min_count: int = 3
     max_count: int = 1_000_000
 
+    def __post_init__(self):
+        from calib.errors import UsageError
+
+        if self.min_count <= 0 or self.warmup_min_count < 0 or self.hard_min_count <= 0:
+            raise UsageError("--min-samples must be positive and --warmup-min-count not negative")
+        if self.max_time_s <= 0 or self.min_time_s < 0 or self.warmup_min_time_s < 0:
+            raise UsageError("--max-time must be positive; --min-time and --warmup-min-time not negative")
+        if self.min_time_s > self.max_time_s:
+            raise UsageError(f"--min-time {self.min_time_s:g} is above --max-time {self.max_time_s:g}")
+        if self.target_ci_rel <= 0:
+            raise UsageError(f"--target-ci {self.target_ci_rel:g}: must be positive")
+
+    @property
+    def warmup(self) -> Warmup:
+        return Warmup(self.warmup_min_count, self.warmup_min_time_s, self.warmup_max_time_s)
+
+    @property
+    def stop_rule(self) -> CiTarget:
+        return CiTarget(self.min_count, self.min_time_s, self.max_time_s, self.target_ci_rel, self.hard_min_count,
+                        self.max_count)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "TimingSettings":
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+
+@dataclass(frozen=True)
+class TimingPlan:
+    """A warm-up and a stopping rule, for measurements that are not `calib run`'s (rounds, probes)."""
+    warmup: Warmup
+    stop_rule: StopRule
+
+
+def settings_dict(warmup: Warmup, stop: StopRule) -> dict:
+    """What a record stores as timing["settings"]: the warm-up and the stopping rule that produced it
+    (for a CiTarget, exactly TimingSettings.to_dict() plus the rule's name)."""
+    return {**{f"warmup_{key}": value for key, value in asdict(warmup).items()}, **asdict(stop),
+            "stop_rule": stop.name}
 
 
 @dataclass
@@ -46,7 +131,8 @@ class Measurement:
     samples_ms: list[float]
     warmup_ms: list[float]
     cold_ms: float
-    settings: TimingSettings
+    stop: StopRule
+    warmup: Warmup
     timer: str
     stop_reason: str
     batch_size: int = 1
@@ -58,10 +144,19 @@ class Measurement:
             self._summary = summarize(self.samples_ms, self.batch_size)
         return self._summary
 
+    def settings_dict(self) -> dict:
+        return settings_dict(self.warmup, self.stop)
 
-def measure(fn: Callable[[], object], timer, settings: TimingSettings = TimingSettings(),
-            batch_size: int = 1, now_ns: Callable[[], int] | None = None) -> Measurement:
-    """Time `fn` (one inference) with `timer` (see calib.timing.clock)."""
+
+def measure(fn: Callable[[], object], timer, settings: TimingSettings | TimingPlan | None = None, batch_size: int = 1,
+            now_ns: Callable[[], int] | None = None, *, stop: StopRule | None = None,
+            warmup: Warmup | None = None) -> Measurement:
+    """Time `fn` (one inference) with `timer` (see calib.timing.clock) until `stop` says so.
+
+    `stop` and `warmup` default to those of `settings` (TimingSettings(): `calib run`'s defaults)."""
+    settings = settings or TimingSettings()
+    stop = stop or settings.stop_rule
+    warmup = warmup or settings.warmup
     now_ns = now_ns or getattr(timer, "now_ns", time.perf_counter_ns)
     time_call = timer.time_call
     gc_was_enabled = gc.isenabled()
@@ -75,42 +170,40 @@ def measure(fn: Callable[[], object], timer, settings: TimingSettings = TimingSe
         while True:
             warmup_ms.append(time_call(fn) / NS_PER_MS)
             elapsed_s = (now_ns() - start) / 1e9
-            if len(warmup_ms) >= settings.warmup_min_count and elapsed_s >= settings.warmup_min_time_s:
+            if len(warmup_ms) >= warmup.min_count and elapsed_s >= warmup.min_time_s:
                 break
-            if elapsed_s >= settings.warmup_max_time_s:
+            if elapsed_s >= warmup.max_time_s:
                 break
 
         samples_ns: list[int] = []
         append = samples_ns.append
         start = now_ns()
-        next_check = max(settings.min_count, settings.hard_min_count)
+        next_check = max(stop.min_count, stop.hard_min_count)
         stop_reason = "max_count"
-        max_time_ns = settings.max_time_s * 1e9
-        while len(samples_ns) < settings.max_count:
+        max_time_ns = stop.max_time_s * 1e9
+        hard_min_count, max_count, settled = stop.hard_min_count, stop.max_count, stop.settled
+        while len(samples_ns) < max_count:
             append(time_call(fn))
             n = len(samples_ns)
             elapsed_ns = now_ns() - start
-            if elapsed_ns >= max_time_ns and n >= settings.hard_min_count:
+            if elapsed_ns >= max_time_ns and n >= hard_min_count:
                 stop_reason = "max_time"
                 break
             if n < next_check:
                 continue
-            # The CI check sorts every sample: space checks geometrically (every third more samples)
-            # so its amortized cost stays well under a microsecond per call.
+            # A rule's check may sort every sample: space checks geometrically (every third more
+            # samples) so its amortized cost stays well under a microsecond per call.
             next_check = n + max(1, n // 3)
-            if elapsed_ns / 1e9 >= settings.min_time_s:
-                ordered = np.sort(np.asarray(samples_ns, dtype=np.int64))
-                low, high = median_ci_sorted(ordered)
-                middle = ordered[n // 2]
-                if middle and (high - low) / middle <= settings.target_ci_rel:
-                    stop_reason = "ci_target"
-                    break
+            reason = settled(samples_ns, elapsed_ns)
+            if reason:
+                stop_reason = reason
+                break
     finally:
         if gc_was_enabled:
             gc.enable()
 
     samples_ms = [s / NS_PER_MS for s in samples_ns]
-    result = Measurement(samples_ms=samples_ms, warmup_ms=warmup_ms, cold_ms=cold_ms, settings=settings,
+    result = Measurement(samples_ms=samples_ms, warmup_ms=warmup_ms, cold_ms=cold_ms, stop=stop, warmup=warmup,
                          timer=getattr(timer, "name", type(timer).__name__), stop_reason=stop_reason,
                          batch_size=batch_size)
     result.warnings.extend(stability_warnings(result))
@@ -121,10 +214,10 @@ def stability_warnings(measurement: Measurement) -> list[str]:
     """Warnings that say what to do, in the manner of pyperf and trtexec."""
     warnings = []
     summary = measurement.summary()
-    settings = measurement.settings
-    if summary.count < settings.min_count:
+    stop = measurement.stop
+    if summary.count < stop.min_count:
         warnings.append(
-            f"only {summary.count} samples (wanted {settings.min_count}): each call is slow; "
+            f"only {summary.count} samples (wanted {stop.min_count}): each call is slow; "
             f"raise --max-time to get a tighter estimate"
         )
     if summary.median_ms and summary.iqr_ms / summary.median_ms > 0.10:
@@ -132,10 +225,11 @@ def stability_warnings(measurement: Measurement) -> list[str]:
             f"unstable: IQR is {100 * summary.iqr_ms / summary.median_ms:.0f}% of the median; "
             "close other programs, pin threads (--threads) or set the CPU governor to performance"
         )
-    if measurement.stop_reason == "max_time" and summary.ci95_rel_width > settings.target_ci_rel:
+    target = stop.target_ci_rel
+    if measurement.stop_reason == "max_time" and target is not None and summary.ci95_rel_width > target:
         warnings.append(
             f"95% CI of the median is {100 * summary.ci95_rel_width:.1f}% wide, above the "
-            f"{100 * settings.target_ci_rel:.1f}% target: raise --max-time or reduce noise"
+            f"{100 * target:.1f}% target: raise --max-time or reduce noise"
         )
     if summary.count >= 20 and summary.outliers / summary.count > 0.10:
         warnings.append(

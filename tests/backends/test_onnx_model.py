@@ -8,9 +8,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the Tor
 import torch  # noqa: E402
 
 from calib.backends import get_backend  # noqa: E402
-from calib.backends.base import RunConfig  # noqa: E402
 from calib.backends.onnx_model import load_onnx_model  # noqa: E402
 from calib.errors import BackendUnavailable, ModelLoadError, UsageError  # noqa: E402
+from run_configs import run_config
 
 
 def _export(path, dynamic_spatial=False):
@@ -49,14 +49,14 @@ def test_bad_files_are_one_line_errors(tmp_path):
 def test_runs_on_onnxruntime_and_not_on_torch(tmp_path, onnx_cache):
     module = _export(tmp_path / "m.onnx")
     model = load_onnx_model(str(tmp_path / "m.onnx"))
-    prepared = get_backend("onnxruntime").prepare(model, RunConfig("int8-static", "cpu", 1, 1, {"calib_samples": 4}))
+    prepared = get_backend("onnxruntime").prepare(model, run_config("int8-static", "cpu", 1, 1, calib_samples=4))
     try:
         assert prepared.info["exporter"] == "file"
         assert prepared.run().shape == module(*model.make_inputs(1)).shape
     finally:
         prepared.close()
     with pytest.raises(BackendUnavailable, match="--backend onnxruntime"):
-        get_backend("torch").prepare(model, RunConfig("fp32", "cpu", 1, 1, {}))
+        get_backend("torch").prepare(model, run_config("fp32", "cpu", 1, 1))
 
 
 def test_external_data_files_are_counted_and_converted(tmp_path, onnx_cache):
@@ -69,7 +69,7 @@ def test_external_data_files_are_counted_and_converted(tmp_path, onnx_cache):
                     all_tensors_to_one_file=True, location="m.onnx.data", size_threshold=0)
     model = load_onnx_model(str(path))
     for precision in ("fp32", "int8-dynamic", "fp16"):
-        prepared = get_backend("onnxruntime").prepare(model, RunConfig(precision, "cpu", 1, 1, {}))
+        prepared = get_backend("onnxruntime").prepare(model, run_config(precision, "cpu", 1, 1))
         try:
             assert prepared.run().shape == (1, 4)
             if precision == "fp32":

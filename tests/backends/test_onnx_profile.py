@@ -6,6 +6,7 @@ pytest.importorskip("onnxruntime")
 
 from calib.backends.onnx_profile import layer_table, module_path  # noqa: E402
 from calib.layers.table import ROW_KEYS  # noqa: E402
+from run_configs import run_config
 
 
 def _node(name, ts, dur, op="Conv", inputs=({"float": [1, 3, 8, 8]}, {"float": [4, 3, 3, 3]}, {"float": [4]}),
@@ -62,11 +63,10 @@ def test_module_path_follows_the_exporter_scopes():
 
 def test_real_session_profile(onnx_cache):
     from calib.backends import get_backend
-    from calib.backends.base import RunConfig
     from calib.models.loader import load_model
 
     model = load_model("tiny-cnn")
-    prepared = get_backend("onnxruntime").prepare(model, RunConfig("fp32", "cpu", 1, 1, {}))
+    prepared = get_backend("onnxruntime").prepare(model, run_config("fp32", "cpu", 1, 1))
     try:
         table = prepared.profile_layers(1.0, None)
     finally:

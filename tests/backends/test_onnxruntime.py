@@ -7,9 +7,9 @@ pytest.importorskip("onnxruntime")
 import torch  # noqa: E402
 
 from calib.backends import get_backend  # noqa: E402
-from calib.backends.base import RunConfig  # noqa: E402
 from calib.errors import PrecisionUnavailable  # noqa: E402
 from calib.models.loader import load_model  # noqa: E402
+from run_configs import run_config
 
 OPTIONS = {"calib_data": "random", "calib_samples": 8, "calib_method": "minmax"}
 
@@ -20,7 +20,7 @@ def tiny_cnn():
 
 
 def _prepare(model, precision, batch_size=2, options=OPTIONS):
-    return get_backend("onnxruntime").prepare(model, RunConfig(precision, "cpu", batch_size, 1, dict(options)))
+    return get_backend("onnxruntime").prepare(model, run_config(precision, "cpu", batch_size, 1, options))
 
 
 def _cosine(a, b):
@@ -104,12 +104,24 @@ def test_export_is_cached_by_model_and_shape(onnx_cache, tiny_cnn):
     assert export_model(other_shape).path != first.path
 
 
-def test_int8_types_follow_the_cpu_flags(monkeypatch):
+def _int8_types_on(monkeypatch, arch, flags):
     from calib.backends import onnx_convert
 
-    monkeypatch.setattr(onnx_convert, "cpu_flags", lambda: ["avx2", "fma"])
+    monkeypatch.setattr(onnx_convert, "cpu_features", lambda: {"arch": arch, "flags": flags})
     activation, weight, why = onnx_convert.int8_types("cpu")
-    assert (activation.name, weight.name) == ("QUInt8", "QInt8") and "VNNI" in why
-    monkeypatch.setattr(onnx_convert, "cpu_flags", lambda: ["avx2", "avx512f", "avx512_vnni"])
-    activation, weight, why = onnx_convert.int8_types("cpu")
-    assert (activation.name, weight.name) == ("QInt8", "QInt8") and "avx512_vnni" in why
+    return f"{activation.name}/{weight.name}", why
+
+
+def test_int8_types_follow_the_hardware_rule_table(monkeypatch):
+    pair, why = _int8_types_on(monkeypatch, "x86_64", ["avx2", "fma"])
+    assert pair == "QUInt8/QInt8" and why.startswith("u8s8") and "VNNI" in why and "rule x86_64" in why
+    # Measured on an AMX Xeon: u8s8 2.2x fp32, s8s8 slower than fp32. VNNI and AMX keep u8s8.
+    for flags in (["avx2", "avx512f", "avx512_vnni"], ["avx2", "avx512f", "amx_int8", "amx_tile"]):
+        assert _int8_types_on(monkeypatch, "x86_64", flags)[0] == "QUInt8/QInt8"
+    pair, why = _int8_types_on(monkeypatch, "aarch64", ["asimd", "asimddp"])
+    assert pair == "QInt8/QInt8" and "asimddp" in why
+    assert _int8_types_on(monkeypatch, "x86_64", [])[0] == "QInt8/QInt8"  # ORT's default
+    from calib.backends import onnx_convert
+
+    activation, weight, why = onnx_convert.int8_types("cuda:0")
+    assert (activation.name, weight.name) == ("QInt8", "QInt8") and why.startswith("s8s8")

@@ -6,28 +6,32 @@ import pytest
 import torch
 
 from calib import fidelity
-from calib.backends import RunConfig, torch_eager
+from calib.backends import torch_eager
+from calib.configuration import Configuration
 from calib.models.loader import load_model
-from calib.sweep import SweepSpec
+from calib.settings import FidelitySettings
+from calib.spec import SweepSpec
+from run_configs import run_config
 
 
 def _spec(model_name, **options):
     return SweepSpec(model=model_name, backends=["torch"], precisions=[], batch_sizes=[1], device="cpu", threads=2,
-                     options={"max_drop": 1.0, **options})
+                     fidelity=FidelitySettings(max_drop=1.0), calibration=run_config("fp32", **options).calibration)
 
 
 def _evaluate(spec, model, precision, references, batch_size=1, drop_run_on=False):
-    prepared = torch_eager.prepare(model, RunConfig(precision, "cpu", batch_size, 2, spec.options))
+    prepared = torch_eager.prepare(model, spec.run_config(precision, batch_size))
     if drop_run_on:  # what a backend that cannot take new inputs hands over
         prepared.run_on = None
     with torch.inference_mode():
         outputs = prepared.run()
-    return fidelity.evaluate(spec, model, "torch", precision, batch_size, outputs, references, prepared=prepared)
+    configuration = Configuration(model.name, "torch", precision, batch_size, (batch_size, *model.item_shape), "cpu")
+    return fidelity.evaluate(spec.fidelity, model, configuration, outputs, references, prepared=prepared)
 
 
 def test_reference_comes_from_cpu_until_fp32_ran_on_the_backend():
     model = load_model("tiny-mlp")
-    spec, references = _spec("tiny-mlp"), {}
+    spec, references = _spec("tiny-mlp"), fidelity.references()
     before = _evaluate(spec, model, "bf16", references)
     assert before["reference"] == "torch fp32 on cpu" and before["is_reference"] is False
     reference = _evaluate(spec, model, "fp32", references)
@@ -42,7 +46,7 @@ def test_reference_comes_from_cpu_until_fp32_ran_on_the_backend():
 
 def test_digits_accuracy_and_drop_per_precision():
     model = load_model("digits-cnn")
-    spec, references = _spec("digits-cnn"), {}
+    spec, references = _spec("digits-cnn"), fidelity.references()
     fp32 = _evaluate(spec, model, "fp32", references, batch_size=16)  # 360 = 22*16 + 8: padded last batch
     assert fp32["accuracy"] > 0.90 and fp32["accuracy_drop"] == 0 and fp32["compact"].endswith("(ref)")
     assert fp32["sample"].startswith("digits test split (360") and fp32["top1_items"] == 360
@@ -54,7 +58,7 @@ def test_digits_accuracy_and_drop_per_precision():
 
 def test_backend_without_run_on_still_gets_output_metrics():
     model = load_model("digits-cnn")
-    result = _evaluate(_spec("digits-cnn"), model, "bf16", {}, drop_run_on=True)
+    result = _evaluate(_spec("digits-cnn"), model, "bf16", fidelity.references(), drop_run_on=True)
     assert result["accuracy"] is None and result["notes"] and "other inputs" in result["notes"][0]
     assert result["cosine"] > 0.99 and result["sample"] == "seeded inputs (1 item)"
 
@@ -63,7 +67,7 @@ def test_backend_without_run_on_still_gets_output_metrics():
                     reason="calib.quant.torch_int8 (int8 precisions) is not in this build")
 def test_int8_keeps_digits_accuracy_within_a_few_points():
     model = load_model("digits-cnn")
-    spec, references = _spec("digits-cnn", calib_data="digits", calib_samples=64), {}
+    spec, references = _spec("digits-cnn", calib_data="digits", calib_samples=64), fidelity.references()
     _evaluate(spec, model, "fp32", references, batch_size=16)
     for precision in ("int8-dynamic", "int8-static"):
         result = _evaluate(spec, model, precision, references, batch_size=16)

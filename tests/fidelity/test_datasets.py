@@ -9,6 +9,7 @@ from PIL import Image
 from calib.cli import main
 from calib.errors import UsageError
 from calib.fidelity.datasets import image_folder
+from calib.settings import FidelitySettings
 from calib.models.loader import load_model
 
 
@@ -22,9 +23,14 @@ def _folder(root, classes=("0", "1"), per_class=3, size=(20, 12)):
     return root
 
 
+def _settings(**options) -> FidelitySettings:
+    """What `calib run --eval-data ... --eval-mean ...` builds from its options."""
+    return FidelitySettings.from_cli(**options)
+
+
 def test_image_folder_matches_the_model_input_and_numbers_labels(tmp_path):
     model = load_model("tiny-cnn")  # (3, 32, 32)
-    labeled = image_folder(model, {"eval_data": str(_folder(tmp_path / "data", classes=("3", "7")))})
+    labeled = image_folder(model, _settings(eval_data=str(_folder(tmp_path / "data", classes=("3", "7")))))
     assert labeled.count == 6 and "2 classes" in labeled.name
     batches = list(labeled.batches_of(4))
     assert [real for _, _, real in batches] == [4, 2]
@@ -36,7 +42,7 @@ def test_image_folder_matches_the_model_input_and_numbers_labels(tmp_path):
 def test_resize_crop_and_normalize(tmp_path):
     model = load_model("digits-cnn")  # (1, 8, 8): grayscale
     options = {"eval_data": str(_folder(tmp_path / "data")), "eval_size": 10, "eval_mean": "0.5", "eval_std": "0.25"}
-    images, _, _ = next(image_folder(model, options).batches_of(6))
+    images, _, _ = next(image_folder(model, _settings(**options)).batches_of(6))
     assert tuple(images.shape) == (6, 1, 8, 8)
     assert images.min() < 0 < images.max()  # normalized around the mean
 
@@ -50,13 +56,13 @@ def test_resize_crop_and_normalize(tmp_path):
 def test_user_mistakes_are_one_line_usage_errors(tmp_path, options, message):
     folder = _folder(tmp_path / "data")
     with pytest.raises(UsageError, match=message):
-        image_folder(load_model("tiny-cnn"), {"eval_data": str(folder), **options})
+        image_folder(load_model("tiny-cnn"), _settings(**{"eval_data": str(folder), **options}))
 
 
 def test_empty_folder_is_a_usage_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UsageError, match="--eval-data"):
-        image_folder(load_model("tiny-cnn"), {"eval_data": str(tmp_path / "empty")})
+        image_folder(load_model("tiny-cnn"), _settings(eval_data=str(tmp_path / "empty")))
 
 
 def test_run_with_eval_data_reports_accuracy_per_precision(tmp_path, runner, fast_options):

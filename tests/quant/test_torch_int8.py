@@ -5,10 +5,11 @@ import copy
 import pytest
 import torch
 
-from calib.backends import RunConfig, torch_eager
+from calib.backends import torch_eager
 from calib.errors import CalibError
 from calib.models.loader import load_model
 from calib.quant import torch_int8
+from run_configs import run_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
@@ -18,7 +19,7 @@ OPTIONS = {"calib_data": "random", "calib_samples": 8, "calib_method": "minmax",
 
 def _prepare(name, precision, **options):
     model = load_model(name)
-    config = RunConfig(precision=precision, device="cpu", batch_size=2, threads=1, options={**OPTIONS, **options})
+    config = run_config(precision, "cpu", 2, 1, {**OPTIONS, **options})
     return model, torch_eager.prepare(model, config)
 
 
@@ -87,5 +88,5 @@ def test_digits_calibration_data_on_image_model():
 def test_model_without_quantizable_layers_is_one_line_error():
     convs = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()).eval()
     with pytest.raises(CalibError) as error:
-        torch_int8.quantize(copy.deepcopy(convs), "int8-dynamic", (torch.randn(1, 3, 8, 8),), dict(OPTIONS))
+        torch_int8.quantize(copy.deepcopy(convs), "int8-dynamic", (torch.randn(1, 3, 8, 8),))
     assert "no layer of this model could be quantized" in str(error.value) and "\n" not in str(error.value)

@@ -6,7 +6,7 @@ import pytest
 
 from calib.check.gate import (IMPROVEMENT, REGRESSION, SEPARATE_RUNS, UNCHANGED, GateSettings, gate, judge,
                               paired_rounds, paired_settled)
-from calib.check.interleave import InterleaveSettings
+from calib.interleave import InterleaveSettings
 from calib.errors import UsageError
 from check.records import make_record, make_result
 
@@ -79,8 +79,8 @@ def test_interleave_settings_refuse_what_cannot_be_tested(rounds, round_time):
 
 def test_rounds_are_fixed_blocks_that_never_stop_early():
     first, later = InterleaveSettings(round_time_s=0.2).round_timing(True), InterleaveSettings().round_timing(False)
-    assert first.min_time_s == first.max_time_s == 0.2
-    assert first.warmup_min_time_s > 0 and later.warmup_min_time_s == 0
+    assert first.stop_rule.time_s == first.stop_rule.max_time_s == 0.2 and first.stop_rule.settled([1] * 99, 0) is None
+    assert first.warmup.min_time_s > 0 and later.warmup.min_time_s == 0
 
 
 def test_fresh_instances_are_spread_over_the_rounds():
@@ -91,7 +91,7 @@ def test_fresh_instances_are_spread_over_the_rounds():
     assert [i for i in range(8) if four.new_instance(i)] == [0, 2, 4, 6]
     assert [i for i in range(5) if InterleaveSettings(rounds=5, instances=1).new_instance(i)] == [0]
     fresh = InterleaveSettings().round_timing(first=False, fresh=True)
-    assert fresh.warmup_min_count == 3 and fresh.warmup_min_time_s == 0.0
+    assert fresh.warmup.min_count == 3 and fresh.warmup.min_time_s == 0.0
 
 
 def test_settled_only_once_the_interval_clears_both_tolerances():

@@ -26,9 +26,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from calib import lifecycle
 from calib.check.gate import STOP_MAX_ROUNDS, STOP_SETTLED, GateSettings, paired_settled, round_statistic
+from calib.configuration import Configuration
 from calib.errors import UsageError
-from calib.timing.engine import Measurement, TimingSettings, measure, stability_warnings
+from calib.sweep import configuration_of
+from calib.timing.engine import FixedTime, Measurement, TimingPlan, Warmup, measure, stability_warnings
 
 BASELINE, CURRENT = "baseline", "current"
 ORDER = "ABBA"
@@ -73,13 +76,12 @@ class InterleaveSettings:
         instances = min(self.instances, self.rounds)
         return index == 0 or any(index == (k * self.rounds) // instances for k in range(1, instances))
 
-    def round_timing(self, first: bool, fresh: bool = False) -> TimingSettings:
-        """One round: a fixed block of round_time_s (min == max time, so the CI rule never ends it early).
-        The first round warms the code paths up; a fresh instance later only needs its new tensors touched."""
-        return TimingSettings(warmup_min_count=3 if first or fresh else 1,
-                              warmup_min_time_s=self.warmup_min_time_s if first else 0.0,
-                              min_count=3, min_time_s=self.round_time_s, max_time_s=self.round_time_s,
-                              target_ci_rel=0.0, hard_min_count=3)
+    def round_timing(self, first: bool, fresh: bool = False) -> TimingPlan:
+        """One round: a fixed block of round_time_s. The first round warms the code paths up; a fresh
+        instance later only needs its new tensors touched."""
+        return TimingPlan(Warmup(min_count=3 if first or fresh else 1,
+                                 min_time_s=self.warmup_min_time_s if first else 0.0),
+                          FixedTime(self.round_time_s, min_count=3))
 
 
 class _Side:
@@ -88,7 +90,7 @@ class _Side:
     def __init__(self, role: str, model, record: dict):
         self.role, self.model, self.record = role, model, record
         self.prepared = self.timer = None
-        self.conversion_s = 0.0
+        self.conversion_s = 0.0  # of the first instance: the one recorded
         self.rounds: list[Measurement] = []
 
     def round_values(self) -> list[float]:
@@ -98,18 +100,18 @@ class _Side:
 
 def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer, device_report: dict | None,
            settings: InterleaveSettings = InterleaveSettings(), on_start: Callable | None = None) -> list[tuple]:
-    """Every configuration of `spec` (calib.sweep.SweepSpec; its timing is not used), both models
+    """Every configuration of `spec` (calib.spec.SweepSpec; its timing is not used), both models
     interleaved; each side's record goes to its writer. Returns [(baseline record, current record)]."""
     import torch
 
     check_pairable(baseline_model, current_model)
     torch.set_num_threads(spec.threads)
     pairs = []
-    for backend_name, precision, batch_size in spec.configurations():
+    for backend_name, precision, batch_size in spec.cells():
+        configuration, _ = configuration_of(spec, baseline_model, backend_name, precision, batch_size)
         if on_start:
-            on_start(backend_name, precision, batch_size)
-        pair = measure_pair(spec, baseline_model, current_model, backend_name, precision, batch_size,
-                            device_report, settings)
+            on_start(configuration)
+        pair = measure_pair(spec, baseline_model, current_model, configuration, device_report, settings)
         baseline_writer.add(pair[0])
         current_writer.add(pair[1])
         pairs.append(pair)
@@ -124,52 +126,49 @@ def check_pairable(baseline_model, current_model) -> None:
                          f"{list(current_model.item_shape)}): they are not the same configuration")
 
 
-def measure_pair(spec, baseline_model, current_model, backend_name: str, precision: str, batch_size: int,
-                 device_report: dict | None, settings: InterleaveSettings) -> tuple[dict, dict]:
-    """One configuration of both models, interleaved: (baseline record, current record)."""
-    from calib.sweep import mark_unmeasured, new_record, other_cpu_use
-
-    sides = [_Side(role, model, new_record(model, backend_name, precision, batch_size, spec.device, device_report))
+def measure_pair(spec, baseline_model, current_model, configuration: Configuration, device_report: dict | None,
+                 settings: InterleaveSettings) -> tuple[dict, dict]:
+    """One configuration of both models, interleaved: (baseline record, current record). The
+    current record is filed under the baseline's model name (see the module docstring)."""
+    sides = [_Side(role, model, lifecycle.new_record(configuration, device_report))
              for role, model in ((BASELINE, baseline_model), (CURRENT, current_model))]
-    _file_under_baseline_name(sides[1], baseline_model.name)
+    _note_filed_name(sides[1], baseline_model.name)
+    run_config = spec.run_config(configuration.precision, configuration.batch_size)
     try:
-        _prepare(sides, spec, backend_name, precision, batch_size)
+        _prepare(sides, configuration, run_config)
         if all(side.record["status"] == "ok" for side in sides):
-            other_cpu = other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
-            stop = _interleave(sides, settings, batch_size,
-                               lambda: _reprepare(sides, spec, backend_name, precision, batch_size))
+            other_cpu = lifecycle.other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
+            stop = _interleave(sides, settings, configuration.batch_size,
+                               lambda: _reprepare(sides, configuration, run_config))
             other_cpu_percent = other_cpu.stop() if other_cpu else None
             session = uuid.uuid4().hex
             for side in sides:
-                _fill(side, settings, session, spec.device, batch_size, other_cpu_percent, stop)
+                _fill(side, settings, session, configuration.batch_size, other_cpu_percent, stop)
     except Exception as exc:  # noqa: BLE001 - a configuration failing must not end the others
         for side in sides:
             if side.record["status"] == "ok":
-                mark_unmeasured(side.record, exc)
+                lifecycle.mark_unmeasured(side.record, exc)
     finally:
         for side in sides:
-            if side.prepared is not None and side.prepared.close:
-                side.prepared.close()
+            if side.prepared is not None:
+                side.prepared.release()
     return sides[0].record, sides[1].record
 
 
-def _file_under_baseline_name(side: _Side, baseline_name: str) -> None:
+def _note_filed_name(side: _Side, baseline_name: str) -> None:
     if side.model.name != baseline_name:
-        side.record["identity"]["model"] = baseline_name
         side.record["warnings"].append(f"measured {side.model.name}, filed as {baseline_name} so that "
                                        "`calib check` pairs it with the baseline")
 
 
-def _prepare(sides: list[_Side], spec, backend_name: str, precision: str, batch_size: int) -> None:
+def _prepare(sides: list[_Side], configuration: Configuration, run_config) -> None:
     """Convert both sides; one that cannot be (a precision this machine lacks) leaves the other unmeasured."""
-    from calib.sweep import mark_unmeasured, prepare_configuration
-
     for side in sides:
         try:
-            side.prepared, side.conversion_s, side.timer = prepare_configuration(
-                side.model, backend_name, precision, batch_size, spec.device, spec.threads, spec.options)
+            side.prepared = lifecycle.prepare(side.model, configuration, run_config)
+            side.timer, side.conversion_s = lifecycle.timer_for(side.prepared), side.prepared.conversion_s
         except Exception as exc:  # noqa: BLE001 - recorded as skipped/failed, like the sweep does
-            mark_unmeasured(side.record, exc)
+            lifecycle.mark_unmeasured(side.record, exc)
     failed = [side for side in sides if side.record["status"] != "ok"]
     for side in sides:
         if failed and side.record["status"] == "ok":
@@ -178,15 +177,12 @@ def _prepare(sides: list[_Side], spec, backend_name: str, precision: str, batch_
                                                         f"{other.record['status']} ({other.record['reason']})")
 
 
-def _reprepare(sides: list[_Side], spec, backend_name: str, precision: str, batch_size: int) -> None:
+def _reprepare(sides: list[_Side], configuration: Configuration, run_config) -> None:
     """A fresh instance of each side (the first conversion time stays the recorded one)."""
-    from calib.sweep import prepare_configuration
-
     for side in sides:
-        if side.prepared.close:
-            side.prepared.close()
-        side.prepared, _, side.timer = prepare_configuration(side.model, backend_name, precision, batch_size,
-                                                             spec.device, spec.threads, spec.options)
+        side.prepared.release()
+        side.prepared = lifecycle.prepare(side.model, configuration, run_config)
+        side.timer = lifecycle.timer_for(side.prepared)
 
 
 def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: int,
@@ -199,9 +195,9 @@ def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: in
             fresh = index < settings.rounds and settings.new_instance(index)
             if fresh and index:
                 reprepare()
-            timing = settings.round_timing(first=index == 0, fresh=fresh)
+            plan = settings.round_timing(first=index == 0, fresh=fresh)
             for side in (sides if index % 2 == 0 else sides[::-1]):  # ABBA: A B, B A, A B, ...
-                side.rounds.append(measure(side.prepared.run, side.timer, timing, batch_size=batch_size))
+                side.rounds.append(measure(side.prepared.run, side.timer, plan, batch_size=batch_size))
             done = index + 1
             # After whole ABBA pairs of rounds only, so each side ran first equally often.
             if done >= settings.rounds and (done % 2 == 0 or done == settings.max_rounds) and paired_settled(
@@ -210,18 +206,18 @@ def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: in
     return STOP_MAX_ROUNDS
 
 
-def _fill(side: _Side, settings: InterleaveSettings, session: str, device: str, batch_size: int,
+def _fill(side: _Side, settings: InterleaveSettings, session: str, batch_size: int,
           other_cpu_percent: float | None, stop: str) -> None:
     """The side's record as the sweep writes one, from all its rounds, plus the rounds themselves."""
-    from calib.sweep import fill_measured
-
     first = side.rounds[0]
+    plan = settings.round_timing(first=False)
     combined = Measurement(samples_ms=[ms for m in side.rounds for ms in m.samples_ms],
                            warmup_ms=[ms for m in side.rounds for ms in m.warmup_ms], cold_ms=first.cold_ms,
-                           settings=settings.round_timing(first=False), timer=first.timer,
+                           stop=plan.stop_rule, warmup=plan.warmup, timer=first.timer,
                            stop_reason="rounds", batch_size=batch_size)
     combined.warnings.extend(stability_warnings(combined))
-    fill_measured(side.record, side.prepared, combined, side.conversion_s, device, other_cpu_percent)
+    side.prepared.conversion_s = side.conversion_s
+    lifecycle.fill_measured(side.record, side.prepared, combined, other_cpu_percent)
     timing = side.record["timing"]
     timing["rounds"] = [len(m.samples_ms) for m in side.rounds]
     timing["interleave"] = {"session": session, "role": side.role, "order": ORDER,

@@ -1,0 +1,135 @@
+"""Typed settings: what the CLI reads from its options and hands down, validated once, defaults once.
+
+Like optimum-benchmark's per-backend config dataclasses: each group is a frozen dataclass whose
+__post_init__ rejects bad values with a one-line UsageError (exit 2) before any work starts.
+The CLI builds them (calib.cli._options); everything below receives the group it uses:
+  CalibrationSettings -> int8-static on every backend (calib.quant, calib.backends.onnx_convert)
+  FidelitySettings    -> the accuracy pass (calib.fidelity)
+  Int8Settings        -> PyTorch's int8 path and engine (calib.quant; bench scripts pin them)
+  CompileSettings     -> torch.compile (calib.backends.torch_compile)
+  LayerSettings       -> the per-layer pass (calib.layers)
+The timing settings live with the engine (calib.timing.engine.TimingSettings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from calib.errors import UsageError
+
+CALIBRATION_SOURCES = ("random", "digits")  # or a directory
+CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
+QSCHEMES = ("symmetric", "affine")
+WEIGHT_GRANULARITIES = ("per-channel", "per-tensor")
+CALIBRATION_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".npy", ".pt")
+INT8_PATHS = ("auto", "fx", "pt2e")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+
+
+def _choice(flag: str, value, choices) -> None:
+    if value not in choices:
+        raise UsageError(f"{flag} {value!r}: choose from {', '.join(choices)}")
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """int8 static calibration: data (random, digits or DIR), how many items, the activation observer
+    (method, percentile, qscheme) and the weight granularity."""
+    data: str = "random"
+    samples: int = 32
+    method: str = "minmax"
+    percentile: float = 99.99
+    qscheme: str = "affine"
+    weight_granularity: str = "per-channel"
+
+    def __post_init__(self):
+        if self.samples <= 0:
+            raise UsageError(f"--calib-samples {self.samples}: must be positive")
+        _choice("--calib-method", self.method, CALIBRATION_METHODS)
+        _choice("--qscheme", self.qscheme, QSCHEMES)
+        _choice("--weight-granularity", self.weight_granularity, WEIGHT_GRANULARITIES)
+        if not 0 < self.percentile <= 100:
+            raise UsageError(f"--calib-percentile {self.percentile:g}: must be in (0, 100]")
+        if self.data not in CALIBRATION_SOURCES:
+            folder = Path(self.data)
+            if not folder.is_dir():
+                raise UsageError(f"--calib-data {self.data}: not random, digits or a directory")
+            if not any(p.suffix.lower() in CALIBRATION_FILE_SUFFIXES for p in folder.rglob("*")):
+                raise UsageError(f"--calib-data {self.data}: no images, .npy or .pt files in it")
+
+    def to_dict(self) -> dict:
+        """As recorded (percentile only where it is used)."""
+        recorded = asdict(self)
+        if self.method != "percentile":
+            recorded.pop("percentile")
+        return recorded
+
+
+@dataclass(frozen=True)
+class FidelitySettings:
+    """The accuracy pass: a labelled image folder (with its preprocessing) and the budget."""
+    eval_data: str | None = None
+    eval_size: int | None = None
+    eval_mean: tuple[float, ...] | None = None
+    eval_std: tuple[float, ...] | None = None
+    max_drop: float | None = None
+
+    def __post_init__(self):
+        if self.eval_data is not None and not Path(self.eval_data).is_dir():
+            raise UsageError(f"--eval-data {self.eval_data}: not a directory (expected one sub-folder per class)")
+        if self.eval_size is not None and self.eval_size <= 0:
+            raise UsageError(f"--eval-size {self.eval_size}: must be positive")
+        if self.eval_std is not None and any(value <= 0 for value in self.eval_std):
+            raise UsageError("--eval-std values must be positive")
+        if self.max_drop is not None and not self.max_drop >= 0:
+            raise UsageError(f"--max-drop {self.max_drop:g}: must be zero or more")
+
+    @classmethod
+    def from_cli(cls, eval_data=None, eval_size=None, eval_mean: str | None = None, eval_std: str | None = None,
+                 max_drop=None) -> "FidelitySettings":
+        """From the command line's text values (--eval-mean 0.485,0.456,0.406)."""
+        return cls(eval_data=None if eval_data in (None, "") else str(eval_data), eval_size=eval_size,
+                   eval_mean=parse_floats("--eval-mean", eval_mean), eval_std=parse_floats("--eval-std", eval_std),
+                   max_drop=max_drop)
+
+
+@dataclass(frozen=True)
+class Int8Settings:
+    """PyTorch int8: which static path (auto: FX, PT2E where FX cannot trace) and which quantized
+    engine (None: the hardware rule table's choice, calib.quant.engine)."""
+    path: str = "auto"
+    engine: str | None = None
+
+    def __post_init__(self):
+        _choice("int8 path", self.path, INT8_PATHS)
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """torch.compile for --backend torch-compile."""
+    mode: str = "default"
+
+    def __post_init__(self):
+        _choice("--compile-mode", self.mode, COMPILE_MODES)
+
+
+@dataclass(frozen=True)
+class LayerSettings:
+    """The per-layer pass: `repeats` passes (None: as many as fit `budget_s`, 3 to 50)."""
+    budget_s: float = 2.0
+    repeats: int | None = None
+
+    def __post_init__(self):
+        if self.repeats is not None and self.repeats <= 0:
+            raise UsageError(f"layer pass repeats {self.repeats}: must be positive")
+
+
+def parse_floats(flag: str, text: str | None) -> tuple[float, ...] | None:
+    """'0.485,0.456,0.406' -> (0.485, 0.456, 0.406); None stays None."""
+    if text in (None, ""):
+        return None
+    try:
+        return tuple(float(part) for part in str(text).split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: expected comma-separated numbers, e.g. 0.485,0.456,0.406") from None

@@ -1,0 +1,102 @@
+"""What to measure: the sweep's spec, built once by the CLI (calib.cli._options.build_spec) and
+read by the sweep (calib.sweep) and the interleaved A/B driver (calib.interleave).
+
+A spec is a model, the grid (backends x batch sizes x precisions), the device and threads, and
+one typed settings group per concern (calib.settings, calib.timing.engine.TimingSettings). Each
+helper receives the group it uses, never the whole spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from calib.backends import RunConfig
+from calib.errors import UsageError
+from calib.settings import (CalibrationSettings, CompileSettings, FidelitySettings, Int8Settings,
+                            LayerSettings)
+from calib.timing.engine import TimingSettings
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    model: str
+    backends: tuple[str, ...]
+    precisions: tuple[str, ...]
+    batch_sizes: tuple[int, ...]
+    device: str
+    threads: int
+    timing: TimingSettings = field(default_factory=TimingSettings)
+    input_shape: tuple[int, ...] | None = None
+    seq_len: int | None = None
+    layers: LayerSettings | None = None  # None: no per-layer pass
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+    fidelity: FidelitySettings = field(default_factory=FidelitySettings)
+    int8: Int8Settings = field(default_factory=Int8Settings)
+    compile: CompileSettings = field(default_factory=CompileSettings)
+    timeout_s: float | None = None  # per configuration (calib.worker); None: no limit, in this process
+
+    def __post_init__(self):
+        for name in ("backends", "precisions", "batch_sizes"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    def cells(self) -> Iterator[tuple[str, str, int]]:
+        """(backend, precision, batch size) in the order they are measured; `auto` is resolved per
+        model by the sweep, so these are not yet Configurations."""
+        for backend in self.backends:
+            for batch_size in self.batch_sizes:
+                for precision in self.precisions:
+                    yield backend, precision, batch_size
+
+    def run_config(self, precision: str, batch_size: int) -> RunConfig:
+        """What a backend receives for one configuration."""
+        return RunConfig(precision=precision, device=self.device, batch_size=batch_size, threads=self.threads,
+                         calibration=self.calibration, int8=self.int8, compile=self.compile)
+
+
+def resolve_device(requested: str) -> str:
+    import torch
+
+    if requested == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if requested == "cpu":
+        return "cpu"
+    if requested == "cuda" or requested.startswith("cuda:"):
+        index_text = requested.partition(":")[2] or "0"
+        if not index_text.isdigit():
+            raise UsageError(f"--device {requested!r}: expected cuda:N")
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {requested}: CUDA is not available on this machine (torch "
+                             f"{torch.__version__}, built for CUDA {torch.version.cuda})")
+        if int(index_text) >= torch.cuda.device_count():
+            raise UsageError(f"--device {requested}: only {torch.cuda.device_count()} CUDA device(s)")
+        return f"cuda:{index_text}"
+    raise UsageError(f"--device {requested!r}: choose auto, cpu, cuda or cuda:N")
+
+
+def validate(spec: SweepSpec) -> None:
+    """Fail fast, before any work, on names and values that cannot be right."""
+    from calib.backends import BACKENDS, get_backend
+    from calib.precisions import get_precision
+
+    if not spec.precisions or not spec.backends or not spec.batch_sizes:
+        raise UsageError("nothing to measure: give at least one --precision, --backend and --batch-size")
+    for precision in spec.precisions:
+        get_precision(precision)
+    for backend in spec.backends:
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
+        if backend != "auto":
+            get_backend(backend)  # a missing onnxruntime/tensorrt stops here, in one line, before any work
+    for batch_size in spec.batch_sizes:
+        if batch_size <= 0:
+            raise UsageError(f"--batch-size {batch_size}: must be positive")
+    if spec.threads <= 0:
+        raise UsageError(f"--threads {spec.threads}: must be positive")
+    if spec.timeout_s is not None and spec.timeout_s <= 0:
+        raise UsageError(f"--timeout {spec.timeout_s:g}: must be positive (0 on the command line: no limit)")
+    for name, values in (("--precision", spec.precisions), ("--backend", spec.backends),
+                         ("--batch-size", spec.batch_sizes)):
+        repeated = sorted({str(v) for v in values if values.count(v) > 1})
+        if repeated:
+            raise UsageError(f"{name} {', '.join(repeated)} given more than once: each configuration is measured once")

@@ -1,0 +1,235 @@
+"""The sweep in a child process, so that a per-configuration timeout is real.
+
+A forward that hangs in C code (or sleeps) cannot be interrupted from Python, so `calib run`
+measures in a worker process and waits on it with a deadline. When a configuration runs past
+its limit, or the worker dies (a segfault in a converted graph, the OOM killer), the worker is
+killed, that configuration is recorded as failed with the reason, a fresh worker takes the
+remaining configurations, and every record finished before stays on disk (the parent is the
+only writer of the results file).
+
+Workers are forked from a multiprocessing forkserver that has imported torch but never run a
+kernel: forking a process whose OpenMP pool is running hangs the child (measured: a resnet18
+forward in a child forked after one in the parent never returns), and the forkserver keeps
+the start of each worker to a fork, not a fresh torch import.
+
+Limits per configuration: with --timeout T, T seconds for all of it (conversion, timing,
+fidelity and layer passes); by default DEFAULT_CONVERSION_TIMEOUT_S for loading and converting,
+then 10x --max-time + DEFAULT_SLACK_S for the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Callable
+
+DEFAULT_CONVERSION_TIMEOUT_S = 600.0
+DEFAULT_SLACK_S = 60.0
+_PRELOAD = ["torch", "calib.sweep", "calib.fidelity.assess"]
+
+
+class Limits:
+    """The deadline of the phase a configuration is in."""
+
+    def __init__(self, timeout_s: float | None, max_time_s: float):
+        self.timeout_s, self.max_time_s = timeout_s, max_time_s
+
+    def at_start(self) -> float:
+        return self.timeout_s or DEFAULT_CONVERSION_TIMEOUT_S
+
+    def after_conversion(self, left_s: float) -> float:
+        return left_s if self.timeout_s else 10 * self.max_time_s + DEFAULT_SLACK_S
+
+    def describe(self, phase: str) -> str:
+        if self.timeout_s:
+            return f"--timeout {self.timeout_s:g} s"
+        if phase == "converting":
+            return f"the default {DEFAULT_CONVERSION_TIMEOUT_S:g} s for conversion; set --timeout"
+        return f"the default 10x --max-time + {DEFAULT_SLACK_S:g} s; set --timeout"
+
+
+class IsolatedSweep:
+    """`with IsolatedSweep(spec) as sweep:` starts a worker that loads the model (a bad model is a
+    one-line error here, before any results file exists); `sweep.run(...)` measures."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.limits = Limits(spec.timeout_s, spec.timing.max_time_s)
+        self.model_name: str | None = None
+        self.item_shape: tuple[int, ...] = ()
+        self.on_start: Callable | None = None  # called with each Configuration as it starts
+        self._process = self._conn = None
+
+    def __enter__(self) -> "IsolatedSweep":
+        self._start(list(self.spec.cells()))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop()
+
+    def run(self, writer, device_report: dict | None, on_done: Callable[[dict], None] | None = None) -> list[dict]:
+        from calib import lifecycle
+        from calib.configuration import Configuration
+
+        cells = list(self.spec.cells())
+        self._conn.send(("measure", device_report))
+        done = 0
+        while done < len(cells):
+            if self._process is None:
+                self._start(cells[done:])
+                self._conn.send(("measure", device_report))
+            message, configuration, reason = self._next_record()
+            if message == "record":
+                record = configuration  # the worker's finished record
+            else:  # timed out or died: stop the worker, file the configuration as failed
+                self._stop()
+                if configuration is None:  # before the worker said which configuration: the next cell's
+                    configuration = _fallback_configuration(self.spec, self.model_name, cells[done],
+                                                            self.item_shape)
+                record = lifecycle.new_record(Configuration.from_identity(configuration), device_report)
+                lifecycle.mark_failed(record, reason)
+            writer.add(record)
+            done += 1
+            if on_done:
+                on_done(record)
+        return writer.records
+
+    def _next_record(self):
+        """("record", record, None), or ("failed", identity or None, reason) when the current
+        configuration ran out of time or the worker died."""
+        from calib.configuration import Configuration
+
+        identity, phase = None, "converting"
+        started = time.monotonic()
+        deadline = started + self.limits.at_start()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._conn.poll(left):
+                if self._conn.poll(0):
+                    continue
+                elapsed = time.monotonic() - started
+                return "failed", identity, (f"timed out after {elapsed:.0f} s while {phase} "
+                                            f"({self.limits.describe(phase)}); the configuration was stopped")
+            try:
+                kind, payload = self._conn.recv()
+            except (EOFError, OSError):
+                self._process.join(timeout=5)
+                code = self._process.exitcode
+                return "failed", identity, f"the worker process died while {phase} ({_exit_text(code)})"
+            if kind == "start":
+                identity = payload
+                if self.on_start:
+                    self.on_start(Configuration.from_identity(payload))
+            elif kind == "prepared":
+                phase = "measuring"
+                deadline = time.monotonic() + self.limits.after_conversion(deadline - time.monotonic())
+            elif kind == "record":
+                return "record", payload, None
+            elif kind == "interrupted":
+                raise KeyboardInterrupt
+
+    def _start(self, cells: list) -> None:
+        import multiprocessing
+
+        from calib.errors import CalibError
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(self.spec, cells, child, os.getcwd(), dict(os.environ)),
+                                        daemon=True, name="calib-worker")
+        self._process.start()
+        child.close()
+        if not self._conn.poll(self.limits.at_start()):
+            self._stop()
+            raise CalibError(f"{self.spec.model}: loading the model took over {self.limits.at_start():g} s")
+        try:
+            kind, payload = self._conn.recv()
+        except EOFError:
+            code = self._process.exitcode
+            self._stop()
+            raise CalibError(f"{self.spec.model}: the worker process died loading it ({_exit_text(code)})") from None
+        if kind == "error":
+            self._stop()
+            raise _rebuilt_error(*payload)
+        self.model_name, self.item_shape = payload
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join(timeout=10)
+            self._conn.close()
+        self._process = self._conn = None
+
+
+def _serve(spec, cells, conn, cwd: str, environ: dict) -> None:
+    """The worker: load the model, then measure `cells` in order when asked, one message each."""
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(environ)
+    from calib import fidelity
+    from calib.errors import CalibError
+    from calib.models.loader import load_any
+    from calib.sweep import measure_configuration, prepare_sweep
+
+    try:
+        model = load_any(spec.model, spec.input_shape, spec.seq_len)
+    except CalibError as exc:
+        conn.send(("error", (type(exc).__name__, str(exc))))
+        return
+    except Exception as exc:  # noqa: BLE001 - said in one line by the parent
+        conn.send(("error", ("ModelLoadError", f"{spec.model}: cannot load ({type(exc).__name__}: {exc})")))
+        return
+    conn.send(("loaded", (model.name, tuple(model.item_shape))))
+    _, device_report = conn.recv()
+    references = fidelity.references()
+    try:
+        prepare_sweep(spec, model, references)
+    except CalibError as exc:
+        conn.send(("error", (type(exc).__name__, str(exc))))
+        return
+    try:
+        for cell in cells:
+            record = measure_configuration(spec, model, *cell, device_report, references,
+                                           on_start=lambda c: conn.send(("start", c.to_identity())),
+                                           on_prepared=lambda: conn.send(("prepared", None)))
+            conn.send(("record", _plain(record)))
+    except KeyboardInterrupt:  # Ctrl-C reached the worker: the parent stops too, keeping what finished
+        conn.send(("interrupted", None))
+
+
+def _plain(record: dict) -> dict:
+    """The record as the results file will hold it (no live objects cross the pipe)."""
+    from calib.results.store import _jsonable
+
+    return json.loads(json.dumps(record, default=_jsonable))
+
+
+def _fallback_configuration(spec, model_name: str, cell, item_shape) -> dict:
+    backend, precision, batch_size = cell
+    return {"model": model_name, "backend": backend, "precision": precision, "batch_size": batch_size,
+            "input_shape": [batch_size, *item_shape], "device": spec.device}
+
+
+def _rebuilt_error(name: str, message: str):
+    from calib import errors
+
+    error_type = getattr(errors, name, None)
+    if not (isinstance(error_type, type) and issubclass(error_type, errors.CalibError)):
+        error_type = errors.CalibError
+    return error_type(message)
+
+
+def _exit_text(code: int | None) -> str:
+    import signal
+
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
