@@ -140,3 +140,21 @@ def test_help_documents_the_exit_codes(runner):
     result = runner.invoke(main, ["check", "--help"])
     assert result.exit_code == 0
     assert "3  inconclusive" in result.output and "--allow-missing" in result.output
+
+
+def test_ci_example_installs_this_project_not_the_namesake_on_the_index():
+    """docs/ci-example.yml (the gate's workflow) and the README install the distribution pyproject names;
+    "calib" on PyPI is an unrelated certificate-authority library."""
+    import importlib.metadata
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    import calib
+
+    root = Path(__file__).resolve().parents[2]
+    name = tomllib.loads((root / "pyproject.toml").read_text())["project"]["name"]
+    assert name != "calib"
+    assert importlib.metadata.version(name) == calib.__version__  # the installed distribution is this one
+    for path in (root / "docs" / "ci-example.yml", root / "README.md"):
+        text = path.read_text()
+        assert f'pip install "{name}[onnx]"' in text, path
+        assert 'pip install "calib[' not in text and "pip install 'calib[" not in text, path

@@ -44,3 +44,125 @@ def test_parse_shape():
     assert parse_shape("3x8x8") == (3, 8, 8)
     with pytest.raises(UsageError):
         parse_shape("3,a")
+
+
+class _TouchOnUnpickle:
+    """A harmless stand-in for malicious code: unpickling it creates the marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import pathlib
+
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def _export(path):
+    module = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU()).eval()
+    torch.export.save(torch.export.export(module, (torch.randn(1, 8),)), str(path))
+    return path
+
+
+def _rewrite_pt2(source, target, replace=None, add=None):
+    """Copy a .pt2 archive, replacing members (by name suffix) and adding members (by name under the root)."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as dst:
+        root = src.infolist()[0].filename.split("/")[0]
+        for info in src.infolist():
+            data = src.read(info)
+            for suffix, new_data in (replace or {}).items():
+                if info.filename.endswith(suffix):
+                    data = new_data(data) if callable(new_data) else new_data
+            dst.writestr(info, data)
+        for name, data in (add or {}).items():
+            dst.writestr(f"{root}/{name}", data)
+    return target
+
+
+def _torch_saved(obj) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def test_pt2_whose_sample_inputs_pickle_runs_code_is_refused(tmp_path):
+    from calib.errors import ModelLoadError
+
+    marker = tmp_path / "marker"
+    good = _export(tmp_path / "good.pt2")
+    evil = _rewrite_pt2(good, tmp_path / "evil.pt2",
+                        replace={"data/sample_inputs/model.pt": _torch_saved(((_TouchOnUnpickle(marker),), {}))})
+    with pytest.raises(ModelLoadError) as caught:
+        load_model(str(evil), input_shape=(8,))
+    message = str(caught.value)
+    assert "\n" not in message and "refused: a pickle inside it calls" in message and "--trust-model-file" in message
+    assert caught.value.exit_code == 2
+    assert not marker.exists()  # nothing ran
+    loaded = load_model(str(good), input_shape=(8,))  # a normal .pt2 still loads
+    assert loaded.module(*loaded.make_inputs(1)).shape == (1, 4)
+
+
+def test_pt2_with_a_pickled_weight_that_runs_code_is_refused(tmp_path):
+    import json
+
+    from calib.errors import ModelLoadError
+
+    marker = tmp_path / "marker"
+
+    def pickled_weight(config_bytes):
+        config = json.loads(config_bytes)
+        for entry in config["config"].values():
+            if entry["path_name"] == "weight_0":
+                entry["use_pickle"] = True
+        return json.dumps(config).encode()
+
+    evil = _rewrite_pt2(_export(tmp_path / "good.pt2"), tmp_path / "evil.pt2",
+                        replace={"data/weights/model_weights_config.json": pickled_weight,
+                                 "data/weights/weight_0": _torch_saved(_TouchOnUnpickle(marker))})
+    with pytest.raises(ModelLoadError, match="refused.*--trust-model-file"):
+        load_model(str(evil), input_shape=(8,))
+    assert not marker.exists()
+
+
+def test_pt2_with_objects_torch_unpickles_unrestricted_is_refused_before_loading(tmp_path):
+    import json
+    import pickle
+
+    from calib.errors import ModelLoadError
+
+    marker = tmp_path / "marker"
+    opaque = {"config": {"thing": {"path_name": "opaque_obj_0", "is_param": False, "use_pickle": True,
+                                   "tensor_meta": None}}}
+    evil = _rewrite_pt2(_export(tmp_path / "good.pt2"), tmp_path / "evil.pt2",
+                        replace={"data/constants/model_constants_config.json": json.dumps(opaque).encode()},
+                        add={"data/constants/opaque_obj_0": pickle.dumps(_TouchOnUnpickle(marker))})
+    with pytest.raises(ModelLoadError, match="pickled Python or TorchBind objects.*--trust-model-file"):
+        load_model(str(evil), input_shape=(8,))
+    compiled = _rewrite_pt2(_export(tmp_path / "good2.pt2"), tmp_path / "compiled.pt2",
+                            add={"data/aotinductor/model/model.so": b"\x7fELF"})
+    with pytest.raises(ModelLoadError, match="AOTInductor compiled code"):
+        load_model(str(compiled), input_shape=(8,))
+    assert not marker.exists()
+
+
+def test_trusted_pt2_loads_with_the_unrestricted_unpickler(tmp_path, monkeypatch):
+    import logging
+    import os
+
+    # torch's "Fallback to weights_only=False succeeded" warning has a format-string bug that
+    # pytest's log capture turns into an error; outside pytest logging only reports it
+    monkeypatch.setattr(logging.getLogger("torch._export.serde.serialize"), "disabled", True)
+
+    marker = tmp_path / "marker"
+    evil = _rewrite_pt2(_export(tmp_path / "good.pt2"), tmp_path / "evil.pt2",
+                        replace={"data/sample_inputs/model.pt": _torch_saved(((_TouchOnUnpickle(marker),), {}))})
+    with pytest.raises(Exception):
+        load_model(str(evil), input_shape=(8,))
+    assert os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD") is None  # the override does not outlive the load
+    loaded = load_model(str(evil), input_shape=(8,), trust_code=True)
+    assert marker.exists()  # trusting a file means letting it run its code
+    assert loaded.module(*loaded.make_inputs(1)).shape == (1, 4)
