@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
+from calib.cli._common import console
 from calib.errors import UsageError
-
-_STATUS_STYLE = {"native": "green", "emulated": "yellow", "unsupported": "red"}
 
 
 @click.command(name="device", help="What this machine is and which precisions run native, emulated or not at all.")
@@ -60,7 +59,9 @@ def command(as_json, root, cpuinfo_file, probe, probe_time, threads):
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
-        _render(report)
+        from calib.render.device_table import print_device_report
+
+        print_device_report(report, console())
 
 
 def _read(path: Path) -> str:
@@ -68,92 +69,3 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise UsageError(f"--cpuinfo {path}: {exc.strerror or exc}") from None
-
-
-def _render(report: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from calib.hardware.measured import disagreements
-
-    console = Console(width=max(100, Console().width or 100))
-    cpu = report["cpu"]
-    cores = f"{cpu.get('physical_cores') or '?'} physical / {cpu.get('logical_cores') or '?'} logical cores"
-    console.print(f"[bold]CPU[/]  {cpu.get('model') or 'unknown model'}  ({cpu.get('vendor') or '?'}, "
-                  f"{cpu.get('arch')}, {cores}, governor: {cpu.get('governor') or 'not readable'})")
-    console.print(f"     precision flags: {' '.join(cpu.get('precision_flags') or []) or 'none'}")
-    jetson = report.get("jetson")
-    if jetson:
-        console.print(f"[bold]Jetson[/]  {jetson.get('model') or '?'}  soc {jetson.get('soc') or '?'} "
-                      f"({jetson.get('family') or 'unknown SoC'}), L4T {jetson.get('l4t') or '?'}, "
-                      f"power mode {jetson.get('power_mode') or 'not queried'}")
-    if not any(d["kind"] == "cuda" for d in report["devices"]):
-        console.print(f"[bold]GPU[/]  none: {report.get('gpu_note')}")
-    for device in report["devices"]:
-        console.print(_device_table(device, Table))
-    if report.get("probe"):
-        console.print(_probe_table(report["probe"], Table))
-    for warning in (report.get("probe") or {}).get("warnings", []):
-        console.print(f"[bold yellow]warning[/] {warning}")
-    for line in disagreements(report):
-        console.print(f"[bold red]measurement disagrees[/] {line}")
-
-
-def _device_title(device: dict) -> str:
-    if device["kind"] == "cpu":
-        return f"cpu: {device.get('name')}"
-    extra = [f"compute capability {device.get('compute_capability')}"]
-    if device.get("memory_gb"):
-        extra.append(f"{device['memory_gb']} GiB")
-    if device.get("sm_count"):
-        extra.append(f"{device['sm_count']} SMs")
-    extra.append("tensor cores: " + (", ".join(device.get("tensor_cores") or []) or "none"))
-    return f"{device['id']}: {device.get('name')} ({'; '.join(extra)})"
-
-
-def _device_table(device: dict, table_class):
-    probed = any("measured" in v for v in device["precisions"].values())
-    table = table_class(title=_device_title(device), title_justify="left", expand=True)
-    table.add_column("precision", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
-    if probed:
-        table.add_column("measured", no_wrap=True)
-    table.add_column("evidence", ratio=1)
-    for precision, verdict in device["precisions"].items():
-        status = verdict["status"]
-        row = [precision, f"[{_STATUS_STYLE[status]}]{status}[/]"]
-        if probed:
-            row.append(_measured_cell(verdict.get("measured") or {}))
-        table.add_row(*row, verdict["evidence"])
-    return table
-
-
-def _measured_cell(measured: dict) -> str:
-    from calib.hardware.measured import ratio_text
-
-    if not measured.get("probed"):
-        return "not probed"
-    text = f"{ratio_text(measured['ratio_to_fp32'])} fp32 ({measured['op']})"
-    if measured.get("agrees") is False:
-        return f"[bold red]{text} DISAGREES[/]"
-    return text
-
-
-def _probe_table(probe: dict, table_class):
-    from calib.hardware.measured import ratio_text
-
-    settings = probe["settings"]
-    table = table_class(title=f"probe: {settings['time_per_compute_s']:g} s per precision, {settings['threads']} CPU "
-                              f"threads, torch {settings['torch']}", title_justify="left")
-    for name in ("device", "compute", "op", "shape", "GFLOP/s", "x fp32", "calls"):
-        table.add_column(name, justify="right" if name in ("GFLOP/s", "x fp32", "calls") else "left")
-    for device_id, computes in probe["devices"].items():
-        for compute, outcome in computes.items():
-            if not outcome["probed"]:
-                table.add_row(device_id, compute, "-", "not probed", "-", "-", outcome.get("reason") or "")
-                continue
-            for op, measured in outcome["ops"].items():
-                ratio = measured.get("ratio_to_fp32")
-                table.add_row(device_id, compute, op, measured["shape"], f"{measured['gflops']:.3g}",
-                              ratio_text(ratio) if ratio else "-", str(measured["calls"]))
-    return table

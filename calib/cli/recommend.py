@@ -22,6 +22,7 @@ def command(files, max_drop, by, as_json):
     """Per device, the fastest configuration in the results FILES whose fidelity passes the budget,
     with the runners-up and why the others were excluded."""
     from calib.fidelity.choose import as_dict, recommend
+    from calib.render.recommend_table import build_recommend_table, headline
     from calib.results.store import load_result
 
     if max_drop is not None and max_drop < 0:
@@ -32,46 +33,5 @@ def command(files, max_drop, by, as_json):
         return
     out = console()
     for choice in choices:
-        out.print(_headline(choice))
-        out.print(_table(choice, show_source=len(files) > 1))
-
-
-def _headline(choice) -> str:
-    where = f"[bold]{choice.model}[/] on {choice.device}"
-    best = choice.best
-    if best is None:
-        return (f"{where}: [bold red]no configuration ran natively within the budget[/] "
-                f"(max drop {choice.max_drop:g}); see why below")
-    ident = best.record["identity"]
-    fidelity = (best.record.get("fidelity") or {}).get("compact") or "fp32"
-    return (f"{where}: use [bold green]{ident['precision']}[/] through [bold]{ident['backend']}[/] at batch "
-            f"{ident['batch_size']}: {_ms(best.cost_ms)} per {choice.by}, fidelity {fidelity} "
-            f"(max drop {choice.max_drop:g})")
-
-
-def _table(choice, show_source: bool):
-    from rich.table import Table
-    from rich.text import Text
-
-    from calib.render import format as fmt
-
-    table = Table(header_style="bold")
-    for name in ["backend", "precision", "batch", f"ms/{choice.by}", "fidelity", "decision", "why"] + (
-            ["file"] if show_source else []):
-        table.add_column(name, justify="right" if name in ("batch", f"ms/{choice.by}") else "left",
-                         no_wrap=name not in ("why", "file"))
-    styles = {"best": "bold green", "runner-up": "green", "failed accuracy": "bold red", "failed": "red",
-              "emulated": "yellow", "unsupported": "red"}
-    for option in choice.options:
-        ident = option.record["identity"]
-        fidelity = (option.record.get("fidelity") or {}).get("compact") or "-"
-        row = [ident["backend"], ident["precision"], str(ident["batch_size"]), fmt.ms(option.cost_ms), fidelity,
-               Text(option.decision, style=styles.get(option.decision, "dim")), option.why]
-        table.add_row(*(row + ([option.source] if show_source else [])))
-    return table
-
-
-def _ms(value: float | None) -> str:
-    from calib.render import format as fmt
-
-    return f"{fmt.ms(value)} ms"
+        out.print(headline(choice))
+        out.print(build_recommend_table(choice, show_source=len(files) > 1))

@@ -13,6 +13,7 @@ from rich.text import Text
 from calib.compare.align import Cell, Column, Row
 from calib.compare.ratios import RatioEstimate, median_ratio
 from calib.render import format as fmt
+from calib.render.fit import Fitted
 
 _VERDICT_STYLE = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}
 
@@ -59,14 +60,15 @@ def _cell_text(row: Row, column: Column) -> Text:
     return text
 
 
-def build_compare_table(columns: list[Column], rows: list[Row], title: str | None = None) -> Table:
+def build_compare_table(columns: list[Column], rows: list[Row], title: str | None = None) -> Fitted:
+    """Every column is a run: none is dropped; the labels and cells wrap between their words."""
     table = Table(title=title, header_style="bold", title_justify="left", show_lines=True)
-    table.add_column("configuration", no_wrap=True)
+    table.add_column("configuration", min_width=16, overflow="fold")
     for column in columns:
-        table.add_column(column.label, justify="right")
+        table.add_column(column.label, justify="right", overflow="fold")
     for row in rows:
         table.add_row(row.label, *[_cell_text(row, column) for column in columns])
-    return table
+    return Fitted(table)
 
 
 LEGEND = ("cell: median ms [95% CI]; speed-up over fp32 on that device; hardware verdict; "

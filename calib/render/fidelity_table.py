@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
+
+from calib.render.fit import Fitted, light_table
+
+# Left out first, in this order, where the terminal is too narrow (calib.render.fit).
+DROPPABLE = ("mean abs", "rel err", "NaN", "Inf", "max abs", "sample", "reference", "cosine", "top-1 agree")
+# Text columns wrap, down to these widths; numbers and verdicts are kept whole.
+TEXT_COLUMNS = {"sample": 12, "reference": 8, "why": 20}
 
 
 def _number(value, spec: str) -> str:
@@ -27,14 +33,14 @@ def _verdict(fidelity: dict) -> Text:
     return Text("pass", style="green") if passed else Text("FAIL", style="bold red")
 
 
-def build_fidelity_table(records: list[dict], title: str | None = "fidelity against fp32") -> Table:
+def build_fidelity_table(records: list[dict], title: str | None = "fidelity against fp32") -> Fitted:
     """One row per configuration that ran; columns a reader needs to trust a precision."""
     many_models = len({r["identity"]["model"] for r in records}) > 1
     many_backends = len({r["identity"]["backend"] for r in records}) > 1
     samples = {(r.get("fidelity") or {}).get("sample") for r in records if r.get("fidelity")}
     one_sample = samples.pop() if len(samples) == 1 else None
-    table = Table(title=title, header_style="bold", title_justify="left",
-                  caption=f"compared on {one_sample}" if one_sample else None, caption_justify="left")
+    # The run table's light box: eighteen columns of borders would cost a sixth of 120 columns.
+    table = light_table(title, caption=f"compared on {one_sample}" if one_sample else None, caption_justify="left")
     columns = [("model", many_models), ("backend", many_backends), ("precision", True), ("batch", True),
                ("sample", one_sample is None), ("reference", True), ("accuracy", True), ("drop", True),
                ("top-1 agree", True), ("cosine", True), ("SQNR dB", True), ("max abs", True), ("mean abs", True),
@@ -42,14 +48,15 @@ def build_fidelity_table(records: list[dict], title: str | None = "fidelity agai
     shown = [name for name, keep in columns if keep]
     for name in shown:
         left = name in ("model", "backend", "precision", "sample", "reference", "budget", "why")
-        table.add_column(name, justify="left" if left else "right", no_wrap=name not in ("sample", "why"))
+        table.add_column(name, justify="left" if left else "right", no_wrap=name not in TEXT_COLUMNS,
+                         min_width=TEXT_COLUMNS.get(name), overflow="fold")
     for record in records:
         ident = record["identity"]
         fidelity = record.get("fidelity")
         cells = {"model": ident["model"], "backend": ident["backend"], "precision": ident["precision"],
                  "batch": str(ident["batch_size"])}
         if not fidelity:
-            cells["reference"] = record.get("status") if record.get("status") != "ok" else "not checked"
+            cells["why"] = record.get("status") if record.get("status") != "ok" else "not checked"
             table.add_row(*[cells.get(name, "") for name in shown], style="dim")
             continue
         drop = fidelity.get("accuracy_drop")
@@ -66,4 +73,4 @@ def build_fidelity_table(records: list[dict], title: str | None = "fidelity agai
         })
         style = "red" if fidelity.get("passed") is False else None
         table.add_row(*[cells.get(name, "") for name in shown], style=style)
-    return table
+    return Fitted(table, DROPPABLE, where="`calib show --fidelity FILE` on a wider terminal or the JSON has them")

@@ -9,10 +9,15 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from calib.configuration import Configuration
 from calib.render import format as fmt
-from calib.results.schema import identity_label
+from calib.render.fit import Fitted
 
 DEFAULT_TOP = 15
+# Left out first, in this order, where the terminal is too narrow (calib.render.fit).
+DROPPABLE = ("GFLOP/s", "p90", "output", "compute")
+SEE_DROPPED = "`calib layers FILE` on a wider terminal or --layers-csv has them"
+LAYER_WIDTH = 16  # layer names wrap (long ones fold) down to this width
 
 
 def coverage_line(table: dict) -> str:
@@ -35,49 +40,52 @@ def coverage_line(table: dict) -> str:
     return "; ".join(parts)
 
 
-def build_layer_table(record: dict, top: int | None = DEFAULT_TOP) -> Table:
+def build_layer_table(record: dict, top: int | None = DEFAULT_TOP) -> Fitted:
     from calib.layers.table import top_layers
 
     table = record["layers"]
     rows = top_layers(table, top)
     shown = f"top {len(rows)} of {len(table.get('layers') or [])}" if top is not None else "all"
-    result = Table(title=f"{identity_label(record)}: slowest layers ({shown})", title_justify="left",
+    result = Table(title=f"{Configuration.of(record).label}: slowest layers ({shown})", title_justify="left",
                    header_style="bold", caption=coverage_line(table), caption_justify="left")
     # "ms" is the layer's time in the median passes (see calib.layers.passes.build_table).
     for name in ("layer", "kind", "output", "compute", "ms", "p90", "share", "GFLOP/s", "flag"):
         result.add_column(name, justify="right" if name in ("ms", "p90", "share", "GFLOP/s") else "left",
-                          no_wrap=name != "flag", overflow="ellipsis")
+                          no_wrap=name not in ("layer", "flag"), min_width=LAYER_WIDTH if name == "layer" else None,
+                          overflow="fold")
     for row in rows:
         flag = row.get("flag")
-        result.add_row(row.get("name") or "", row.get("op_kind") or "", _shape(row.get("output_shape")), _dtype(row.get("compute_dtype")), fmt.ms(row.get("median_ms")),
-                       fmt.ms(row.get("p90_ms")), _percent(row.get("share")), _gflops(row.get("gflops")),
+        result.add_row(row.get("name") or "", row.get("op_kind") or "", _shape(row.get("output_shape")),
+                       _dtype(row.get("compute_dtype")), fmt.ms(row.get("median_ms")), fmt.ms(row.get("p90_ms")), _percent(row.get("share")), _gflops(row.get("gflops")),
                        Text(flag or "", style="bold yellow"), style="yellow" if flag else None)
-    return result
+    return Fitted(result, DROPPABLE, where=SEE_DROPPED)
 
 
-def build_kind_table(record: dict) -> Table:
+def build_kind_table(record: dict) -> Fitted:
     table = record["layers"]
-    result = Table(title=f"{identity_label(record)}: by op kind", title_justify="left", header_style="bold")
+    result = Table(title=f"{Configuration.of(record).label}: by op kind", title_justify="left", header_style="bold")
     for name in ("kind", "layers", "ms", "share", "GFLOP/s"):
-        result.add_column(name, justify="left" if name == "kind" else "right")
+        result.add_column(name, justify="left" if name == "kind" else "right", no_wrap=True)
     for group in table.get("by_kind") or []:
         result.add_row(group["op_kind"], str(group["count"]), fmt.ms(group["median_ms"]), _percent(group.get("share")),
                        _gflops(group.get("gflops")))
-    return result
+    return Fitted(result)
 
 
-def build_compare_table(baseline: dict, record: dict, top: int | None = DEFAULT_TOP) -> Table:
+def build_compare_table(baseline: dict, record: dict, top: int | None = DEFAULT_TOP) -> Fitted:
     """Layers of `record` beside the same layers of `baseline`, the ones slowed most first."""
     from calib.layers.table import compare_tables
 
     base_precision, precision = baseline["identity"]["precision"], record["identity"]["precision"]
     pairs = compare_tables(baseline["layers"], record["layers"])
     rows = pairs if top is None else pairs[:top]
-    result = Table(title=f"{identity_label(record)} vs {base_precision}: layers by time added", title_justify="left",
-                   header_style="bold")
+    result = Table(title=f"{Configuration.of(record).label} vs {base_precision}: layers by time added",
+                   title_justify="left", header_style="bold")
     for name in ("layer", "kind", f"{base_precision} ms", f"{precision} ms", "speed-up", "added ms", "compute",
                  "flag"):
-        result.add_column(name, justify="right" if name.endswith(("ms", "up")) else "left", no_wrap=name != "flag")
+        result.add_column(name, justify="right" if name.endswith(("ms", "up")) else "left",
+                          no_wrap=name not in ("layer", "flag"), min_width=LAYER_WIDTH if name == "layer" else None,
+                          overflow="fold")
     for pair in rows:
         speedup = pair.get("speedup")
         style = "red" if speedup is not None and speedup < 1 else ("green" if speedup and speedup > 1 else None)
@@ -86,7 +94,7 @@ def build_compare_table(baseline: dict, record: dict, top: int | None = DEFAULT_
                        fmt.ms(pair.get("median_ms")), Text(fmt.ratio(speedup), style=style or ""),
                        fmt.ms(pair.get("added_ms")) if (pair.get("added_ms") or 0) >= 0
                        else f"-{fmt.ms(-pair['added_ms'])}", compute, pair.get("flag") or "")
-    return result
+    return Fitted(result, ("compute",), where=SEE_DROPPED)
 
 
 def print_layer_tables(records: list[dict], console, top: int | None = DEFAULT_TOP) -> None:
@@ -96,8 +104,8 @@ def print_layer_tables(records: list[dict], console, top: int | None = DEFAULT_T
         if record.get("status") != "ok" or not table:
             continue
         if not table.get("layers"):
-            console.print(f"{identity_label(record)}: no per-layer table ({table.get('reason') or table.get('method')})",
-                          style="dim")
+            why = table.get("reason") or table.get("method")
+            console.print(f"{Configuration.of(record).label}: no per-layer table ({why})", style="dim")
             continue
         console.print(build_layer_table(record, top))
         console.print(build_kind_table(record))

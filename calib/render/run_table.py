@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
+from calib.configuration import Configuration
 from calib.render import format as fmt
+from calib.render.fit import Fitted, light_table
 from calib.results.schema import summary_of
 
 
@@ -14,15 +14,13 @@ def speedups(records: list[dict]) -> dict[int, float]:
     """Speed-up over fp32 on the same model, backend, batch and device (index -> ratio)."""
     fp32 = {}
     for record in records:
-        ident = record["identity"]
         summary = summary_of(record)
-        if ident["precision"] == "fp32" and summary:
-            fp32[(ident["model"], ident["backend"], ident["batch_size"], ident["device"])] = summary.median_ms
+        if record["identity"]["precision"] == "fp32" and summary:
+            fp32[Configuration.of(record).fp32_key] = summary.median_ms
     result = {}
     for index, record in enumerate(records):
-        ident = record["identity"]
         summary = summary_of(record)
-        base = fp32.get((ident["model"], ident["backend"], ident["batch_size"], ident["device"]))
+        base = fp32.get(Configuration.of(record).fp32_key)
         if summary and base:
             result[index] = base / summary.median_ms
     return result
@@ -43,26 +41,32 @@ def _fidelity_text(record: dict) -> Text:
     return Text(compact, style="bold red" if fidelity.get("passed") is False else "")
 
 
-def build_run_table(records: list[dict], title: str | None = None) -> Table:
-    """Columns that are the same in every row (one model, one backend) move to the title."""
-    many_models = len({r["identity"]["model"] for r in records}) > 1
-    many_backends = len({r["identity"]["backend"] for r in records}) > 1
-    fixed = [f"{name}: {records[0]['identity'][name]}" for name, many in (("model", many_models),
-                                                                          ("backend", many_backends))
-             if records and not many]
+# Dropped first when the terminal is too narrow for every column (calib.render.fit).
+DROPPABLE = ("p99", "peak mem", "items/s", "dtype", "p90")
+SEE_DROPPED = "`calib show FILE` on a wider terminal, the JSON or --csv has them"
+TEXT_COLUMNS = {"model": 20, "fidelity": 10}  # they wrap (down to these widths); other cells stay whole
+
+
+def build_run_table(records: list[dict], title: str | None = None) -> Fitted:
+    """Columns that are the same in every row (one model, one backend, one batch size) move to the title."""
+    many = {column: len({r["identity"][key] for r in records}) > 1
+            for column, key in (("model", "model"), ("backend", "backend"), ("batch", "batch_size"))}
+    fixed = [f"{column}: {records[0]['identity'][key]}"
+             for column, key in (("model", "model"), ("backend", "backend"), ("batch", "batch_size"))
+             if records and not many[column]]
     title = " | ".join([title] * bool(title) + fixed) or None
     # A light box: sixteen columns of borders would cost a third of an 120-column terminal.
-    table = Table(title=title, header_style="bold", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  padding=(0, 1, 0, 0))
+    table = light_table(title)
     # "dtype" is storage/compute, both visible in one narrow column.
-    # Model size and the CI width live in the JSON, the CSV and `calib show --details`.
-    columns = [("model", many_models), ("backend", many_backends), ("precision", True), ("dtype", True),
-               ("batch", True), ("median ms", True), ("p90", True), ("p99", True),
+    # Model size and the CI of the median live in the results JSON and the CSV.
+    columns = [("model", many["model"]), ("backend", many["backend"]), ("precision", True), ("dtype", True),
+               ("batch", many["batch"]), ("median ms", True), ("p90", True), ("p99", True),
                ("items/s", True), ("vs fp32", True), ("hw", True), ("fidelity", True), ("peak mem", True)]
     shown = [name for name, keep in columns if keep]
     for name in shown:
         left = name in ("model", "backend", "precision", "dtype", "hw", "fidelity")
-        table.add_column(name, justify="left" if left else "right", no_wrap=True)
+        table.add_column(name, justify="left" if left else "right", no_wrap=name not in TEXT_COLUMNS,
+                         min_width=TEXT_COLUMNS.get(name), overflow="fold")
     ratios = speedups(records)
     for index, record in enumerate(records):
         ident = record["identity"]
@@ -81,15 +85,14 @@ def build_run_table(records: list[dict], title: str | None = None) -> Table:
             cells.update({
                 "dtype": f"{_short_dtype(record.get('storage_dtype'))}/"
                                  f"{_short_dtype(record.get('compute_dtype'))}",
-                "median ms": fmt.ms(summary.median_ms), "±CI": f"{50 * summary.ci95_rel_width:.1f}%",
+                "median ms": fmt.ms(summary.median_ms),
                 "p90": fmt.ms(summary.p90_ms), "p99": fmt.ms(summary.p99_ms),
                 "items/s": fmt.rate(summary.throughput_per_s),
                 "vs fp32": fmt.ratio(ratios.get(index)), "fidelity": _fidelity_text(record),
-                "size": fmt.size(memory.get("model_size_bytes")),
                 "peak mem": fmt.size(memory.get("cuda_max_allocated_bytes") or memory.get("peak_rss_bytes")),
             })
         table.add_row(*[cells.get(name, "") for name in shown], style=row_style)
-    return table
+    return Fitted(table, DROPPABLE, where=SEE_DROPPED)
 
 
 _SHORT = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float8_e4m3fn": "fp8e4m3"}
@@ -106,9 +109,5 @@ def note_lines(records: list[dict]) -> list[str]:
 
 
 def warning_lines(records: list[dict]) -> list[str]:
-    lines = []
-    for record in records:
-        for warning in record.get("warnings") or []:
-            ident = record["identity"]
-            lines.append(f"{ident['model']} {ident['backend']} {ident['precision']} b{ident['batch_size']}: {warning}")
-    return lines
+    return [f"{Configuration.of(record).short_label}: {warning}"
+            for record in records for warning in record.get("warnings") or []]

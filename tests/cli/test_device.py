@@ -113,3 +113,14 @@ def test_device_never_imports_onnxruntime_or_tensorrt():
             "print(sorted(m for m in ('onnxruntime', 'tensorrt') if m in sys.modules))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
     assert output.strip().endswith("[]")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_tables_fit_the_terminal_without_cutting_a_word(width):
+    """Through calib.cli._common.console(): COLUMNS is the width, nothing is clipped at it."""
+    fixture = FIXTURES / "sapphirerapids-xeon-8480plus.cpuinfo"
+    result = CliRunner().invoke(main, ["device", "--cpuinfo", str(fixture)], env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= width and "…" not in result.output
+    for word in ("int8-dynamic", "int8-static", "unsupported", "8.9+"):
+        assert word in result.output, result.output

@@ -1,0 +1,99 @@
+"""`calib device`: the machine in a few lines, one verdict table per device, the probe's table."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from calib.render.fit import Fitted
+
+_STATUS_STYLE = {"native": "green", "emulated": "yellow", "unsupported": "red"}
+
+
+def print_device_report(report: dict, console) -> None:
+    """The CPU (and Jetson) lines, a table per device, the probe, then its warnings."""
+    from calib.hardware.measured import disagreements
+
+    cpu = report["cpu"]
+    cores = f"{cpu.get('physical_cores') or '?'} physical / {cpu.get('logical_cores') or '?'} logical cores"
+    console.print(f"[bold]CPU[/]  {cpu.get('model') or 'unknown model'}  ({cpu.get('vendor') or '?'}, "
+                  f"{cpu.get('arch')}, {cores}, governor: {cpu.get('governor') or 'not readable'})")
+    console.print(f"     precision flags: {' '.join(cpu.get('precision_flags') or []) or 'none'}")
+    jetson = report.get("jetson")
+    if jetson:
+        console.print(f"[bold]Jetson[/]  {jetson.get('model') or '?'}  soc {jetson.get('soc') or '?'} "
+                      f"({jetson.get('family') or 'unknown SoC'}), L4T {jetson.get('l4t') or '?'}, "
+                      f"power mode {jetson.get('power_mode') or 'not queried'}")
+    if not any(d["kind"] == "cuda" for d in report["devices"]):
+        console.print(f"[bold]GPU[/]  none: {report.get('gpu_note')}")
+    for device in report["devices"]:
+        console.print(build_device_table(device))
+    if report.get("probe"):
+        console.print(build_probe_table(report["probe"]))
+    for warning in (report.get("probe") or {}).get("warnings", []):
+        console.print(f"[bold yellow]warning[/] {warning}")
+    for line in disagreements(report):
+        console.print(f"[bold red]measurement disagrees[/] {line}")
+
+
+def device_title(device: dict) -> str:
+    if device["kind"] == "cpu":
+        return f"cpu: {device.get('name')}"
+    extra = [f"compute capability {device.get('compute_capability')}"]
+    if device.get("memory_gb"):
+        extra.append(f"{device['memory_gb']} GiB")
+    if device.get("sm_count"):
+        extra.append(f"{device['sm_count']} SMs")
+    extra.append("tensor cores: " + (", ".join(device.get("tensor_cores") or []) or "none"))
+    return f"{device['id']}: {device.get('name')} ({'; '.join(extra)})"
+
+
+def build_device_table(device: dict) -> Fitted:
+    """One row per precision: its verdict, what the probe measured, and the evidence (which wraps)."""
+    probed = any("measured" in v for v in device["precisions"].values())
+    table = Table(title=device_title(device), title_justify="left", expand=True)
+    table.add_column("precision", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    if probed:
+        table.add_column("measured", no_wrap=True)
+    table.add_column("evidence", ratio=1, min_width=20, overflow="fold")
+    for precision, verdict in device["precisions"].items():
+        status = verdict["status"]
+        row = [precision, f"[{_STATUS_STYLE[status]}]{status}[/]"]
+        if probed:
+            row.append(_measured_cell(verdict.get("measured") or {}))
+        table.add_row(*row, verdict["evidence"])
+    return Fitted(table)
+
+
+def _measured_cell(measured: dict) -> str:
+    from calib.hardware.measured import ratio_text
+
+    if not measured.get("probed"):
+        return "not probed"
+    text = f"{ratio_text(measured['ratio_to_fp32'])} fp32 ({measured['op']})"
+    if measured.get("agrees") is False:
+        return f"[bold red]{text} DISAGREES[/]"
+    return text
+
+
+def build_probe_table(probe: dict) -> Fitted:
+    """Each probed op's throughput per device and compute type; why a compute type was not probed."""
+    from calib.hardware.measured import ratio_text
+
+    settings = probe["settings"]
+    table = Table(title=f"probe: {settings['time_per_compute_s']:g} s per precision, {settings['threads']} CPU "
+                        f"threads, torch {settings['torch']}", title_justify="left")
+    for name in ("device", "compute", "op", "shape", "GFLOP/s", "x fp32", "calls", "note"):
+        table.add_column(name, justify="right" if name in ("GFLOP/s", "x fp32", "calls") else "left",
+                         no_wrap=name != "note", min_width=12 if name == "note" else None, overflow="fold")
+    for device_id, computes in probe["devices"].items():
+        for compute, outcome in computes.items():
+            if not outcome["probed"]:
+                table.add_row(device_id, compute, "-", "-", "-", "-", "-",
+                              f"not probed: {outcome.get('reason') or '?'}")
+                continue
+            for op, measured in outcome["ops"].items():
+                ratio = measured.get("ratio_to_fp32")
+                table.add_row(device_id, compute, op, measured["shape"], f"{measured['gflops']:.3g}",
+                              ratio_text(ratio) if ratio else "-", str(measured["calls"]), "")
+    return Fitted(table, ("shape", "calls"), where="`calib device --probe --json` has them")
