@@ -136,6 +136,19 @@ def _refuse_existing_records(path: Path) -> None:
     raise ResultFileError(f"{path}: exists and {what}; choose another --out or delete it")
 
 
+def _holder_pid(handle) -> str:
+    """The pid the lock's holder wrote, waiting a moment for it: it writes just after it locks."""
+    import time
+
+    for _ in range(25):
+        handle.seek(0)
+        holder = handle.read().strip()
+        if holder.isdigit():
+            return holder
+        time.sleep(0.02)
+    return ""
+
+
 class _FileLock:
     """An exclusive, non-blocking flock on `<path>.lock`, whose content names the holder's pid."""
 
@@ -150,8 +163,7 @@ class _FileLock:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip()
+                holder = _holder_pid(handle)
                 handle.close()
                 by = f"process {holder}" if holder.isdigit() else "another process"
                 raise ResultFileError(f"{path}: being written by {by} (lock {self.lock_path}); "
