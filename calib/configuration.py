@@ -49,8 +49,9 @@ class Configuration:
         return self.key[:-1]
 
     @property
-    def fp32_key(self) -> tuple:
-        """What a speed-up over fp32 pairs on: same model, backend, batch and device."""
+    def peer_key(self) -> tuple:
+        """The key without the precision: the configurations a precision is compared with (its fp32
+        speed-up, `calib layers --compare-precision`) share it. The input shape follows the batch."""
         return (self.model, self.backend, self.batch_size, self.device)
 
     @property

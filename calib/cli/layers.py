@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import console, split_multi
+from calib.configuration import Configuration
 from calib.errors import UsageError
 
 
@@ -46,8 +47,7 @@ def command(result_file, top, precisions, compare_precision):
 def _pairs(with_layers: list[dict], chosen: list[dict], baseline_precision: str, result_file) -> list[tuple]:
     """(baseline record, other record) on the same model, backend, batch size and device."""
     def key(record):
-        ident = record["identity"]
-        return ident["model"], ident["backend"], ident["batch_size"], ident["device"]
+        return Configuration.of(record).peer_key
 
     baselines = {key(r): r for r in with_layers if r["identity"]["precision"] == baseline_precision}
     if not baselines:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from calib.render.run_table import speedups
-from calib.results.schema import IDENTITY_FIELDS, identity, summary_of
+from calib.compare.ratios import speedups
+from calib.configuration import Configuration
+from calib.results.schema import summary_of
 from calib.timing.stats import Summary
-
-ROW_FIELDS = tuple(name for name in IDENTITY_FIELDS if name != "device")
 
 
 @dataclass
@@ -52,17 +51,6 @@ class Row:
     cells: dict[int, Cell] = field(default_factory=dict)  # column index -> cell
 
 
-def row_key(record: dict) -> tuple:
-    full = dict(zip(IDENTITY_FIELDS, identity(record)))
-    return tuple(full[name] for name in ROW_FIELDS)
-
-
-def row_label(record: dict) -> str:
-    ident = record["identity"]
-    shape = "x".join(str(d) for d in ident["input_shape"])
-    return f"{ident['model']} {ident['backend']} {ident['precision']} b{ident['batch_size']} [{shape}]"
-
-
 def align(results: list[dict]) -> tuple[list[Column], list[Row]]:
     """Columns in the order the files were given (devices in order of appearance); rows in
     order of first appearance, so a sweep's fp32, fp16, ... order is kept."""
@@ -70,7 +58,7 @@ def align(results: list[dict]) -> tuple[list[Column], list[Row]]:
     rows: dict[tuple, Row] = {}
     for result in results:
         records = result["records"]
-        ratios = speedups(records)  # speed-up over fp32 on the same device, from the run table
+        ratios = speedups(records)  # speed-up over fp32 on the same device
         column_of_device: dict[str, Column] = {}
         for position, record in enumerate(records):
             device = record["identity"]["device"]
@@ -79,7 +67,7 @@ def align(results: list[dict]) -> tuple[list[Column], list[Row]]:
                                 result.get("created"))
                 columns.append(column)
                 column_of_device[device] = column
-            key = row_key(record)
-            row = rows.setdefault(key, Row(key, row_label(record)))
+            configuration = Configuration.of(record)
+            row = rows.setdefault(configuration.row_key, Row(configuration.row_key, configuration.row_label))
             row.cells[column_of_device[device].index] = Cell(record, summary_of(record), ratios.get(position))
     return columns, list(rows.values())

@@ -62,3 +62,16 @@ def median_ratio(baseline_ms, current_ms, baseline_median: float, current_median
     low, high = np.percentile(ratios, [tail, 100 - tail])
     point = current_median / baseline_median if baseline_median else math.inf
     return RatioEstimate(ratio=float(point), low=float(low), high=float(high), confidence=confidence)
+
+
+def speedups(records: list[dict]) -> dict[int, float]:
+    """Speed-up over fp32 on the same model, backend, batch and device (record index -> ratio of medians)."""
+    from calib.configuration import Configuration
+    from calib.results.schema import summary_of
+
+    medians = [(Configuration.of(record), summary_of(record)) for record in records]
+    fp32 = {configuration.peer_key: summary.median_ms for configuration, summary in medians
+            if configuration.precision == "fp32" and summary}
+    return {index: fp32[configuration.peer_key] / summary.median_ms
+            for index, (configuration, summary) in enumerate(medians)
+            if summary and fp32.get(configuration.peer_key)}

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from calib.compare.ratios import speedups
 from calib.configuration import Configuration
+from calib.dtypes import short_name
 from calib.render import format as fmt
 from calib.render.fit import Fitted, light_table
 from calib.results.schema import summary_of
-
-
-def speedups(records: list[dict]) -> dict[int, float]:
-    """Speed-up over fp32 on the same model, backend, batch and device (index -> ratio)."""
-    fp32 = {}
-    for record in records:
-        summary = summary_of(record)
-        if record["identity"]["precision"] == "fp32" and summary:
-            fp32[Configuration.of(record).fp32_key] = summary.median_ms
-    result = {}
-    for index, record in enumerate(records):
-        summary = summary_of(record)
-        base = fp32.get(Configuration.of(record).fp32_key)
-        if summary and base:
-            result[index] = base / summary.median_ms
-    return result
 
 
 def _verdict_text(record: dict) -> Text:
@@ -83,8 +69,7 @@ def build_run_table(records: list[dict], title: str | None = None) -> Fitted:
             if (record.get("verdict") or {}).get("status") == "emulated":
                 row_style = "yellow"
             cells.update({
-                "dtype": f"{_short_dtype(record.get('storage_dtype'))}/"
-                                 f"{_short_dtype(record.get('compute_dtype'))}",
+                "dtype": f"{short_name(record.get('storage_dtype'))}/{short_name(record.get('compute_dtype'))}",
                 "median ms": fmt.ms(summary.median_ms),
                 "p90": fmt.ms(summary.p90_ms), "p99": fmt.ms(summary.p99_ms),
                 "items/s": fmt.rate(summary.throughput_per_s),
@@ -93,13 +78,6 @@ def build_run_table(records: list[dict], title: str | None = None) -> Fitted:
             })
         table.add_row(*[cells.get(name, "") for name in shown], style=row_style)
     return Fitted(table, DROPPABLE, where=SEE_DROPPED)
-
-
-_SHORT = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float8_e4m3fn": "fp8e4m3"}
-
-
-def _short_dtype(name: str | None) -> str:
-    return _SHORT.get(name or "", name or "")
 
 
 def note_lines(records: list[dict]) -> list[str]:
