@@ -2,12 +2,16 @@
 
 storage_dtype is what the weights and inputs are kept in; compute_dtype is what the
 arithmetic of the heavy ops (matmul, conv) runs in. They differ for tf32 and autocast.
+What a dtype name itself means (its short name, torch dtype, tensor-core generation) is
+calib.dtypes'.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from calib.dtypes import TENSOR_CORE_CC, cc_text, short_name
+from calib.dtypes import torch_dtype  # noqa: F401 - the backends import it from here
 from calib.errors import UsageError
 
 
@@ -18,9 +22,22 @@ class Precision:
     compute_dtype: str
     family: str  # "float" (cast or autocast), "int8" (quantized), "fp8"
     autocast: bool = False
-    cuda_only: bool = False
-    min_compute_capability: tuple[int, int] | None = None
+    cuda_only: bool = False  # a CUDA tensor-core mode: needs the compute capability that introduced it
     description: str = ""
+
+    @property
+    def compute(self) -> str:
+        """The short name of compute_dtype (fp32, tf32, bf16, int8, fp8): the rule table's compute column."""
+        return short_name(self.compute_dtype)
+
+    @property
+    def min_compute_capability(self) -> tuple[int, int] | None:
+        """For CUDA-only precisions, the compute capability whose tensor cores they need (calib.dtypes)."""
+        return TENSOR_CORE_CC[self.compute] if self.cuda_only else None
+
+
+def _since(compute: str) -> str:
+    return f"CUDA {cc_text(TENSOR_CORE_CC[compute])}+"
 
 
 PRECISIONS: dict[str, Precision] = {
@@ -28,8 +45,8 @@ PRECISIONS: dict[str, Precision] = {
     for p in [
         Precision("fp32", "float32", "float32", "float", description="reference: fp32 storage and compute"),
         Precision(
-            "tf32", "float32", "tf32", "float", cuda_only=True, min_compute_capability=(8, 0),
-            description="fp32 storage, TF32 tensor-core matmul/conv (CUDA 8.0+)",
+            "tf32", "float32", "tf32", "float", cuda_only=True,
+            description=f"fp32 storage, TF32 tensor-core matmul/conv ({_since('tf32')})",
         ),
         Precision("fp16", "float16", "float16", "float", description="model and inputs cast to fp16"),
         Precision("bf16", "bfloat16", "bfloat16", "float", description="model and inputs cast to bf16"),
@@ -41,8 +58,8 @@ PRECISIONS: dict[str, Precision] = {
                   description="int8 weights, activations quantized at run time"),
         Precision("int8-static", "int8", "int8", "int8",
                   description="int8 weights and activations, ranges from calibration data"),
-        Precision("fp8", "float8_e4m3fn", "float8_e4m3fn", "fp8", cuda_only=True, min_compute_capability=(8, 9),
-                  description="fp8 e4m3 matmul (CUDA 8.9+)"),
+        Precision("fp8", "float8_e4m3fn", "float8_e4m3fn", "fp8", cuda_only=True,
+                  description=f"fp8 e4m3 matmul ({_since('fp8')})"),
     ]
 }
 
@@ -53,10 +70,3 @@ def get_precision(name: str) -> Precision:
     except KeyError:
         raise UsageError(f"unknown precision {name!r}; choose from: {', '.join(PRECISIONS)}") from None
 
-
-def torch_dtype(name: str):
-    """torch dtype for a storage/compute dtype name ('tf32' computes on float32 storage)."""
-    import torch
-
-    return {"float32": torch.float32, "tf32": torch.float32, "float16": torch.float16,
-            "bfloat16": torch.bfloat16}[name]

@@ -1,8 +1,10 @@
 """Backends: each turns (model, precision, device) into a Prepared callable.
 
-Every backend module has the same shape: a `prepare(model, config) -> Prepared` function
-and a NAME. They are registered here by module path and imported only when used, so a
-missing ONNX Runtime or TensorRT costs nothing until that backend is asked for.
+Every backend module has the same shape: a NAME, a `prepare(model, config) -> Prepared`
+function, and `unsupported_reason(precision, device) -> str | None`, its one declared answer
+to "can it run this?" (None: yes; else why not), which `unsupported_reason` below and
+`--backend auto` read. They are registered here by module path and imported only when used,
+so a missing ONNX Runtime or TensorRT costs nothing until that backend is asked for.
 """
 
 from __future__ import annotations
@@ -34,8 +36,18 @@ def get_backend(name: str):
                                  f"({hint})") from None
 
 
+def unsupported_reason(backend: str, precision: str, device: str) -> str | None:
+    """Why `backend` cannot run `precision` on `device`, from the backend itself (None: it can).
+    A backend whose library is missing answers with the install hint."""
+    try:
+        module = get_backend(backend)
+    except BackendUnavailable as exc:
+        return str(exc)
+    return module.unsupported_reason(precision, device)
+
+
 _INSTALL_HINTS = {"onnxruntime": "pip install 'calib[onnx]'", "onnx": "pip install 'calib[onnx]'",
                   "tensorrt": "pip install 'calib[tensorrt]' on a machine that can reach NVIDIA's package index"}
 
 
-__all__ = ["BACKENDS", "get_backend", "Prepared", "RunConfig"]
+__all__ = ["BACKENDS", "get_backend", "unsupported_reason", "Prepared", "RunConfig"]

@@ -3,8 +3,8 @@
 Static int8 follows the ONNX Runtime recipe: quant_pre_process (shape inference and graph
 cleanup), then quantize_static in QDQ format with per-channel weights, calibrated on the
 same --calib-data/--calib-samples/--calib-method inputs as the PyTorch int8 path. The int8
-types follow the CPU: u8s8 on x86 without VNNI (there s8s8 gives no gain: its kernels widen
-to 16 bits), s8s8 where VNNI or a GPU can use it.
+types (u8s8 or s8s8) come from the hardware rule table (calib.hardware.rules.ORT_INT8_TYPES),
+as the PyTorch quantized engine does: u8s8 on x86, also with VNNI/AMX; s8s8 on GPUs and Arm.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import time
 from pathlib import Path
 
 from calib.backends.onnx_export import cache_root, file_digest, onnx_size_bytes, save_onnx
+from calib.dtypes import dtype_of_onnx_element
 from calib.errors import PrecisionUnavailable
+from calib.quant.engine import cpu_features
 
 SUPPORTED_PRECISIONS = ("fp32", "fp16", "int8-dynamic", "int8-static")
 CALIBRATION_METHODS = {"minmax": "MinMax", "percentile": "Percentile", "entropy": "Entropy"}
-_VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp")  # x86 VNNI/AMX, Arm dot product
 
 
 def convert(source: Path, precision: str, model, config, work_dir: Path) -> tuple[Path, dict]:
@@ -133,27 +134,15 @@ def _reader(source: Path, batches: list[tuple]):
 
 
 def int8_types(device: str):
-    """(activation QuantType, weight QuantType, why), chosen from the device's int8 dot-product support."""
+    """(activation QuantType, weight QuantType, why): the rule table's row for this device."""
     from onnxruntime.quantization import QuantType
 
-    if device.startswith("cuda"):
-        return QuantType.QInt8, QuantType.QInt8, "s8s8: GPU execution providers expect symmetric int8 QDQ"
-    flags = set(cpu_flags())
-    found = sorted(flags.intersection(_VNNI_FLAGS))
-    if found:
-        return QuantType.QInt8, QuantType.QInt8, f"s8s8: the CPU has {', '.join(found)} (int8 dot products)"
-    if "avx2" in flags or "avx512f" in flags:
-        return (QuantType.QUInt8, QuantType.QInt8,
-                "u8s8: x86 without VNNI, where ORT's s8s8 kernels give no gain over fp32 and u8s8 uses "
-                "the u8 x s8 multiply-add (weights could saturate; reduce_range=False kept for speed)")
-    return QuantType.QInt8, QuantType.QInt8, "s8s8: ORT's default (no VNNI/AVX2 flags read from this CPU)"
+    from calib.hardware.verdict import ort_int8_types
 
-
-def cpu_flags() -> list[str]:
-    """CPU flags from calib's device report (the same reading `calib device` shows)."""
-    from calib.hardware import device_report
-
-    return list(device_report(live_gpu=False)["cpu"].get("flags") or [])
+    on_cuda = device.startswith("cuda")
+    row = ort_int8_types({"id": device, "kind": "cuda"} if on_cuda else {"id": "cpu", "kind": "cpu", **cpu_features()})
+    activation = QuantType.QUInt8 if row.types == "u8s8" else QuantType.QInt8
+    return activation, QuantType.QInt8, f"{row.evidence} (rule {row.arch} requires {row.requires or '(nothing)'})"
 
 
 @contextlib.contextmanager
@@ -168,7 +157,8 @@ def _quiet_root_logger():
 
 
 def _type_name(quant_type) -> str:
-    return {"QInt8": "int8", "QUInt8": "uint8"}.get(quant_type.name, quant_type.name)
+    """QuantType.QUInt8 -> 'uint8', through its ONNX element type."""
+    return dtype_of_onnx_element(quant_type.tensor_type) or quant_type.name
 
 
 def _has_external_data(path: Path) -> bool:

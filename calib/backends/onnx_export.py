@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from calib.errors import CalibError
+from calib.errors import CalibError, first_line
 
 OPSET = 17
 EXPORT_BATCH_SIZE = 2  # not 1, so no exporter can mistake the batch axis for a constant
@@ -71,7 +71,7 @@ def export_model(model, opset: int = OPSET) -> ExportedOnnx:
                 _export(module, example, staging / MODEL_FILE, exporter, opset, input_names, output_names)
                 break
             except Exception as exc:  # noqa: BLE001 - try the other exporter, then report both
-                errors.append(f"{exporter}: {type(exc).__name__}: {_first_line(exc)}")
+                errors.append(f"{exporter}: {type(exc).__name__}: {first_line(exc, 200)}")
                 for leftover in staging.iterdir():
                     leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
         else:
@@ -159,8 +159,3 @@ def save_onnx(proto, path: Path) -> None:
                         location=Path(path).name + ".data")
     else:
         onnx.save_model(proto, str(path))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else ""

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from calib.dtypes import dtype_of_onnx_element, onnx_type_text
 from calib.errors import ModelLoadError, UsageError
 from calib.models.loader import SEED, LoadedModel
 
-_INTEGER_TYPES = {"tensor(int64)": "int64", "tensor(int32)": "int32"}
-_FLOAT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64"}
+# Input types calib makes seeded tensors for and feeds through numpy (which has no bfloat16).
+_FEEDABLE = ("float32", "float16", "float64", "int64", "int32", "bool")
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,11 @@ def _graph_inputs(proto, path_text: str, input_shape) -> list[GraphInput]:
     for value in proto.graph.input:
         if value.name in initializer_names:  # old exporters list weights as inputs too
             continue
-        type_text = _type_text(value)
-        dtype = _FLOAT_TYPES.get(type_text) or _INTEGER_TYPES.get(type_text) or ("bool" if type_text == "tensor(bool)" else None)
-        if dtype is None:
-            raise ModelLoadError(f"{path_text}: input {value.name!r} has type {type_text}, which calib cannot feed")
+        element_type = value.type.tensor_type.elem_type
+        dtype = dtype_of_onnx_element(element_type)
+        if dtype not in _FEEDABLE:
+            raise ModelLoadError(f"{path_text}: input {value.name!r} has type {onnx_type_text(element_type)}, "
+                                 "which calib cannot feed")
         dims = [d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim]
         if not dims:
             raise ModelLoadError(f"{path_text}: input {value.name!r} is a scalar; calib needs a batch axis")
@@ -95,11 +97,6 @@ def _graph_inputs(proto, path_text: str, input_shape) -> list[GraphInput]:
     if not inputs:
         raise ModelLoadError(f"{path_text}: the graph has no inputs")
     return inputs
-
-
-def _type_text(value) -> str:
-    names = {1: "float", 10: "float16", 11: "double", 7: "int64", 6: "int32", 9: "bool"}
-    return f"tensor({names.get(value.type.tensor_type.elem_type, value.type.tensor_type.elem_type)})"
 
 
 def _vocab_size(proto, inputs: list[GraphInput]) -> int | None:

@@ -16,6 +16,7 @@ import re
 import tempfile
 import time
 
+from calib.dtypes import ITEM_BYTES, dtype_of_onnx_type
 from calib.layers.table import finish_table
 from calib.timing.stats import summarize
 
@@ -23,8 +24,6 @@ WARMUP_RUNS = 3
 MIN_REPEATS, MAX_REPEATS = 5, 50
 TARGET_PASS_MS = 2000.0  # profiled time to aim for: enough repeats for a stable median
 
-_ORT_DTYPES = {"float": "float32", "float16": "float16", "double": "float64", "bfloat16": "bfloat16",
-               "uint8": "uint8", "int8": "int8", "int32": "int32", "int64": "int64", "bool": "bool"}
 # ORT op types the name rules of calib.layers.kinds would misfile ("QuantizeLinear" is no Linear layer).
 _ORT_KINDS = {"gemm": "linear", "fusedgemm": "linear", "qgemm": "linear", "quantizelinear": "quantize",
               "dequantizelinear": "quantize", "dynamicquantizelinear": "quantize"}
@@ -146,7 +145,7 @@ def module_path(node_name: str) -> str | None:
 
 def _typed_shape(entry: dict) -> tuple[str, list[int]]:
     ort_dtype, shape = next(iter(entry.items()))
-    return _ORT_DTYPES.get(ort_dtype, ort_dtype), list(shape)
+    return dtype_of_onnx_type(ort_dtype) or ort_dtype, list(shape)
 
 
 def _shape_text(shape: list[int]) -> str:
@@ -165,11 +164,10 @@ def _param_count(inputs: list[tuple[str, list[int]]], parameter_bytes: int) -> i
     (a fused Conv+Add takes [x, weight, bias, residual]: the weights sit in the middle)."""
     if not parameter_bytes:
         return 0
-    sizes = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int32": 4, "int64": 8}
     for start in range(len(inputs)):
         for end in range(len(inputs), start, -1):
             run = inputs[start:end]
-            if sum(math.prod(shape) * sizes.get(dtype, 4) for dtype, shape in run) == parameter_bytes:
+            if sum(math.prod(shape) * ITEM_BYTES.get(dtype, 4) for dtype, shape in run) == parameter_bytes:
                 return sum(math.prod(shape) for _, shape in run)
     return None
 

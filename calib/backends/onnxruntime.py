@@ -1,7 +1,9 @@
 """ONNX Runtime backend: export (or read) the graph, convert it to the precision, open a session.
 
-Importing this module imports onnxruntime, so calib.backends.get_backend turns a missing
-onnxruntime into BackendUnavailable with one line; nothing else in calib imports it.
+Importing this module imports onnxruntime and onnx, so calib.backends.get_backend turns a missing
+one into BackendUnavailable with one line; nothing else in calib imports onnxruntime.
+What it can run is `unsupported_reason` (the precisions onnx_convert converts, CUDA if the
+CUDA execution provider is there); calib.backends.auto reads it.
 The inputs are bound once (IO binding) outside the timed call, so a timed call is one
 Run plus wrapping its outputs as torch tensors (zero-copy on the CPU) for the fidelity checks.
 """
@@ -13,11 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import onnx  # noqa: F401 - export, conversion and file sizes need it: the import is the availability check
 import onnxruntime
 
 from calib.backends import onnx_convert
 from calib.backends.base import Prepared, RunConfig
 from calib.backends.onnx_export import export_model, onnx_size_bytes
+from calib.dtypes import NOT_IN_NUMPY, TENSOR_CORE_CC, cc_text, dtype_of_onnx_type
 from calib.errors import BackendUnavailable, CalibError, PrecisionUnavailable
 from calib.precisions import get_precision
 
@@ -28,23 +32,43 @@ GRAPH_OPTIMIZATION = "ORT_ENABLE_ALL"
 FP16_CPU_GRAPH_OPTIMIZATION = "ORT_ENABLE_EXTENDED"
 INTER_OP_THREADS = 1  # sequential execution: one graph at a time, intra-op threads do the work
 
+# Why each precision onnx_convert.SUPPORTED_PRECISIONS lacks is not converted.
 _NOT_CONVERTED = {
     "bf16": "calib converts ONNX graphs to fp16 only: ONNX Runtime's CPU and CUDA providers have few bf16 kernels",
     "amp-fp16": "ONNX graphs have no autocast; measure fp16 (the whole graph converted) instead",
     "amp-bf16": "ONNX graphs have no autocast and calib has no bf16 graph conversion",
     "tf32": "TF32 is a CUDA math mode of PyTorch; ONNX Runtime's CUDA provider picks it by itself (use --backend torch)",
-    "fp8": "calib has no fp8 conversion for ONNX graphs (use --backend torch on CUDA 8.9+)",
+    "fp8": ("calib has no fp8 conversion for ONNX graphs (use --backend torch on "
+            f"CUDA {cc_text(TENSOR_CORE_CC['fp8'])}+)"),
 }
-_NUMPY_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
-                "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bool)": "bool"}
+
+
+def unsupported_reason(precision: str, device: str) -> str | None:
+    """Why ONNX Runtime cannot run this precision on this device in calib; None when it can."""
+    return _not_converted(precision) or (_no_cuda_provider(device) if device.startswith("cuda") else None)
+
+
+def _not_converted(precision: str) -> str | None:
+    if precision in onnx_convert.SUPPORTED_PRECISIONS:
+        return None
+    return f"{precision} on onnxruntime: {_NOT_CONVERTED.get(precision, 'calib has no ONNX conversion for it')}"
+
+
+def _no_cuda_provider(device: str) -> str | None:
+    available = onnxruntime.get_available_providers()
+    if "CUDAExecutionProvider" in available:
+        return None
+    return (f"onnxruntime {onnxruntime.__version__} here has no CUDAExecutionProvider (has {', '.join(available)}); "
+            f"pip install onnxruntime-gpu for {device}")
 
 
 def prepare(model, config: RunConfig) -> Prepared:
     import torch
 
     precision = get_precision(config.precision)
-    if config.precision in _NOT_CONVERTED:
-        raise PrecisionUnavailable(f"{config.precision} on onnxruntime: {_NOT_CONVERTED[config.precision]}")
+    not_converted = _not_converted(config.precision)
+    if not_converted:
+        raise PrecisionUnavailable(not_converted)
     providers = providers_for(config.device, config.precision)
     level = FP16_CPU_GRAPH_OPTIMIZATION if (config.precision == "fp16" and config.device == "cpu") else GRAPH_OPTIMIZATION
     started = time.perf_counter()
@@ -107,10 +131,10 @@ def providers_for(device: str, precision: str) -> list:
     """CPU: the CPU provider. CUDA: TensorRT (when installed), then CUDA, then CPU for leftovers."""
     if device == "cpu":
         return ["CPUExecutionProvider"]
+    missing = _no_cuda_provider(device)
+    if missing:
+        raise BackendUnavailable(missing)
     available = onnxruntime.get_available_providers()
-    if "CUDAExecutionProvider" not in available:
-        raise BackendUnavailable(f"onnxruntime {onnxruntime.__version__} here has no CUDAExecutionProvider "
-                                 f"(has {', '.join(available)}); pip install onnxruntime-gpu for {device}")
     index = int(device.partition(":")[2] or 0)
     providers: list = []
     if "TensorrtExecutionProvider" in available:
@@ -145,7 +169,9 @@ def _feeds(session, tensors: tuple) -> dict:
     feeds = {}
     for graph_input, tensor in zip(graph_inputs, tensors):
         array = tensor.detach().cpu().numpy()
-        wanted = _NUMPY_TYPES.get(graph_input.type)
+        wanted = dtype_of_onnx_type(graph_input.type)
+        if wanted in NOT_IN_NUMPY:
+            wanted = None  # fed as the tensor came; ONNX Runtime says what it expected
         feeds[graph_input.name] = array.astype(wanted) if wanted and array.dtype.name != wanted else array
     return feeds
 

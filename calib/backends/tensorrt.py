@@ -16,6 +16,11 @@ from calib.errors import BackendUnavailable
 NAME = "tensorrt"
 
 
+def unsupported_reason(precision: str, device: str) -> str | None:
+    """Nothing runs yet: the same answer for every precision and device."""
+    return (f"the native TensorRT backend is not built yet (tensorrt {tensorrt.__version__} is installed); "
+            "use --backend onnxruntime on a CUDA device, which runs its TensorRT provider")
+
+
 def prepare(model, config: RunConfig) -> Prepared:
-    raise BackendUnavailable(f"the native TensorRT backend is not built yet (tensorrt {tensorrt.__version__} is "
-                             "installed); use --backend onnxruntime on a CUDA device, which runs its TensorRT provider")
+    raise BackendUnavailable(unsupported_reason(config.precision, config.device))

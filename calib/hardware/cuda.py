@@ -5,11 +5,11 @@ torch is imported only inside `live_gpus`, so `--root` analysis never touches CU
 
 from __future__ import annotations
 
+from calib.dtypes import TENSOR_CORE_CC
 from calib.hardware.verdict import parse_cc
 
-# Tensor-core data types by the compute capability that introduced them.
-TENSOR_CORE_TYPES = [("fp16", (7, 0)), ("int8", (7, 2)), ("tf32", (8, 0)), ("bf16", (8, 0)),
-                     ("fp8", (8, 9)), ("fp4", (10, 0))]
+# Tensor-core data types by the compute capability that introduced them (the one table: calib.dtypes).
+TENSOR_CORE_TYPES = list(TENSOR_CORE_CC.items())
 
 
 def tensor_core_types(compute_capability: str | None) -> list[str]:

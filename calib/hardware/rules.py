@@ -10,7 +10,8 @@ first row whose `requires` holds wins, so the specific rows come before the fall
   requires  space-separated conditions that must all hold: a CPU flag as the kernel prints it
             ("avx512_bf16"), alternatives joined by "|" ("fphp|asimdhp" would mean either),
             "cc>=8.0" (compute capability at least), or "cc=5.3|6.0|6.2" (one of).
-            An empty string always holds.
+            An empty string always holds. The tensor-core thresholds come from
+            calib.dtypes.TENSOR_CORE_CC, the one table of which GPU generation brought what.
   status    "native": the hardware computes this type (the speed-up is there to be had);
             "emulated": it runs, but through conversion to a wider type (usually slower than fp32);
             "unsupported": calib does not run it on this device.
@@ -22,6 +23,8 @@ hide AMX while exposing AVX512_BF16, and an engineering sample has no model name
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from calib.dtypes import TENSOR_CORE_CC, cc_text
 
 NATIVE, EMULATED, UNSUPPORTED = "native", "emulated", "unsupported"
 STATUSES = (NATIVE, EMULATED, UNSUPPORTED)
@@ -37,6 +40,8 @@ class Rule:
     engine: str | None = None  # int8 only: the quantized engine calib will use (the evidence says why)
 
 
+# "8.0" for tf32: the compute capability that introduced each type's tensor cores.
+_TC = {compute: cc_text(capability) for compute, capability in TENSOR_CORE_CC.items()}
 _CUDA_INT8 = "calib runs int8 on CUDA only through TensorRT or ONNX Runtime: PyTorch-native int8 (torch.ao) is CPU-only"
 
 RULES: list[Rule] = [
@@ -48,10 +53,12 @@ RULES: list[Rule] = [
     Rule("fp32", "cuda", "", NATIVE, "fp32 on CUDA cores"),
     # ---- tf32 ---------------------------------------------------------------------------
     Rule("tf32", "cpu", "", UNSUPPORTED,
-         "TF32 is a CUDA tensor-core mode (compute capability 8.0+); calib runs tf32 only on CUDA"),
-    Rule("tf32", "cuda", "cc>=8.0", NATIVE, "TF32 tensor cores (compute capability {cc} >= 8.0)"),
+         f"TF32 is a CUDA tensor-core mode (compute capability {_TC['tf32']}+); calib runs tf32 only on CUDA"),
+    Rule("tf32", "cuda", f"cc>={_TC['tf32']}", NATIVE,
+         f"TF32 tensor cores (compute capability {{cc}} >= {_TC['tf32']})"),
     Rule("tf32", "cuda", "", UNSUPPORTED,
-         "TF32 needs compute capability 8.0+ (this GPU: {cc}); allow_tf32 is ignored and matmuls run fp32"),
+         f"TF32 needs compute capability {_TC['tf32']}+ (this GPU: {{cc}}); allow_tf32 is ignored and matmuls "
+         "run fp32"),
     # ---- fp16 ---------------------------------------------------------------------------
     Rule("fp16", "x86_64", "amx_fp16", NATIVE, "amx_fp16: AMX fp16 tile matmul (oneDNN)"),
     Rule("fp16", "x86_64", "avx512_fp16", NATIVE, "avx512_fp16: AVX512-FP16 arithmetic"),
@@ -60,7 +67,8 @@ RULES: list[Rule] = [
     Rule("fp16", "aarch64", "fphp asimdhp", NATIVE, "fphp + asimdhp: ARMv8.2 fp16 scalar and vector arithmetic"),
     Rule("fp16", "cpu", "", EMULATED,
          "no fp16 arithmetic flags (x86: avx512_fp16 or amx_fp16; ARM: fphp + asimdhp); fp16 is widened to fp32"),
-    Rule("fp16", "cuda", "cc>=7.0", NATIVE, "fp16 tensor cores (compute capability {cc} >= 7.0)"),
+    Rule("fp16", "cuda", f"cc>={_TC['fp16']}", NATIVE,
+         f"fp16 tensor cores (compute capability {{cc}} >= {_TC['fp16']})"),
     Rule("fp16", "cuda", "cc=5.3|6.0|6.2", NATIVE,
          "fp16 arithmetic at twice the fp32 rate (half2) on compute capability {cc}, but no tensor cores"),
     Rule("fp16", "cuda", "", EMULATED,
@@ -74,9 +82,11 @@ RULES: list[Rule] = [
     Rule("bf16", "aarch64", "svebf16", NATIVE, "svebf16: SVE bf16 instructions"),
     Rule("bf16", "cpu", "", EMULATED,
          "no bf16 arithmetic flags (x86: avx512_bf16 or amx_bf16; ARM: bf16 or svebf16); bf16 is widened to fp32"),
-    Rule("bf16", "cuda", "cc>=8.0", NATIVE, "bf16 tensor cores (compute capability {cc} >= 8.0)"),
+    Rule("bf16", "cuda", f"cc>={_TC['bf16']}", NATIVE,
+         f"bf16 tensor cores (compute capability {{cc}} >= {_TC['bf16']})"),
     Rule("bf16", "cuda", "", EMULATED,
-         "no bf16 arithmetic below compute capability 8.0 (this GPU: {cc}); bf16 is computed through fp32"),
+         f"no bf16 arithmetic below compute capability {_TC['bf16']} (this GPU: {{cc}}); bf16 is computed "
+         "through fp32"),
     # ---- int8 (int8-dynamic and int8-static) ----------------------------------------------
     # engine: torch.backends.quantized.engine on CPU (the same choice as calib.quant.engine).
     Rule("int8", "x86_64", "amx_int8", NATIVE, "amx_int8: AMX int8 tile matmul; engine 'x86' dispatches to oneDNN",
@@ -99,21 +109,47 @@ RULES: list[Rule] = [
     Rule("int8", "cpu", "", EMULATED,
          "no int8 SIMD flags (AVX2, VNNI, AMX, NEON): quantized ops run generic kernels, no faster than fp32",
          "x86"),
-    Rule("int8", "cuda", "cc>=7.2", NATIVE, "int8 tensor cores (compute capability {cc} >= 7.2); " + _CUDA_INT8,
-         "TensorRT/ONNX Runtime"),
+    Rule("int8", "cuda", f"cc>={_TC['int8']}", NATIVE,
+         f"int8 tensor cores (compute capability {{cc}} >= {_TC['int8']}); " + _CUDA_INT8, "TensorRT/ONNX Runtime"),
     Rule("int8", "cuda", "cc>=6.1", NATIVE,
          "DP4A int8 dot products on compute capability {cc}, no int8 tensor cores; " + _CUDA_INT8,
          "TensorRT/ONNX Runtime"),
     Rule("int8", "cuda", "", UNSUPPORTED,
-         "compute capability {cc} has no fast int8 (DP4A needs 6.1+, tensor cores 7.2+); " + _CUDA_INT8,
+         f"compute capability {{cc}} has no fast int8 (DP4A needs 6.1+, tensor cores {_TC['int8']}+); " + _CUDA_INT8,
          "TensorRT/ONNX Runtime"),
     # ---- fp8 ----------------------------------------------------------------------------
     # No CPU calib targets computes fp8; running it would mean fp8 storage upcast to fp32,
     # which measures memory traffic, not fp8 arithmetic. So calib does not offer it on CPU.
     Rule("fp8", "cpu", "", UNSUPPORTED,
-         "no fp8 arithmetic on this CPU; calib runs fp8 only on CUDA 8.9+ (torch._scaled_mm)"),
-    Rule("fp8", "cuda", "cc>=8.9", NATIVE, "fp8 e4m3 tensor cores (compute capability {cc} >= 8.9, torch._scaled_mm)"),
-    Rule("fp8", "cuda", "", UNSUPPORTED, "fp8 matmul (torch._scaled_mm) needs compute capability 8.9+ (this GPU: {cc})"),
+         f"no fp8 arithmetic on this CPU; calib runs fp8 only on CUDA {_TC['fp8']}+ (torch._scaled_mm)"),
+    Rule("fp8", "cuda", f"cc>={_TC['fp8']}", NATIVE,
+         f"fp8 e4m3 tensor cores (compute capability {{cc}} >= {_TC['fp8']}, torch._scaled_mm)"),
+    Rule("fp8", "cuda", "", UNSUPPORTED,
+         f"fp8 matmul (torch._scaled_mm) needs compute capability {_TC['fp8']}+ (this GPU: {{cc}})"),
+]
+
+
+@dataclass(frozen=True)
+class OrtInt8Types:
+    """ONNX Runtime's static int8 (QDQ) types on a device: the first row whose `requires` holds wins,
+    read by calib.backends.onnx_convert as calib.quant.engine reads the int8 rows' engine above."""
+
+    arch: str
+    requires: str
+    types: str  # "u8s8" (uint8 activations, int8 weights) or "s8s8" (int8 both)
+    evidence: str
+
+
+ORT_INT8_TYPES: list[OrtInt8Types] = [
+    OrtInt8Types("cuda", "", "s8s8", "s8s8: GPU execution providers (CUDA, TensorRT) expect symmetric int8 QDQ"),
+    # Measured on the development machines, resnet18 QDQ per-channel, 2 threads: AMX Xeon u8s8 13.97 ms,
+    # s8s8 36.08 ms, fp32 30.60 ms; Zen 3 (AVX2, no VNNI) u8s8 11.2 ms, s8s8 22.9 ms, fp32 23 ms.
+    OrtInt8Types("x86_64", "avx2|avx512f", "u8s8",
+                 "u8s8: ONNX Runtime's fast x86 int8 kernels are u8 x s8 (vpmaddubsw; vpdpbusd with VNNI/AMX); "
+                 "its s8s8 path was no faster than fp32 without VNNI and slower than fp32 on an AMX Xeon "
+                 "(weights could saturate; reduce_range=False kept for speed)"),
+    OrtInt8Types("aarch64", "asimddp", "s8s8", "s8s8: the CPU has asimddp (SDOT int8 dot products)"),
+    OrtInt8Types("cpu", "", "s8s8", "s8s8: ORT's default (no AVX2 or SDOT flags read from this CPU)"),
 ]
 
 # The flags the rules above read (plus a few shown for context), in the order `calib device` prints them.

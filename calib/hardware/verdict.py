@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from calib.hardware.rules import RULES, Rule
+from calib.hardware.rules import ORT_INT8_TYPES, RULES, OrtInt8Types, Rule
 from calib.precisions import PRECISIONS
-
-# precision compute_dtype (calib.precisions) -> the compute column of the rule table
-_COMPUTE_OF_DTYPE = {"float32": "fp32", "tf32": "tf32", "float16": "fp16", "bfloat16": "bf16",
-                     "int8": "int8", "float8_e4m3fn": "fp8"}
 
 
 def compute_of(precision: str) -> str:
-    return _COMPUTE_OF_DTYPE[PRECISIONS[precision].compute_dtype]
+    """The rule table's compute column for a precision: the short name of its compute dtype."""
+    return PRECISIONS[precision].compute
 
 
 def parse_cc(text: str | None) -> tuple[int, int] | None:
@@ -29,7 +26,7 @@ def _holds(condition: str, flags: set[str], cc: tuple[int, int] | None) -> bool:
     return any(alternative in flags for alternative in condition.split("|"))
 
 
-def _applies(rule: Rule, device: dict, flags: set[str], cc) -> bool:
+def _applies(rule: Rule | OrtInt8Types, device: dict, flags: set[str], cc) -> bool:
     if device["kind"] == "cuda":
         if rule.arch != "cuda":
             return False
@@ -38,13 +35,25 @@ def _applies(rule: Rule, device: dict, flags: set[str], cc) -> bool:
     return all(_holds(condition, flags, cc) for condition in rule.requires.split())
 
 
-def first_rule(compute: str, device: dict) -> Rule:
+def _first_match(rows: list, device: dict):
     flags = set(device.get("flags") or [])
     cc = parse_cc(device.get("compute_capability"))
-    for rule in RULES:
-        if rule.compute == compute and _applies(rule, device, flags, cc):
-            return rule
-    raise LookupError(f"no rule for {compute} on {device.get('id')}")  # the table has a fallback for each
+    return next((row for row in rows if _applies(row, device, flags, cc)), None)
+
+
+def first_rule(compute: str, device: dict) -> Rule:
+    rule = _first_match([rule for rule in RULES if rule.compute == compute], device)
+    if rule is None:  # the table has a fallback for each compute type and device kind
+        raise LookupError(f"no rule for {compute} on {device.get('id')}")
+    return rule
+
+
+def ort_int8_types(device: dict) -> OrtInt8Types:
+    """The int8 types ONNX Runtime's static quantization uses on this device (rules.ORT_INT8_TYPES)."""
+    row = _first_match(ORT_INT8_TYPES, device)
+    if row is None:
+        raise LookupError(f"no ONNX Runtime int8 types row for {device.get('id')}")
+    return row
 
 
 def precision_verdict(device: dict, precision: str) -> dict:

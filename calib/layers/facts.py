@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 
+from calib.dtypes import SHORT_NAMES as SHORT_DTYPE  # noqa: F401 - calib.render.layers_table reads it here
+from calib.dtypes import short_name
 from calib.layers.kinds import HEAVY_KINDS
 
 QUANTIZED_DTYPES = ("qint8", "quint8", "qint32", "quint4x2")
-SHORT_DTYPE = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float8_e4m3fn": "fp8", "int8": "int8",
-               "tf32": "tf32"}
 
 
 def dtype_name(dtype) -> str:
@@ -159,7 +159,7 @@ def flag_for(kind: str, compute_dtype: str | None, expected_compute: str | None,
     wanted = "float32" if expected_compute == "tf32" else expected_compute
     if compute_dtype == wanted:
         return None
-    short = SHORT_DTYPE.get(compute_dtype, compute_dtype)
+    short = short_name(compute_dtype)
     if wanted == "int8" and fed_by_dequantize:
         return f"reference kernel ({short} after dequantize)"
     if wanted == "float32":
@@ -169,7 +169,7 @@ def flag_for(kind: str, compute_dtype: str | None, expected_compute: str | None,
 
 def configuration_label(storage_dtype: str | None, compute_dtype: str | None, autocast: bool) -> str:
     """`amp-bf16`, `bf16`, `int8`: names the configuration in flags without the precision name."""
-    short = SHORT_DTYPE.get(compute_dtype or "", compute_dtype or "?")
+    short = short_name(compute_dtype, missing="?")
     return f"amp-{short}" if autocast and storage_dtype != compute_dtype else short
 
 

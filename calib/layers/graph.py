@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 import warnings
 
+from calib.errors import first_line
+
 CALL_OPS = ("call_module", "call_function", "call_method")
 RECORDER_ATTR = "_calib_layer_recorder"
 
@@ -47,13 +49,8 @@ def to_graph_module(module):
     try:
         graph = _tracer_class()().trace(module)
     except Exception as exc:  # noqa: BLE001 - any tracing failure means: use the fallback
-        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-        raise TraceFailed(f"{type(exc).__name__}: {first_line}") from None
+        raise TraceFailed(f"{type(exc).__name__}: {first_line(exc, 200)}") from None
     return fx.GraphModule(module, graph, class_name=type(module).__name__)
-
-
-def op_nodes(graph_module) -> list:
-    return [node for node in graph_module.graph.nodes if node.op in CALL_OPS]
 
 
 class PerfCounterRecorder:

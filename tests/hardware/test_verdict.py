@@ -1,8 +1,8 @@
 import pytest
 
 from calib.hardware.cpuinfo import parse_cpu_text
-from calib.hardware.rules import PRECISION_FLAGS, RULES, STATUSES
-from calib.hardware.verdict import device_verdicts, first_rule, precision_verdict
+from calib.hardware.rules import ORT_INT8_TYPES, PRECISION_FLAGS, RULES, STATUSES
+from calib.hardware.verdict import device_verdicts, first_rule, ort_int8_types, precision_verdict
 from calib.precisions import PRECISIONS
 
 
@@ -99,3 +99,23 @@ def test_verdicts_cover_every_precision_calib_knows():
 
 def test_precision_flag_lists_mention_only_flags_or_context():
     assert "avx512_bf16" in PRECISION_FLAGS["x86_64"] and "bf16" in PRECISION_FLAGS["aarch64"]
+
+
+def test_ort_int8_types_rows_have_fallbacks_and_say_their_types():
+    assert any(row.arch == "cpu" and row.requires == "" for row in ORT_INT8_TYPES)
+    assert any(row.arch == "cuda" and row.requires == "" for row in ORT_INT8_TYPES)
+    assert all(row.types in ("u8s8", "s8s8") and row.evidence.startswith(row.types) for row in ORT_INT8_TYPES)
+
+
+@pytest.mark.parametrize("fixture, types", [
+    ("zen3-ryzen9-5950x.cpuinfo", "u8s8"),  # AVX2, no VNNI
+    ("zen4-genoa-epyc-9654.cpuinfo", "u8s8"),  # VNNI: still u8s8, ORT's fast x86 path
+    ("sapphirerapids-xeon-8480plus.cpuinfo", "u8s8"),  # AMX: s8s8 was measured slower than fp32
+    ("orin-agx-cortex-a78ae.lscpu", "s8s8"),
+])
+def test_ort_int8_types_by_cpu(fixture_text, fixture, types):
+    assert ort_int8_types(_cpu_device(fixture_text(fixture))).types == types
+
+
+def test_ort_int8_types_on_a_gpu():
+    assert ort_int8_types({"id": "cuda:0", "kind": "cuda", "compute_capability": "8.0"}).types == "s8s8"
