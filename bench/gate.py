@@ -87,6 +87,7 @@ class InProcessRunner:
         model = load_model(MODEL)  # a fresh import of the file, as a new calib run would do
         writer = ResultWriter(path, self.environment, self.report, command=["bench/gate.py"])
         run_sweep(spec, model, writer, self.report)
+        writer.finish()
 
 
 class InterleavedRunner:
@@ -121,6 +122,8 @@ class InterleavedRunner:
         writers = [ResultWriter(path, self.environment, self.report, command=["bench/gate.py"])
                    for path in (baseline_path, current_path)]
         run_ab(spec, *models, *writers, self.report, self.settings)
+        for writer in writers:
+            writer.finish()
 
 
 class SubprocessRunner:

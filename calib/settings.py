@@ -27,6 +27,12 @@ INT8_PATHS = ("auto", "fx", "pt2e")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
+def check_percentile(percentile: float) -> None:
+    """A percentile observer clips at this percentile of |activations|: below 50 it clips most of them."""
+    if not 50 < percentile <= 100:
+        raise UsageError(f"--calib-percentile {percentile:g}: must be in (50, 100]")
+
+
 def _choice(flag: str, value, choices) -> None:
     if value not in choices:
         raise UsageError(f"{flag} {value!r}: choose from {', '.join(choices)}")
@@ -49,8 +55,7 @@ class CalibrationSettings:
         _choice("--calib-method", self.method, CALIBRATION_METHODS)
         _choice("--qscheme", self.qscheme, QSCHEMES)
         _choice("--weight-granularity", self.weight_granularity, WEIGHT_GRANULARITIES)
-        if not 0 < self.percentile <= 100:
-            raise UsageError(f"--calib-percentile {self.percentile:g}: must be in (0, 100]")
+        check_percentile(self.percentile)
         if self.data not in CALIBRATION_SOURCES:
             folder = Path(self.data)
             if not folder.is_dir():

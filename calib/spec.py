@@ -34,7 +34,8 @@ class SweepSpec:
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
     int8: Int8Settings = field(default_factory=Int8Settings)
     compile: CompileSettings = field(default_factory=CompileSettings)
-    timeout_s: float | None = None  # per configuration (calib.worker); None: no limit, in this process
+    timeout_s: float | None = None  # per configuration (calib.worker); None: its defaults
+    trust_model_file: bool = False  # load a .pt2 that may run code (calib.models.loader.load_exported)
 
     def __post_init__(self):
         for name in ("backends", "precisions", "batch_sizes"):

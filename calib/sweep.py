@@ -38,6 +38,13 @@ def prepare_sweep(spec: SweepSpec, model, references) -> None:
     labelled set now so that a bad --eval-data stops the run before any timing."""
     import torch
 
+    from calib.errors import UsageError
+
+    fixed = getattr(model, "fixed_batch", None)
+    other = [b for b in spec.batch_sizes if fixed is not None and b != fixed]
+    if other:
+        raise UsageError(f"{model.name} takes batch {fixed} only (its batch dimension is fixed), not --batch-size "
+                         f"{', '.join(map(str, other))}: use --batch-size {fixed}, or {model.fixed_batch_hint}")
     torch.set_num_threads(spec.threads)
     references.labeled_set(model, spec.fidelity)
 
@@ -81,8 +88,13 @@ def measure_configuration(spec: SweepSpec, model, backend: str, precision: str, 
     and `on_prepared()` say when it starts and when its conversion is done (calib.worker's deadlines)."""
     configuration, choice = configuration_of(spec, model, backend, precision, batch_size)
     record = lifecycle.new_record(configuration, device_report)
+    record["model_weights"] = getattr(model, "weights", "user")
     if choice:
         record["backend_choice"] = choice
+    example_batch = _example_batch(model)
+    if example_batch is not None and example_batch != batch_size:
+        record["warnings"].append(f"the model's example inputs have batch {example_batch}; measured at batch "
+                                  f"{batch_size} (--batch-size {example_batch} measures theirs)")
     if on_start:
         on_start(configuration)
     try:
@@ -90,6 +102,12 @@ def measure_configuration(spec: SweepSpec, model, backend: str, precision: str, 
     except Exception as exc:  # noqa: BLE001 - one configuration failing must not end the sweep
         lifecycle.mark_unmeasured(record, exc)
     return record
+
+
+def _example_batch(model) -> int | None:
+    inputs = getattr(model, "example_inputs", None)
+    first = inputs[0] if inputs else None
+    return int(first.shape[0]) if getattr(first, "dim", lambda: 0)() > 0 else None
 
 
 def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: dict, references,

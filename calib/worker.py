@@ -174,8 +174,10 @@ def _serve(spec, cells, conn, cwd: str, environ: dict) -> None:
     from calib.models.loader import load_any
     from calib.sweep import measure_configuration, prepare_sweep
 
+    references = fidelity.references()
     try:
-        model = load_any(spec.model, spec.input_shape, spec.seq_len)
+        model = load_any(spec.model, spec.input_shape, spec.seq_len, spec.trust_model_file)
+        prepare_sweep(spec, model, references)  # a bad --eval-data is an error now, before any results file
     except CalibError as exc:
         conn.send(("error", (type(exc).__name__, str(exc))))
         return
@@ -184,12 +186,6 @@ def _serve(spec, cells, conn, cwd: str, environ: dict) -> None:
         return
     conn.send(("loaded", (model.name, tuple(model.item_shape))))
     _, device_report = conn.recv()
-    references = fidelity.references()
-    try:
-        prepare_sweep(spec, model, references)
-    except CalibError as exc:
-        conn.send(("error", (type(exc).__name__, str(exc))))
-        return
     try:
         for cell in cells:
             record = measure_configuration(spec, model, *cell, device_report, references,

@@ -46,8 +46,8 @@ def unsupported_reason(backend: str, precision: str, device: str) -> str | None:
     return module.unsupported_reason(precision, device)
 
 
-_INSTALL_HINTS = {"onnxruntime": "pip install 'calib[onnx]'", "onnx": "pip install 'calib[onnx]'",
-                  "tensorrt": "pip install 'calib[tensorrt]' on a machine that can reach NVIDIA's package index"}
+_INSTALL_HINTS = {"onnxruntime": "pip install 'calib-bench[onnx]'", "onnx": "pip install 'calib-bench[onnx]'",
+                  "tensorrt": "pip install 'calib-bench[tensorrt]' on a machine that can reach NVIDIA's package index"}
 
 
 __all__ = ["BACKENDS", "get_backend", "unsupported_reason", "Prepared", "RunConfig"]

@@ -86,17 +86,17 @@ def _static_int8(source: Path, target: Path, model, config, info: dict) -> tuple
 
     from calib.quant.calibration_data import calibration_inputs
 
-    options = config.options
-    method_name = (options.get("calib_method") or "minmax").lower()
+    calibration = config.calibration
+    method_name = calibration.method
     method = getattr(CalibrationMethod, CALIBRATION_METHODS[method_name])
     activation_type, weight_type, types_why = int8_types(config.device)
-    per_channel = (options.get("weight_granularity") or "per-channel") == "per-channel"
-    symmetric = (options.get("qscheme") or "affine") == "symmetric"
+    per_channel = calibration.weight_granularity == "per-channel"
+    symmetric = calibration.qscheme == "symmetric"
     extra_options = {"ActivationSymmetric": symmetric}
     if method_name == "percentile":
-        extra_options["CalibPercentile"] = float(options.get("calib_percentile") or 99.99)
+        extra_options["CalibPercentile"] = calibration.percentile
 
-    batches = calibration_inputs(model, options, config.batch_size)
+    batches = calibration_inputs(model, calibration, config.batch_size)
     reader = _reader(source, batches)
     started = time.perf_counter()
     with _quiet_root_logger():
@@ -106,7 +106,7 @@ def _static_int8(source: Path, target: Path, model, config, info: dict) -> tuple
     info.update(quantization="quantize_static", quant_format="QDQ", per_channel=per_channel,
                 activation_type=_type_name(activation_type), weight_type=_type_name(weight_type),
                 int8_types_why=types_why, activation_symmetric=symmetric, reduce_range=False,
-                calib_method=method_name, calib_data=options.get("calib_data") or "random",
+                calib_method=method_name, calib_data=calibration.data,
                 calib_batches=len(batches), calib_batch_size=config.batch_size,
                 calibration_s=time.perf_counter() - started)  # calibration runs plus writing the QDQ graph
     if method_name == "percentile":

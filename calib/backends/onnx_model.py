@@ -23,6 +23,7 @@ class GraphInput:
     name: str
     dtype: str  # torch dtype name: float32, float16, int64, ...
     item_shape: tuple[int, ...]  # without the batch axis
+    batch: int | None = None  # the graph's fixed batch size; None when the batch axis is symbolic
 
 
 @dataclass
@@ -55,7 +56,7 @@ def load_onnx_model(path_text: str, input_shape: tuple[int, ...] | None = None) 
     try:
         import onnx
     except ModuleNotFoundError:
-        raise UsageError(f"{path_text}: reading ONNX files needs the 'onnx' package (pip install 'calib[onnx]')") from None
+        raise UsageError(f"{path_text}: reading ONNX files needs the 'onnx' package (pip install 'calib-bench[onnx]')") from None
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - any failure to parse is the user's file
@@ -67,7 +68,9 @@ def load_onnx_model(path_text: str, input_shape: tuple[int, ...] | None = None) 
     return OnnxLoadedModel(name=path.name, module=None, input_kind=kind, item_shape=first.item_shape,
                            source=str(path), family="onnx", vocab_size=_vocab_size(proto, inputs),
                            info={"onnx_path": str(path.resolve()), "opset": _opset(proto)},
-                           graph_inputs=tuple(inputs))
+                           graph_inputs=tuple(inputs), fixed_batch=first.batch,
+                           fixed_batch_hint="export it with a dynamic batch axis (torch.onnx.export(..., "
+                                            "dynamic_axes={'<input>': {0: 'batch'}}) or dynamic_shapes)")
 
 
 def _graph_inputs(proto, path_text: str, input_shape) -> list[GraphInput]:
@@ -93,7 +96,7 @@ def _graph_inputs(proto, path_text: str, input_shape) -> list[GraphInput]:
         elif input_shape is not None and len(inputs) == 0 and tuple(input_shape) != tuple(item):
             raise UsageError(f"{path_text}: --input-shape {','.join(map(str, input_shape))} does not match the "
                              f"graph's input {_show(dims)}")
-        inputs.append(GraphInput(value.name, dtype, tuple(item)))
+        inputs.append(GraphInput(value.name, dtype, tuple(item), dims[0]))
     if not inputs:
         raise ModelLoadError(f"{path_text}: the graph has no inputs")
     return inputs

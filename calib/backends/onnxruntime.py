@@ -87,8 +87,8 @@ def prepare(model, config: RunConfig) -> Prepared:
     info.update(onnxruntime_version=onnxruntime.__version__, providers=session.get_providers(),
                 provider=session.get_providers()[0], intra_op_threads=config.threads,
                 inter_op_threads=INTER_OP_THREADS, execution_mode="sequential", allow_spinning=False,
-                graph_optimization_level=level, io_binding=True, session_s=session_s,
-                conversion_s=time.perf_counter() - started)
+                graph_optimization_level=level, io_binding=True, session_s=session_s)
+    conversion_s = time.perf_counter() - started
     run = _bound_run(session, feeds, config.device)
 
     def run_on(new_inputs: tuple):
@@ -96,7 +96,7 @@ def prepare(model, config: RunConfig) -> Prepared:
         outputs = [torch.from_numpy(array) for array in session.run(None, _feeds(session, new_inputs))]
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
-    def profile_layers(end_to_end_ms: float, spec=None) -> dict:
+    def profile_layers(end_to_end_ms: float, settings=None) -> dict:
         from calib.backends.onnx_profile import profile_session
 
         def create(prefix: str):
@@ -110,7 +110,8 @@ def prepare(model, config: RunConfig) -> Prepared:
         shutil.rmtree(work_dir, ignore_errors=True)
 
     return Prepared(run=run, device=config.device, storage_dtype=precision.storage_dtype,
-                    compute_dtype=precision.compute_dtype, model_size_bytes=onnx_size_bytes(path), module=None,
+                    compute_dtype=precision.compute_dtype, model_size_bytes=onnx_size_bytes(path),
+                    conversion_s=conversion_s, module=None,
                     inputs=tuple(feeds.values()), info=info, close=close, run_on=run_on,
                     profile_layers=profile_layers)
 

@@ -49,3 +49,11 @@ def check_output_path(path, flag: str) -> None:
             pass
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+
+
+def say_kept_previous(writer) -> None:
+    """An --out file that held an earlier run's records was moved aside, not lost: say where."""
+    import click
+
+    if getattr(writer, "kept_previous", None):
+        click.echo(f"calib: {writer.path} held an earlier run's records; kept as {writer.kept_previous}", err=True)

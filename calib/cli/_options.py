@@ -10,7 +10,8 @@ from calib.settings import CalibrationSettings
 _CALIBRATION = CalibrationSettings()  # the defaults shown in --help are the settings' own
 CALIBRATION_KEYS = ("calib_data", "calib_samples", "calib_method", "calib_percentile", "qscheme",
                     "weight_granularity")
-CONFIGURATION_KEYS = ("precisions", "backends", "batch_sizes", "device", "threads", "input_shape", "seq_len")
+CONFIGURATION_KEYS = ("precisions", "backends", "batch_sizes", "device", "threads", "input_shape", "seq_len",
+                      "trust_model_file")
 
 
 def _apply(command, decorators):
@@ -59,7 +60,14 @@ def configuration_options(command):
         click.option("--input-shape",
                      help="One input item without batch, e.g. 3,224,224 (needed for .pt/.pt2/.onnx files)."),
         click.option("--seq-len", type=int, help="Sequence length for text models."),
+        trust_model_file_option,
     ])
+
+
+trust_model_file_option = click.option(
+    "--trust-model-file", is_flag=True,
+    help="Load a .pt2 whose pickles need more than tensors, or that holds pickled objects or compiled code; "
+         "loading it may run code from the file. Only for files you trust.")
 
 
 def pop_configuration(kwargs: dict) -> dict:
@@ -94,6 +102,7 @@ def build_spec(model: str, configuration: dict, **settings):
                      precisions=split_multi(configuration["precisions"]),
                      batch_sizes=parse_batch_sizes(configuration["batch_sizes"]),
                      device=resolve_device(configuration["device"]), threads=threads or physical_cores(),
-                     input_shape=parse_shape(configuration["input_shape"]), seq_len=seq_len, **settings)
+                     input_shape=parse_shape(configuration["input_shape"]), seq_len=seq_len,
+                     trust_model_file=configuration["trust_model_file"], **settings)
     validate(spec)
     return spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from calib.cli._common import check_output_path, console, split_multi
+from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
 from calib.cli._options import build_spec, calibration_options, configuration_options, pop_calibration, pop_configuration
 from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUNDS
 from calib.errors import UsageError
@@ -72,6 +72,8 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
         raise UsageError(f"--baseline-out and --current-out are the same file ({base_path})")
     base_writer = ResultWriter(base_path, environment, report)
     cur_writer = ResultWriter(cur_path, environment, report)
+    for writer in (base_writer, cur_writer):
+        say_kept_previous(writer)
 
     def on_start(configuration):
         if not quiet:
@@ -82,6 +84,8 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
     try:
         pairs = run_ab(spec, baseline_loaded, current_loaded, base_writer, cur_writer, report, settings, on_start)
     except KeyboardInterrupt:
+        base_writer.close()
+        cur_writer.close()
         click.echo(f"calib: interrupted; finished configurations kept in {base_path} and {cur_path}", err=True)
         raise
     base_writer.finish()
@@ -104,7 +108,7 @@ def _load(model_spec: str, spec):
 
     if model_spec.endswith(".onnx"):
         raise UsageError(f"{model_spec}: calib ab times torch models; compare ONNX files with two `calib run`s")
-    return load_any(model_spec, spec.input_shape, spec.seq_len)
+    return load_any(model_spec, spec.input_shape, spec.seq_len, spec.trust_model_file)
 
 
 def _gate_settings(tolerance: str):

@@ -8,18 +8,19 @@ import math
 import click
 
 from calib.cli._common import console
-from calib.cli._options import calibration_options, pop_calibration
+from calib.cli._options import calibration_options, pop_calibration, trust_model_file_option
 
 
 @click.command(name="quant-error")
 @click.option("--model", "-m", required=True, help="Catalog name (see `calib models`) or file.py:factory.")
 @click.option("--input-shape", help="One input item without batch, e.g. 3,224,224.")
 @click.option("--seq-len", type=int, help="Sequence length for text models.")
+@trust_model_file_option
 @calibration_options
 @click.option("--top", type=int, default=15, show_default=True, help="Show the N most hurt layers (0: all).")
 @click.option("--no-size", is_flag=True, help="Skip the model-size table (it converts the model to int8).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the full analysis as JSON.")
-def command(model, input_shape, seq_len, top, no_size, json_path, **options):
+def command(model, input_shape, seq_len, trust_model_file, top, no_size, json_path, **options):
     """Per-layer int8 weight and activation error (MSE, SQNR dB), worst first, and model size per precision."""
     from calib.cli._common import check_output_path
     from calib.errors import UsageError
@@ -35,7 +36,7 @@ def command(model, input_shape, seq_len, top, no_size, json_path, **options):
         raise UsageError(f"--seq-len {seq_len}: must be positive")
     check_output_path(json_path, "--json")
     calibration = pop_calibration(options)
-    loaded = load_model(model, parse_shape(input_shape), seq_len)
+    loaded = load_model(model, parse_shape(input_shape), seq_len, trust_model_file)
     choice = select_engine()
     batches = calibration_inputs(loaded, calibration, batch_size=min(8, calibration.samples))
     rows = analyse(loaded, calibration, choice.reduce_range, batches)

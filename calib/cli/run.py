@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from calib.cli._common import check_output_path, console
+from calib.cli._common import check_output_path, console, say_kept_previous
 from calib.cli._options import build_spec, calibration_options, configuration_options, pop_calibration, pop_configuration
 from calib.configuration import Configuration
 from calib.errors import UsageError
@@ -79,9 +79,11 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
         path = out or default_path(results_dir, sweep.model_name)
         check_output_path(path, "--out" if out else "--results-dir")
         writer = ResultWriter(path, capture(spec.threads, report), report)
+        say_kept_previous(writer)
         try:
             records = _run_with_progress(spec, sweep, writer, report, quiet, out_console)
         except KeyboardInterrupt:
+            writer.close()
             click.echo(f"calib: interrupted; {len(writer.records)} finished configuration(s) kept in "
                        f"{writer.path}", err=True)
             raise
@@ -126,7 +128,7 @@ def _sweep(spec, in_process: bool):
     if in_process:
         from calib.sweep import InProcessSweep
 
-        return InProcessSweep(spec, load_any(spec.model, spec.input_shape, spec.seq_len))
+        return InProcessSweep(spec, load_any(spec.model, spec.input_shape, spec.seq_len, spec.trust_model_file))
     from calib.worker import IsolatedSweep
 
     return IsolatedSweep(spec)

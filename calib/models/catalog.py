@@ -22,6 +22,7 @@ class ModelEntry:
     description: str
     tiny: bool = False
     default_batch_size: int = 1
+    weights: str = "random"  # "random": seeded init (no download here), "trained": real weights shipped
 
 
 def _torchvision(name: str, **kwargs):
@@ -67,7 +68,7 @@ _ENTRIES = [
                _text_encoder(vocab_size=1000, hidden=64, layers=2, heads=4, ffn=128, max_len=128),
                "2-layer 64-wide text encoder for tests", tiny=True),
     ModelEntry("digits-cnn", "cnn", "image", (1, 8, 8), lambda: __import__("calib.models.digits", fromlist=["build"]).build(),
-               "2-conv CNN trained on sklearn digits (test-set accuracy per precision)", tiny=True),
+               "2-conv CNN trained on sklearn digits (test-set accuracy per precision)", tiny=True, weights="trained"),
 ]
 
 CATALOG: dict[str, ModelEntry] = {entry.name: entry for entry in _ENTRIES}

@@ -31,6 +31,9 @@ class LoadedModel:
     vocab_size: int | None = None
     example_inputs: tuple | None = None  # user-provided, batch included
     info: dict = field(default_factory=dict)
+    weights: str = "user"  # "random" (catalog, seeded init), "trained" (shipped), "user" (a file: yours)
+    fixed_batch: int | None = None  # a graph exported for one batch size only (.pt2, .onnx): that size
+    fixed_batch_hint: str = ""  # how to get a graph that takes other batch sizes
 
     def make_inputs(self, batch_size: int, seed: int = SEED) -> tuple:
         """Seeded inputs for one call at this batch size (fp32 / int64, on the CPU)."""
@@ -68,14 +71,15 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     return dims
 
 
-def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None) -> LoadedModel:
+def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None,
+             trust_code: bool = False) -> LoadedModel:
     """Every kind of model `calib run` takes: catalog names, file.py:factory, .pt, .pt2 and .onnx
     (an ONNX graph has no torch module: only the onnxruntime backend runs it)."""
     if spec.endswith(".onnx"):
         from calib.backends.onnx_model import load_onnx_model
 
         return load_onnx_model(spec, input_shape)
-    return load_model(spec, input_shape, seq_len)
+    return load_model(spec, input_shape, seq_len, trust_code)
 
 
 def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None,
@@ -94,7 +98,7 @@ def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: i
         if entry.input_kind == "tokens":
             shape = (seq_len,) if seq_len else (input_shape or entry.input_shape)
         return LoadedModel(spec, module, entry.input_kind, tuple(shape), source="catalog",
-                           family=entry.family, vocab_size=vocab)
+                           family=entry.family, vocab_size=vocab, weights=entry.weights)
 
     path_text, _, factory_name = spec.partition(":")
     path = Path(path_text)
@@ -108,8 +112,11 @@ def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: i
         if input_shape is None:
             raise UsageError(f"{spec}: a {path.suffix} file does not say its input; give --input-shape (without batch)")
         try:
+            fixed_batch = None
             if path.suffix == ".pt2":
-                module = load_exported(path, trust_code).module()
+                exported = load_exported(path, trust_code)
+                fixed_batch = exported_fixed_batch(exported)
+                module = exported.module()
             else:
                 module = torch.jit.load(str(path), map_location="cpu").eval()
         except ModelLoadError:
@@ -117,9 +124,25 @@ def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: i
         except Exception as exc:  # noqa: BLE001 - any failure to read is the user's file
             raise ModelLoadError(f"{spec}: cannot load ({type(exc).__name__}: {first_line(exc)})") from None
         return LoadedModel(path.name, module, "image" if len(input_shape) > 1 else "features", input_shape,
-                           source=str(path))
+                           source=str(path), fixed_batch=fixed_batch,
+                           fixed_batch_hint="export it with a dynamic batch: torch.export.export(model, args, "
+                                            "dynamic_shapes=({0: torch.export.Dim('batch')},))")
     raise UsageError(f"unknown model {spec!r}; choose from: {', '.join(CATALOG)} "
                      "(or a file: path.py:factory, .pt TorchScript, .pt2 torch.export)")
+
+
+def exported_fixed_batch(exported) -> int | None:
+    """The batch size a torch.export program is specialised to (its first input's first dimension is a
+    plain int), or None when that dimension is symbolic (exported with a dynamic batch)."""
+    for node in exported.graph.nodes:
+        if node.op != "placeholder" or node.name not in exported.graph_signature.user_inputs:
+            continue
+        value = node.meta.get("val")
+        shape = getattr(value, "shape", None)
+        if shape is None or len(shape) == 0:
+            return None
+        return shape[0] if isinstance(shape[0], int) else None
+    return None
 
 
 # torch.load then uses its weights-only unpickler even where the caller passes weights_only=False

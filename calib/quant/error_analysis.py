@@ -17,10 +17,10 @@ import math
 
 from calib.errors import first_line
 from calib.quant import formulas
-from calib.settings import CalibrationSettings
+from calib.settings import QSCHEMES, WEIGHT_GRANULARITIES, CalibrationSettings
 
-SCHEMES = ("symmetric", "affine")
-GRANULARITIES = ("per-tensor", "per-channel")
+SCHEMES = QSCHEMES
+GRANULARITIES = WEIGHT_GRANULARITIES
 BITS = {"fp32": 32, "fp16": 16, "bf16": 16, "int8-dynamic": 8, "int8-static": 8}
 
 

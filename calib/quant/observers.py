@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import functools
 
+from calib.settings import CALIBRATION_METHODS as METHODS
+from calib.settings import QSCHEMES, CalibrationSettings, check_percentile
+
 HISTOGRAM_BINS = 2048
-METHODS = ("minmax", "percentile", "entropy")
 
 
 class _PercentileSearch:
-    def __init__(self, *args, percentile: float = 99.99, **kwargs):
+    def __init__(self, *args, percentile: float = CalibrationSettings.percentile, **kwargs):
         super().__init__(*args, **kwargs)
         self.percentile = float(percentile)
 
@@ -110,7 +112,7 @@ def _classes(flavor: str) -> dict:
     }
 
 
-def activation_observer(method: str, qscheme: str, reduce_range: bool, percentile: float = 99.99,
+def activation_observer(method: str, qscheme: str, reduce_range: bool, percentile: float = CalibrationSettings.percentile,
                         flavor: str = "ao", **extra):
     """(observer constructor, its class name) for quint8 activations; flavor "ao" (FX) or "pt2e"."""
     import torch
@@ -119,8 +121,8 @@ def activation_observer(method: str, qscheme: str, reduce_range: bool, percentil
 
     if method not in METHODS:
         raise UsageError(f"--calib-method {method!r}: choose from {', '.join(METHODS)}")
-    if method == "percentile" and not 50 < percentile <= 100:
-        raise UsageError(f"--calib-percentile {percentile}: must be in (50, 100]")
+    if method == "percentile":
+        check_percentile(percentile)
     cls = _classes(flavor)[method]
     # an explicit 7-bit range rather than reduce_range=True, which torch now warns is deprecated;
     # PT2E specs use plain uint8 where torch.ao uses quint8
@@ -149,6 +151,6 @@ def _torch_qscheme(qscheme: str):
 
     from calib.errors import UsageError
 
-    if qscheme not in ("symmetric", "affine"):
-        raise UsageError(f"--qscheme {qscheme!r}: choose symmetric or affine")
+    if qscheme not in QSCHEMES:
+        raise UsageError(f"--qscheme {qscheme!r}: choose from {', '.join(QSCHEMES)}")
     return torch.per_tensor_symmetric if qscheme == "symmetric" else torch.per_tensor_affine

@@ -21,6 +21,7 @@ import torch
 
 from calib.errors import CalibError, UsageError, first_line
 from calib.quant.calibration_data import calibration_inputs, timed_calibration
+from calib.quant.counting import layer_counts
 from calib.quant.observers import activation_observer, weight_observer
 from calib.settings import CalibrationSettings
 
@@ -41,7 +42,11 @@ def quantize_static(module, example_inputs: tuple, calibration: CalibrationSetti
     fallback_reason = None
     if path in ("auto", "fx"):
         try:
-            return _fx(module, example_inputs, draw, choice, settings, notes)
+            quantized, info = _fx(module, example_inputs, draw, choice, settings, notes)
+            if path == "fx" or choice.isa == "arm" or layer_counts(quantized)["quantized_layers"]:
+                return quantized, info
+            # A graph torch.export made (a .pt2 file) traces, but FX finds no module to swap in it
+            fallback_reason = "FX graph mode quantized no layer (an exported graph holds no modules); used PT2E"
         except _TraceFailed as exc:
             if path == "fx" or choice.isa == "arm":
                 raise CalibError(f"int8-static: FX graph mode cannot trace this model ({exc})") from None
@@ -58,7 +63,8 @@ class _TraceFailed(Exception):
 
 def _observers(settings: dict, choice, flavor: str, **extra):
     act_ctor, act_name = activation_observer(settings["method"], settings["qscheme"], choice.reduce_range,
-                                             settings.get("percentile", 99.99), flavor=flavor, **extra)
+                                             settings.get("percentile", CalibrationSettings.percentile), flavor=flavor,
+                                             **extra)
     return act_ctor, act_name
 
 
@@ -106,7 +112,9 @@ def _pt2e(module, example_inputs, draw, choice, settings, notes):
         notes.append("X86InductorQuantizer quantizes weights per channel only")
         settings = {**settings, "weight_granularity": "per-channel"}
     try:
-        exported = torch.export.export(module, example_inputs, strict=True).module()
+        # A .pt2's graph is already ATen: re-tracing it loses the metadata X86InductorQuantizer matches on
+        exported = module if _is_aten_graph(module) else torch.export.export(module, example_inputs,
+                                                                            strict=True).module()
     except Exception as exc:  # noqa: BLE001
         raise CalibError(f"int8-static: neither FX nor torch.export(strict=True) can trace this model "
                          f"({type(exc).__name__}: {first_line(exc, 200)})") from None
@@ -134,6 +142,12 @@ def _pt2e(module, example_inputs, draw, choice, settings, notes):
     return quantized, info
 
 
+def _is_aten_graph(module) -> bool:
+    """A graph torch.export produced (e.g. loaded from a .pt2): its calls are ATen operator overloads."""
+    graph = getattr(module, "graph", None)
+    return graph is not None and any(isinstance(node.target, torch._ops.OpOverload) for node in graph.nodes)
+
+
 def _activation_qscheme(qscheme: str):
     return torch.per_tensor_symmetric if qscheme == "symmetric" else torch.per_tensor_affine
 
@@ -148,6 +162,7 @@ class _Batches:
     def __call__(self, batch_size: int) -> list[tuple]:
         if self.model is None:
             return [self.example_inputs]
+        batch_size = getattr(self.model, "fixed_batch", None) or batch_size  # an exported graph takes no other
         batches = calibration_inputs(self.model, self.calibration, batch_size)
         if not batches:
             raise UsageError(f"--calib-samples {self.calibration.samples}: fewer calibration items than one "

@@ -12,11 +12,35 @@ from calib.render.fit import Fitted, light_table
 from calib.results.schema import summary_of
 
 
-def _verdict_text(record: dict) -> Text:
+SLOWER_THAN_FP32 = 0.95  # a "native" precision measured below this speed-up is marked native*
+RANDOM_WEIGHTS_NOTE = ("random weights (catalog models are built with weights=None): fidelity is output agreement "
+                       "with fp32, not task accuracy")
+NATIVE_BUT_SLOWER_NOTE = ("native*: the hardware has the instructions (`calib device`), yet this configuration ran "
+                          "slower than fp32 here; `calib device --probe` measures the kernels")
+
+
+def _verdict_text(record: dict, speedup: float | None) -> Text:
     verdict = record.get("verdict") or {}
     status = verdict.get("status")
     style = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}.get(status, "dim")
+    if status == "native" and _native_but_slower(record, speedup):
+        return Text("native*", style="yellow")
     return Text(status or "?", style=style)
+
+
+def _native_but_slower(record: dict, speedup: float | None) -> bool:
+    return (speedup is not None and speedup < SLOWER_THAN_FP32 and record["identity"]["precision"] != "fp32"
+            and (record.get("verdict") or {}).get("status") == "native")
+
+
+def dtype_text(record: dict) -> str:
+    """storage/compute; an int8 model that keeps float layers says how many run int8 ("int8 1/21 layers")."""
+    text = f"{short_name(record.get('storage_dtype'))}/{short_name(record.get('compute_dtype'))}"
+    info = record.get("backend_info") or {}
+    quantized, floating = info.get("quantized_layers"), info.get("float_layers")
+    if isinstance(quantized, int) and isinstance(floating, int) and floating:
+        text = f"int8 {quantized}/{quantized + floating} layers"
+    return text
 
 
 def _fidelity_text(record: dict) -> Text:
@@ -54,22 +78,23 @@ def build_run_table(records: list[dict], title: str | None = None) -> Fitted:
         table.add_column(name, justify="left" if left else "right", no_wrap=name not in TEXT_COLUMNS,
                          min_width=TEXT_COLUMNS.get(name), overflow="fold")
     ratios = speedups(records)
+    notes = note_numbers(records)
     for index, record in enumerate(records):
         ident = record["identity"]
         summary = summary_of(record)
         cells = {"model": ident["model"], "backend": ident["backend"], "precision": ident["precision"],
-                 "batch": str(ident["batch_size"]), "hw": _verdict_text(record)}
+                 "batch": str(ident["batch_size"]), "hw": _verdict_text(record, ratios.get(index))}
         row_style = None
         if record.get("status") != "ok" or summary is None:
             row_style = "red" if record.get("status") == "failed" else "dim"
             cells["median ms"] = record.get("status", "?")
-            cells["fidelity"] = f"see note {index + 1}"
+            cells["fidelity"] = f"see note {notes[index]}"
         else:
             memory = record.get("memory") or {}
             if (record.get("verdict") or {}).get("status") == "emulated":
                 row_style = "yellow"
             cells.update({
-                "dtype": f"{short_name(record.get('storage_dtype'))}/{short_name(record.get('compute_dtype'))}",
+                "dtype": dtype_text(record),
                 "median ms": fmt.ms(summary.median_ms),
                 "p90": fmt.ms(summary.p90_ms), "p99": fmt.ms(summary.p99_ms),
                 "items/s": fmt.rate(summary.throughput_per_s),
@@ -80,10 +105,24 @@ def build_run_table(records: list[dict], title: str | None = None) -> Fitted:
     return Fitted(table, DROPPABLE, where=SEE_DROPPED)
 
 
+def note_numbers(records: list[dict]) -> dict[int, int]:
+    """Record index -> its note's number (1, 2, ...) for every configuration that did not run."""
+    unmeasured = [index for index, record in enumerate(records) if record.get("status") != "ok"]
+    return {index: number for number, index in enumerate(unmeasured, start=1)}
+
+
 def note_lines(records: list[dict]) -> list[str]:
-    """Why each skipped or failed configuration did not run, numbered as in the table."""
-    return [f"note {index + 1}: {r['identity']['precision']} on {r['identity']['backend']} {r['status']}: {r.get('reason')}"
-            for index, r in enumerate(records) if r.get("status") != "ok"]
+    """Why each skipped or failed configuration did not run, numbered as the table's "see note N";
+    then what the table's labels mean where they appear (native*, random weights)."""
+    lines = [f"note {number}: {records[index]['identity']['precision']} on {records[index]['identity']['backend']} "
+             f"{records[index]['status']}: {records[index].get('reason')}"
+             for index, number in note_numbers(records).items()]
+    ratios = speedups(records)
+    if any(_native_but_slower(record, ratios.get(index)) for index, record in enumerate(records)):
+        lines.append(NATIVE_BUT_SLOWER_NOTE)
+    if any(record.get("model_weights") == "random" and record.get("fidelity") for record in records):
+        lines.append(RANDOM_WEIGHTS_NOTE)
+    return lines
 
 
 def warning_lines(records: list[dict]) -> list[str]:

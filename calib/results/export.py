@@ -10,7 +10,8 @@ from calib.results.schema import summary_of
 RUN_COLUMNS = ["model", "backend", "precision", "batch_size", "input_shape", "device", "status", "reason",
                "storage_dtype", "compute_dtype", "verdict", "count", "median_ms", "p90_ms", "p95_ms", "p99_ms",
                "mean_ms", "min_ms", "iqr_ms", "ci95_low_ms", "ci95_high_ms", "throughput_per_s", "cold_ms",
-               "conversion_s", "model_size_bytes", "peak_rss_bytes", "cuda_max_allocated_bytes"]
+               "conversion_s", "model_size_bytes", "peak_rss_bytes", "cuda_max_allocated_bytes",
+               "fidelity", "fidelity_passed", "fidelity_judgement", "nan_count", "inf_count"]
 
 
 def run_rows(records: list[dict]) -> list[dict]:
@@ -26,6 +27,10 @@ def run_rows(records: list[dict]) -> list[dict]:
                "verdict": (record.get("verdict") or {}).get("status"),
                "cold_ms": (record.get("timing") or {}).get("cold_ms"), "conversion_s": record.get("conversion_s"),
                **{k: memory.get(k) for k in ("model_size_bytes", "peak_rss_bytes", "cuda_max_allocated_bytes")}}
+        fidelity = record.get("fidelity") or {}
+        row.update(fidelity=fidelity.get("compact"), fidelity_passed=fidelity.get("passed"),
+                   fidelity_judgement=fidelity.get("judgement"), nan_count=fidelity.get("nan_count"),
+                   inf_count=fidelity.get("inf_count"))
         if summary:
             row.update({k: v for k, v in summary.to_dict().items() if k in RUN_COLUMNS})
         rows.append(row)

@@ -77,7 +77,7 @@ class ResultWriter:
         self.path = Path(path)
         self._lock = _FileLock(self.path)
         try:
-            _refuse_existing_records(self.path)
+            self.kept_previous = _keep_existing_records(self.path)  # the CLI says where it went
             self.payload = {
                 "schema_version": SCHEMA_VERSION,
                 "calib_version": __version__,
@@ -121,19 +121,27 @@ class ResultWriter:
         self.close()
 
 
-def _refuse_existing_records(path: Path) -> None:
-    """A file that already holds records (or is not a results file) is another run's data: never overwrite it."""
+def _keep_existing_records(path: Path) -> Path | None:
+    """A results file that already holds records is an earlier run's data: it is moved aside to
+    `<name>.previous[-N].json` (returned), never overwritten. A file that is not a calib results
+    file is refused: it is not ours to move."""
     if not path.exists() or path.stat().st_size == 0:
-        return
+        return None
     try:
         existing = json.loads(path.read_text())
         count = len(existing["records"]) if isinstance(existing, dict) else None
     except (OSError, ValueError, KeyError, TypeError):
         count = None
+    if count is None:
+        raise ResultFileError(f"{path}: exists and is not an empty calib results file; choose another --out")
     if count == 0:
-        return  # a run that ended before its first record: nothing to lose
-    what = f"holds {count} record(s)" if count is not None else "is not an empty calib results file"
-    raise ResultFileError(f"{path}: exists and {what}; choose another --out or delete it")
+        return None  # a run that ended before its first record: nothing to lose
+    for index in range(1, 10_000):
+        kept = path.with_name(f"{path.stem}.previous{'' if index == 1 else f'-{index}'}{path.suffix}")
+        if not kept.exists():
+            os.replace(path, kept)
+            return kept
+    raise ResultFileError(f"{path}: exists, and so do 9999 earlier copies; choose another --out")
 
 
 def _holder_pid(handle) -> str:

@@ -64,7 +64,7 @@ def test_run_table_with_two_backends_keeps_names_and_numbers(width):
     records.append(run_record("onnxruntime", "fp16", 0.00123, model="resnet50-wide", peak_rss_bytes=2_359_296))
     output = assert_fits(build_run_table(records, title="calib run: resnet50-wide on cpu, 16 threads"), width)
     for whole in ("onnxruntime", "int8-static", "native", "emulated", "unsupported", "1637.2", "987.7", "0.012",
-                  "1.23 us", "802970.7x", "see note 7", "2.2 MiB" if width == 120 else "1637.2"):
+                  "1.23 us", "802970.7x", "see note 1", "2.2 MiB" if width == 120 else "1637.2"):
         assert whole in output, output
     assert "..." not in output and "1.…" not in output
     dropped = left_out(output)

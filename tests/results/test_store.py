@@ -76,12 +76,13 @@ def test_completeness_of_a_file_from_before_the_field_is_unknown(tmp_path):
 
 def test_existing_file_with_records_is_never_overwritten(tmp_path):
     path = tmp_path / "r.json"
-    first = ResultWriter(path, {}, None)
-    first.add(_record([1.0]))
-    first.finish()
-    with pytest.raises(ResultFileError, match=r"r\.json: exists and holds 1 record\(s\); choose another --out"):
-        ResultWriter(path, {}, None)
-    assert len(load_result(path)["records"]) == 1
+    for samples in ([1.0], [2.0], [3.0]):
+        writer = ResultWriter(path, {}, None)
+        writer.add(_record(samples))
+        writer.finish()
+    assert writer.kept_previous == tmp_path / "r.previous-2.json"
+    assert [load_result(tmp_path / name)["records"][0]["timing"]["samples_ms"]
+            for name in ("r.previous.json", "r.previous-2.json", "r.json")] == [[1.0], [2.0], [3.0]]
     (tmp_path / "notes.json").write_text("my notes")
     with pytest.raises(ResultFileError, match="not an empty calib results file"):
         ResultWriter(tmp_path / "notes.json", {}, None)
