@@ -12,6 +12,7 @@ from calib.backends import torch_eager
 from calib.backends.base import Prepared, RunConfig
 
 NAME = "torch-compile"
+unsupported_reason = torch_eager.unsupported_reason  # it compiles what the eager backend prepares
 
 
 def prepare(model, config: RunConfig) -> Prepared:

@@ -58,7 +58,11 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     from calib.check.markdown import write_markdown
     from calib.check.table import build_gate_table
     from calib.compare.environment import environment_difference
+    from calib.cli._common import check_output_path
     from calib.results.store import load_result
+
+    check_output_path(markdown_path, "--markdown")  # exit 2 now, never 1 (a "regression") after the gate
+    check_output_path(junit_path, "--junit")
 
     alpha = DEFAULT_ALPHA if alpha is None else alpha
     if not 0 < alpha < 1:

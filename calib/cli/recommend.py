@@ -13,7 +13,7 @@ from calib.errors import UsageError
 @click.command(name="recommend")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--max-drop", type=float,
-              help="Budget: accuracy points below fp32 (top-1 changes %% without labels; cosine >= 1-X/100 for "
+              help="Budget: accuracy points below fp32 (top-1 changes % without labels; cosine >= 1-X/100 for "
                    "other outputs). Default: the budget stored with the run, else 1.")
 @click.option("--by", type=click.Choice(["item", "call"]), default="item", show_default=True,
               help="Rank by median ms per item (throughput) or per call (latency).")

@@ -24,6 +24,10 @@ def command(files, html_path, markdown_path, title):
 
     if not html_path and not markdown_path:
         raise UsageError("say where the report goes: --html FILE and/or --markdown FILE")
+    from calib.cli._common import check_output_path
+
+    check_output_path(html_path, "--html")
+    check_output_path(markdown_path, "--markdown")
     content = build_content([load_result(path) for path in files], title)
     out = console()
     if html_path:

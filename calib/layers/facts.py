@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-from calib.dtypes import SHORT_NAMES as SHORT_DTYPE  # noqa: F401 - calib.render.layers_table reads it here
 from calib.dtypes import short_name
 from calib.layers.kinds import HEAVY_KINDS
 

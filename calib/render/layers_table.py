@@ -120,9 +120,9 @@ def _gflops(value) -> str:
 
 
 def _dtype(name) -> str:
-    from calib.layers.facts import SHORT_DTYPE
+    from calib.dtypes import short_name
 
-    return SHORT_DTYPE.get(name or "", name or "-")
+    return short_name(name, missing="-")
 
 
 def _shape(value) -> str:

@@ -135,3 +135,17 @@ def test_fixed_batch_graphs_say_what_to_do_and_pt2_int8_static_runs(runner, fast
     torch.onnx.export(module, (torch.randn(1, 3, 32, 32),), str(onnx_path), dynamo=False)
     fixed = runner.invoke(main, ["run", "-m", str(onnx_path), "--batch-size", "4"])
     assert fixed.exit_code == 2 and "takes batch 1 only" in fixed.output and "dynamic" in fixed.output
+
+
+@pytest.mark.parametrize("command, flag", [("check", "--markdown"), ("check", "--junit"), ("report", "--html"),
+                                           ("report", "--markdown")])
+def test_unwritable_report_paths_exit_2_in_one_line(runner, tmp_path, command, flag):
+    from check.records import lognormal_samples, make_record, make_result
+
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(make_result([make_record(lognormal_samples(1))])))
+    files = ["--baseline", str(path), "--current", str(path)] if command == "check" else [str(path)]
+    result = runner.invoke(main, [command, *files, flag, "/proc/calib-cannot-write-here"])
+    assert result.exit_code == 2, result.output  # never 1, which CI reads as a regression
+    assert result.output.strip().splitlines() == [
+        f"calib: error: {flag} /proc/calib-cannot-write-here: cannot write there (No such file or directory)"]
