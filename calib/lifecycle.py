@@ -82,7 +82,8 @@ def fill_measured(record: dict, prepared: Prepared, measurement, other_cpu_perce
         conversion_s=prepared.conversion_s,
         memory={
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "cuda_max_allocated_bytes": torch.cuda.max_memory_allocated(torch.device(prepared.device)) if cuda else None,
+            "cuda_max_allocated_bytes": (torch.cuda.max_memory_allocated(torch.device(prepared.device)) if cuda
+                                         else None),
             "model_size_bytes": prepared.model_size_bytes,
         },
         backend_info=prepared.info,

@@ -56,7 +56,8 @@ def load_onnx_model(path_text: str, input_shape: tuple[int, ...] | None = None) 
     try:
         import onnx
     except ModuleNotFoundError:
-        raise UsageError(f"{path_text}: reading ONNX files needs the 'onnx' package (pip install 'calib-bench[onnx]')") from None
+        raise UsageError(f"{path_text}: reading ONNX files needs the 'onnx' package "
+                         "(pip install 'calib-bench[onnx]')") from None
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as exc:  # noqa: BLE001 - any failure to parse is the user's file

@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
-from calib.cli._options import build_spec, calibration_options, configuration_options, pop_calibration, pop_configuration
+from calib.cli._options import (build_spec, calibration_options, configuration_options, pop_calibration,
+                                pop_configuration)
 from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUNDS
 from calib.errors import UsageError
 

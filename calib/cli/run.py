@@ -7,7 +7,8 @@ import sys
 import click
 
 from calib.cli._common import check_output_path, console, say_kept_previous
-from calib.cli._options import build_spec, calibration_options, configuration_options, pop_calibration, pop_configuration
+from calib.cli._options import (build_spec, calibration_options, configuration_options, pop_calibration,
+                                pop_configuration)
 from calib.configuration import Configuration
 from calib.errors import UsageError
 from calib.models.loader import load_any

@@ -27,7 +27,8 @@ def profile(prepared, end_to_end_ms: float, settings: LayerSettings | None = Non
         return None
     autocast = prepared.call_context is not None and prepared.storage_dtype != prepared.compute_dtype
     try:
-        return profile_module(prepared.module, prepared.inputs, end_to_end_ms, settings=settings, device=prepared.device,
+        return profile_module(prepared.module, prepared.inputs, end_to_end_ms, settings=settings,
+                              device=prepared.device,
                               call_context=prepared.call_context, sync=prepared.sync,
                               expected_compute=prepared.compute_dtype,
                               configuration=_configuration(prepared, autocast))

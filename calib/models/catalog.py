@@ -67,7 +67,8 @@ _ENTRIES = [
     ModelEntry("tiny-bert", "transformer", "tokens", (16,),
                _text_encoder(vocab_size=1000, hidden=64, layers=2, heads=4, ffn=128, max_len=128),
                "2-layer 64-wide text encoder for tests", tiny=True),
-    ModelEntry("digits-cnn", "cnn", "image", (1, 8, 8), lambda: __import__("calib.models.digits", fromlist=["build"]).build(),
+    ModelEntry("digits-cnn", "cnn", "image", (1, 8, 8),
+               lambda: __import__("calib.models.digits", fromlist=["build"]).build(),
                "2-conv CNN trained on sklearn digits (test-set accuracy per precision)", tiny=True, weights="trained"),
 ]
 

@@ -112,7 +112,8 @@ def _classes(flavor: str) -> dict:
     }
 
 
-def activation_observer(method: str, qscheme: str, reduce_range: bool, percentile: float = CalibrationSettings.percentile,
+def activation_observer(method: str, qscheme: str, reduce_range: bool,
+                        percentile: float = CalibrationSettings.percentile,
                         flavor: str = "ao", **extra):
     """(observer constructor, its class name) for quint8 activations; flavor "ao" (FX) or "pt2e"."""
     import torch

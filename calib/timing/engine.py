@@ -75,17 +75,11 @@ StopRule = CiTarget | FixedTime
 
 
 @dataclass(frozen=True)
-class TimingSettings:
-    """The timing options of `calib run` (one record's "timing.settings"): a warm-up and a CiTarget."""
-    warmup_min_count: int = 3
-    warmup_min_time_s: float = 0.5
-    warmup_max_time_s: float = 3.0
-    min_count: int = 20
-    min_time_s: float = 1.0
-    max_time_s: float = 10.0
-    target_ci_rel: float = 0.01
-    hard_min_count: int = 3
-    max_count: int = 1_000_000
+class TimingSettings(CiTarget):
+    """The timing options of `calib run` (one record's "timing.settings"): its CiTarget and a warm-up."""
+    warmup_min_count: int = Warmup.min_count
+    warmup_min_time_s: float = Warmup.min_time_s
+    warmup_max_time_s: float = Warmup.max_time_s
 
     def __post_init__(self):
         from calib.errors import UsageError
@@ -105,8 +99,7 @@ class TimingSettings:
 
     @property
     def stop_rule(self) -> CiTarget:
-        return CiTarget(self.min_count, self.min_time_s, self.max_time_s, self.target_ci_rel, self.hard_min_count,
-                        self.max_count)
+        return CiTarget(**{name: getattr(self, name) for name in CiTarget.__dataclass_fields__})
 
     def to_dict(self) -> dict:
         return asdict(self)
