@@ -13,12 +13,14 @@ A record:
   "identity": {"model", "backend", "precision", "batch_size", "input_shape", "device"}
   "status": "ok" | "skipped" | "failed";  "reason": str | null
   "storage_dtype", "compute_dtype", "verdict": {"status", "evidence"} | null
-  "timing": {"settings": {...}, "timer": str, "stop_reason": str,
+  "model_weights": "random" (catalog, seeded init) | "trained" (shipped) | "user" (a file)
+  "timing": {"settings": {warm-up and stop rule: "stop_rule": "ci_target" with TimingSettings'
+                          fields, or "fixed_time" with "time_s"}, "timer": str, "stop_reason": str,
              "samples_ms": [...raw...], "warmup_ms": [...], "cold_ms": float,
              only from `calib ab`: "rounds": [samples per round, in order],
              "interleave": {"session", "role", "order", "round_time_s", "instances", "model",
                             "min_rounds", "max_rounds", "stop": "settled" | "max rounds",
-                            "stop_rule": {"tolerance", "alpha"}}}  (calib.check.interleave)
+                            "stop_rule": {"tolerance", "alpha"}}}  (calib.interleave)
   "summary": {...derived from samples_ms, for readers; code recomputes it...}
   "conversion_s": float, "memory": {"peak_rss_bytes", "cuda_max_allocated_bytes", "model_size_bytes"}
   "backend_info": {...what the backend did: int8 engine and calibration, ORT providers and
@@ -26,7 +28,7 @@ A record:
   "layers": per-layer table (calib.layers.table.finish_table) | null
   "fidelity": accuracy against the fp32 reference (calib.fidelity) | null
   "backend_choice": {"requested": "auto", "picked", "why"}  (only with --backend auto)
-  "traceback": str  (only for status "failed")
+  "traceback": str  (only for status "failed" with an exception; a timeout or a lost worker has none)
   "other_cpu_percent": percent of one core other processes used during the timing (a warning above 25)
 
 Version history:
@@ -34,7 +36,8 @@ Version history:
      timing "rounds"/"interleave" (calib ab), and in "interleave" the adaptive-round fields
      "min_rounds", "max_rounds", "stop", "stop_rule"; the top-level "complete" (a reader treats
      its absence as unknown; `calib check` calls a current file whose "complete" is false
-     inconclusive, exit 3, unless --allow-missing).
+     inconclusive, exit 3, unless --allow-missing); "model_weights"; timing.settings "stop_rule"
+     (absent: "ci_target") and, for "fixed_time", "time_s".
 """
 
 from __future__ import annotations
