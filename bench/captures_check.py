@@ -5,8 +5,10 @@
 For every CPU capture it prints what was detected and the verdicts, and checks them against
 the ground truth in cpuinfo/MANIFEST.md (which flags each capture contains): the flags must be
 parsed as the manifest says, and every verdict must follow from those flags by the rules written
-out independently below. Jetson identity captures are assembled into a fake root directory,
-both as captured (NULs lost in a terminal) and with the NULs the real files have.
+out independently below. Jetson identity captures are assembled into a fake root directory:
+as captured (NULs lost in a terminal), with the NULs the real files have, with only the first
+compatible entry (what tools that stop at the first NUL keep), with the model string alone, and
+the L4T release alone (which must be reported as ambiguous).
 Exits 1 if anything is wrong.
 """
 
@@ -93,29 +95,43 @@ def _jetson_root(base: Path, files: dict[str, bytes]) -> Path:
 
 
 def check_jetson(captures: Path) -> tuple[int, list[str]]:
-    """The Orin Nano Super board (model + compatible + release) in both NUL forms; the AGX Orin release."""
+    """The Orin Nano Super board in four forms (whole, NUL-terminated, first entry only, model only); the AGX Orin release alone."""
     jetson = captures / "jetson"
     model = (jetson / "orin-nano-super-sjsu.device-tree-model.txt").read_bytes()
     compatible = (jetson / "orin-nano-super-sjsu.device-tree-compatible.txt").read_bytes()
     release = (jetson / "orin-nano-super-sjsu.nv_tegra_release-head1.txt").read_bytes()
     entries = [b"nvidia,p3768-0000+p3767-0005-super", b"nvidia,p3767-0005", b"nvidia,tegra234"]
     with_nuls = b"\0".join(entries) + b"\0"  # how the kernel really exposes the list
-    forms = {"as captured (NULs lost)": (model, compatible),
-             "real device-tree form (NUL-terminated)": (model.rstrip(b"\n") + b"\0", with_nuls)}
+    # (model, compatible, release, what must be identified from which evidence); None: file absent.
+    model_text = "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super"
+    whole = {"model": model_text, "soc": "tegra234", "l4t": "36.4.3", "compatible": [e.decode() for e in entries],
+             "identified_from": "compatible", "module_part": "p3767-0005", "carrier_part": "p3768-0000"}
+    forms = {
+        "as captured (NULs lost)": (model, compatible, release, whole),
+        "real device-tree form (NUL-terminated)": (model.rstrip(b"\n") + b"\0", with_nuls, release, whole),
+        # Tools that stop at the first NUL keep only the board+module entry: the part number must do.
+        "first compatible entry only, no model": (None, entries[0], release, {
+            "soc": "tegra234", "identified_from": "module part number", "module_part": "p3767-0005",
+            "module": "Jetson Orin Nano 8GB (developer kit)", "compatible": [entries[0].decode()]}),
+        "model string only": (model, None, None, {"soc": "tegra234", "identified_from": "model string"}),
+    }
     problems, checked = [], 0
     with tempfile.TemporaryDirectory() as tmp:
-        for index, (label, (model_bytes, compatible_bytes)) in enumerate(forms.items()):
-            root = _jetson_root(Path(tmp) / f"nano{index}", {
-                "proc/device-tree/model": model_bytes, "proc/device-tree/compatible": compatible_bytes,
-                "etc/nv_tegra_release": release})
-            problems += _check_jetson_report(f"orin-nano-super-sjsu, {label}", device_report(root=root), {
-                "model": "NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super", "soc": "tegra234",
-                "l4t": "36.4.3", "compatible": [e.decode() for e in entries]}, expect_gpu=True)
+        for index, (label, (model_bytes, compatible_bytes, release_bytes, facts)) in enumerate(forms.items()):
+            files = {"proc/device-tree/model": model_bytes, "proc/device-tree/compatible": compatible_bytes,
+                     "etc/nv_tegra_release": release_bytes}
+            root = _jetson_root(Path(tmp) / f"nano{index}", {k: v for k, v in files.items() if v is not None})
+            problems += _check_jetson_report(f"orin-nano-super-sjsu, {label}", device_report(root=root), facts,
+                                             expect_gpu=True)
             checked += 1
         agx = _jetson_root(Path(tmp) / "agx", {
             "etc/nv_tegra_release": (jetson / "agx-orin-64gb-warpik.nv_tegra_release.txt").read_bytes()})
-        problems += _check_jetson_report("agx-orin-64gb-warpik nv_tegra_release", device_report(root=agx),
-                                         {"l4t": "36.4.3", "l4t_gcid": "38968081"}, expect_gpu=False)
+        # R36 alone: Orin or Xavier, so no SoC and no GPU verdicts, and the evidence says it is ambiguous.
+        problems += _check_jetson_report("agx-orin-64gb-warpik nv_tegra_release only", device_report(root=agx),
+                                         {"l4t": "36.4.3", "l4t_gcid": "38968081", "soc": None,
+                                          "soc_candidates": ["tegra194", "tegra234"]}, expect_gpu=False)
+        if "ambiguous" not in ((device_report(root=agx)["jetson"] or {}).get("identity_evidence") or ""):
+            problems.append("agx-orin-64gb-warpik: release-only evidence does not say it is ambiguous")
         checked += 1
     return checked, problems
 
@@ -140,6 +156,7 @@ def _check_jetson_report(label: str, report: dict, facts: dict, expect_gpu: bool
     print(f"{'OK  ' if not problems else 'FAIL'} jetson: {label}")
     print(f"     model={jetson.get('model')!r} soc={jetson.get('soc')} l4t={jetson.get('l4t')} "
           f"cuda:0={'cc ' + gpu['compute_capability'] if gpu else 'none'}")
+    print(f"     identified from {jetson.get('identified_from')}: {jetson.get('identity_evidence')}")
     for problem in problems:
         print(f"     !! {problem}")
     return problems

@@ -133,9 +133,17 @@ def measure_pair(spec, baseline_model, current_model, configuration: Configurati
     sides = [_Side(role, model, lifecycle.new_record(configuration, device_report))
              for role, model in ((BASELINE, baseline_model), (CURRENT, current_model))]
     _note_filed_name(sides[1], baseline_model.name)
-    run_config = spec.run_config(configuration.precision, configuration.batch_size)
+    from calib.tuning import untuned
+
     try:
+        # Both sides run the same implementation: the pinned candidate, else the rule's first
+        candidate, run_config = untuned(baseline_model, configuration,
+                                        spec.run_config(configuration.precision, configuration.batch_size),
+                                        spec.tune.pin)
         _prepare(sides, configuration, run_config)
+        for side in sides:
+            if side.prepared is not None:
+                side.prepared.info["candidate"] = candidate
         if all(side.record["status"] == "ok" for side in sides):
             other_cpu = lifecycle.other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
             stop = _interleave(sides, settings, configuration.batch_size,
@@ -180,8 +188,10 @@ def _prepare(sides: list[_Side], configuration: Configuration, run_config) -> No
 def _reprepare(sides: list[_Side], configuration: Configuration, run_config) -> None:
     """A fresh instance of each side (the first conversion time stays the recorded one)."""
     for side in sides:
+        candidate = side.prepared.info.get("candidate")
         side.prepared.release()
         side.prepared = lifecycle.prepare(side.model, configuration, run_config)
+        side.prepared.info["candidate"] = candidate
         side.timer = lifecycle.timer_for(side.prepared)
 
 

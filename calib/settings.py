@@ -24,6 +24,8 @@ QSCHEMES = ("symmetric", "affine")
 WEIGHT_GRANULARITIES = ("per-channel", "per-tensor")
 CALIBRATION_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".npy", ".pt")
 INT8_PATHS = ("auto", "fx", "pt2e")
+ORT_INT8_TYPES = ("u8s8", "s8s8")  # activation/weight types of ONNX Runtime's QDQ int8
+MEMORY_FORMATS = ("contiguous", "channels_last")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
@@ -101,13 +103,33 @@ class FidelitySettings:
 
 @dataclass(frozen=True)
 class Int8Settings:
-    """PyTorch int8: which static path (auto: FX, PT2E where FX cannot trace) and which quantized
-    engine (None: the hardware rule table's choice, calib.quant.engine)."""
+    """int8 implementation choices: PyTorch's static path (auto: FX, PT2E where FX cannot trace) and
+    quantized engine (None: the hardware rule table's, calib.quant.engine), ONNX Runtime's QDQ
+    activation/weight types (None: the rule table's). calib.tuning measures these as candidates."""
     path: str = "auto"
     engine: str | None = None
+    ort_types: str | None = None
 
     def __post_init__(self):
         _choice("int8 path", self.path, INT8_PATHS)
+        if self.ort_types is not None:
+            _choice("ONNX Runtime int8 types", self.ort_types, ORT_INT8_TYPES)
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """Candidates (calib.tuning): time each implementation of a configuration briefly, interleaved,
+    and keep the fastest whose outputs are as good as the rule's first choice. `enabled` False
+    (--no-tune): the rule's first candidate; `pin` ("channels_last", "s8s8", ...): that candidate
+    wherever a configuration has one of that name (what a CI gate pins on both sides)."""
+    enabled: bool = True
+    budget_s: float = 1.5  # of timed rounds per configuration, all candidates together
+    rounds: int = 6
+    pin: str | None = None
+
+    def __post_init__(self):
+        if self.budget_s <= 0 or self.rounds < 2:
+            raise UsageError("tuning needs a positive budget and at least 2 rounds")
 
 
 @dataclass(frozen=True)

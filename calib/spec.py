@@ -14,7 +14,7 @@ from typing import Iterator
 from calib.backends import RunConfig
 from calib.errors import UsageError
 from calib.settings import (CalibrationSettings, CompileSettings, FidelitySettings, Int8Settings,
-                            LayerSettings)
+                            LayerSettings, TuneSettings)
 from calib.timing.engine import TimingSettings
 
 
@@ -34,6 +34,7 @@ class SweepSpec:
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
     int8: Int8Settings = field(default_factory=Int8Settings)
     compile: CompileSettings = field(default_factory=CompileSettings)
+    tune: TuneSettings = field(default_factory=TuneSettings)
     timeout_s: float | None = None  # per configuration (calib.worker); None: its defaults
     trust_model_file: bool = False  # load a .pt2 that may run code (calib.models.loader.load_exported)
 

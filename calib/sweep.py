@@ -115,9 +115,13 @@ def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: d
     import torch
 
     from calib import fidelity
+    from calib.tuning import prepare_tuned
 
     run_config = spec.run_config(configuration.precision, configuration.batch_size)
-    with lifecycle.prepare(model, configuration, run_config) as prepared:
+    prepared, tuning = prepare_tuned(model, configuration, run_config, spec.tune)
+    if tuning:
+        record["tuning"] = tuning
+    with prepared:
         if on_prepared:
             on_prepared()
         other_cpu = lifecycle.other_cpu_use()

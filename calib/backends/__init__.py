@@ -19,6 +19,7 @@ BACKENDS = {
     "torch-compile": "calib.backends.torch_compile",
     "onnxruntime": "calib.backends.onnxruntime",
     "tensorrt": "calib.backends.tensorrt",
+    "openvino": "calib.backends.openvino",
     "auto": "calib.backends.auto",  # resolved per precision and device by the sweep
 }
 
@@ -47,7 +48,8 @@ def unsupported_reason(backend: str, precision: str, device: str) -> str | None:
 
 
 _INSTALL_HINTS = {"onnxruntime": "pip install 'calib-bench[onnx]'", "onnx": "pip install 'calib-bench[onnx]'",
-                  "tensorrt": "pip install 'calib-bench[tensorrt]' on a machine that can reach NVIDIA's package index"}
+                  "tensorrt": "pip install 'calib-bench[tensorrt]' on a machine that can reach NVIDIA's package index",
+                  "openvino": "pip install 'calib-bench[openvino]'", "nncf": "pip install 'calib-bench[openvino]'"}
 
 
 __all__ = ["BACKENDS", "get_backend", "unsupported_reason", "Prepared", "RunConfig"]

@@ -32,7 +32,9 @@ _TORCH_FIRST_ON_CPU = {
 def choose(model, precision: str, device: str) -> tuple[str, str]:
     """(backend name, why) for this model, precision and device."""
     if getattr(model, "module", None) is None:
-        return "onnxruntime", "the model is an ONNX file, which only ONNX Runtime runs"
+        if (getattr(model, "info", None) or {}).get("ir_path"):
+            return "openvino", "the model is an OpenVINO IR, which only OpenVINO runs"
+        return "onnxruntime", "the model is an ONNX file, which ONNX Runtime runs (or --backend openvino)"
     return _choose_for_torch_model(precision, device)
 
 

@@ -20,6 +20,7 @@ class RunConfig:
     calibration: CalibrationSettings = CalibrationSettings()
     int8: Int8Settings = Int8Settings()
     compile: CompileSettings = CompileSettings()
+    memory_format: str = "contiguous"  # torch: "channels_last" for 4-D inputs (a tuning candidate)
 
 
 @dataclass

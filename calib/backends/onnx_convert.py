@@ -89,7 +89,7 @@ def _static_int8(source: Path, target: Path, model, config, info: dict) -> tuple
     calibration = config.calibration
     method_name = calibration.method
     method = getattr(CalibrationMethod, CALIBRATION_METHODS[method_name])
-    activation_type, weight_type, types_why = int8_types(config.device)
+    activation_type, weight_type, types_why = int8_types(config.device, config.int8.ort_types)
     per_channel = calibration.weight_granularity == "per-channel"
     symmetric = calibration.qscheme == "symmetric"
     extra_options = {"ActivationSymmetric": symmetric}
@@ -133,16 +133,26 @@ def _reader(source: Path, batches: list[tuple]):
     return CalibReader()
 
 
-def int8_types(device: str):
-    """(activation QuantType, weight QuantType, why): the rule table's row for this device."""
-    from onnxruntime.quantization import QuantType
-
+def rule_int8_types(device: str):
+    """The hardware rule table's row for ONNX Runtime's int8 types on this device."""
     from calib.hardware.verdict import ort_int8_types
 
     on_cuda = device.startswith("cuda")
-    row = ort_int8_types({"id": device, "kind": "cuda"} if on_cuda else {"id": "cpu", "kind": "cpu", **cpu_features()})
-    activation = QuantType.QUInt8 if row.types == "u8s8" else QuantType.QInt8
-    return activation, QuantType.QInt8, f"{row.evidence} (rule {row.arch} requires {row.requires or '(nothing)'})"
+    return ort_int8_types({"id": device, "kind": "cuda"} if on_cuda else {"id": "cpu", "kind": "cpu", **cpu_features()})
+
+
+def int8_types(device: str, chosen: str | None = None):
+    """(activation QuantType, weight QuantType, why): `chosen` ("u8s8"/"s8s8", a measured candidate
+    or a pin), else the rule table's row for this device."""
+    from onnxruntime.quantization import QuantType
+
+    if chosen:
+        types, why = chosen, f"{chosen}: chosen (measured against the other types, or pinned)"
+    else:
+        row = rule_int8_types(device)
+        types, why = row.types, f"{row.evidence} (rule {row.arch} requires {row.requires or '(nothing)'})"
+    activation = QuantType.QUInt8 if types == "u8s8" else QuantType.QInt8
+    return activation, QuantType.QInt8, why
 
 
 @contextlib.contextmanager

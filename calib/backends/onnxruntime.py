@@ -116,6 +116,19 @@ def prepare(model, config: RunConfig) -> Prepared:
                     profile_layers=profile_layers)
 
 
+def candidates(model, config: RunConfig) -> list[tuple[str, RunConfig]]:
+    """int8-static's activation/weight types (calib.tuning measures them), the rule table's first."""
+    from dataclasses import replace
+
+    from calib.settings import ORT_INT8_TYPES
+
+    if config.precision != "int8-static" or config.int8.ort_types is not None:
+        return [("default", config)]
+    first = onnx_convert.rule_int8_types(config.device).types
+    order = [first] + [types for types in ORT_INT8_TYPES if types != first]
+    return [(types, replace(config, int8=replace(config.int8, ort_types=types))) for types in order]
+
+
 def source_graph(model) -> tuple[Path, dict]:
     """The fp32 graph: the user's .onnx file, or the catalog/torch model exported (cached)."""
     onnx_path = (model.info or {}).get("onnx_path")

@@ -77,6 +77,10 @@ def convert(module, config: RunConfig, example_inputs: tuple, calibration_model=
         dtype = torch_dtype(precision.storage_dtype)
         module = module.to(dtype)
         inputs = tuple(t.to(dtype) if t.is_floating_point() else t for t in inputs)
+    if config.memory_format == "channels_last":  # oneDNN's (AMX) and cuDNN's convolutions want NHWC
+        module = module.to(memory_format=torch.channels_last)
+        inputs = tuple(t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in inputs)
+        info["memory_format"] = "channels_last"
     if device.startswith("cuda"):
         from calib.dtypes import tf32_enabled
 
@@ -90,6 +94,26 @@ def convert(module, config: RunConfig, example_inputs: tuple, calibration_model=
 
         context = tf32_switch
     return module, inputs, context, info
+
+
+def candidates(model, config: RunConfig) -> list[tuple[str, RunConfig]]:
+    """The implementations of one configuration calib can measure against each other (calib.tuning),
+    the rule's choice first: the memory format for 4-D float inputs, the int8-static path."""
+    from dataclasses import replace
+
+    precision = get_precision(config.precision)
+    if precision.family == "float" and len(model.item_shape) == 3 and model.input_kind == "image":
+        return [("contiguous", config), ("channels_last", replace(config, memory_format="channels_last"))]
+    if config.precision == "int8-static" and config.int8.path == "auto" and _has_torchao():
+        return [("fx", replace(config, int8=replace(config.int8, path="fx"))),
+                ("pt2e", replace(config, int8=replace(config.int8, path="pt2e")))]
+    return [("default", config)]
+
+
+def _has_torchao() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torchao") is not None
 
 
 def prepare(model, config: RunConfig) -> Prepared:

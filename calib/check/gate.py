@@ -181,6 +181,16 @@ def _shift_p_value(slower_ms, faster_ms, tolerance: float) -> float:
 
 def judge(baseline: dict, current: dict, settings: GateSettings = GateSettings()) -> ConfigOutcome:
     """Outcome for one configuration measured in both runs (records as in the results file)."""
+    outcome = _judge(baseline, current, settings)
+    candidates = [(record.get("backend_info") or {}).get("candidate") for record in (baseline, current)]
+    if candidates[0] != candidates[1] and all(candidates):
+        mismatch = (f"different implementations: baseline {candidates[0]}, current {candidates[1]} (calib run "
+                    f"tunes per run; pin one on both sides with --candidate {candidates[0]})")
+        outcome.note = f"{outcome.note}; {mismatch}" if outcome.note else mismatch
+    return outcome
+
+
+def _judge(baseline: dict, current: dict, settings: GateSettings) -> ConfigOutcome:
     label = identity_label(current)
     base_summary, cur_summary = summary_of(baseline), summary_of(current)
     if base_summary is None or cur_summary is None:

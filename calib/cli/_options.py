@@ -70,6 +70,12 @@ trust_model_file_option = click.option(
          "loading it may run code from the file. Only for files you trust.")
 
 
+candidate_option = click.option(
+    "--candidate", default=None,
+    help="Pin one implementation where a configuration has several (channels_last, contiguous, fx, pt2e, "
+         "u8s8, s8s8): what `calib run` measured and chose is in its table's tuning lines.")
+
+
 def pop_configuration(kwargs: dict) -> dict:
     return {key: kwargs.pop(key) for key in CONFIGURATION_KEYS}
 

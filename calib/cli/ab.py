@@ -6,9 +6,10 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
-from calib.cli._options import (build_spec, calibration_options, configuration_options, pop_calibration,
-                                pop_configuration)
+from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
+                                pop_calibration, pop_configuration)
 from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUNDS
+from calib.settings import TuneSettings
 from calib.errors import UsageError
 
 
@@ -17,6 +18,7 @@ from calib.errors import UsageError
               help="The reference build: file.py:factory, .pt, .pt2 or catalog name.")
 @click.option("--current-model", required=True, help="The build under test (same kinds as --baseline-model).")
 @configuration_options
+@candidate_option
 @calibration_options
 @click.option("--rounds", type=int, default=DEFAULT_ROUNDS, show_default=True,
               help="Alternating rounds per configuration (the minimum; see --max-rounds).")
@@ -40,7 +42,7 @@ from calib.errors import UsageError
               help="With --tolerance: write the gate's markdown summary here.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def command(baseline_model, current_model, rounds, max_rounds, instances, round_time, warmup_min_time, baseline_out,
-            current_out, results_dir, tolerance, markdown_path, quiet, **options):
+            current_out, results_dir, tolerance, markdown_path, quiet, candidate, **options):
     """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits
     both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
     from pathlib import Path
@@ -62,7 +64,8 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
     settings = InterleaveSettings(rounds=rounds, max_rounds=max_rounds, round_time_s=round_time,
                                   warmup_min_time_s=warmup_min_time, instances=instances,
                                   stop_rule=gate_settings or GateSettings())
-    spec = build_spec(baseline_model, configuration, calibration=pop_calibration(options))
+    spec = build_spec(baseline_model, configuration, calibration=pop_calibration(options),
+                      tune=TuneSettings(enabled=False, pin=candidate))
     baseline_loaded, current_loaded = _load(baseline_model, spec), _load(current_model, spec)
     check_pairable(baseline_loaded, current_loaded)
     report = device_report()

@@ -7,12 +7,12 @@ import sys
 import click
 
 from calib.cli._common import check_output_path, console, say_kept_previous
-from calib.cli._options import (build_spec, calibration_options, configuration_options, pop_calibration,
-                                pop_configuration)
+from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
+                                pop_calibration, pop_configuration)
 from calib.configuration import Configuration
 from calib.errors import UsageError
 from calib.models.loader import load_any
-from calib.settings import CompileSettings
+from calib.settings import CompileSettings, TuneSettings
 from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S
 
 
@@ -31,6 +31,10 @@ from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S
                    "recorded as failed and the sweep goes on. Default: conversion up to "
                    f"{DEFAULT_CONVERSION_TIMEOUT_S:g} s, then 10x --max-time + {DEFAULT_SLACK_S:g} s. 0: no limit "
                    "(measured in this process).")
+@click.option("--no-tune", is_flag=True,
+              help="Measure the rule table's first implementation only, instead of timing the candidates "
+                   "(memory format, int8 path, ORT int8 types) and keeping the fastest.")
+@candidate_option
 @click.option("--layers", is_flag=True, help="Add a per-layer timing pass after each end-to-end measurement.")
 @click.option("--layers-csv", type=click.Path(dir_okay=False), help="Write the per-layer tables to this CSV.")
 @calibration_options
@@ -47,7 +51,8 @@ from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write a flat CSV table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max_time, target_ci, timeout, layers,
+def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max_time, target_ci, timeout, no_tune,
+            candidate, layers,
             layers_csv, eval_data, eval_size, eval_mean, eval_std, max_drop, compile_mode, out, results_dir,
             csv_path, quiet, **options):
     """Load, convert, check and time MODEL at each precision; write results/ and print the table."""
@@ -71,7 +76,7 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     spec = build_spec(
         model, configuration, timing=timing, calibration=pop_calibration(options),
         fidelity=FidelitySettings.from_cli(eval_data, eval_size, eval_mean, eval_std, max_drop),
-        compile=CompileSettings(mode=compile_mode),
+        compile=CompileSettings(mode=compile_mode), tune=TuneSettings(enabled=not no_tune, pin=candidate),
         layers=LayerSettings(budget_s=max_time) if layers or layers_csv else None,
         timeout_s=None if timeout == 0 else timeout)
     report = device_report()
@@ -136,7 +141,7 @@ def _sweep(spec, in_process: bool):
 
 
 def _print_results(spec, model_name: str, records, out_console) -> None:
-    from calib.render.run_table import build_run_table, note_lines, warning_lines
+    from calib.render.run_table import build_run_table, note_lines, tuning_lines, warning_lines
 
     out_console.print(build_run_table(records, title=f"calib run: {model_name} on {spec.device}, "
                                                      f"{spec.threads} threads"))
@@ -146,6 +151,8 @@ def _print_results(spec, model_name: str, records, out_console) -> None:
         print_layer_tables(records, out_console)
     for line in warning_lines(records):
         out_console.print(f"[yellow]warning:[/] {line}")
+    for line in tuning_lines(records):
+        out_console.print(line, style="dim")
     for line in note_lines(records):
         out_console.print(line, style="dim")
     for record in records:  # what --backend auto picked, and why

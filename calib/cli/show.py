@@ -13,7 +13,7 @@ from calib.cli._common import console
 @click.option("--env", "show_env", is_flag=True, help="Also print each file's environment.")
 def command(files, show_fidelity, show_env):
     """Re-render the run table of one or more results FILES."""
-    from calib.render.run_table import build_run_table, note_lines, warning_lines
+    from calib.render.run_table import build_run_table, note_lines, tuning_lines, warning_lines
     from calib.results.store import load_result
 
     out = console()
@@ -25,6 +25,8 @@ def command(files, show_fidelity, show_env):
         out.print(build_run_table(result["records"], title=title))
         for line in warning_lines(result["records"]):
             out.print(f"[yellow]warning:[/] {line}")
+        for line in tuning_lines(result["records"]):
+            out.print(line, style="dim")
         for line in note_lines(result["records"]):
             out.print(line, style="dim")
         if show_fidelity:

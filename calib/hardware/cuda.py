@@ -49,6 +49,7 @@ def soc_gpu(jetson: dict, reason: str) -> dict | None:
     if not compute_capability:
         return None
     name = f"{jetson.get('family')} integrated {jetson.get('gpu_architecture')} GPU"
-    source = f"compute capability {compute_capability} from the SoC table ({jetson['soc']}); {reason}"
+    identified = f", identified from its {jetson['identified_from']}" if jetson.get("identified_from") else ""
+    source = f"compute capability {compute_capability} from the SoC table ({jetson['soc']}{identified}); {reason}"
     return _gpu_entry(0, name, compute_capability, memory_gb=None, sm_count=None,
                       capability_source=source, source="soc-table")

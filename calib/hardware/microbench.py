@@ -3,15 +3,21 @@
 Each (device, compute type) gets a time budget; its kernels (matmul, conv, or the quantized
 linear calib's int8 path uses) are timed by calib's timing engine (calib.timing: the same
 timers as `calib run`, CUDA events on GPUs, every raw sample kept) with that budget as the
-time limit. Throughput comes from the median call. Sizes are small on CPU because emulated
-bf16/fp16 run 10-100x slower than fp32 there and must still fit the budget.
+time limit. Throughput comes from the median call.
+
+Shapes: small kernels cannot reach a fast unit's real rate (a 256^3 matmul does not saturate
+AMX tiles), so each op climbs a ladder of sizes (`ProbeShapes`) and keeps the largest whose one
+call fits its share of the budget. Emulated bf16/fp16 run 10-100x slower than fp32 on a CPU and
+stop lower on the ladder; the shape each op ran at is recorded, and so is the larger one it gave up.
 """
 
 from __future__ import annotations
 
+import gc
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Callable
 
 from calib.dtypes import tf32_enabled, torch_dtype
 from calib.errors import first_line
@@ -22,10 +28,26 @@ from calib.timing.stats import summarize
 DEFAULT_TOTAL_S = 10.0  # without an explicit per-compute budget, the whole probe takes about this long
 ROUNDS = 4  # each compute type's budget is spread over up to this many interleaved rounds
 _MIN_ROUND_S = 0.25  # below this per round, interleaving costs more warm-up calls than it saves
+_CALLS_PER_ROUND = 3  # the engine's cold call, one warm-up call and at least one sample
 CPU_COMPUTES = ("fp32", "fp16", "bf16", "int8")
 CUDA_COMPUTES = ("fp32", "tf32", "fp16", "bf16", "int8", "fp8")
-_CPU_MATMUL_N, _CUDA_MATMUL_N = 256, 4096
-_CPU_CONV, _CUDA_CONV = (1, 32, 28), (8, 128, 56)  # (batch, channels, height=width), 3x3 kernel
+
+
+@dataclass(frozen=True)
+class ProbeShapes:
+    """Candidate sizes per op, smallest first: matmul n (n x n x n), conv (batch, channels,
+    height=width) with a 3x3 kernel in channels_last (the layout oneDNN's AMX/VNNI convolutions
+    want), and the CPU linear n (fp32 nn.Linear against calib's int8 dynamic Linear)."""
+
+    matmul: tuple[int, ...]
+    conv: tuple[tuple[int, int, int], ...]
+    linear: tuple[int, ...]
+
+
+CPU_SHAPES = ProbeShapes(matmul=(256, 512, 1024), conv=((1, 32, 28), (1, 64, 56), (1, 128, 56)),
+                         linear=(256, 512, 1024))
+CUDA_SHAPES = ProbeShapes(matmul=(1024, 2048, 4096), conv=((2, 128, 56), (8, 128, 56), (16, 256, 56)),
+                          linear=(1024, 2048, 4096))
 
 
 @dataclass
@@ -41,12 +63,14 @@ class OpMeasurement:
     op: str
     shape: str
     flops_per_call: float
+    scaled_from: str | None = None  # the larger shape given up because one call would not fit
     samples_ms: list[float] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         median_ms = summarize(self.samples_ms).median_ms
         return {"op": self.op, "shape": self.shape, "gflops": round(self.flops_per_call / median_ms / 1e6, 3),
-                "calls": len(self.samples_ms), "median_ms": round(median_ms, 5), "samples_ms": self.samples_ms}
+                "calls": len(self.samples_ms), "median_ms": round(median_ms, 5), "scaled_from": self.scaled_from,
+                "samples_ms": self.samples_ms}
 
 
 def budget_settings(budget_s: float) -> TimingPlan:
@@ -54,22 +78,28 @@ def budget_settings(budget_s: float) -> TimingPlan:
     return TimingPlan(Warmup(min_count=1, min_time_s=0.0, max_time_s=budget_s), FixedTime(budget_s, min_count=1))
 
 
-def _float_kernels(compute: str, device: str, matmul_n: int, conv: tuple[int, int, int]) -> list[Kernel]:
+def _matmul_kernel(compute: str, device: str, n: int) -> Kernel:
     import torch
 
     dtype = torch_dtype(compute)
-    a = torch.randn(matmul_n, matmul_n, device=device).to(dtype)
-    b = torch.randn(matmul_n, matmul_n, device=device).to(dtype)
-    batch, channels, size = conv
-    x = torch.randn(batch, channels, size, size, device=device).to(dtype)
-    w = torch.randn(channels, channels, 3, 3, device=device).to(dtype)
-    conv_flops = 2 * batch * channels * channels * 9 * size * size
-    return [Kernel("matmul", 2 * matmul_n**3, lambda: a @ b, f"{matmul_n}x{matmul_n}x{matmul_n}"),
-            Kernel("conv", conv_flops, lambda: torch.nn.functional.conv2d(x, w, padding=1),
-                   f"{batch}x{channels}x{size}x{size} k3")]
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    return Kernel("matmul", 2 * n**3, lambda: a @ b, f"{n}x{n}x{n}")
 
 
-def _cpu_linear_kernels(compute: str, n: int) -> list[Kernel]:
+def _conv_kernel(compute: str, device: str, shape: tuple[int, int, int]) -> Kernel:
+    import torch
+
+    dtype = torch_dtype(compute)
+    batch, channels, size = shape
+    x = torch.randn(batch, channels, size, size, device=device).to(dtype).to(memory_format=torch.channels_last)
+    w = torch.randn(channels, channels, 3, 3, device=device).to(dtype).to(memory_format=torch.channels_last)
+    flops = 2 * batch * channels * channels * 9 * size * size
+    return Kernel("conv", flops, lambda: torch.nn.functional.conv2d(x, w, padding=1),
+                  f"{batch}x{channels}x{size}x{size} k3 nhwc")
+
+
+def _cpu_linear_kernel(compute: str, n: int) -> Kernel:
     """fp32 nn.Linear against the dynamic-quantized Linear that calib's int8-dynamic uses."""
     import torch
 
@@ -86,32 +116,73 @@ def _cpu_linear_kernels(compute: str, n: int) -> list[Kernel]:
         module = quantized
     else:
         module = linear
-    return [Kernel("linear", 2 * n**3, lambda: module(x), f"{n}x{n}x{n}")]
+    return Kernel("linear", 2 * n**3, lambda: module(x), f"{n}x{n}x{n}")
 
 
-def _cuda_int_kernels(compute: str, device: str, n: int) -> list[Kernel]:
+def _cuda_int_kernel(compute: str, device: str, n: int) -> Kernel:
     import torch
 
     if compute == "int8":
         a = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
         b = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
-        return [Kernel("matmul", 2 * n**3, lambda: torch._int_mm(a, b), f"{n}x{n}x{n} int8->int32")]
+        return Kernel("matmul", 2 * n**3, lambda: torch._int_mm(a, b), f"{n}x{n}x{n} int8->int32")
     a = torch.randn(n, n, device=device).to(torch.float8_e4m3fn)
     b = torch.randn(n, n, device=device).to(torch.float8_e4m3fn).t()  # _scaled_mm wants column-major b
     one = torch.tensor(1.0, device=device)
-    return [Kernel("matmul", 2 * n**3, lambda: torch._scaled_mm(a, b, scale_a=one, scale_b=one,
-                                                                 out_dtype=torch.bfloat16), f"{n}x{n}x{n} e4m3")]
+    return Kernel("matmul", 2 * n**3, lambda: torch._scaled_mm(a, b, scale_a=one, scale_b=one,
+                                                                 out_dtype=torch.bfloat16), f"{n}x{n}x{n} e4m3")
 
 
-def kernels_for(device_id: str, compute: str) -> list[Kernel]:
-    if device_id == "cpu":
-        if compute == "int8":
-            return _cpu_linear_kernels("int8", _CPU_MATMUL_N * 2)
-        kernels = _float_kernels(compute, "cpu", _CPU_MATMUL_N, _CPU_CONV)
-        return kernels + (_cpu_linear_kernels("fp32", _CPU_MATMUL_N * 2) if compute == "fp32" else [])
-    if compute in ("int8", "fp8"):
-        return _cuda_int_kernels(compute, device_id, _CUDA_MATMUL_N)
-    return _float_kernels(compute, device_id, _CUDA_MATMUL_N, _CUDA_CONV)
+Ladder = tuple[Callable[[object], Kernel], tuple]  # (build one kernel from a size, the sizes, smallest first)
+
+
+def kernel_ladders(device_id: str, compute: str, shapes: ProbeShapes | None = None) -> list[Ladder]:
+    """The ops probed for one compute type on one device, each with the sizes it may run at."""
+    on_cpu = device_id == "cpu"
+    shapes = shapes or (CPU_SHAPES if on_cpu else CUDA_SHAPES)
+    if on_cpu and compute == "int8":
+        return [(lambda n: _cpu_linear_kernel("int8", n), shapes.linear)]
+    if not on_cpu and compute in ("int8", "fp8"):
+        return [(lambda n: _cuda_int_kernel(compute, device_id, n), shapes.matmul)]
+    ladders = [(lambda n: _matmul_kernel(compute, device_id, n), shapes.matmul),
+               (lambda shape: _conv_kernel(compute, device_id, shape), shapes.conv)]
+    if on_cpu and compute == "fp32":  # the int8 linear's reference
+        ladders.append((lambda n: _cpu_linear_kernel("fp32", n), shapes.linear))
+    return ladders
+
+
+def _one_call_s(kernel: Kernel, timer, calls: int = 3) -> float:
+    """The fastest of a few calls: on a shared machine one call can be many times too slow."""
+    kernel.call()  # the first call pays for allocation and kernel selection (oneDNN primitives, cuBLAS)
+    return min(timer.time_call(kernel.call) for _ in range(calls)) / 1e9
+
+
+def fit_kernel(ladder: Ladder, timer, max_call_s: float) -> tuple[Kernel, object, str | None]:
+    """(kernel, its size, the next size's shape or None): the largest size whose one call takes at most
+    `max_call_s`, climbing from the smallest (kept even if it is slower)."""
+    build, sizes = ladder
+    kernel, chosen = build(sizes[0]), sizes[0]
+    took_s = _one_call_s(kernel, timer)
+    for size in sizes[1:]:
+        bigger = build(size)
+        if took_s * bigger.flops / kernel.flops > max_call_s:  # predicted from the rate just seen
+            return kernel, chosen, bigger.shape
+        bigger_s = _one_call_s(bigger, timer)
+        if bigger_s > max_call_s:
+            return kernel, chosen, bigger.shape
+        kernel, chosen, took_s = bigger, size, bigger_s
+    return kernel, chosen, None
+
+
+@dataclass
+class _Slot:
+    """One kernel in the interleaved rounds; `reference_for` marks an fp32 kernel measured at another
+    compute type's shape, so that every ratio compares like with like."""
+    compute: str
+    kernel: Kernel
+    measurement: OpMeasurement
+    budget_s: float
+    reference_for: str | None = None
 
 
 def _not_probed(exc: Exception) -> dict:
@@ -124,55 +195,95 @@ def _default_timer(device_id: str):
     return CudaEventTimer(device_id) if device_id.startswith("cuda") else PerfCounterTimer()
 
 
-def _probe_device(device_id: str, computes: list[str], budget_s: float, timer, rounds: int) -> dict:
+def _fitted_slots(device_id: str, computes: list[str], budget_s: float, timer, rounds: int,
+                  shapes: ProbeShapes | None, on_cuda: bool) -> tuple[dict, list[_Slot]]:
+    """Size every compute type's kernels, then add an fp32 reference wherever one ran at a shape
+    fp32 itself did not (emulated types stop lower on the ladder, fast ones may climb higher)."""
+    results, slots, fp32 = {}, [], {}  # fp32: op -> (ladder, its budget, {size: kernel})
+    for compute in computes:
+        try:
+            ladders = kernel_ladders(device_id, compute, shapes)
+            op_budget = budget_s / len(ladders)
+            with tf32_enabled(compute == "tf32") if on_cuda else nullcontext():
+                fitted = [(ladder, *fit_kernel(ladder, timer, op_budget / rounds / _CALLS_PER_ROUND))
+                          for ladder in ladders]
+        except Exception as exc:  # an op this torch build or device lacks: report, don't crash
+            results[compute] = _not_probed(exc)
+            continue
+        results[compute] = {"probed": True, "ops": {}}
+        for ladder, kernel, size, scaled_from in fitted:
+            slots.append(_Slot(compute, kernel, OpMeasurement(kernel.op, kernel.shape, kernel.flops, scaled_from),
+                               op_budget))
+            if compute == "fp32":
+                fp32[kernel.op] = (ladder, op_budget, {size: kernel})
+            elif kernel.op in fp32 and size not in fp32[kernel.op][2]:
+                fp32_ladder, reference_budget, sized = fp32[kernel.op]
+                try:
+                    sized[size] = fp32_ladder[0](size)
+                except Exception:  # noqa: BLE001 - no reference at this shape: the ratio is left out
+                    continue
+                slots.append(_Slot("fp32", sized[size], OpMeasurement(kernel.op, sized[size].shape,
+                                                                      sized[size].flops), reference_budget,
+                                   reference_for=sized[size].shape))
+    return results, slots
+
+
+def _probe_device(device_id: str, computes: list[str], budget_s: float, timer, rounds: int,
+                  shapes: ProbeShapes | None) -> dict:
     import torch
 
     on_cuda = device_id.startswith("cuda")
     with torch.cuda.device(device_id) if on_cuda else nullcontext():
         timer = timer or _default_timer(device_id)
-        results, plan = {}, []
-        for compute in computes:
-            try:
-                kernels = kernels_for(device_id, compute)
-            except Exception as exc:  # an op this torch build or device lacks: report, don't crash
-                results[compute] = _not_probed(exc)
-                continue
-            results[compute] = {"probed": True, "ops": {}}
-            plan += [(compute, k, OpMeasurement(k.op, k.shape, k.flops), budget_s / len(kernels)) for k in kernels]
+        results, slots = _fitted_slots(device_id, computes, budget_s, timer, rounds, shapes, on_cuda)
         # Interleaved rounds: on a shared machine a burst of load then slows every compute type
         # alike, instead of skewing the ratio of whichever type happened to run during it.
         for _ in range(rounds):
-            for compute, kernel, measurement, op_budget in plan:
-                if not results[compute]["probed"]:
+            for slot in slots:
+                if not results[slot.compute]["probed"]:
                     continue
                 try:
-                    with tf32_enabled(compute == "tf32") if on_cuda else nullcontext():
-                        timed = time_kernel(kernel.call, timer, budget_settings(op_budget / rounds))
-                    measurement.samples_ms += timed.samples_ms
+                    with tf32_enabled(slot.compute == "tf32") if on_cuda else nullcontext():
+                        timed = time_kernel(slot.kernel.call, timer, budget_settings(slot.budget_s / rounds))
+                    slot.measurement.samples_ms += timed.samples_ms
                 except Exception as exc:
-                    results[compute] = _not_probed(exc)
-    for compute, kernel, measurement, _ in plan:
-        if results[compute]["probed"]:
-            results[compute]["ops"][kernel.op] = measurement.as_dict()
-    _add_ratios(results)
+                    results[slot.compute] = _not_probed(exc)
+    references = {}  # (op, shape) -> the fp32 measurement at that shape
+    for slot in slots:
+        if results[slot.compute]["probed"]:
+            measured = slot.measurement.as_dict()
+            if slot.compute == "fp32":
+                references[(slot.kernel.op, slot.kernel.shape)] = measured
+            if slot.reference_for is None:
+                results[slot.compute]["ops"][slot.kernel.op] = measured
+    _add_ratios(results, references)
     return results
 
 
-def _add_ratios(results: dict) -> None:
-    reference = results.get("fp32", {}).get("ops", {})
+def _add_ratios(results: dict, references: dict) -> None:
+    """Each op's GFLOP/s over fp32's at the same shape; `fp32_reference` holds that fp32 measurement
+    when it is not fp32's own row (the shapes differ)."""
+    own = {op: measured["shape"] for op, measured in results.get("fp32", {}).get("ops", {}).items()}
     for result in results.values():
         for op, measured in result.get("ops", {}).items():
-            if op in reference:
-                measured["ratio_to_fp32"] = round(measured["gflops"] / reference[op]["gflops"], 4)
+            reference = references.get((op, measured["shape"]))
+            if reference is None:
+                continue
+            measured["ratio_to_fp32"] = round(measured["gflops"] / reference["gflops"], 4)
+            if own.get(op) != measured["shape"]:
+                measured["fp32_reference"] = {key: reference[key] for key in ("shape", "gflops", "median_ms",
+                                                                              "calls")}
 
 
 def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads: int | None = None,
-              computes=None, timer=None, quantized_engine: str | None = None) -> dict:
+              computes=None, timer=None, quantized_engine: str | None = None,
+              shapes: ProbeShapes | None = None) -> dict:
     """{"settings", "warnings", "devices": {device_id: {compute: {"probed", "ops": {op: {gflops, ratio_to_fp32}}}}}}
 
     `timer` replaces the default timers (perf_counter on CPU, CUDA events on GPUs), e.g. with
     calib.timing.clock.FakeTimer in tests. `quantized_engine` is the torch quantized engine for
     the CPU int8 probe (the verdict's engine, so the probe measures what calib would run).
+    `shapes` replaces the size ladders (CPU_SHAPES, CUDA_SHAPES), e.g. with tiny ones in tests.
     """
     import torch
 
@@ -186,7 +297,7 @@ def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads:
     plan = {}
     for device_id in device_ids:
         wanted = list(computes or (CPU_COMPUTES if device_id == "cpu" else CUDA_COMPUTES))
-        plan[device_id] = wanted if "fp32" in wanted else ["fp32", *wanted]  # every ratio needs the reference
+        plan[device_id] = ["fp32", *[c for c in wanted if c != "fp32"]]  # the reference first: every ratio needs it
     time_per_compute_s = time_per_compute_s or DEFAULT_TOTAL_S / sum(len(c) for c in plan.values())
     rounds = max(1, min(ROUNDS, int(time_per_compute_s / _MIN_ROUND_S)))
     threads_before, engine_before = torch.get_num_threads(), torch.backends.quantized.engine
@@ -195,10 +306,15 @@ def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads:
     if quantized_engine in torch.backends.quantized.supported_engines:
         torch.backends.quantized.engine = quantized_engine
     engine_used = torch.backends.quantized.engine
+    # The timing engine collects garbage before every measurement; with torch imported a full
+    # collection takes 0.1-0.3 s, times slots x rounds. Frozen objects are not scanned again.
+    gc.collect()
+    gc.freeze()
     try:
-        devices = {device_id: _probe_device(device_id, wanted, time_per_compute_s, timer, rounds)
+        devices = {device_id: _probe_device(device_id, wanted, time_per_compute_s, timer, rounds, shapes)
                    for device_id, wanted in plan.items()}
     finally:
+        gc.unfreeze()
         torch.set_num_threads(threads_before)
         torch.backends.quantized.engine = engine_before
     return {"settings": {"time_per_compute_s": round(time_per_compute_s, 3), "threads": threads, "rounds": rounds,

@@ -74,12 +74,16 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
 
 def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None,
              trust_code: bool = False) -> LoadedModel:
-    """Every kind of model `calib run` takes: catalog names, file.py:factory, .pt, .pt2 and .onnx
-    (an ONNX graph has no torch module: only the onnxruntime backend runs it)."""
+    """Every kind of model `calib run` takes: catalog names, file.py:factory, .pt, .pt2, .onnx and OpenVINO
+    IR .xml (a graph has no torch module: only the onnxruntime and openvino backends run it)."""
     if spec.endswith(".onnx"):
         from calib.backends.onnx_model import load_onnx_model
 
         return load_onnx_model(spec, input_shape)
+    if spec.endswith(".xml"):  # an OpenVINO IR (.xml + .bin): only the openvino backend runs it
+        from calib.backends.openvino_model import load_ir_model
+
+        return load_ir_model(spec, input_shape)
     return load_model(spec, input_shape, seq_len, trust_code)
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
-from calib.render.fit import Fitted
+from calib.render.fit import Fitted, light_table
 
 _STATUS_STYLE = {"native": "green", "emulated": "yellow", "unsupported": "red"}
 
@@ -20,19 +21,37 @@ def print_device_report(report: dict, console) -> None:
     console.print(f"     precision flags: {' '.join(cpu.get('precision_flags') or []) or 'none'}")
     jetson = report.get("jetson")
     if jetson:
-        console.print(f"[bold]Jetson[/]  {jetson.get('model') or '?'}  soc {jetson.get('soc') or '?'} "
-                      f"({jetson.get('family') or 'unknown SoC'}), L4T {jetson.get('l4t') or '?'}, "
+        console.print(f"[bold]Jetson[/]  {escape(jetson_identity(jetson))}, L4T {jetson.get('l4t') or '?'}, "
                       f"power mode {jetson.get('power_mode') or 'not queried'}")
+        if jetson.get("identity_evidence"):
+            console.print(f"        identified by: {escape(jetson['identity_evidence'])}")
     if not any(d["kind"] == "cuda" for d in report["devices"]):
         console.print(f"[bold]GPU[/]  none: {report.get('gpu_note')}")
     for device in report["devices"]:
         console.print(build_device_table(device))
     if report.get("probe"):
-        console.print(build_probe_table(report["probe"]))
+        from calib.hardware.measured import probe_notes
+
+        console.print(build_probe_table(report["probe"], probe_notes(report)))
     for warning in (report.get("probe") or {}).get("warnings", []):
         console.print(f"[bold yellow]warning[/] {warning}")
     for line in disagreements(report):
         console.print(f"[bold red]measurement disagrees[/] {line}")
+
+
+def jetson_identity(jetson: dict) -> str:
+    """"model, module pNNNN-SSSS on carrier pNNNN, soc tegraNNN (family)", each part only when known."""
+    parts = [jetson.get("model") or "model not readable"]
+    if jetson.get("module"):
+        module = f"{jetson['module']} module ({jetson['module_part']}"
+        parts.append(module + (f" on carrier {jetson['carrier_part']})" if jetson.get("carrier_part") else ")"))
+    if jetson.get("soc"):
+        parts.append(f"soc {jetson['soc']} ({jetson.get('family')})")
+    elif jetson.get("soc_candidates"):
+        parts.append("soc " + " or ".join(jetson["soc_candidates"]) + " (ambiguous)")
+    else:
+        parts.append("soc unknown")
+    return ", ".join(parts)
 
 
 def device_title(device: dict) -> str:
@@ -61,7 +80,7 @@ def build_device_table(device: dict) -> Fitted:
         row = [precision, f"[{_STATUS_STYLE[status]}]{status}[/]"]
         if probed:
             row.append(_measured_cell(verdict.get("measured") or {}))
-        table.add_row(*row, verdict["evidence"])
+        table.add_row(*row, escape(verdict["evidence"]))
     return Fitted(table)
 
 
@@ -76,24 +95,33 @@ def _measured_cell(measured: dict) -> str:
     return text
 
 
-def build_probe_table(probe: dict) -> Fitted:
-    """Each probed op's throughput per device and compute type; why a compute type was not probed."""
+def build_probe_table(probe: dict, notes: dict[tuple[str, str], str] | None = None) -> Fitted:
+    """Each probed op's throughput per device and compute type, at the shape it ran (`nhwc`: a
+    channels_last conv); the note says why a type was not probed, where flags and measurement
+    disagree (`notes`: calib.hardware.measured.probe_notes), and where a shape was scaled down."""
     from calib.hardware.measured import ratio_text
 
     settings = probe["settings"]
-    table = Table(title=f"probe: {settings['time_per_compute_s']:g} s per precision, {settings['threads']} CPU "
-                        f"threads, torch {settings['torch']}", title_justify="left")
+    table = light_table(f"probe: {settings['time_per_compute_s']:g} s per precision, {settings['threads']} CPU "
+                        f"threads, torch {settings['torch']}")
     for name in ("device", "compute", "op", "shape", "GFLOP/s", "x fp32", "calls", "note"):
         table.add_column(name, justify="right" if name in ("GFLOP/s", "x fp32", "calls") else "left",
-                         no_wrap=name != "note", min_width=12 if name == "note" else None, overflow="fold")
+                         no_wrap=name != "note", min_width=16 if name == "note" else None, overflow="fold")
     for device_id, computes in probe["devices"].items():
         for compute, outcome in computes.items():
             if not outcome["probed"]:
                 table.add_row(device_id, compute, "-", "-", "-", "-", "-",
                               f"not probed: {outcome.get('reason') or '?'}")
                 continue
+            disagreement = (notes or {}).get((device_id, compute))
             for op, measured in outcome["ops"].items():
                 ratio = measured.get("ratio_to_fp32")
+                row_notes = [f"[bold red]{escape(disagreement)}[/]"] if disagreement else []
+                disagreement = None  # once per compute type, on its first row
+                if measured.get("fp32_reference"):
+                    row_notes.append(f"vs fp32 at this shape ({measured['fp32_reference']['gflops']:.3g} GFLOP/s)")
+                if measured.get("scaled_from"):
+                    row_notes.append(escape(f"{measured['scaled_from']} would not fit the time"))
                 table.add_row(device_id, compute, op, measured["shape"], f"{measured['gflops']:.3g}",
-                              ratio_text(ratio) if ratio else "-", str(measured["calls"]), "")
-    return Fitted(table, ("shape", "calls"), where="`calib device --probe --json` has them")
+                              ratio_text(ratio) if ratio else "-", str(measured["calls"]), "; ".join(row_notes))
+    return Fitted(table, ("calls", "shape"), where="`calib device --probe --json` has them")

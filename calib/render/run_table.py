@@ -128,3 +128,17 @@ def note_lines(records: list[dict]) -> list[str]:
 def warning_lines(records: list[dict]) -> list[str]:
     return [f"{Configuration.of(record).short_label}: {warning}"
             for record in records for warning in record.get("warnings") or []]
+
+
+def tuning_lines(records: list[dict]) -> list[str]:
+    """What calib.tuning measured per configuration: every candidate's median, the pick and why."""
+    lines = []
+    for record in records:
+        tuning = record.get("tuning")
+        if not tuning:
+            continue
+        timed = [c for c in tuning.get("candidates", []) if c.get("median_ms") is not None]
+        listed = " | ".join(f"{c['name']} {fmt.ms(c['median_ms'])} ms" for c in timed) or \
+            ", ".join(c["name"] for c in tuning.get("candidates", []))
+        lines.append(f"tuned {Configuration.of(record).short_label}: {listed} -> {tuning['picked']}: {tuning['why']}")
+    return lines

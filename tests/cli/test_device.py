@@ -82,6 +82,31 @@ def test_root_of_a_jetson_renders_its_integrated_gpu(tmp_path):
     assert as_json["devices"][1]["precisions"]["tf32"]["status"] == "native"
 
 
+@pytest.mark.parametrize("fixture, module_words", [
+    ("jetson-orin-nano-super-first-entry", "Jetson Orin Nano 8GB (developer kit) module (p3767-0005 on carrier p3768-0000)"),
+    ("jetson-agx-orin-devkit-first-entry", "module (p3701-0000 on carrier p3737-0000)"),
+    ("jetson-orin-nano-jp5-model-only", "NVIDIA Orin Nano Developer Kit"),
+])
+def test_root_whose_compatible_list_kept_only_its_first_entry(fixture, module_words):
+    """Captured roots without the nvidia,tegraNNN entry (or with a model string only) still get cuda:0."""
+    result = CliRunner().invoke(main, ["device", "--root", str(FIXTURES / fixture)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert module_words in result.output and "soc tegra234 (Jetson Orin)" in result.output
+    assert "identified by:" in result.output and "compute capability 8.7" in result.output
+    report = json.loads(_invoke("--root", str(FIXTURES / fixture), "--json").output)
+    gpu = report["devices"][1]
+    assert gpu["compute_capability"] == "8.7" and "identified from its" in gpu["precisions"]["bf16"]["evidence"]
+
+
+def test_root_with_only_an_l4t_release_says_it_is_ambiguous(tmp_path):
+    release = "# R35 (release), REVISION: 6.0, GCID: 1, BOARD: t186ref, EABI: aarch64\n"
+    result = CliRunner().invoke(main, ["device", "--root", str(_root(tmp_path, {"/etc/nv_tegra_release": release}))],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "soc tegra194 or tegra234 (ambiguous)" in result.output and "cuda:0" not in result.output
+    assert "ambiguous: L4T R35 runs on Jetson Xavier (tegra194, compute capability 7.2) or Jetson Orin" in result.output
+
+
 def test_user_mistakes_exit_2(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("nothing to see\n")

@@ -1,0 +1,290 @@
+"""OpenVINO backend: the cached ONNX export (or the user's .onnx / IR .xml) compiled by OpenVINO's CPU plugin.
+
+Importing this module imports openvino, so calib.backends.get_backend turns a missing one into
+BackendUnavailable with the install hint; nothing else in calib imports it (NNCF is imported
+only to quantize). Precisions are the plugin's INFERENCE_PRECISION_HINT (f32, bf16, f16); fp32
+sets f32 explicitly, because on CPUs with bf16 the plugin's default hint is bf16 and an unset
+"fp32" run silently computes bf16. int8-static is NNCF post-training quantization on calib's
+calibration data. A hint the CPU cannot honour is dropped without an error (bf16 on an AVX2
+CPU runs f32), so what ran is read back from the compiled runtime graph
+(calib.backends.openvino_profile.provenance), recorded as backend_info["executed"] and
+warned about when it is not what was asked.
+
+Timing: one synchronous infer request, inputs bound once outside the timed call, the LATENCY
+performance hint with INFERENCE_NUM_THREADS = --threads; a timed call is one infer() plus
+wrapping the copied outputs as torch tensors for the fidelity checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import logging
+import time
+from pathlib import Path
+
+import openvino
+
+from calib.backends.base import Prepared, RunConfig
+from calib.backends.openvino_profile import executed_dtype, fallback_warning, provenance, runtime_layers
+from calib.errors import CalibError, PrecisionUnavailable
+from calib.precisions import get_precision
+
+NAME = "openvino"
+DEVICE = "CPU"
+PERFORMANCE_HINT = "LATENCY"
+# calib precision -> INFERENCE_PRECISION_HINT. int8-static: the layers NNCF leaves float run f32
+# (as in ONNX Runtime's QDQ graph), not the plugin's default, which is bf16 on bf16 CPUs.
+INFERENCE_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8-static": "f32"}
+# Compiled-model properties recorded as they were read back.
+RECORDED_PROPERTIES = ("INFERENCE_PRECISION_HINT", "PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS",
+                       "ENABLE_CPU_PINNING", "EXECUTION_MODE_HINT", "OPTIMAL_NUMBER_OF_INFER_REQUESTS")
+
+_NOT_RUN = {
+    "int8-dynamic": ("OpenVINO has no int8-dynamic mode for whole models: its nearest, weight compression "
+                     "(nncf.compress_weights) with the CPU plugin's DYNAMIC_QUANTIZATION_GROUP_SIZE, is built for "
+                     "LLM FullyConnected layers, and on an AVX2 CPU it decompresses the u8 weights to f32 "
+                     "(brgemm_avx2_f32); measure int8-static (NNCF) instead"),
+    "amp-fp16": "OpenVINO has no autocast: its f16 hint already keeps precision-sensitive layers in f32; measure fp16",
+    "amp-bf16": "OpenVINO has no autocast: its bf16 hint already keeps precision-sensitive layers in f32; measure bf16",
+    "tf32": "TF32 is a CUDA math mode; OpenVINO's CPU plugin has none (use --backend torch on CUDA)",
+    "fp8": "OpenVINO's CPU plugin has no fp8 compute; calib does not map NNCF's fp8 quantization",
+}
+
+
+def unsupported_reason(precision: str, device: str) -> str | None:
+    """Why OpenVINO cannot run this precision on this device in calib; None when it can."""
+    if device != "cpu":
+        return f"{precision} on openvino: calib runs OpenVINO's CPU plugin only, not {device}"
+    if precision in _NOT_RUN:
+        return f"{precision} on openvino: {_NOT_RUN[precision]}"
+    if precision not in INFERENCE_PRECISION:
+        return f"{precision} on openvino: calib has no OpenVINO mapping for it"
+    if precision == "int8-static" and importlib.util.find_spec("nncf") is None:
+        return "int8-static on openvino needs NNCF, which is not installed (pip install 'calib-bench[openvino]')"
+    return None
+
+
+def capabilities(core=None) -> list[str]:
+    """The CPU plugin's OPTIMIZATION_CAPABILITIES (FP32, INT8, BF16, FP16, ...): what it can compute natively."""
+    core = core or openvino.Core()
+    return [str(item) for item in core.get_property(DEVICE, "OPTIMIZATION_CAPABILITIES")]
+
+
+def prepare(model, config: RunConfig) -> Prepared:
+    import torch
+
+    reason = unsupported_reason(config.precision, config.device)
+    if reason:
+        raise PrecisionUnavailable(reason)
+    precision = get_precision(config.precision)
+    started = time.perf_counter()
+    core = openvino.Core()
+    ov_model, info = read_model(core, model, config.batch_size)
+    example = model.make_inputs(config.batch_size)
+    if config.precision == "int8-static":
+        ov_model = quantize(ov_model, model, config, info)
+    hint = INFERENCE_PRECISION[config.precision]
+    compile_started = time.perf_counter()
+    compiled = core.compile_model(ov_model, DEVICE, compile_properties(hint, config.threads))
+    compile_s = time.perf_counter() - compile_started
+    layers = runtime_layers(compiled)
+    executed = provenance(layers, config.precision)
+    read_back = {name: _plain(compiled.get_property(name)) for name in RECORDED_PROPERTIES}
+    executed["hint_requested"], executed["hint_compiled"] = hint, read_back["INFERENCE_PRECISION_HINT"]
+    plugin_capabilities = capabilities(core)
+    info.update(openvino_version=openvino.get_version(), device=DEVICE, compile_s=compile_s, compiled_properties=read_back, capabilities=plugin_capabilities,
+                executed=executed, io="inputs bound once (set_input_tensor), outputs copied per call")
+    if config.precision == "int8-static":
+        info.update(quantized_layers=executed["heavy_in_requested_precision"],
+                    float_layers=executed["heavy_layers"] - executed["heavy_in_requested_precision"])
+    arrays = _arrays(compiled, example)
+    request = compiled.create_infer_request()
+    for index, array in enumerate(arrays):
+        request.set_input_tensor(index, openvino.Tensor(array, shared_memory=True))
+    conversion_s = time.perf_counter() - started
+    ran = executed_dtype(executed) or precision.compute_dtype
+    storage = precision.storage_dtype if ran == precision.compute_dtype else ran
+    warning = fallback_warning(executed, read_back["INFERENCE_PRECISION_HINT"], plugin_capabilities)
+    state = {"compiled": compiled, "request": request, "other": None}
+
+    def wrap(outputs) -> object:
+        tensors = [torch.from_numpy(outputs[index]) for index in range(len(compiled.outputs))]
+        return tensors[0] if len(tensors) == 1 else tuple(tensors)
+
+    def run():
+        return wrap(request.infer())  # infer() returns copies: later calls do not overwrite them
+
+    def run_on(new_inputs: tuple):
+        """One inference on other inputs (the accuracy pass), on a second request: the bound one stays as it is."""
+        if state["other"] is None:
+            state["other"] = compiled.create_infer_request()
+        return wrap(state["other"].infer(dict(enumerate(_arrays(compiled, new_inputs)))))
+
+    def profile_layers(end_to_end_ms: float, settings=None) -> dict:
+        from calib.backends.openvino_profile import profile_request
+
+        counted = core.compile_model(ov_model, DEVICE, compile_properties(hint, config.threads, perf_count=True))
+        profiled = counted.create_infer_request()
+        for index, array in enumerate(arrays):
+            profiled.set_input_tensor(index, openvino.Tensor(array, shared_memory=True))
+        # Rows are flagged against the precision asked for: a bf16 run that fell back shows "fp32 in bf16".
+        table = profile_request(profiled, end_to_end_ms, runtime_layers(counted), precision.storage_dtype,
+                                precision.compute_dtype)
+        table["executed_compute_dtype"] = ran
+        return table
+
+    def close():
+        state.clear()  # drops the compiled model and its requests
+
+    return Prepared(run=run, device=config.device, storage_dtype=storage, compute_dtype=ran,
+                    model_size_bytes=weight_bytes(ov_model, ran), conversion_s=conversion_s, module=None,
+                    inputs=tuple(arrays), info=info, close=close, run_on=run_on, profile_layers=profile_layers,
+                    warnings=[warning] if warning else [])
+
+
+def compile_properties(hint: str, threads: int, perf_count: bool = False) -> dict:
+    """What calib compiles with: the precision hint set always, the latency hint, the thread count."""
+    return {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": PERFORMANCE_HINT,
+            "INFERENCE_NUM_THREADS": threads, "PERF_COUNT": perf_count}
+
+
+def read_model(core, model, batch_size: int) -> tuple[object, dict]:
+    """The fp32 openvino.Model with static input shapes at `batch_size` (as benchmark_app's -shape
+    gives them), and where it came from."""
+    started = time.perf_counter()
+    source, info = source_model(model)
+    ov_model = core.read_model(str(source))
+    example = model.make_inputs(batch_size)
+    ov_model.reshape({index: openvino.PartialShape(list(tensor.shape)) for index, tensor in enumerate(example)})
+    info.update(frontend=Path(source).suffix.lstrip("."), read_s=time.perf_counter() - started)
+    return ov_model, info
+
+
+def source_model(model) -> tuple[Path, dict]:
+    """The fp32 graph OpenVINO reads: the user's IR (.xml) or .onnx, or the torch model's cached ONNX export
+    (the same file the ONNX Runtime backend runs)."""
+    from calib.backends.onnx_export import export_model
+
+    given = model.info or {}
+    for key in ("ir_path", "onnx_path"):
+        if given.get(key):
+            return Path(given[key]), {"exporter": "file", "opset": given.get("opset"), "model_source": given[key]}
+    if model.module is None:
+        raise CalibError(f"{model.name}: no torch module and no model file to run")
+    exported = export_model(model)
+    return exported.path, {"exporter": exported.exporter, "opset": exported.opset, "export_s": exported.export_s,
+                           "export_cached": exported.cached, "model_source": str(exported.path)}
+
+
+def quantize(ov_model, model, config: RunConfig, info: dict):
+    """NNCF post-training int8 on calib's calibration batches; what maps to calib's settings is recorded."""
+    from calib.quant.calibration_data import calibration_inputs
+
+    with _quiet():
+        import nncf
+        from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
+
+    calibration = config.calibration
+    batches = calibration_inputs(model, calibration, config.batch_size)
+    dataset = nncf.Dataset([{i: t.numpy() for i, t in enumerate(batch)} for batch in batches])
+    preset = nncf.QuantizationPreset.PERFORMANCE if calibration.qscheme == "symmetric" else nncf.QuantizationPreset.MIXED
+    estimator, estimator_text, not_mapped = _range_estimator(calibration)
+    advanced = AdvancedQuantizationParameters(
+        weights_quantization_params=QuantizationParameters(per_channel=calibration.weight_granularity == "per-channel"))
+    if estimator is not None:
+        advanced.activations_range_estimator_params = estimator
+    model_type = nncf.ModelType.TRANSFORMER if model.input_kind == "tokens" else None
+    started = time.perf_counter()
+    with _quiet():
+        quantized = nncf.quantize(ov_model, dataset, preset=preset, target_device=nncf.TargetDevice.CPU,
+                                  subset_size=len(batches), model_type=model_type, advanced_parameters=advanced)
+    info.update(quantization="nncf.quantize", nncf_version=nncf.__version__, preset=preset.value,
+                target_device="CPU", subset_size=len(batches), calib_batch_size=config.batch_size,
+                calib_data=calibration.data, calib_method=calibration.method, range_estimator=estimator_text,
+                weight_granularity=calibration.weight_granularity, activation_scheme=calibration.qscheme,
+                model_type=model_type.value if model_type else None,
+                fast_bias_correction=True, calibration_s=time.perf_counter() - started,
+                mapped=("--calib-data, --calib-samples (subset_size = calibration batches), --qscheme "
+                        "(symmetric: preset performance, affine: preset mixed), --weight-granularity (per_channel)"
+                        + ("" if not_mapped else ", --calib-method")),
+                not_mapped=[*not_mapped, "NNCF's fast bias correction runs (its default); calib's torch and ONNX "
+                                         "Runtime int8 paths have none"])
+    return quantized
+
+
+def _range_estimator(calibration):
+    """(NNCF activation range estimator or None for NNCF's default, its description, what was not mapped)."""
+    from nncf.quantization.range_estimator import (AggregatorType, RangeEstimatorParameters,
+                                                   RangeEstimatorParametersSet, StatisticsCollectorParameters,
+                                                   StatisticsType)
+
+    if calibration.method == "minmax":
+        return RangeEstimatorParametersSet.MINMAX, "min/max over all calibration batches", []
+    if calibration.method == "percentile":
+        outlier = 1.0 - calibration.percentile / 100.0
+
+        def quantile():
+            return StatisticsCollectorParameters(statistics_type=StatisticsType.QUANTILE,
+                                                 aggregator_type=AggregatorType.MEAN, quantile_outlier_prob=outlier)
+
+        return (RangeEstimatorParameters(min=quantile(), max=quantile()),
+                f"quantile {calibration.percentile:g}% per batch (outlier probability {outlier:.2g}), mean over "
+                "batches", [])
+    return None, "NNCF's default", [f"--calib-method {calibration.method}: NNCF has no KL-entropy range estimator; "
+                                    "its default was used"]
+
+
+def weight_bytes(ov_model, ran_dtype: str) -> int:
+    """Bytes of the model's constants; float weights at the width the plugin ran them (it converts them
+    to bf16/f16 when it runs those)."""
+    from calib.dtypes import ITEM_BYTES
+
+    total = 0
+    for op in ov_model.get_ops():
+        if op.get_type_name() != "Constant":
+            continue
+        size = op.get_byte_size()
+        if op.get_element_type().get_type_name() == "f32" and ran_dtype in ("bfloat16", "float16"):
+            size = size * ITEM_BYTES[ran_dtype] // 4
+        total += size
+    return total
+
+
+def _arrays(compiled, tensors: tuple) -> list:
+    """Inputs as contiguous numpy arrays of the compiled model's input types."""
+    import numpy as np
+
+    if len(compiled.inputs) != len(tensors):
+        raise CalibError(f"the OpenVINO model takes {len(compiled.inputs)} inputs; calib made {len(tensors)}")
+    arrays = []
+    for port, tensor in zip(compiled.inputs, tensors):
+        wanted = port.get_element_type().to_dtype()
+        arrays.append(np.ascontiguousarray(tensor.detach().cpu().numpy().astype(wanted, copy=False)))
+    return arrays
+
+
+def _plain(value):
+    """A compiled-model property as JSON can hold it: Type -> 'f32', enums -> their name."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, openvino.Type):
+        return value.get_type_name()
+    return getattr(value, "name", None) or str(value)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """NNCF prints progress bars on stdout and INFO lines through logging; importing it logs torch's CUDA
+    search. Keep them off calib's output."""
+    loggers = [logging.getLogger(name) for name in ("nncf", "torch.utils.cpp_extension")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

@@ -1,0 +1,215 @@
+"""Choices are candidates: several implementations of one configuration, measured here.
+
+A backend lists them (`candidates(model, run_config) -> [(name, RunConfig)]`, the hardware rule's
+choice first): torch's memory format for 4-D inputs and its int8-static path, ONNX Runtime's int8
+activation/weight types. As TensorRT times its tactics, calib prepares every candidate, times
+them in short interleaved rounds (one process, so drift falls on all alike), and keeps the
+fastest whose outputs are as close to fp32 as the rule's choice. The record keeps every
+candidate's median and why the winner won; `--no-tune` takes the rule's first, `--candidate NAME`
+pins one (what a CI gate uses so both sides run the same implementation).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from calib import lifecycle
+from calib.configuration import Configuration
+from calib.errors import first_line
+from calib.settings import TuneSettings
+from calib.timing.engine import FixedTime, TimingPlan, Warmup, measure
+
+# A candidate is eligible when its outputs are at most this much further from fp32 (1 - cosine) than
+# the rule's first candidate's: a layout or kernel change must not buy speed with accuracy.
+COSINE_SLACK = 0.002
+MIN_GAIN = 1.03  # another candidate replaces the rule's choice only when at least this much faster (not noise)
+SLOW_CALL_S = 1.0  # a first call slower than this leaves no time to race candidates: the rule's first runs
+
+
+@dataclass
+class Entry:
+    """One candidate in the race."""
+    name: str
+    run: Callable[[], object]
+    timer: object
+    rounds_ms: list[float] = field(default_factory=list)  # the median of each round
+    cosine: float | None = None  # of its outputs against the fp32 reference
+    finite: bool = True
+    failed: str | None = None
+
+    @property
+    def median_ms(self) -> float | None:
+        return statistics.median(self.rounds_ms) if self.rounds_ms else None
+
+
+def race(entries: list[Entry], settings: TuneSettings, batch_size: int = 1,
+         now: Callable[[], float] = time.perf_counter) -> None:
+    """Time the entries in interleaved rounds (A B C, C B A, ...) within settings.budget_s; each
+    entry's rounds_ms gets one median per round."""
+    block_s = settings.budget_s / (settings.rounds * len(entries))
+    started = now()
+    for index in range(settings.rounds):
+        plan = TimingPlan(Warmup(min_count=2 if index == 0 else 0, min_time_s=0.0, max_time_s=block_s),
+                          FixedTime(block_s, min_count=1))
+        for entry in (entries if index % 2 == 0 else entries[::-1]):
+            if entry.failed is not None:
+                continue
+            try:
+                measurement = measure(entry.run, entry.timer, plan, batch_size=batch_size)
+            except Exception as exc:  # noqa: BLE001 - a candidate that fails to run is out of the race
+                entry.failed = f"{type(exc).__name__}: {first_line(exc, 200)}"
+                continue
+            entry.rounds_ms.append(measurement.summary().median_ms)
+        if index >= 2 and now() - started > 3 * settings.budget_s:  # slow calls: three rounds must do
+            break
+
+
+def pick(entries: list[Entry]) -> tuple[Entry, str]:
+    """The fastest eligible entry and why. The rule's choice (the first that built and ran) is always
+    eligible; another only when its outputs are as close to fp32 (COSINE_SLACK) and finite."""
+    ran = [e for e in entries if e.failed is None and e.median_ms is not None]
+    if not ran:
+        raise RuntimeError("no candidate ran: " + "; ".join(f"{e.name}: {e.failed}" for e in entries))
+    first = ran[0]
+
+    def as_close(entry: Entry) -> bool:
+        return first.cosine is None or entry.cosine is None or (1 - entry.cosine) <= (1 - first.cosine) + COSINE_SLACK
+
+    eligible = [e for e in ran if e is first or (e.finite and as_close(e))]
+    winner = min(eligible, key=lambda e: e.median_ms)
+    failed = entries[:entries.index(first)]
+    if failed:
+        return winner, (f"{winner.name}: the rule's choice {failed[0].name} could not run ({failed[0].failed})"
+                        + ("" if winner is first else f"; {winner.name} was the fastest of the rest"))
+    if winner is not first and winner.median_ms * MIN_GAIN > first.median_ms:
+        return first, (f"{first.name} (the rule's choice) kept: {winner.name} was only "
+                       f"{first.median_ms / winner.median_ms:.2f}x faster, within noise (< {MIN_GAIN:.2f}x)")
+    if winner is first:
+        return winner, f"{first.name} (the rule's choice) was the fastest"
+    return winner, (f"{winner.name} ran {first.median_ms / winner.median_ms:.2f}x faster than the rule's "
+                    f"choice {first.name}, outputs as close to fp32")
+
+
+def candidates_of(model, configuration: Configuration, run_config) -> list[tuple[str, object]]:
+    """The backend's candidates for this configuration, the rule's choice first."""
+    from calib.backends import get_backend
+
+    backend = get_backend(configuration.backend)
+    return backend.candidates(model, run_config) if hasattr(backend, "candidates") else [("default", run_config)]
+
+
+def untuned(model, configuration: Configuration, run_config, pin: str | None = None) -> tuple[str, object]:
+    """(name, RunConfig) of the candidate a run without tuning measures: `pin` where this configuration
+    has a candidate of that name, else the rule's first (`calib ab` runs both sides on it)."""
+    listed = candidates_of(model, configuration, run_config)
+    return next((item for item in listed if item[0] == pin), listed[0])
+
+
+def prepare_tuned(model, configuration: Configuration, run_config, settings: TuneSettings):
+    """(the Prepared to measure, the record's "tuning" dict or None where there was nothing to choose)."""
+    listed = candidates_of(model, configuration, run_config)
+    names = [name for name, _ in listed]
+    if settings.pin is not None and settings.pin in names:
+        chosen = listed[names.index(settings.pin)]
+        return _single(model, configuration, chosen, names, f"pinned with --candidate {settings.pin}")
+    if len(listed) == 1:
+        return lifecycle.prepare(model, configuration, listed[0][1]), None
+    if not settings.enabled:
+        return _single(model, configuration, listed[0], names, "--no-tune: the rule's first candidate")
+    prepared = {}
+    try:
+        for name, config in listed:
+            try:
+                prepared[name] = lifecycle.prepare(model, configuration, config)
+            except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built is out of the race
+                prepared[name] = exc
+        built = [name for name in names if not isinstance(prepared[name], Exception)]
+        if not built:
+            raise prepared[names[0]]  # none can be built: the rule's choice says why
+        entries = _race_entries(prepared)
+        first_call_s = _first_call_s(prepared[built[0]])
+        if first_call_s > SLOW_CALL_S:
+            return _keep(prepared, built[0], names, entries,
+                         f"{built[0]}: the first that builds (one call took {first_call_s:.1f} s: too slow to "
+                         f"race the candidates in the {settings.budget_s:g} s budget)", settings)
+        _outputs_against_fp32(model, configuration, entries, prepared)
+        race([e for e in entries if e.failed is None], settings, configuration.batch_size)
+        winner, why = pick(entries)
+        return _keep(prepared, winner.name, names, entries, why, settings)
+    except BaseException:
+        for item in prepared.values():
+            if not isinstance(item, Exception):
+                item.release()
+        raise
+
+
+def _single(model, configuration, chosen, names, why):
+    name, config = chosen
+    prepared = lifecycle.prepare(model, configuration, config)
+    prepared.info["candidate"] = name
+    return prepared, {"picked": name, "why": why, "rule_first": names[0],
+                      "candidates": [{"name": n} for n in names]}
+
+
+def _race_entries(prepared: dict) -> list[Entry]:
+    entries = []
+    for name, item in prepared.items():
+        if isinstance(item, Exception):
+            entries.append(Entry(name, lambda: None, None, failed=f"{type(item).__name__}: {first_line(item, 200)}"))
+        else:
+            entries.append(Entry(name, item.run, lifecycle.timer_for(item)))
+    return entries
+
+
+def _first_call_s(prepared) -> float:
+    import torch
+
+    started = time.perf_counter()
+    with torch.inference_mode():
+        prepared.run()
+    if prepared.sync:
+        prepared.sync()
+    return time.perf_counter() - started
+
+
+def _outputs_against_fp32(model, configuration, entries: list[Entry], prepared: dict) -> None:
+    """Each candidate's cosine to the fp32 torch module on the CPU (or, for graphs without one, to the
+    rule's first candidate) on the seeded inputs, and whether its outputs are finite."""
+    import torch
+
+    from calib.fidelity import metrics
+
+    inputs = model.make_inputs(configuration.batch_size)
+    with torch.inference_mode():
+        reference = metrics.detached(model.module(*inputs)) if model.module is not None else None
+        for entry in entries:
+            if entry.failed is not None:
+                continue
+            try:
+                outputs = metrics.detached(prepared[entry.name].run())
+            except Exception as exc:  # noqa: BLE001 - built but cannot run: out of the race
+                entry.failed = f"{type(exc).__name__}: {first_line(exc, 200)}"
+                continue
+            if reference is None:
+                reference = outputs
+            compared = metrics.compare([outputs], [reference])
+            entry.cosine = compared.get("cosine")
+            entry.finite = not (compared.get("nan_count") or compared.get("inf_count"))
+
+
+def _keep(prepared: dict, name: str, names: list[str], entries: list[Entry], why: str, settings) -> tuple:
+    for other, item in prepared.items():
+        if other != name and not isinstance(item, Exception):
+            item.release()
+    winner = prepared[name]
+    winner.info["candidate"] = name
+    return winner, {"picked": name, "why": why, "rule_first": names[0], "budget_s": settings.budget_s,
+                    "candidates": [{"name": e.name, "median_ms": e.median_ms, "rounds": len(e.rounds_ms),
+                                    "cosine_vs_fp32": e.cosine, "finite": e.finite, "failed": e.failed}
+                                   for e in entries]}
+
+
+__all__ = ["Entry", "race", "pick", "prepare_tuned", "candidates_of", "untuned", "COSINE_SLACK"]

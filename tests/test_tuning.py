@@ -1,0 +1,122 @@
+"""Candidates, measured (calib.tuning): the race with a seeded fake clock, the pick's rules, and the
+real candidates of the torch and ONNX Runtime backends."""
+
+import json
+
+import pytest
+
+from calib.cli import main
+from calib.configuration import Configuration
+from calib.models.loader import load_model
+from calib.results.store import load_result
+from calib.settings import TuneSettings
+from calib.timing.clock import FakeTimer
+from calib.tuning import Entry, pick, prepare_tuned, race
+from run_configs import run_config
+
+
+def _entries(*medians_ms):
+    return [Entry(f"c{index}", lambda: None, FakeTimer(median_ns=ms * 1e6, rel_noise=0.01, seed=index))
+            for index, ms in enumerate(medians_ms)]
+
+
+def test_race_times_every_candidate_each_round_and_the_fastest_wins():
+    entries = _entries(2.0, 1.0, 3.0)
+    race(entries, TuneSettings(budget_s=0.3, rounds=4))
+    assert [len(e.rounds_ms) for e in entries] == [4, 4, 4]
+    assert entries[1].median_ms == pytest.approx(1.0, rel=0.05)
+    winner, why = pick(entries)
+    assert winner.name == "c1" and "x faster than the rule's choice c0" in why
+
+
+def test_a_faster_candidate_with_worse_outputs_or_non_finite_ones_loses():
+    entries = _entries(2.0, 1.0, 0.5)
+    race(entries, TuneSettings(budget_s=0.3, rounds=2))
+    entries[0].cosine, entries[1].cosine, entries[2].cosine = 0.99999, 0.98, 0.99999
+    entries[2].finite = False
+    winner, why = pick(entries)
+    assert winner.name == "c0" and "rule's choice" in why
+
+
+def test_a_gain_within_noise_keeps_the_rules_choice_and_a_failing_candidate_is_out():
+    entries = _entries(1.0, 0.99)
+    race(entries, TuneSettings(budget_s=0.2, rounds=2))
+    winner, why = pick(entries)
+    assert winner.name == "c0" and "within noise" in why
+
+    def broken():
+        raise RuntimeError("view size is not compatible")
+
+    entries = _entries(2.0, 1.0)
+    entries[1].run = broken
+    race(entries, TuneSettings(budget_s=0.2, rounds=2))
+    assert entries[1].failed.startswith("RuntimeError: view size") and not entries[1].rounds_ms
+    assert pick(entries)[0].name == "c0"
+
+
+def _configuration(model, precision="fp32", backend="torch"):
+    return Configuration(model.name, backend, precision, 1, (1, *model.item_shape), "cpu")
+
+
+def test_torch_memory_format_candidates_are_both_measured_and_recorded():
+    model = load_model("tiny-cnn")
+    prepared, tuning = prepare_tuned(model, _configuration(model), run_config("fp32"),
+                                     TuneSettings(budget_s=0.2, rounds=2))
+    with prepared:
+        assert [c["name"] for c in tuning["candidates"]] == ["contiguous", "channels_last"]
+        assert all(c["median_ms"] > 0 and c["rounds"] == 2 for c in tuning["candidates"])
+        assert prepared.info["candidate"] == tuning["picked"] and tuning["rule_first"] == "contiguous"
+        assert all(c["cosine_vs_fp32"] > 0.999 for c in tuning["candidates"])
+
+
+def test_no_tune_takes_the_rules_first_and_a_pin_takes_its_candidate():
+    model = load_model("tiny-cnn")
+    prepared, tuning = prepare_tuned(model, _configuration(model), run_config("fp32"), TuneSettings(enabled=False))
+    with prepared:
+        assert tuning["picked"] == "contiguous" and "--no-tune" in tuning["why"]
+    prepared, tuning = prepare_tuned(model, _configuration(model), run_config("fp32"),
+                                     TuneSettings(pin="channels_last"))
+    with prepared:
+        assert prepared.info["candidate"] == "channels_last" and prepared.info["memory_format"] == "channels_last"
+    mlp = load_model("tiny-mlp")  # no 4-D input: nothing to choose, nothing recorded
+    prepared, tuning = prepare_tuned(mlp, _configuration(mlp), run_config("fp32"), TuneSettings())
+    with prepared:
+        assert tuning is None
+
+
+def test_onnxruntime_int8_types_are_candidates_with_the_rule_table_first():
+    pytest.importorskip("onnxruntime")
+    from calib.backends import onnx_convert, onnxruntime
+
+    model = load_model("tiny-cnn")
+    listed = onnxruntime.candidates(model, run_config("int8-static"))
+    first = onnx_convert.rule_int8_types("cpu").types
+    assert [name for name, _ in listed][0] == first and {name for name, _ in listed} == {"u8s8", "s8s8"}
+    assert all(config.int8.ort_types == name for name, config in listed)
+    assert onnxruntime.candidates(model, run_config("fp32")) == [("default", run_config("fp32"))]
+
+
+def test_run_shows_the_tuning_and_a_pinned_candidate_is_recorded(runner, fast_options, tmp_path):
+    out = tmp_path / "r.json"
+    result = runner.invoke(main, ["run", "-m", "tiny-cnn", "--out", str(out), *fast_options])
+    assert result.exit_code == 0, result.output
+    assert "tuned tiny-cnn torch fp32 b1: contiguous" in result.output and "channels_last" in result.output
+    record = load_result(out)["records"][0]
+    assert record["tuning"]["picked"] == record["backend_info"]["candidate"]
+    pinned = runner.invoke(main, ["run", "-m", "tiny-cnn", "--candidate", "channels_last", "--out", str(out),
+                                  *fast_options])
+    assert pinned.exit_code == 0, pinned.output
+    assert load_result(out)["records"][0]["backend_info"]["candidate"] == "channels_last"
+
+
+def test_the_gate_says_when_two_runs_measured_different_implementations(runner, tmp_path):
+    from check.records import lognormal_samples, make_record, make_result
+
+    paths = []
+    for name, candidate in (("base", "contiguous"), ("cur", "channels_last")):
+        record = make_record(lognormal_samples(1))
+        record["backend_info"] = {"candidate": candidate}
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(make_result([record])))
+    result = runner.invoke(main, ["check", "--baseline", str(paths[0]), "--current", str(paths[1])])
+    assert "different implementations: baseline contiguous, current channels_last" in result.output
