@@ -3,11 +3,14 @@
     python bench/device_check.py            # from the source tree; calib need not be installed
     python bench/device_check.py --quick    # shorter timings
 
-Checks, each a real `python -m calib ...` run whose results file is read back:
+Under 8 minutes on an H100/H200 (--quick: about 4). Checks, each a real `python -m calib ...` run whose
+results file is read back (all under --out DIR):
   device   `calib device --json --probe`: the GPU, its compute capability, a verdict per precision,
            and probe ratios measured with CUDA events
-  floats   `calib run --device cuda -p fp32,tf32,fp16,bf16,amp-fp16,amp-bf16`: all measured with the
-           CUDA event timer, storage/compute dtypes recorded, fidelity against fp32
+  floats   `calib run --device cuda -p fp32,tf32,fp16,bf16,amp-fp16,amp-bf16,fp8 --layers` on resnet18,
+           vit_b_16 and bert-base: all measured with the CUDA event timer, storage/compute dtypes
+           recorded, fidelity against fp32, per-layer coverage (fp8 skipped below 8.9)
+  compile  `-b torch-compile` fp32 and bf16 on resnet18
   fp8      `calib run --device cuda -p fp8` on a Linear model: measured on 8.9+, skipped with the
            reason below it
   int8     `-p int8-static` on torch is refused on CUDA (skipped with the reason); on ONNX Runtime's
@@ -56,6 +59,9 @@ class Checks:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timings (about 3 minutes in all)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for every results file (default: a new temp dir)")
+    parser.add_argument("--models", default="resnet18,vit_b_16,bert-base",
+                        help="models for the float sweep with --layers")
     args = parser.parse_args()
     import torch
 
@@ -65,7 +71,8 @@ def main() -> int:
         return 0
     timing = ["--max-time", "1" if args.quick else "3", "--min-time", "0.3", "--warmup-min-time", "0.2", "-q"]
     checks = Checks()
-    folder = Path(tempfile.mkdtemp(prefix="calib-device-check-"))
+    folder = args.out or Path(tempfile.mkdtemp(prefix="calib-device-check-"))
+    folder.mkdir(parents=True, exist_ok=True)
     capability = torch.cuda.get_device_capability(0)
     print(f"GPU {torch.cuda.get_device_name(0)}, compute capability {capability[0]}.{capability[1]}, "
           f"torch {torch.__version__}; results under {folder}")
@@ -82,26 +89,44 @@ def main() -> int:
         if not gpus:
             checks.say("device", "FAILED", "no CUDA device in `calib device --json`")
 
-    out = folder / "floats.json"
-    run = calib("run", "-m", "resnet18", "--device", "cuda", "-p", "fp32,tf32,fp16,bf16,amp-fp16,amp-bf16",
-                "--out", str(out), *timing)
-    if not out.exists():
-        checks.say("floats", "FAILED", f"exit {run.returncode}: {run.stderr.strip()[-400:]}")
-    else:
+    floats = "fp32,tf32,fp16,bf16,amp-fp16,amp-bf16,fp8"
+    for model_name in args.models.split(","):
+        out = folder / f"floats-{model_name}.json"
+        run = calib("run", "-m", model_name, "--device", "cuda", "-p", floats, "-b", "torch", "--layers",
+                    "--out", str(out), *timing)
+        if not out.exists():
+            checks.say("floats", "FAILED", f"{model_name}: exit {run.returncode}: {run.stderr.strip()[-400:]}")
+            continue
         rows = records(out)
         fp32 = next((r for r in rows if r["identity"]["precision"] == "fp32" and r["status"] == "ok"), None)
         for record in rows:
             precision = record["identity"]["precision"]
             if record["status"] != "ok":
-                checks.say("floats", "FAILED", f"{precision}: {record['status']}: {record.get('reason')}")
+                expected = precision == "fp8" and capability < (8, 9) and record["status"] == "skipped"
+                checks.say("floats", "skipped" if expected else "FAILED",
+                           f"{model_name} {precision}: {record['status']}: {record.get('reason')}")
                 continue
             median = record["summary"]["median_ms"]
             speedup = fp32["summary"]["median_ms"] / median if fp32 else float("nan")
             timer = record["timing"]["timer"]
+            layers = record.get("layers") or {}
             checks.expect("floats", "cuda" in timer.lower() and record.get("fidelity") is not None,
-                          f"{precision}: {median:.3f} ms, {speedup:.2f}x fp32, {record['storage_dtype']}/"
-                          f"{record['compute_dtype']}, timer {timer}, fidelity {record['fidelity'].get('compact')}",
+                          f"{model_name} {precision}: {median:.3f} ms, {speedup:.2f}x fp32, {record['storage_dtype']}/"
+                          f"{record['compute_dtype']}, {timer}, fidelity {record['fidelity'].get('compact')}, "
+                          f"layers {layers.get('method')} coverage {layers.get('coverage')}",
                           "not timed with CUDA events, or no fidelity")
+
+    out = folder / "compile.json"
+    calib("run", "-m", "resnet18", "--device", "cuda", "-b", "torch-compile", "-p", "fp32,bf16", "--out", str(out),
+          *timing, timeout=900)
+    if out.exists():
+        for record in records(out):
+            checks.expect("compile", record["status"] == "ok",
+                          f"torch-compile {record['identity']['precision']}: "
+                          f"{(record.get('summary') or {}).get('median_ms')} ms, compile "
+                          f"{(record.get('backend_info') or {}).get('compile_s')} s", str(record.get("reason")))
+    else:
+        checks.say("compile", "FAILED", "no results file")
 
     out = folder / "fp8.json"
     calib("run", "-m", "tiny-bert", "--device", "cuda", "-p", "bf16,fp8", "--out", str(out), *timing)
