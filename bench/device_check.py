@@ -15,7 +15,6 @@ results file is read back (all under --out DIR):
            reason below it
   int8     `-p int8-static` on torch is refused on CUDA (skipped with the reason); on ONNX Runtime's
            CUDA provider it runs where onnxruntime-gpu is installed, else is skipped
-  layers   `--layers` on CUDA: a per-layer table whose rows sum near the end-to-end median
   ab       `calib ab --device cuda` then `calib check`: an A/A pair passes
   train    `calib train` on CUDA, once the command exists
 It prints one line per check (ok / FAILED / skipped, with the figures) and exits 1 if any failed.
@@ -156,17 +155,6 @@ def main() -> int:
                            f"{label} {providers or ''} {record.get('reason') or ''}")
     else:
         checks.say("int8", "FAILED", "no results file")
-
-    out = folder / "layers.json"
-    calib("run", "-m", "resnet18", "--device", "cuda", "-p", "fp16", "--layers", "--out", str(out), *timing)
-    if out.exists():
-        record = records(out)[0]
-        table = record.get("layers") or {}
-        coverage = table.get("coverage")
-        checks.expect("layers", record["status"] == "ok" and coverage is not None and 0.5 < coverage < 1.5,
-                      f"method {table.get('method')}, coverage {coverage}", str(table.get("reason")))
-    else:
-        checks.say("layers", "FAILED", "no results file")
 
     base, cur = folder / "base.json", folder / "cur.json"
     ab = calib("ab", "--baseline-model", "resnet18", "--current-model", "resnet18", "--device", "cuda",
