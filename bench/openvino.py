@@ -135,7 +135,8 @@ def main() -> None:
     calibration = CalibrationSettings(samples=args.calib_samples)
     fp32_model, _ = ov_backend.read_model(core, model, args.batch_size)
     # benchmark_app's thread count under the latency hint: calib runs with the same
-    threads = core.compile_model(fp32_model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}).get_property("INFERENCE_NUM_THREADS")
+    latency = core.compile_model(fp32_model, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
+    threads = latency.get_property("INFERENCE_NUM_THREADS")
     torch.set_num_threads(threads)
     source, _ = ov_backend.source_model(model)
     work = Path(tempfile.mkdtemp(prefix="calib-bench-openvino-"))

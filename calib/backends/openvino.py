@@ -94,8 +94,9 @@ def prepare(model, config: RunConfig) -> Prepared:
     read_back = {name: _plain(compiled.get_property(name)) for name in RECORDED_PROPERTIES}
     executed["hint_requested"], executed["hint_compiled"] = hint, read_back["INFERENCE_PRECISION_HINT"]
     plugin_capabilities = capabilities(core)
-    info.update(openvino_version=openvino.get_version(), device=DEVICE, compile_s=compile_s, compiled_properties=read_back, capabilities=plugin_capabilities,
-                executed=executed, io="inputs bound once (set_input_tensor), outputs copied per call")
+    info.update(openvino_version=openvino.get_version(), device=DEVICE, compile_s=compile_s,
+                compiled_properties=read_back, capabilities=plugin_capabilities, executed=executed,
+                io="inputs bound once (set_input_tensor), outputs copied per call")
     if config.precision == "int8-static":
         info.update(quantized_layers=executed["heavy_in_requested_precision"],
                     float_layers=executed["heavy_layers"] - executed["heavy_in_requested_precision"])
@@ -107,7 +108,7 @@ def prepare(model, config: RunConfig) -> Prepared:
     ran = executed_dtype(executed) or precision.compute_dtype
     storage = precision.storage_dtype if ran == precision.compute_dtype else ran
     warning = fallback_warning(executed, read_back["INFERENCE_PRECISION_HINT"], plugin_capabilities)
-    state = {"compiled": compiled, "request": request, "other": None}
+    accuracy_request = []  # created on the first run_on
 
     def wrap(outputs) -> object:
         tensors = [torch.from_numpy(outputs[index]) for index in range(len(compiled.outputs))]
@@ -118,9 +119,9 @@ def prepare(model, config: RunConfig) -> Prepared:
 
     def run_on(new_inputs: tuple):
         """One inference on other inputs (the accuracy pass), on a second request: the bound one stays as it is."""
-        if state["other"] is None:
-            state["other"] = compiled.create_infer_request()
-        return wrap(state["other"].infer(dict(enumerate(_arrays(compiled, new_inputs)))))
+        if not accuracy_request:
+            accuracy_request.append(compiled.create_infer_request())
+        return wrap(accuracy_request[0].infer(dict(enumerate(_arrays(compiled, new_inputs)))))
 
     def profile_layers(end_to_end_ms: float, settings=None) -> dict:
         from calib.backends.openvino_profile import profile_request
@@ -136,7 +137,8 @@ def prepare(model, config: RunConfig) -> Prepared:
         return table
 
     def close():
-        state.clear()  # drops the compiled model and its requests
+        # Nothing on disk; the compiled model and the timed request go with the Prepared.
+        accuracy_request.clear()
 
     return Prepared(run=run, device=config.device, storage_dtype=storage, compute_dtype=ran,
                     model_size_bytes=weight_bytes(ov_model, ran), conversion_s=conversion_s, module=None,
@@ -189,7 +191,8 @@ def quantize(ov_model, model, config: RunConfig, info: dict):
     calibration = config.calibration
     batches = calibration_inputs(model, calibration, config.batch_size)
     dataset = nncf.Dataset([{i: t.numpy() for i, t in enumerate(batch)} for batch in batches])
-    preset = nncf.QuantizationPreset.PERFORMANCE if calibration.qscheme == "symmetric" else nncf.QuantizationPreset.MIXED
+    presets = nncf.QuantizationPreset
+    preset = presets.PERFORMANCE if calibration.qscheme == "symmetric" else presets.MIXED
     estimator, estimator_text, not_mapped = _range_estimator(calibration)
     advanced = AdvancedQuantizationParameters(
         weights_quantization_params=QuantizationParameters(per_channel=calibration.weight_granularity == "per-channel"))

@@ -18,7 +18,8 @@ def load_ir_model(path_text: str, input_shape: tuple[int, ...] | None = None) ->
     if not path.exists():
         raise ModelLoadError(f"{path_text}: no such file")
     if not path.with_suffix(".bin").exists():
-        raise ModelLoadError(f"{path_text}: an OpenVINO IR needs its weights beside it ({path.with_suffix('.bin').name})")
+        raise ModelLoadError(f"{path_text}: an OpenVINO IR needs its weights beside it "
+                             f"({path.with_suffix('.bin').name})")
     try:
         import openvino
     except ModuleNotFoundError:

@@ -53,7 +53,8 @@ def configuration_options(command):
                      help="fp32 tf32 fp16 bf16 amp-fp16 amp-bf16 int8-dynamic int8-static fp8; "
                           "repeat or comma-separate."),
         click.option("--backend", "-b", "backends", multiple=True, default=["torch"], show_default=True,
-                     help="torch, torch-compile, onnxruntime, tensorrt, auto (per precision); repeat for several."),
+                     help="torch, torch-compile, onnxruntime, openvino, tensorrt, auto (per precision); "
+                          "repeat for several."),
         click.option("--batch-size", "batch_sizes", multiple=True, help="One or more batch sizes (default 1)."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
         click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded."),

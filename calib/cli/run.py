@@ -17,7 +17,8 @@ from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S
 
 
 @click.command(name="run")
-@click.option("--model", "-m", required=True, help="Catalog name (see `calib models`), file.py:factory, .pt, .pt2 or .onnx.")
+@click.option("--model", "-m", required=True,
+              help="Catalog name (see `calib models`), file.py:factory, .pt, .pt2, .onnx or OpenVINO IR .xml.")
 @configuration_options
 @click.option("--warmup-min-count", type=int, default=3, show_default=True)
 @click.option("--warmup-min-time", type=float, default=0.5, show_default=True, help="Seconds.")
@@ -67,6 +68,8 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     configuration = pop_configuration(options)
     if model.endswith(".onnx") and _is_default("backends"):
         configuration["backends"] = ["onnxruntime"]  # an ONNX file runs on ONNX Runtime unless --backend says so
+    if model.endswith(".xml") and _is_default("backends"):
+        configuration["backends"] = ["openvino"]  # an OpenVINO IR runs on OpenVINO only
     if timeout is not None and timeout < 0:
         raise UsageError(f"--timeout {timeout:g}: must be 0 (no limit) or positive")
     if min_time > max_time and _is_default("min_time"):

@@ -29,7 +29,9 @@ def tiny_cnn():
 @pytest.fixture(scope="module")
 def prepared(onnx_cache, openvino_backend, tiny_cnn):
     """fp32, bf16 and int8-static prepared once for the module (NNCF takes a few seconds)."""
-    precisions = ["fp32", "bf16"] + ["int8-static"] * (openvino_backend.unsupported_reason("int8-static", "cpu") is None)
+    precisions = ["fp32", "bf16"]
+    if openvino_backend.unsupported_reason("int8-static", "cpu") is None:  # NNCF is there
+        precisions.append("int8-static")
     items = {precision: openvino_backend.prepare(tiny_cnn, run_config(precision, "cpu", 2, 1, OPTIONS))
              for precision in precisions}
     yield items
