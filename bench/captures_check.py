@@ -95,7 +95,8 @@ def _jetson_root(base: Path, files: dict[str, bytes]) -> Path:
 
 
 def check_jetson(captures: Path) -> tuple[int, list[str]]:
-    """The Orin Nano Super board in four forms (whole, NUL-terminated, first entry only, model only); the AGX Orin release alone."""
+    """The Orin Nano Super board in four forms (whole, NUL-terminated, first entry only, model only);
+    the AGX Orin release alone."""
     jetson = captures / "jetson"
     model = (jetson / "orin-nano-super-sjsu.device-tree-model.txt").read_bytes()
     compatible = (jetson / "orin-nano-super-sjsu.device-tree-compatible.txt").read_bytes()

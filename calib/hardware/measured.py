@@ -30,7 +30,7 @@ def speedup_threshold(compute: str) -> float:
 
 
 def ratio_text(ratio: float) -> str:
-    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2g}x"
+    return f"{ratio:.1f}x" if ratio >= 0.995 else f"{ratio:.2g}x"  # 0.9996 reads "1.0x", not "1x"
 
 
 def measured_status(ratio: float, compute: str) -> str:
@@ -38,11 +38,10 @@ def measured_status(ratio: float, compute: str) -> str:
     return NATIVE if ratio >= speedup_threshold(compute) else EMULATED
 
 
-def _best_op(ops: dict) -> str | None:
-    """The op with the highest ratio (ties: matmul, linear, conv): the flags are borne out if any heavy
-    kernel gains, and the other ops' ratios are kept beside it."""
-    measured = [op for op in _PRIMARY_OPS if op in ops and "ratio_to_fp32" in ops[op]]
-    return max(measured, key=lambda op: ops[op]["ratio_to_fp32"], default=None)
+def _primary_op(ops: dict) -> str | None:
+    """The op that decides: matmul (the probe's largest, steadiest kernel), else the int8 linear, else
+    conv; the other ops' ratios are kept beside it (`ratios_by_op`)."""
+    return next((op for op in _PRIMARY_OPS if op in ops and "ratio_to_fp32" in ops[op]), None)
 
 
 def _note(status: str, compute: str, ratio: float, op: str, shape: str, device_id: str) -> str | None:
@@ -67,7 +66,7 @@ def measurement_for(verdict: dict, compute_result: dict | None, device_id: str =
         return {"probed": False, "reason": compute_result.get("reason"),
                 "summary": f"{verdict['status']}, not probed ({compute_result.get('reason')})"}
     ops = compute_result["ops"]
-    op = _best_op(ops)
+    op = _primary_op(ops)
     if op is None:
         return {"probed": False, "summary": f"{verdict['status']}, no fp32 reference measured"}
     ratio, compute, status = ops[op]["ratio_to_fp32"], verdict["compute"], verdict["status"]

@@ -6,21 +6,23 @@ timers as `calib run`, CUDA events on GPUs, every raw sample kept) with that bud
 time limit. Throughput comes from the median call.
 
 Shapes: small kernels cannot reach a fast unit's real rate (a 256^3 matmul does not saturate
-AMX tiles), so each op climbs a ladder of sizes (`ProbeShapes`) and keeps the largest whose one
-call fits its share of the budget. Emulated bf16/fp16 run 10-100x slower than fp32 on a CPU and
-stop lower on the ladder; the shape each op ran at is recorded, and so is the larger one it gave up.
+AMX tiles), so each op climbs a ladder of sizes (calib.hardware.kernels.ProbeShapes) and keeps
+the largest whose one call fits its share of the budget. Emulated bf16/fp16 run 10-100x slower
+than fp32 on a CPU and stop lower on the ladder; the shape each op ran at is recorded, and so is
+the larger one it gave up. Every ratio is against fp32 at the same shape (fp32 is measured again
+at a shape it did not reach itself).
 """
 
 from __future__ import annotations
 
 import gc
-import warnings
+import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable
 
-from calib.dtypes import tf32_enabled, torch_dtype
+from calib.dtypes import tf32_enabled
 from calib.errors import first_line
+from calib.hardware.kernels import Kernel, Ladder, ProbeShapes, kernel_ladders
 from calib.timing.engine import FixedTime, TimingPlan, Warmup
 from calib.timing.engine import measure as time_kernel
 from calib.timing.stats import summarize
@@ -31,31 +33,6 @@ _MIN_ROUND_S = 0.25  # below this per round, interleaving costs more warm-up cal
 _CALLS_PER_ROUND = 3  # the engine's cold call, one warm-up call and at least one sample
 CPU_COMPUTES = ("fp32", "fp16", "bf16", "int8")
 CUDA_COMPUTES = ("fp32", "tf32", "fp16", "bf16", "int8", "fp8")
-
-
-@dataclass(frozen=True)
-class ProbeShapes:
-    """Candidate sizes per op, smallest first: matmul n (n x n x n), conv (batch, channels,
-    height=width) with a 3x3 kernel in channels_last (the layout oneDNN's AMX/VNNI convolutions
-    want), and the CPU linear n (fp32 nn.Linear against calib's int8 dynamic Linear)."""
-
-    matmul: tuple[int, ...]
-    conv: tuple[tuple[int, int, int], ...]
-    linear: tuple[int, ...]
-
-
-CPU_SHAPES = ProbeShapes(matmul=(256, 512, 1024), conv=((1, 32, 28), (1, 64, 56), (1, 128, 56)),
-                         linear=(256, 512, 1024))
-CUDA_SHAPES = ProbeShapes(matmul=(1024, 2048, 4096), conv=((2, 128, 56), (8, 128, 56), (16, 256, 56)),
-                          linear=(1024, 2048, 4096))
-
-
-@dataclass
-class Kernel:
-    op: str  # "matmul", "conv", "linear"
-    flops: float  # per call
-    call: object  # zero-argument callable
-    shape: str
 
 
 @dataclass
@@ -78,99 +55,31 @@ def budget_settings(budget_s: float) -> TimingPlan:
     return TimingPlan(Warmup(min_count=1, min_time_s=0.0, max_time_s=budget_s), FixedTime(budget_s, min_count=1))
 
 
-def _matmul_kernel(compute: str, device: str, n: int) -> Kernel:
-    import torch
-
-    dtype = torch_dtype(compute)
-    a = torch.randn(n, n, device=device).to(dtype)
-    b = torch.randn(n, n, device=device).to(dtype)
-    return Kernel("matmul", 2 * n**3, lambda: a @ b, f"{n}x{n}x{n}")
-
-
-def _conv_kernel(compute: str, device: str, shape: tuple[int, int, int]) -> Kernel:
-    import torch
-
-    dtype = torch_dtype(compute)
-    batch, channels, size = shape
-    x = torch.randn(batch, channels, size, size, device=device).to(dtype).to(memory_format=torch.channels_last)
-    w = torch.randn(channels, channels, 3, 3, device=device).to(dtype).to(memory_format=torch.channels_last)
-    flops = 2 * batch * channels * channels * 9 * size * size
-    return Kernel("conv", flops, lambda: torch.nn.functional.conv2d(x, w, padding=1),
-                  f"{batch}x{channels}x{size}x{size} k3 nhwc")
-
-
-def _cpu_linear_kernel(compute: str, n: int) -> Kernel:
-    """fp32 nn.Linear against the dynamic-quantized Linear that calib's int8-dynamic uses."""
-    import torch
-
-    linear = torch.nn.Linear(n, n, bias=False)
-    x = torch.randn(n, n)
-    if compute == "int8":
-        from torch.ao.nn.quantized import dynamic as quantized_dynamic
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch.ao deprecation notices, not our business here
-            quantized = quantized_dynamic.Linear(n, n, bias_=False)
-            scale = float(linear.weight.detach().abs().max()) / 127
-            quantized.set_weight_bias(torch.quantize_per_tensor(linear.weight.detach(), scale, 0, torch.qint8), None)
-        module = quantized
-    else:
-        module = linear
-    return Kernel("linear", 2 * n**3, lambda: module(x), f"{n}x{n}x{n}")
-
-
-def _cuda_int_kernel(compute: str, device: str, n: int) -> Kernel:
-    import torch
-
-    if compute == "int8":
-        a = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
-        b = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
-        return Kernel("matmul", 2 * n**3, lambda: torch._int_mm(a, b), f"{n}x{n}x{n} int8->int32")
-    a = torch.randn(n, n, device=device).to(torch.float8_e4m3fn)
-    b = torch.randn(n, n, device=device).to(torch.float8_e4m3fn).t()  # _scaled_mm wants column-major b
-    one = torch.tensor(1.0, device=device)
-    return Kernel("matmul", 2 * n**3, lambda: torch._scaled_mm(a, b, scale_a=one, scale_b=one,
-                                                                 out_dtype=torch.bfloat16), f"{n}x{n}x{n} e4m3")
-
-
-Ladder = tuple[Callable[[object], Kernel], tuple]  # (build one kernel from a size, the sizes, smallest first)
-
-
-def kernel_ladders(device_id: str, compute: str, shapes: ProbeShapes | None = None) -> list[Ladder]:
-    """The ops probed for one compute type on one device, each with the sizes it may run at."""
-    on_cpu = device_id == "cpu"
-    shapes = shapes or (CPU_SHAPES if on_cpu else CUDA_SHAPES)
-    if on_cpu and compute == "int8":
-        return [(lambda n: _cpu_linear_kernel("int8", n), shapes.linear)]
-    if not on_cpu and compute in ("int8", "fp8"):
-        return [(lambda n: _cuda_int_kernel(compute, device_id, n), shapes.matmul)]
-    ladders = [(lambda n: _matmul_kernel(compute, device_id, n), shapes.matmul),
-               (lambda shape: _conv_kernel(compute, device_id, shape), shapes.conv)]
-    if on_cpu and compute == "fp32":  # the int8 linear's reference
-        ladders.append((lambda n: _cpu_linear_kernel("fp32", n), shapes.linear))
-    return ladders
-
-
-def _one_call_s(kernel: Kernel, timer, calls: int = 3) -> float:
-    """The fastest of a few calls: on a shared machine one call can be many times too slow."""
+def _fastest_call_s(kernel: Kernel, timer, limit_s: float, calls: int = 5) -> float:
+    """The fastest of up to `calls` calls, fewer once they add up to `calls` x `limit_s` (a size far
+    over the limit is not tried five times): on a shared machine one call can be many times too
+    slow, the fastest is what the kernel costs."""
     kernel.call()  # the first call pays for allocation and kernel selection (oneDNN primitives, cuBLAS)
-    return min(timer.time_call(kernel.call) for _ in range(calls)) / 1e9
+    times = []
+    while len(times) < calls and sum(times) < calls * limit_s:
+        times.append(timer.time_call(kernel.call) / 1e9)
+    return min(times)
 
 
 def fit_kernel(ladder: Ladder, timer, max_call_s: float) -> tuple[Kernel, object, str | None]:
-    """(kernel, its size, the next size's shape or None): the largest size whose one call takes at most
-    `max_call_s`, climbing from the smallest (kept even if it is slower)."""
+    """(kernel, its size, the next size's shape or None): climbing from the smallest size (kept even
+    if it is slower), the largest whose one call is predicted to take at most `max_call_s` at the best
+    rate (FLOP/s) seen on the way. The best rate, not the last: a burst of load on a shared machine
+    can slow every call of one size, and must not make the probe give up a size it can afford."""
     build, sizes = ladder
     kernel, chosen = build(sizes[0]), sizes[0]
-    took_s = _one_call_s(kernel, timer)
+    best_rate = kernel.flops / max(_fastest_call_s(kernel, timer, max_call_s), 1e-9)
     for size in sizes[1:]:
         bigger = build(size)
-        if took_s * bigger.flops / kernel.flops > max_call_s:  # predicted from the rate just seen
+        if bigger.flops / best_rate > max_call_s:
             return kernel, chosen, bigger.shape
-        bigger_s = _one_call_s(bigger, timer)
-        if bigger_s > max_call_s:
-            return kernel, chosen, bigger.shape
-        kernel, chosen, took_s = bigger, size, bigger_s
+        best_rate = max(best_rate, bigger.flops / max(_fastest_call_s(bigger, timer, max_call_s), 1e-9))
+        kernel, chosen = bigger, size
     return kernel, chosen, None
 
 
@@ -235,16 +144,23 @@ def _probe_device(device_id: str, computes: list[str], budget_s: float, timer, r
     on_cuda = device_id.startswith("cuda")
     with torch.cuda.device(device_id) if on_cuda else nullcontext():
         timer = timer or _default_timer(device_id)
+        clock = getattr(timer, "now_ns", time.perf_counter_ns)
+        started, total_ns = clock(), budget_s * len(computes) * 1e9
         results, slots = _fitted_slots(device_id, computes, budget_s, timer, rounds, shapes, on_cuda)
+        nominal_round_s = sum(slot.budget_s for slot in slots) / rounds
         # Interleaved rounds: on a shared machine a burst of load then slows every compute type
         # alike, instead of skewing the ratio of whichever type happened to run during it.
-        for _ in range(rounds):
+        for round_index in range(rounds):
+            # The sizing, the fp32 references at other shapes and each measurement's cold and warm-up
+            # calls come out of the same total: the slots shrink (never grow) to keep the probe on time.
+            left_s = max(0.0, (total_ns - (clock() - started)) / 1e9)
+            scale = min(1.0, left_s / ((rounds - round_index) * nominal_round_s)) if nominal_round_s else 1.0
             for slot in slots:
                 if not results[slot.compute]["probed"]:
                     continue
                 try:
                     with tf32_enabled(slot.compute == "tf32") if on_cuda else nullcontext():
-                        timed = time_kernel(slot.kernel.call, timer, budget_settings(slot.budget_s / rounds))
+                        timed = time_kernel(slot.kernel.call, timer, budget_settings(slot.budget_s / rounds * scale))
                     slot.measurement.samples_ms += timed.samples_ms
                 except Exception as exc:
                     results[slot.compute] = _not_probed(exc)

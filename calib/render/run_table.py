@@ -16,7 +16,9 @@ SLOWER_THAN_FP32 = 0.95  # a "native" precision measured below this speed-up is 
 RANDOM_WEIGHTS_NOTE = ("random weights (catalog models are built with weights=None): fidelity is output agreement "
                        "with fp32, not task accuracy")
 NATIVE_BUT_SLOWER_NOTE = ("native*: the hardware has the instructions (`calib device`), yet this configuration ran "
-                          "slower than fp32 here; `calib device --probe` measures the kernels")
+                          "slower than fp32 here; `calib layers FILE --compare-precision fp32` shows which layers "
+                          "lost the time (runs with --layers have them), `calib device --probe` whether the kernels "
+                          "gain at all")
 
 
 def _verdict_text(record: dict, speedup: float | None) -> Text:
@@ -113,13 +115,32 @@ def note_numbers(records: list[dict]) -> dict[int, int]:
 
 def note_lines(records: list[dict]) -> list[str]:
     """Why each skipped or failed configuration did not run, numbered as the table's "see note N";
-    then what the table's labels mean where they appear (native*, random weights)."""
+    then what the table's labels mean where they appear (native*, random weights). Under native*,
+    each such configuration with a per-layer table, beside its fp32 peer's, names the op kinds
+    that grew most (the sum of their layers' medians, from calib.layers.table.by_kind)."""
+    from calib.layers.table import by_kind
+
     lines = [f"note {number}: {records[index]['identity']['precision']} on {records[index]['identity']['backend']} "
              f"{records[index]['status']}: {records[index].get('reason')}"
              for index, number in note_numbers(records).items()]
     ratios = speedups(records)
-    if any(_native_but_slower(record, ratios.get(index)) for index, record in enumerate(records)):
+    slower = [record for index, record in enumerate(records) if _native_but_slower(record, ratios.get(index))]
+    if slower:
         lines.append(NATIVE_BUT_SLOWER_NOTE)
+    fp32_layers = {Configuration.of(r).peer_key: r["layers"]["layers"] for r in records
+                   if r["identity"]["precision"] == "fp32" and (r.get("layers") or {}).get("layers")}
+    for record in slower:
+        baseline = fp32_layers.get(Configuration.of(record).peer_key)
+        rows = (record.get("layers") or {}).get("layers")
+        if not baseline or not rows:
+            continue
+        base_ms = {group["op_kind"]: group["median_ms"] for group in by_kind(baseline)}
+        grown = sorted(((group["median_ms"] - base_ms.get(group["op_kind"], 0.0), group) for group in by_kind(rows)),
+                       key=lambda pair: -pair[0])
+        named = [f"{group['op_kind']} +{fmt.ms(added)} ms ({fmt.ms(base_ms.get(group['op_kind'], 0.0))} -> "
+                 f"{fmt.ms(group['median_ms'])})" for added, group in grown[:3] if added > 0]
+        if named:
+            lines.append(f"  {Configuration.of(record).short_label} slowed most in: {', '.join(named)}")
     if any(record.get("model_weights") == "random" and record.get("fidelity") for record in records):
         lines.append(RANDOM_WEIGHTS_NOTE)
     return lines

@@ -83,7 +83,8 @@ def test_root_of_a_jetson_renders_its_integrated_gpu(tmp_path):
 
 
 @pytest.mark.parametrize("fixture, module_words", [
-    ("jetson-orin-nano-super-first-entry", "Jetson Orin Nano 8GB (developer kit) module (p3767-0005 on carrier p3768-0000)"),
+    ("jetson-orin-nano-super-first-entry",
+     "Jetson Orin Nano 8GB (developer kit) module (p3767-0005 on carrier p3768-0000)"),
     ("jetson-agx-orin-devkit-first-entry", "module (p3701-0000 on carrier p3737-0000)"),
     ("jetson-orin-nano-jp5-model-only", "NVIDIA Orin Nano Developer Kit"),
 ])
