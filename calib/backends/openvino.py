@@ -214,6 +214,8 @@ def quantize(ov_model, model, config: RunConfig, info: dict):
                         + ("" if not_mapped else ", --calib-method")),
                 not_mapped=[*not_mapped, "NNCF's fast bias correction runs (its default); calib's torch and ONNX "
                                          "Runtime int8 paths have none"])
+    if calibration.method == "percentile":
+        info["calib_percentile"] = calibration.percentile
     return quantized
 
 

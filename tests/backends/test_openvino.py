@@ -148,3 +148,15 @@ def test_every_precision_has_an_answer(openvino_backend):
 def test_a_skipped_precision_raises_with_its_reason(openvino_backend, tiny_cnn):
     with pytest.raises(PrecisionUnavailable, match="autocast"):
         openvino_backend.prepare(tiny_cnn, run_config("amp-bf16", "cpu", 1, 1))
+
+
+@pytest.mark.parametrize("method, described, mapped", [
+    ("minmax", "min/max", True), ("percentile", "quantile 99.9%", True), ("entropy", "NNCF's default", False)])
+def test_calibration_methods_map_to_nncf_range_estimators(openvino_backend, method, described, mapped):
+    pytest.importorskip("nncf")
+    from calib.settings import CalibrationSettings
+
+    estimator, text, not_mapped = openvino_backend._range_estimator(CalibrationSettings(method=method, percentile=99.9))
+    assert text.startswith(described) and (estimator is not None) == mapped and (not not_mapped) == mapped
+    if method == "percentile":
+        assert estimator.max.quantile_outlier_prob == pytest.approx(1e-3)
