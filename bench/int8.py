@@ -7,7 +7,7 @@ Every variant is prepared by calib's own torch backend (what `calib run` times),
 variants are timed in rounds, A B C A B C ..., so load changes on a shared machine hit all of
 them alike. Printed: per-variant median (calib.timing.stats) and the median of the per-round
 ratios fp32/int8, which is the figure to compare with the targets.
-Targets (set on the AVX2 EPYC of shared/ENVIRONMENT.md): int8-static resnet18 >= 1.8x, int8-dynamic encoder >= 1.2x.
+Targets (set on a 2-core AMD EPYC Zen 3, AVX2): int8-static resnet18 >= 1.8x, int8-dynamic encoder >= 1.2x.
 """
 
 from __future__ import annotations

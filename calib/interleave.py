@@ -30,6 +30,7 @@ from calib import lifecycle
 from calib.check.gate import STOP_MAX_ROUNDS, STOP_SETTLED, GateSettings, paired_settled, round_statistic
 from calib.configuration import Configuration
 from calib.errors import UsageError
+from calib.settings import check_finite
 from calib.sweep import configuration_of
 from calib.timing.engine import FixedTime, Measurement, TimingPlan, Warmup, measure, stability_warnings
 
@@ -65,6 +66,8 @@ class InterleaveSettings:
             raise UsageError(f"--rounds {self.rounds}: at least 2 rounds are needed for a paired test")
         if self.max_rounds < self.rounds:
             raise UsageError(f"--max-rounds {self.max_rounds}: must be at least --rounds ({self.rounds})")
+        check_finite("--round-time", self.round_time_s)
+        check_finite("--warmup-min-time", self.warmup_min_time_s)
         if self.round_time_s <= 0:
             raise UsageError(f"--round-time {self.round_time_s}: must be positive")
         if self.instances < 1:

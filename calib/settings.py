@@ -29,6 +29,14 @@ MEMORY_FORMATS = ("contiguous", "channels_last")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
+def check_finite(flag: str, value) -> None:
+    """NaN and Inf pass every comparison check the wrong way: refuse them by name."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise UsageError(f"{flag} {value}: must be a finite number")
+
+
 def check_percentile(percentile: float) -> None:
     """A percentile observer clips at this percentile of |activations|: below 50 it clips most of them."""
     if not 50 < percentile <= 100:
@@ -85,6 +93,10 @@ class FidelitySettings:
     def __post_init__(self):
         if self.eval_data is not None and not Path(self.eval_data).is_dir():
             raise UsageError(f"--eval-data {self.eval_data}: not a directory (expected one sub-folder per class)")
+        check_finite("--max-drop", self.max_drop)
+        for flag, values in (("--eval-mean", self.eval_mean), ("--eval-std", self.eval_std)):
+            for value in values or ():
+                check_finite(flag, value)
         if self.eval_size is not None and self.eval_size <= 0:
             raise UsageError(f"--eval-size {self.eval_size}: must be positive")
         if self.eval_std is not None and any(value <= 0 for value in self.eval_std):
@@ -128,6 +140,7 @@ class TuneSettings:
     pin: str | None = None
 
     def __post_init__(self):
+        check_finite("tuning budget", self.budget_s)
         if self.budget_s <= 0 or self.rounds < 2:
             raise UsageError("tuning needs a positive budget and at least 2 rounds")
 

@@ -14,7 +14,7 @@ from typing import Iterator
 from calib.backends import RunConfig
 from calib.errors import UsageError
 from calib.settings import (CalibrationSettings, CompileSettings, FidelitySettings, Int8Settings,
-                            LayerSettings, TuneSettings)
+                            LayerSettings, TuneSettings, check_finite)
 from calib.timing.engine import TimingSettings
 
 
@@ -95,6 +95,7 @@ def validate(spec: SweepSpec) -> None:
             raise UsageError(f"--batch-size {batch_size}: must be positive")
     if spec.threads <= 0:
         raise UsageError(f"--threads {spec.threads}: must be positive")
+    check_finite("--timeout", spec.timeout_s)
     if spec.timeout_s is not None and spec.timeout_s <= 0:
         raise UsageError(f"--timeout {spec.timeout_s:g}: must be positive (0 on the command line: no limit)")
     for name, values in (("--precision", spec.precisions), ("--backend", spec.backends),

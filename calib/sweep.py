@@ -45,8 +45,30 @@ def prepare_sweep(spec: SweepSpec, model, references) -> None:
     if other:
         raise UsageError(f"{model.name} takes batch {fixed} only (its batch dimension is fixed), not --batch-size "
                          f"{', '.join(map(str, other))}: use --batch-size {fixed}, or {model.fixed_batch_hint}")
+    if spec.seq_len is not None and model.input_kind != "tokens":
+        raise UsageError(f"--seq-len {spec.seq_len}: {model.name} takes {model.input_kind} inputs, not tokens "
+                         "(use --input-shape)")
     torch.set_num_threads(spec.threads)
+    if (spec.input_shape is not None or spec.seq_len is not None) and model.module is not None:
+        _check_inputs_fit(model)
     references.labeled_set(model, spec.fidelity)
+
+
+def _check_inputs_fit(model) -> None:
+    """One fp32 call on the given --input-shape / --seq-len before any timing: a shape the model cannot
+    take is the user's to fix (exit 2), not a failure of every configuration."""
+    import torch
+
+    from calib.errors import UsageError, first_line
+
+    inputs = model.make_inputs(1)
+    try:
+        with torch.inference_mode():
+            model.module(*inputs)
+    except Exception as exc:  # noqa: BLE001 - whatever the model raises, it is about these inputs
+        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
+        raise UsageError(f"{model.name} cannot take inputs of shape {shapes} ({type(exc).__name__}: "
+                         f"{first_line(exc, 160)}): check --input-shape / --seq-len") from None
 
 
 def configuration_of(spec: SweepSpec, model, backend: str, precision: str, batch_size: int

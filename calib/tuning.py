@@ -130,7 +130,10 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
         if not built:
             raise prepared[names[0]]  # none can be built: the rule's choice says why
         entries = _race_entries(prepared)
-        first_call_s = _first_call_s(prepared[built[0]])
+        try:
+            first_call_s = _first_call_s(prepared[built[0]])
+        except Exception:  # noqa: BLE001 - the others may run; the fidelity pass below marks this one
+            first_call_s = 0.0
         if first_call_s > SLOW_CALL_S:
             return _keep(prepared, built[0], names, entries,
                          f"{built[0]}: the first that builds (one call took {first_call_s:.1f} s: too slow to "

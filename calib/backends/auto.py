@@ -1,6 +1,6 @@
 """`--backend auto`: one concrete backend per (model, precision, device), with the reason.
 
-The sweep resolves `auto` before each configuration (calib.sweep._resolve_backend), so the
+The sweep resolves `auto` before each configuration (calib.sweep.configuration_of), so the
 stored identity names the backend that ran and record["backend_choice"] says why. The rules
 follow what each backend is built for; they are starting points, not verdicts: run the
 backends side by side (--backend torch --backend onnxruntime) to measure the difference.

@@ -59,11 +59,14 @@ DEFAULT_ALPHA = 0.01
 REGRESSION, IMPROVEMENT, UNCHANGED = "regression", "improvement", "unchanged"
 MISSING_BASELINE, MISSING_CURRENT, NOT_MEASURED = "missing in baseline", "missing in current", "not measured"
 FAILED_CURRENT, SKIPPED_CURRENT = "failed in current", "skipped in current"
-OUTCOME_ORDER = (REGRESSION, IMPROVEMENT, UNCHANGED, NOT_MEASURED, FAILED_CURRENT, SKIPPED_CURRENT, MISSING_CURRENT,
-                 MISSING_BASELINE)
+# The current run's outputs failed their --max-drop budget or hold NaN/Inf: a regression of accuracy.
+FIDELITY_FAILED = "fails fidelity"
+OUTCOME_ORDER = (REGRESSION, FIDELITY_FAILED, IMPROVEMENT, UNCHANGED, NOT_MEASURED, FAILED_CURRENT, SKIPPED_CURRENT,
+                 MISSING_CURRENT, MISSING_BASELINE)
+FAILING = (REGRESSION, FIDELITY_FAILED)  # what makes a gate FAIL (exit 1)
 # Measured in the baseline, not in the current run: the gate could not judge them (inconclusive).
 LOST = (FAILED_CURRENT, SKIPPED_CURRENT, MISSING_CURRENT)
-JUDGED = (REGRESSION, IMPROVEMENT, UNCHANGED)
+JUDGED = (REGRESSION, FIDELITY_FAILED, IMPROVEMENT, UNCHANGED)
 
 # Why `calib ab` stopped adding rounds (timing["interleave"]["stop"]).
 STOP_SETTLED, STOP_MAX_ROUNDS = "settled", "max rounds"
@@ -108,7 +111,8 @@ class GateResult:
 
     @property
     def regressions(self) -> list[ConfigOutcome]:
-        return [o for o in self.outcomes if o.outcome == REGRESSION]
+        """Slower beyond the tolerance, or failing the fidelity budget: either fails the gate."""
+        return [o for o in self.outcomes if o.outcome in FAILING]
 
     @property
     def lost(self) -> list[ConfigOutcome]:
@@ -182,6 +186,11 @@ def _shift_p_value(slower_ms, faster_ms, tolerance: float) -> float:
 def judge(baseline: dict, current: dict, settings: GateSettings = GateSettings()) -> ConfigOutcome:
     """Outcome for one configuration measured in both runs (records as in the results file)."""
     outcome = _judge(baseline, current, settings)
+    fidelity = current.get("fidelity") or {}
+    if fidelity.get("passed") is False and outcome.outcome in JUDGED:
+        outcome.outcome = FIDELITY_FAILED
+        failed = f"current fails its fidelity budget: {fidelity.get('judgement')}"
+        outcome.note = f"{failed}; {outcome.note}" if outcome.note else failed
     candidates = [(record.get("backend_info") or {}).get("candidate") for record in (baseline, current)]
     if candidates[0] != candidates[1] and all(candidates):
         mismatch = (f"different implementations: baseline {candidates[0]}, current {candidates[1]} (calib run "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from calib.check.gate import GateResult, IMPROVEMENT, JUDGED, LOST, REGRESSION, UNCHANGED
+from calib.check.gate import FAILING, GateResult, IMPROVEMENT, JUDGED, LOST, UNCHANGED
 from calib.check.markdown import outcome_cells
 
 SUITE_NAME = "calib check"
@@ -37,8 +37,9 @@ def gate_junit(result: GateResult) -> ET.ElementTree:
         case = ET.SubElement(suite, "testcase", classname="calib.check", name=label, time="0")
         detail = (f"{status}: baseline {base_ms} ms, current {cur_ms} ms, current/baseline {interval}, "
                   f"p={p_value} ({method}){'; ' + note if note else ''}")
-        if outcome.outcome == REGRESSION:
-            failure = ET.SubElement(case, "failure", message=f"{label}: {status} {interval}", type="regression")
+        if outcome.outcome in FAILING:
+            failure = ET.SubElement(case, "failure", message=f"{label}: {status} {interval}",
+                                    type=outcome.outcome.replace(" ", "-"))
             failure.text = detail
         elif outcome.outcome in LOST and lost_is_error:
             error = ET.SubElement(case, "error", message=f"{label}: {status} (measured in the baseline)",

@@ -7,7 +7,8 @@ from pathlib import Path
 from calib.check.gate import GateResult, ConfigOutcome, LOST, OUTCOME_ORDER, REGRESSION, SEPARATE_RUNS
 from calib.render import format as fmt
 
-_MARK = {"regression": "❌", "improvement": "🚀", "unchanged": "✅", **{name: "❓" for name in LOST}}
+_MARK = {"regression": "❌", "fails fidelity": "❌", "improvement": "🚀", "unchanged": "✅",
+         **{name: "❓" for name in LOST}}
 
 
 def outcome_cells(outcome: ConfigOutcome) -> list[str]:

@@ -68,6 +68,10 @@ class CalibGroup(LazyGroup):
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
+        except click.UsageError as exc:  # one line, like calib's own errors (click would print four)
+            where = exc.ctx.command_path if exc.ctx is not None else "calib"
+            click.echo(f"calib: error: {exc.format_message()} (see `{where} --help`)", err=True)
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)

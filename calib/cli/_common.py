@@ -32,7 +32,8 @@ def split_multi(values) -> list[str]:
 
 def check_output_path(path, flag: str) -> None:
     """Before any work: can a file be written at `path`? A one-line UsageError (exit 2) if not, so an
-    unwritable --csv or --markdown never costs a finished sweep or reads as a regression (exit 1)."""
+    unwritable --csv or --markdown never costs a finished sweep or reads as a regression (exit 1).
+    Creates nothing: the folders it would need are made when the file is written."""
     import tempfile
     from pathlib import Path
 
@@ -43,9 +44,13 @@ def check_output_path(path, flag: str) -> None:
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{flag} {path}: is a directory, not a file")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: {folder} is a file, not a folder")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".check"):
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.", suffix=".check"):
             pass
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror or type(exc).__name__})") from None

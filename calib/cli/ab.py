@@ -8,7 +8,7 @@ import click
 from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
                                 pop_calibration, pop_configuration)
-from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUNDS
+from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS, InterleaveSettings
 from calib.settings import TuneSettings
 from calib.errors import UsageError
 
@@ -25,11 +25,12 @@ from calib.errors import UsageError
 @click.option("--max-rounds", type=int, default=DEFAULT_MAX_ROUNDS, show_default=True,
               help="Add rounds past --rounds, two at a time, until the gate's verdict at --tolerance is settled "
                    "or this many have run.")
-@click.option("--instances", type=int, default=1, show_default=True,
+@click.option("--instances", type=int, default=InterleaveSettings.instances, show_default=True,
               help="Prepare each model afresh this many times over the rounds (averages out memory layout; "
                    "lower it for models slow to convert).")
-@click.option("--round-time", type=float, default=0.2, show_default=True, help="Seconds per side per round.")
-@click.option("--warmup-min-time", type=float, default=0.5, show_default=True,
+@click.option("--round-time", type=float, default=DEFAULT_ROUND_TIME_S, show_default=True,
+              help="Seconds per side per round.")
+@click.option("--warmup-min-time", type=float, default=InterleaveSettings.warmup_min_time_s, show_default=True,
               help="Seconds of warm-up per side before the first round.")
 @click.option("--baseline-out", type=click.Path(dir_okay=False),
               help="Baseline results file (default results/<time>-...-baseline.json).")
@@ -50,7 +51,7 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
     from calib.check.gate import GateSettings
     from calib.environment import capture
     from calib.hardware import device_report
-    from calib.interleave import InterleaveSettings, check_pairable, run_ab
+    from calib.interleave import check_pairable, run_ab
     from calib.render.ab_table import build_pair_table
     from calib.results.store import ResultWriter, default_path
 
@@ -60,6 +61,8 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
     for path, flag in ((baseline_out, "--baseline-out"), (current_out, "--current-out"),
                        (markdown_path, "--markdown")):
         check_output_path(path, flag)
+    if markdown_path and tolerance is None:
+        raise UsageError("--markdown writes the gate's summary: give --tolerance too (or run `calib check` later)")
     gate_settings = _gate_settings(tolerance) if tolerance is not None else None
     settings = InterleaveSettings(rounds=rounds, max_rounds=max_rounds, round_time_s=round_time,
                                   warmup_min_time_s=warmup_min_time, instances=instances,
@@ -127,7 +130,7 @@ def _gate(base_path, cur_path, settings, markdown_path, out) -> None:
     from calib.check import raise_if_regressed
     from calib.check.gate import gate
     from calib.check.markdown import write_markdown
-    from calib.check.table import build_gate_table
+    from calib.render.gate_table import build_gate_table
     from calib.results.store import load_result
 
     result = gate(load_result(base_path), load_result(cur_path), settings)

@@ -18,8 +18,8 @@ def parse_tolerance(text: str) -> float:
         raise UsageError(f"--tolerance {text!r}: expected a percentage like 5% or a fraction like 0.05") from None
     if not raw.endswith("%") and value >= 1:
         raise UsageError(f"--tolerance {text!r}: a bare number is a fraction (0.05); write {raw}% for percent")
-    if value < 0:
-        raise UsageError(f"--tolerance {text!r}: must not be negative")
+    if not value >= 0 or value == float("inf"):
+        raise UsageError(f"--tolerance {text!r}: must be a finite, non-negative number")
     return value
 
 
@@ -56,7 +56,7 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     from calib.check import raise_if_regressed
     from calib.check.gate import DEFAULT_ALPHA, GateSettings, gate
     from calib.check.markdown import write_markdown
-    from calib.check.table import build_gate_table
+    from calib.render.gate_table import build_gate_table
     from calib.compare.environment import environment_difference
     from calib.cli._common import check_output_path
     from calib.results.store import load_result

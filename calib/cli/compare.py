@@ -20,7 +20,7 @@ def command(files):
 
     from calib.compare.align import align
     from calib.compare.environment import against_first
-    from calib.compare.table import LEGEND, build_compare_table
+    from calib.render.compare_table import LEGEND, build_compare_table
     from calib.results.store import load_result
 
     results = [load_result(path) for path in files]

@@ -13,19 +13,24 @@ from calib.configuration import Configuration
 from calib.errors import UsageError
 from calib.models.loader import load_any
 from calib.settings import CompileSettings, TuneSettings
+from calib.timing.engine import TimingSettings
 from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S
+
+_TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 
 
 @click.command(name="run")
 @click.option("--model", "-m", required=True,
               help="Catalog name (see `calib models`), file.py:factory, .pt, .pt2, .onnx or OpenVINO IR .xml.")
 @configuration_options
-@click.option("--warmup-min-count", type=int, default=3, show_default=True)
-@click.option("--warmup-min-time", type=float, default=0.5, show_default=True, help="Seconds.")
-@click.option("--min-samples", type=int, default=20, show_default=True)
-@click.option("--min-time", type=float, default=1.0, show_default=True, help="Seconds of timed calls at least.")
-@click.option("--max-time", type=float, default=10.0, show_default=True, help="Seconds per configuration at most.")
-@click.option("--target-ci", type=float, default=0.01, show_default=True,
+@click.option("--warmup-min-count", type=int, default=_TIMING.warmup_min_count, show_default=True)
+@click.option("--warmup-min-time", type=float, default=_TIMING.warmup_min_time_s, show_default=True, help="Seconds.")
+@click.option("--min-samples", type=int, default=_TIMING.min_count, show_default=True)
+@click.option("--min-time", type=float, default=_TIMING.min_time_s, show_default=True,
+              help="Seconds of timed calls at least.")
+@click.option("--max-time", type=float, default=_TIMING.max_time_s, show_default=True,
+              help="Seconds per configuration at most.")
+@click.option("--target-ci", type=float, default=_TIMING.target_ci_rel, show_default=True,
               help="Stop when the 95% CI of the median is this fraction of it.")
 @click.option("--timeout", type=float, default=None,
               help="Seconds one configuration may take in all (conversion, timing, checks) before it is "
@@ -61,7 +66,6 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     from calib.hardware import device_report
     from calib.results.store import ResultWriter, default_path
     from calib.settings import FidelitySettings, LayerSettings
-    from calib.timing.engine import TimingSettings
 
     for path, flag in ((out, "--out"), (csv_path, "--csv"), (layers_csv, "--layers-csv")):
         check_output_path(path, flag)
@@ -70,8 +74,8 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
         configuration["backends"] = ["onnxruntime"]  # an ONNX file runs on ONNX Runtime unless --backend says so
     if model.endswith(".xml") and _is_default("backends"):
         configuration["backends"] = ["openvino"]  # an OpenVINO IR runs on OpenVINO only
-    if timeout is not None and timeout < 0:
-        raise UsageError(f"--timeout {timeout:g}: must be 0 (no limit) or positive")
+    if timeout is not None and not 0 <= timeout < float("inf"):
+        raise UsageError(f"--timeout {timeout:g}: must be 0 (no limit) or a positive number of seconds")
     if min_time > max_time and _is_default("min_time"):
         min_time = max_time  # --max-time 0.2 alone: the default --min-time (1 s) gives way; both given: an error
     timing = TimingSettings(warmup_min_count=warmup_min_count, warmup_min_time_s=warmup_min_time,

@@ -65,13 +65,29 @@ def median_ratio(baseline_ms, current_ms, baseline_median: float, current_median
 
 
 def speedups(records: list[dict]) -> dict[int, float]:
-    """Speed-up over fp32 on the same model, backend, batch and device (record index -> ratio of medians)."""
+    """Speed-up over fp32 on the same model, backend, batch and device (record index -> ratio of medians).
+    Under --backend auto the backend is "auto": fp32 on the backend auto picked for it is the reference."""
     from calib.configuration import Configuration
     from calib.results.schema import summary_of
 
-    medians = [(Configuration.of(record), summary_of(record)) for record in records]
-    fp32 = {configuration.peer_key: summary.median_ms for configuration, summary in medians
-            if configuration.precision == "fp32" and summary}
-    return {index: fp32[configuration.peer_key] / summary.median_ms
-            for index, (configuration, summary) in enumerate(medians)
-            if summary and fp32.get(configuration.peer_key)}
+    def key(record: dict) -> tuple:
+        requested = (record.get("backend_choice") or {}).get("requested")
+        peer = Configuration.of(record).peer_key
+        return (peer[0], requested or peer[1], *peer[2:])
+
+    keyed = [(key(record), record["identity"]["precision"], summary_of(record)) for record in records]
+    fp32 = {peer: summary.median_ms for peer, precision, summary in keyed if precision == "fp32" and summary}
+    return {index: fp32[peer] / summary.median_ms for index, (peer, _, summary) in enumerate(keyed)
+            if summary and fp32.get(peer)}
+
+
+def ratio_to_reference(row, column_index: int) -> tuple[int, RatioEstimate] | None:
+    """Time ratio of this cell to the row's first measured cell (reference column, estimate)."""
+    measured = [index for index in sorted(row.cells) if row.cells[index].summary is not None]
+    cell = row.cells.get(column_index)
+    if not measured or cell is None or cell.summary is None or measured[0] == column_index:
+        return None
+    reference = row.cells[measured[0]]
+    estimate = median_ratio(reference.record["timing"]["samples_ms"], cell.record["timing"]["samples_ms"],
+                            reference.summary.median_ms, cell.summary.median_ms)
+    return measured[0], estimate

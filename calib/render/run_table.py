@@ -50,7 +50,9 @@ def _fidelity_text(record: dict) -> Text:
     compact = fidelity.get("compact")
     if not compact:
         return Text("-", style="dim")
-    return Text(compact, style="bold red" if fidelity.get("passed") is False else "")
+    if fidelity.get("passed") is False:  # said in words, not only in red (logs and pipes have no colour)
+        return Text(f"FAIL {compact}", style="bold red")
+    return Text(compact)
 
 
 # Dropped first when the terminal is too narrow for every column (calib.render.fit).

@@ -11,7 +11,7 @@ import html
 import json
 
 from calib import __version__
-from calib.compare.table import speedup_text
+from calib.render.compare_table import speedup_text
 from calib.render import format as fmt
 from calib.report import charts
 from calib.report.content import ReportContent

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from calib.compare.table import format_ratio, ratio_to_reference, speedup_text
+from calib.compare.ratios import ratio_to_reference
+from calib.render.compare_table import format_ratio, speedup_text
 from calib.render import format as fmt
 from calib.report.content import ENVIRONMENT_KEYS, ReportContent
 

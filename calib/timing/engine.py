@@ -82,8 +82,15 @@ class TimingSettings(CiTarget):
     warmup_max_time_s: float = Warmup.max_time_s
 
     def __post_init__(self):
+        import math
+
         from calib.errors import UsageError
 
+        for flag, value in (("--min-time", self.min_time_s), ("--max-time", self.max_time_s),
+                            ("--target-ci", self.target_ci_rel), ("--warmup-min-time", self.warmup_min_time_s),
+                            ("warm-up max time", self.warmup_max_time_s)):
+            if not math.isfinite(value):
+                raise UsageError(f"{flag} {value}: must be a finite number")
         if self.min_count <= 0 or self.warmup_min_count < 0 or self.hard_min_count <= 0:
             raise UsageError("--min-samples must be positive and --warmup-min-count not negative")
         if self.max_time_s <= 0 or self.min_time_s < 0 or self.warmup_min_time_s < 0:

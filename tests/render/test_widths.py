@@ -144,7 +144,7 @@ def _gate_result():
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_gate_table_keeps_ratios_and_the_whole_note(width):
-    from calib.check.table import build_gate_table
+    from calib.render.gate_table import build_gate_table
 
     output = assert_fits(build_gate_table(_gate_result()), width)
     assert "regression" in output and "not measured" in output
@@ -156,7 +156,7 @@ def test_gate_table_keeps_ratios_and_the_whole_note(width):
 @pytest.mark.parametrize("width", WIDTHS)
 def test_compare_table_of_three_files(width):
     from calib.compare.align import align
-    from calib.compare.table import build_compare_table
+    from calib.render.compare_table import build_compare_table
 
     files = []
     for index in range(3):

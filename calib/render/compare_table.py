@@ -11,23 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from calib.compare.align import Cell, Column, Row
-from calib.compare.ratios import RatioEstimate, median_ratio
+from calib.compare.ratios import RatioEstimate, ratio_to_reference
 from calib.render import format as fmt
 from calib.render.fit import Fitted
 
 _VERDICT_STYLE = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}
-
-
-def ratio_to_reference(row: Row, column_index: int) -> tuple[int, RatioEstimate] | None:
-    """Time ratio of this cell to the row's first measured cell (reference column, estimate)."""
-    measured = [index for index in sorted(row.cells) if row.cells[index].summary is not None]
-    cell = row.cells.get(column_index)
-    if not measured or cell is None or cell.summary is None or measured[0] == column_index:
-        return None
-    reference = row.cells[measured[0]]
-    estimate = median_ratio(reference.record["timing"]["samples_ms"], cell.record["timing"]["samples_ms"],
-                            reference.summary.median_ms, cell.summary.median_ms)
-    return measured[0], estimate
 
 
 def speedup_text(value: float | None) -> str:

@@ -6,7 +6,7 @@ from calib.check.gate import GateResult
 from calib.check.markdown import headline, outcome_cells
 from calib.render.fit import Fitted, light_table
 
-_STYLE = {"regression": "bold red", "improvement": "green", "unchanged": ""}
+_STYLE = {"regression": "bold red", "fails fidelity": "bold red", "improvement": "green", "unchanged": ""}
 # The text columns wrap where a terminal is narrow (down to these widths); numbers are never cut.
 WRAPPING = {"configuration": 16, "method": 12, "note": 8}
 # Left out first, in this order, where even that does not fit (calib.render.fit): the ratio, its
