@@ -95,6 +95,7 @@ def apply_probe(report: dict, probe_result: dict) -> dict:
     an unsupported type) and `measured_note` (the disagreement in words, also appended to `evidence`).
     """
     report = copy.deepcopy(report)
+    busy = bool(probe_result.get("warnings"))  # e.g. other processes on the cores: a ratio can be far off
     for device in report["devices"]:
         results = probe_result["devices"].get(device["id"])
         for verdict in device["precisions"].values():
@@ -106,6 +107,8 @@ def apply_probe(report: dict, probe_result: dict) -> dict:
             if measured["probed"]:
                 verdict["measured_ratio"] = measured["ratio_to_fp32"]
                 verdict["measured_agrees"] = measured["agrees"] if verdict["compute"] != "fp32" else None
+                if measured["note"] and busy:
+                    measured["note"] += " (measured while the probe warned that the machine was busy: rerun it idle)"
                 verdict["measured_note"] = measured["note"]
                 if measured["note"]:
                     verdict["evidence"] = f"{verdict['evidence']}; but {measured['note']}"

@@ -55,9 +55,9 @@ def budget_settings(budget_s: float) -> TimingPlan:
     return TimingPlan(Warmup(min_count=1, min_time_s=0.0, max_time_s=budget_s), FixedTime(budget_s, min_count=1))
 
 
-def _fastest_call_s(kernel: Kernel, timer, limit_s: float, calls: int = 5) -> float:
+def _fastest_call_s(kernel: Kernel, timer, limit_s: float, calls: int = 8) -> float:
     """The fastest of up to `calls` calls, fewer once they add up to `calls` x `limit_s` (a size far
-    over the limit is not tried five times): on a shared machine one call can be many times too
+    over the limit is not tried eight times): on a shared machine one call can be many times too
     slow, the fastest is what the kernel costs."""
     kernel.call()  # the first call pays for allocation and kernel selection (oneDNN primitives, cuBLAS)
     times = []

@@ -200,3 +200,12 @@ def test_probe_table_shows_the_note_and_the_shape(fixture_text):
     text = console.export_text()
     assert "1024x1024x1024" in text and "native flags, measured 0.84x fp32" in text
     assert "does not use the fp16 arithmetic" in text
+
+
+def test_a_disagreement_on_a_busy_machine_says_so(fixture_text):
+    from calib.hardware.report import report_from_cpu_text
+
+    report = report_from_cpu_text(fixture_text("sapphirerapids-xeon-8480plus.cpuinfo"), "spr")
+    busy = {**_probe({"fp32": 1.0, "fp16": 0.84}), "warnings": ["other processes used 200% of a core"]}
+    note = apply_probe(report, busy)["devices"][0]["precisions"]["fp16"]["measured_note"]
+    assert note.endswith("(measured while the probe warned that the machine was busy: rerun it idle)")
