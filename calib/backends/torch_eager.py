@@ -104,10 +104,17 @@ def candidates(model, config: RunConfig) -> list[tuple[str, RunConfig]]:
     precision = get_precision(config.precision)
     if precision.family == "float" and len(model.item_shape) == 3 and model.input_kind == "image":
         return [("contiguous", config), ("channels_last", replace(config, memory_format="channels_last"))]
-    if config.precision == "int8-static" and config.int8.path == "auto" and _has_torchao():
+    if config.precision == "int8-static" and config.int8.path == "auto" and _has_torchao() \
+            and not _is_exported_graph(model.module):  # an exported (.pt2) graph has PT2E only
         return [("fx", replace(config, int8=replace(config.int8, path="fx"))),
                 ("pt2e", replace(config, int8=replace(config.int8, path="pt2e")))]
     return [("default", config)]
+
+
+def _is_exported_graph(module) -> bool:
+    from calib.quant.static_int8 import is_aten_graph
+
+    return is_aten_graph(module)
 
 
 def _has_torchao() -> bool:

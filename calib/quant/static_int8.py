@@ -113,7 +113,7 @@ def _pt2e(module, example_inputs, draw, choice, settings, notes):
         settings = {**settings, "weight_granularity": "per-channel"}
     try:
         # A .pt2's graph is already ATen: re-tracing it loses the metadata X86InductorQuantizer matches on
-        exported = module if _is_aten_graph(module) else torch.export.export(module, example_inputs,
+        exported = module if is_aten_graph(module) else torch.export.export(module, example_inputs,
                                                                             strict=True).module()
     except Exception as exc:  # noqa: BLE001
         raise CalibError(f"int8-static: neither FX nor torch.export(strict=True) can trace this model "
@@ -142,7 +142,7 @@ def _pt2e(module, example_inputs, draw, choice, settings, notes):
     return quantized, info
 
 
-def _is_aten_graph(module) -> bool:
+def is_aten_graph(module) -> bool:
     """A graph torch.export produced (e.g. loaded from a .pt2): its calls are ATen operator overloads."""
     graph = getattr(module, "graph", None)
     return graph is not None and any(isinstance(node.target, torch._ops.OpOverload) for node in graph.nodes)

@@ -36,4 +36,4 @@ def lognormal_samples(seed, median_ms=2.0, spread=0.05, count=300):
 
 # Real runs in module-scoped fixtures (which cannot use the function-scoped `fast_options`).
 FAST_RUN_OPTIONS = ["--max-time", "0.3", "--min-time", "0.05", "--min-samples", "10", "--warmup-min-time", "0.01",
-                    "--warmup-min-count", "1", "-q"]
+                    "--warmup-min-count", "1", "-q", "--no-tune"]
