@@ -126,7 +126,7 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
     names = [name for name, _ in listed]
     if settings.pin is not None and settings.pin in names:
         chosen = listed[names.index(settings.pin)]
-        return _single(model, configuration, chosen, names, f"pinned with --candidate {settings.pin}")
+        return _single(model, configuration, chosen, names, f"{settings.pin}: pinned with --candidate")
     if len(listed) == 1:
         return lifecycle.prepare(model, configuration, listed[0][1]), None
     if not settings.enabled:  # --no-tune: the rule's first, recorded as the candidate, nothing to show

@@ -163,5 +163,5 @@ def tuning_lines(records: list[dict]) -> list[str]:
         timed = [c for c in tuning.get("candidates", []) if c.get("median_ms") is not None]
         listed = " | ".join(f"{c['name']} {fmt.ms(c['median_ms'])} ms" for c in timed) or \
             ", ".join(c["name"] for c in tuning.get("candidates", []))
-        lines.append(f"tuned {Configuration.of(record).short_label}: {listed} -> {tuning['picked']}: {tuning['why']}")
+        lines.append(f"tuned {Configuration.of(record).short_label}: {listed} -> {tuning['why']}")  # why names it
     return lines
