@@ -140,7 +140,7 @@ def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: d
     from calib.tuning import prepare_tuned
 
     run_config = spec.run_config(configuration.precision, configuration.batch_size)
-    prepared, tuning = prepare_tuned(model, configuration, run_config, spec.tune)
+    prepared, tuning = prepare_tuned(model, configuration, run_config, spec.tune, references)
     if tuning:
         record["tuning"] = tuning
     with prepared:

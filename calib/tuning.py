@@ -120,8 +120,10 @@ def untuned(model, configuration: Configuration, run_config, pin: str | None = N
     return next((item for item in listed if item[0] == pin), listed[0])
 
 
-def prepare_tuned(model, configuration: Configuration, run_config, settings: TuneSettings):
-    """(the Prepared to measure, the record's "tuning" dict or None where there was nothing to choose)."""
+def prepare_tuned(model, configuration: Configuration, run_config, settings: TuneSettings, references=None):
+    """(the Prepared to measure, the record's "tuning" dict or None where there was nothing to choose).
+    `references`: the sweep's fidelity cache, whose fp32 CPU outputs on the seeded inputs the candidates
+    are checked against (computed once, shared with the fidelity pass)."""
     listed = candidates_of(model, configuration, run_config)
     names = [name for name, _ in listed]
     if settings.pin is not None and settings.pin in names:
@@ -152,7 +154,7 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
             return _keep(prepared, built[0], names, entries,
                          f"{built[0]}: the first that builds (one call took {first_call_s:.1f} s: too slow to "
                          f"race the candidates in the {settings.budget_s:g} s budget)", settings)
-        _outputs_against_fp32(model, configuration, entries, prepared)
+        _outputs_against_fp32(model, configuration, entries, prepared, references)
         race([e for e in entries if e.failed is None], settings, configuration.batch_size)
         winner, why = pick(entries)
         return _keep(prepared, winner.name, names, entries, why, settings)
@@ -192,16 +194,21 @@ def _first_call_s(prepared) -> float:
     return time.perf_counter() - started
 
 
-def _outputs_against_fp32(model, configuration, entries: list[Entry], prepared: dict) -> None:
+def _outputs_against_fp32(model, configuration, entries: list[Entry], prepared: dict, references=None) -> None:
     """Each candidate's cosine to the fp32 torch module on the CPU (or, for graphs without one, to the
     rule's first candidate) on the seeded inputs, and whether its outputs are finite."""
     import torch
 
     from calib.fidelity import metrics
 
-    inputs = model.make_inputs(configuration.batch_size)
+    from calib.fidelity.assess import CPU_FAMILY, References
+    from calib.models.loader import SEED
+
+    batch_size = configuration.batch_size
+    references = references if references is not None else References()
     with torch.inference_mode():
-        reference = metrics.detached(model.module(*inputs)) if model.module is not None else None
+        reference = None if model.module is None else references.seeded(
+            CPU_FAMILY, batch_size, SEED, lambda: metrics.detached(model.module(*model.make_inputs(batch_size))))
         for entry in entries:
             if entry.failed is not None:
                 continue

@@ -198,15 +198,18 @@ def _serve(spec, cells, conn, cwd: str, environ: dict) -> None:
 
 def _plain(record: dict) -> dict:
     """The record as the results file will hold it (no live objects cross the pipe)."""
-    from calib.results.store import _jsonable
+    from calib.results.store import jsonable
 
-    return json.loads(json.dumps(record, default=_jsonable))
+    return json.loads(json.dumps(record, default=jsonable))
 
 
 def _fallback_configuration(spec, model_name: str, cell, item_shape) -> dict:
+    """The identity of a cell the worker died on before naming it (it names each as it starts)."""
+    from calib.configuration import Configuration
+
     backend, precision, batch_size = cell
-    return {"model": model_name, "backend": backend, "precision": precision, "batch_size": batch_size,
-            "input_shape": [batch_size, *item_shape], "device": spec.device}
+    return Configuration(model_name, backend, precision, batch_size, (batch_size, *item_shape),
+                         spec.device).to_identity()
 
 
 def _rebuilt_error(name: str, message: str):

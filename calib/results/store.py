@@ -42,7 +42,7 @@ def write_json_atomic(path: Path, payload: dict) -> None:
         # open() would (0644 under the usual umask 022)
         os.chmod(tmp, 0o666 & ~_current_umask())
         with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=1, default=_jsonable)
+            json.dump(payload, handle, indent=1, default=jsonable)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -59,7 +59,8 @@ def _current_umask() -> int:
     return mask
 
 
-def _jsonable(value):
+def jsonable(value):
+    """What json.dump writes for values it has no rule for (tensors, tuples, paths): also calib.worker's."""
     if hasattr(value, "tolist"):
         return value.tolist()
     if isinstance(value, (set, tuple)):
