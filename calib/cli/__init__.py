@@ -28,6 +28,9 @@ COMMANDS = {
     "ab": ("calib.cli.ab", "Measure a baseline and a candidate model interleaved, for a drift-proof CI gate."),
     "report": ("calib.cli.report", "Self-contained HTML (or markdown) report of stored results."),
     "recommend": ("calib.cli.recommend", "The fastest configuration whose accuracy stays within budget."),
+    "train": ("calib.cli.train", "Training speed, memory and loss-curve fidelity per precision."),
+    "calibrate": ("calib.cli.calibrate", "Measure a per-op latency table for this device and precision."),
+    "predict": ("calib.cli.predict", "Predict a model's latency from a calibration table, without running it."),
 }
 
 
