@@ -121,6 +121,9 @@ class Int8Settings:
     path: str = "auto"
     engine: str | None = None
     ort_types: str | None = None
+    # Layers kept in float (mixed precision, calib.sensitivity's fallback), named in the namespace of
+    # the backend that quantizes: torch module paths, ONNX node names, OpenVINO op names.
+    keep_float: tuple[str, ...] = ()
 
     def __post_init__(self):
         _choice("int8 path", self.path, INT8_PATHS)
