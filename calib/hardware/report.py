@@ -10,12 +10,14 @@ from calib.errors import UsageError
 from calib.hardware.cpu import detect_cpu
 from calib.hardware.cpuinfo import parse_cpu_text
 from calib.hardware.cuda import live_gpus, soc_gpu
+from calib.hardware.engines import engines_for
 from calib.hardware.jetson import detect_jetson
 from calib.hardware.rules import PRECISION_FLAGS
 from calib.hardware.verdict import device_verdicts
 
 # 1: first version (cpu, jetson, devices[].precisions[].{status,evidence,compute,rule,engine})
-REPORT_SCHEMA_VERSION = 1
+# 2: devices[].engines[].{backend,role,installed,version,install} (calib.hardware.engines)
+REPORT_SCHEMA_VERSION = 2
 
 
 def cpu_device(cpu: dict) -> dict:
@@ -25,7 +27,10 @@ def cpu_device(cpu: dict) -> dict:
     return device
 
 
-def build_report(cpu: dict, jetson: dict | None, gpus: list[dict], gpu_note: str | None) -> dict:
+def build_report(cpu: dict, jetson: dict | None, gpus: list[dict], gpu_note: str | None,
+                 check_installed: bool = True) -> dict:
+    """`check_installed` False for a captured machine (--root, --cpuinfo): its engines are listed, not
+    looked up in this Python environment."""
     present = set(cpu.get("flags") or [])
     cpu = {**cpu, "precision_flags": [f for f in PRECISION_FLAGS.get(cpu.get("arch"), []) if f in present]}
     devices = [cpu_device(cpu)]
@@ -34,6 +39,8 @@ def build_report(cpu: dict, jetson: dict | None, gpus: list[dict], gpu_note: str
         gpus = [integrated] if integrated else []
     for gpu in gpus:
         devices.append({**gpu, "precisions": device_verdicts(gpu)})
+    for device in devices:
+        device["engines"] = engines_for(device["kind"], cpu.get("arch"), check_installed)
     # Devices carry their flags for the rules; the JSON keeps them once, under "cpu".
     devices[0] = {key: value for key, value in devices[0].items() if key != "flags"}
     return {"schema_version": REPORT_SCHEMA_VERSION, "cpu": cpu, "jetson": jetson, "devices": devices,
@@ -49,7 +56,7 @@ def device_report(root=None, live_gpu: bool = True) -> dict:
         gpus, note = live_gpus()
     else:
         gpus, note = [], "not queried (live_gpu=False)"
-    return build_report(cpu, jetson, gpus, note)
+    return build_report(cpu, jetson, gpus, note, check_installed=root is None)
 
 
 def report_from_cpu_text(text: str, source: str) -> dict:
@@ -58,4 +65,4 @@ def report_from_cpu_text(text: str, source: str) -> dict:
     if info.arch == "unknown" and not info.flags:
         raise UsageError(f"{source}: no CPU description found (expected /proc/cpuinfo or lscpu output)")
     cpu = {**info.as_dict(), "governor": None, "source": source}
-    return build_report(cpu, None, [], "not queried: analysing pasted CPU text")
+    return build_report(cpu, None, [], "not queried: analysing pasted CPU text", check_installed=False)

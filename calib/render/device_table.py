@@ -29,6 +29,8 @@ def print_device_report(report: dict, console) -> None:
         console.print(f"[bold]GPU[/]  none: {report.get('gpu_note')}")
     for device in report["devices"]:
         console.print(build_device_table(device))
+        for line in engine_lines(device):
+            console.print(line)
     if report.get("probe"):
         from calib.hardware.measured import probe_notes
 
@@ -52,6 +54,27 @@ def jetson_identity(jetson: dict) -> str:
     else:
         parts.append("soc unknown")
     return ", ".join(parts)
+
+
+def engine_lines(device: dict) -> list[str]:
+    """The engines calib can run on this device: installed ones with their versions, then the missing
+    ones with the install hint (calib.hardware.engines; absent in reports made before it)."""
+    engines = device.get("engines")
+    if not engines:
+        return []
+    if all(engine.get("installed") is None for engine in engines):
+        listed = ", ".join(f"{engine['backend']} ({engine['role']})" for engine in engines)
+        return [escape(f"engines for {device['id']}: {listed}; not looked up on a captured machine")]
+    installed = [engine for engine in engines if engine.get("installed")]
+    lines = [escape(f"engines on {device['id']}: " + "; ".join(
+        f"{engine['backend']} {engine.get('version') or ''}".rstrip() + f" ({engine['role']})"
+        for engine in installed)) + ("  [dim](--backend auto measures them against each other)[/]"
+                                     if len(installed) > 1 else "")]
+    missing = [engine for engine in engines if engine.get("installed") is False]
+    if missing:
+        lines.append(escape("  not installed: " + "; ".join(f"{engine['backend']} ({engine['install']})"
+                                                            for engine in missing)))
+    return lines
 
 
 def device_title(device: dict) -> str:

@@ -150,3 +150,69 @@ def test_tables_fit_the_terminal_without_cutting_a_word(width):
     assert max(len(line) for line in result.output.splitlines()) <= width and "…" not in result.output
     for word in ("int8-dynamic", "int8-static", "unsupported", "8.9+"):
         assert word in result.output, result.output
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def test_engines_on_this_machine_name_what_is_installed():
+    import platform
+
+    report = json.loads(_invoke("--json").output)
+    engines = {e["backend"]: e for e in report["devices"][0]["engines"]}
+    assert engines["torch"]["installed"] and engines["torch"]["version"]
+    assert engines["onnxruntime"]["installed"] == _installed("onnxruntime")
+    if platform.machine() == "x86_64":
+        assert engines["openvino"]["installed"] == _installed("openvino")
+        assert "CPU engine candidate on x86" in engines["openvino"]["role"]
+    else:
+        assert "openvino" not in engines
+    assert "tensorrt" not in engines  # a CUDA engine, listed under the GPUs
+    text = " ".join(_invoke().output.split())
+    assert "engines on cpu: torch" in text
+    if _installed("openvino") and platform.machine() == "x86_64":
+        assert "openvino" in text and "CPU engine candidate on x86" in text
+
+
+def test_without_openvino_installed_device_says_how_to_install_it(monkeypatch):
+    import importlib.metadata
+    import importlib.util
+
+    from calib.hardware import engines as engines_module
+
+    real_version, real_find_spec = importlib.metadata.version, importlib.util.find_spec
+
+    def version(name):
+        if name == "openvino":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(engines_module.importlib.metadata, "version", version)
+    monkeypatch.setattr(engines_module.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "openvino" else real_find_spec(name, *a))
+    listed = {e["backend"]: e for e in engines_module.engines_for("cpu", "x86_64")}
+    assert listed["openvino"]["installed"] is False and "calib-bench[openvino]" in listed["openvino"]["install"]
+    result = _invoke()
+    assert result.exit_code == 0, result.output
+    assert "not installed: openvino (pip install 'calib-bench[openvino]')" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("fixture, expected", [
+    ("zen3-ryzen9-5950x.cpuinfo", ["torch", "onnxruntime", "openvino"]),
+    ("graviton3-neoverse-v1.cpuinfo", ["torch", "onnxruntime"]),  # OpenVINO: x86 only in calib
+])
+def test_a_captured_machine_lists_its_engines_without_looking_them_up(fixture, expected):
+    report = json.loads(_invoke("--cpuinfo", str(FIXTURES / fixture), "--json").output)
+    engines = report["devices"][0]["engines"]
+    assert [e["backend"] for e in engines] == expected and all(e["installed"] is None for e in engines)
+    assert "not looked up on a captured machine" in " ".join(_invoke("--cpuinfo", str(FIXTURES / fixture)).output.split())
+
+
+def test_a_cuda_device_lists_the_cuda_engines():
+    from calib.hardware.engines import engines_for
+
+    assert [e["backend"] for e in engines_for("cuda", "x86_64", check_installed=False)] == \
+        ["torch", "onnxruntime", "tensorrt"]
