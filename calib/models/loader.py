@@ -35,6 +35,7 @@ class LoadedModel:
     weights: str = "user"  # "random" (catalog, seeded init), "trained" (shipped), "user" (a file: yours)
     fixed_batch: int | None = None  # a graph exported for one batch size only (.pt2, .onnx): that size
     fixed_batch_hint: str = ""  # how to get a graph that takes other batch sizes
+    train_parts: tuple = ()  # a factory's (loss_fn, make_batch) after (module, example_inputs): calib.train.task
 
     def make_inputs(self, batch_size: int, seed: int = SEED) -> tuple:
         """Seeded inputs for one call at this batch size (fp32 / int64, on the CPU)."""
@@ -75,7 +76,12 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
 def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None,
              trust_code: bool = False) -> LoadedModel:
     """Every kind of model `calib run` takes: catalog names, file.py:factory, .pt, .pt2, .onnx and OpenVINO
-    IR .xml (a graph has no torch module: only the onnxruntime and openvino backends run it)."""
+    IR .xml (a graph has no torch module: only the onnxruntime and openvino backends run it), and Hugging
+    Face model directories (hf:DIR, or a DIR with config.json: calib.models.hf)."""
+    if spec.startswith("hf:") or (Path(spec) / "config.json").is_file():
+        from calib.models.hf import load_hf
+
+        return load_hf(spec, seq_len, input_shape)
     if spec.endswith(".onnx"):
         from calib.backends.onnx_model import load_onnx_model
 
@@ -239,9 +245,9 @@ def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedM
         built = factory()
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"{path}:{factory_name}() failed ({type(exc).__name__}: {first_line(exc)})") from None
-    example = None
+    example, train_parts = None, ()
     if isinstance(built, tuple):
-        built, example = built[0], built[1]
+        built, example, train_parts = built[0], built[1], tuple(built[2:4])
         example = tuple(example) if isinstance(example, (tuple, list)) else (example,)
     if not isinstance(built, torch.nn.Module):
         raise ModelLoadError(f"{path}:{factory_name}() returned {type(built).__name__}, not an nn.Module")
@@ -253,4 +259,4 @@ def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedM
         shape = (seq_len,)
     return LoadedModel(f"{path.stem}:{factory_name}", built.eval(), kind, shape, source=str(path),
                        example_inputs=example if example is not None and input_shape is None else None,
-                       vocab_size=getattr(built, "vocab_size", None))
+                       vocab_size=getattr(built, "vocab_size", None), train_parts=train_parts)

@@ -1,0 +1,119 @@
+"""`calib train`: train MODEL a few steps per precision; speed, memory and loss fidelity in one table."""
+
+from __future__ import annotations
+
+import click
+
+from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
+from calib.cli._options import trust_model_file_option
+from calib.errors import UsageError
+from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAULT_STEPS, OPTIMIZERS, TrainSettings
+
+
+@click.command(name="train")
+@click.option("--model", "-m", required=True,
+              help="Catalog name (see `calib models`) or file.py:factory; the factory may return (module, "
+                   "example_inputs, loss_fn, make_batch): see calib/train/task.py.")
+@click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
+              help="fp32 tf32 amp-fp16 amp-bf16 bf16 fp8 int8-qat; repeat or comma-separate.")
+@click.option("--baseline", default="fp32", show_default=True,
+              help="The precision the Δ columns and the loss deviation are against (trained first; added if "
+                   "not in --precision).")
+@click.option("--steps", type=int, help=f"Training steps per precision (default: the model's, else {DEFAULT_STEPS}).")
+@click.option("--warmup-steps", type=int, help="Untimed first steps (default: a quarter of --steps, 1 to 5).")
+@click.option("--batch-size", type=int, help="Training batch (default: the model's, else 8).")
+@click.option("--input-shape", help="One input item without batch, e.g. 3,64,64 (resnet18's default here).")
+@click.option("--seq-len", type=int, help="Sequence length for text models.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd", show_default=True)
+@click.option("--lr", type=float, help="Learning rate (default: the model's, else 0.01 SGD / 1e-3 AdamW).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Initial weights, batches and dropout.")
+@click.option("--init-scale", type=float, default=DEFAULT_INIT_SCALE, show_default=True,
+              help="GradScaler's first loss scale (amp-fp16).")
+@click.option("--layers", is_flag=True, help="Per-module forward and backward time per precision (hooked steps "
+                                             "after the timed ones).")
+@click.option("--layer-steps", type=int, default=DEFAULT_LAYER_STEPS, show_default=True,
+              help="Hooked steps for --layers (their median is shown).")
+@click.option("--compile", "use_compile", is_flag=True, help="torch.compile the model; compile time kept apart.")
+@click.option("--no-eval", is_flag=True, help="Skip the accuracy eval of labelled tasks.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded.")
+@trust_model_file_option
+@click.option("--out", type=click.Path(dir_okay=False), help="Results JSON path (default results/<time>-<model>.json).")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_shape, seq_len, optimizer, lr, seed,
+            init_scale, layers, layer_steps, use_compile, no_eval, device, threads, trust_model_file, out,
+            results_dir, quiet):
+    """Train MODEL for the same steps, on the same batches from the same initial weights, at each precision;
+    print samples/s, peak memory and the loss curve's deviation from the baseline; write results/."""
+    from calib.hardware import physical_cores
+    from calib.models.loader import parse_shape
+    from calib.spec import resolve_device
+    from calib.train.driver import ordered_precisions
+    from calib.train.task import train_defaults
+
+    check_output_path(out, "--out")
+    names, added = ordered_precisions(split_multi(precisions), baseline)
+    for value, flag in ((threads, "--threads"), (seq_len, "--seq-len")):
+        if value is not None and value <= 0:
+            raise UsageError(f"{flag} {value}: must be positive")
+    defaults = train_defaults(model)
+    shape = parse_shape(input_shape) or defaults.get("input_shape")
+    if seq_len is not None:
+        shape = None  # the loader reads --seq-len for text models
+    settings = TrainSettings(steps=steps if steps is not None else defaults.get("steps", DEFAULT_STEPS),
+                             warmup_steps=warmup_steps,
+                             batch_size=batch_size if batch_size is not None else defaults.get("batch_size", 8),
+                             optimizer=optimizer, lr=lr if lr is not None else defaults.get(f"lr_{optimizer}"),
+                             seed=seed, init_scale=init_scale, layers=layers, layer_steps=layer_steps,
+                             compile=use_compile, eval=not no_eval)
+    device = resolve_device(device)
+    threads = threads or physical_cores()
+    _train(model, names, added, baseline, settings, shape, seq_len, device, threads, trust_model_file, out,
+           results_dir, quiet)
+
+
+def _train(model, names, added, baseline, settings, shape, seq_len, device, threads, trust_model_file, out,
+           results_dir, quiet):
+    import torch
+
+    from calib.environment import capture
+    from calib.hardware import device_report
+    from calib.models.loader import load_any
+    from calib.render.train_table import print_train_results
+    from calib.results.store import ResultWriter, default_path
+    from calib.train import build_task, train_all
+
+    torch.set_num_threads(threads)
+    loaded = load_any(model, shape, seq_len, trust_model_file)
+    task = build_task(loaded, settings.seed)
+    report = device_report()
+    path = out or default_path(results_dir, f"train-{task.name}")
+    check_output_path(path, "--out" if out else "--results-dir")
+    writer = ResultWriter(path, capture(threads, report), report)
+    say_kept_previous(writer)
+    if added and not quiet:
+        click.echo(f"calib: training the baseline {baseline} too: the deviations are against its curve", err=True)
+
+    def on_start(name):
+        if not quiet:
+            click.echo(f"training {task.name} {name}: {settings.steps} steps of batch {settings.batch_size} ...",
+                       err=True)
+
+    try:
+        records = train_all(task, names, settings, device, report, writer, baseline=baseline, on_start=on_start)
+    except KeyboardInterrupt:
+        writer.close()
+        click.echo(f"calib: interrupted; {len(writer.records)} finished precision(s) kept in {writer.path}", err=True)
+        raise
+    writer.finish()
+    out_console = console()
+    shape_text = "x".join(str(d) for d in task.item_shape)
+    print_train_results(records, out_console, title=f"calib train: {task.name} [{shape_text}] batch "
+                                                    f"{settings.batch_size} on {device}, {threads} threads")
+    out_console.print(f"results: {writer.path}")
+    failed = [r for r in records if r["status"] == "failed"]
+    for record in failed:
+        click.echo(f"calib: error: {record['identity']['precision']} failed: {record['reason']}", err=True)
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,236 @@
+"""The tables `calib train` (and `calib show` on a train results file) prints: one row per precision
+with speed, memory and loss fidelity against the baseline, and the per-layer forward/backward
+table of every precision side by side (--layers)."""
+
+from __future__ import annotations
+
+import statistics
+
+from rich.text import Text
+
+from calib.dtypes import short_name
+from calib.render import format as fmt
+from calib.render.fit import Fitted, light_table
+
+DROPPABLE = ("fwd", "bwd", "opt", "NaN", "scaler", "Δ mem", "peak mem", "dtypes w/g/opt/mm")
+SEE_DROPPED = "`calib show FILE` on a wider terminal or the JSON has them"
+LAYER_ROWS = 15
+
+
+def is_train_result(records: list[dict]) -> bool:
+    return bool(records) and all("training" in record for record in records)
+
+
+def _baseline(records: list[dict]) -> dict | None:
+    names = {r["training"].get("baseline") for r in records if r.get("status") == "ok"} - {None}
+    name = next(iter(names), None)
+    return next((r for r in records if r["identity"]["precision"] == name and r.get("status") == "ok"), None)
+
+
+def _median(values) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _dtypes(record: dict) -> str:
+    dtypes = record["training"].get("dtypes") or {}
+
+    def one(key):
+        values = dtypes.get(key)
+        if isinstance(values, list):
+            return "+".join(short_name(v) for v in values) or "-"
+        return short_name(values, missing="-")
+    return "/".join(one(key) for key in ("weights", "grads", "optimizer_state", "compute"))
+
+
+def _delta(value, base) -> str:
+    if value is None or not base:
+        return "-"
+    change = 100 * (value / base - 1)
+    return f"{change:+.1f}%"
+
+
+def _peak(record: dict) -> int | None:
+    return (record["training"].get("memory") or {}).get("peak_bytes")
+
+
+def _rate(record: dict) -> tuple[float | None, str]:
+    training = record["training"]
+    if training.get("tokens_per_s") is not None:
+        return training["tokens_per_s"], "tok/s"
+    return training.get("samples_per_s"), "samples/s"
+
+
+def _accuracy(record: dict) -> str:
+    evaluation = record["training"].get("eval") or {}
+    if evaluation.get("int8_accuracy") is not None:
+        return f"{100 * evaluation['accuracy']:.1f}% fq, {100 * evaluation['int8_accuracy']:.1f}% int8"
+    if evaluation.get("accuracy") is not None:
+        return f"{100 * evaluation['accuracy']:.1f}%"
+    return "-"
+
+
+def _scaler(record: dict) -> str:
+    scaler = record["training"].get("grad_scaler")
+    if not scaler:
+        return "-"
+    last = scaler["scale"][-1] if scaler.get("scale") else None
+    return f"{scaler['skipped']} skip, {last:g}" if last is not None else f"{scaler['skipped']} skip"
+
+
+def build_train_table(records: list[dict], title: str | None = None) -> Fitted:
+    base = _baseline(records)
+    base_rate = _rate(base)[0] if base else None
+    base_peak = _peak(base) if base else None
+    unit = _rate(records[0])[1] if records and records[0].get("status") == "ok" else "samples/s"
+    table = light_table(title)
+    columns = ["precision", "hw", "dtypes w/g/opt/mm", "ms/step", "fwd", "bwd", "opt", unit,
+               f"Δ {unit}", "peak mem", "Δ mem", "final loss", "max |Δloss|", "accuracy", "scaler", "NaN"]
+    for name in columns:
+        left = name in ("precision", "hw", "dtypes w/g/opt/mm", "accuracy", "scaler")
+        table.add_column(name, justify="left" if left else "right", no_wrap=name != "accuracy", overflow="fold")
+    for number, record in enumerate(records):
+        precision = record["identity"]["precision"]
+        verdict = (record.get("verdict") or {}).get("status") or "?"
+        style_of = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}
+        hw = Text(verdict, style=style_of.get(verdict, "dim"))
+        if record.get("status") != "ok":
+            table.add_row(precision, hw, "-", record.get("status", "?"),
+                          *[""] * (len(columns) - 4), style="red" if record.get("status") == "failed" else "dim")
+            continue
+        training, summary = record["training"], record.get("summary") or {}
+        phases = training.get("phases_ms") or {}
+        rate, _ = _rate(record)
+        nonfinite = training.get("nonfinite") or {}
+        nan_steps = len(nonfinite.get("loss_steps") or [])
+        deviation = training.get("loss_max_deviation")
+        is_base = record is base
+        table.add_row(
+            precision + (" (base)" if is_base else ""), hw, _dtypes(record), fmt.ms(summary.get("median_ms")),
+            fmt.ms(_median(phases.get("forward"))), fmt.ms(_median(phases.get("backward"))),
+            fmt.ms(_median(phases.get("optimizer"))), fmt.rate(rate),
+            "-" if is_base else _delta(rate, base_rate), fmt.size(_peak(record)),
+            "-" if is_base else _delta(_peak(record), base_peak),
+            _loss(training.get("final_loss")), "-" if deviation is None or is_base else _loss(deviation),
+            _accuracy(record), _scaler(record), str(nan_steps) if nan_steps else "0",
+            style="yellow" if verdict == "emulated" else None)
+    return Fitted(table, DROPPABLE, where=SEE_DROPPED)
+
+
+def _loss(value) -> str:
+    if value is None:
+        return "-"
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+def note_lines(records: list[dict]) -> list[str]:
+    """Skips and failures with their reasons, the evidence behind every emulated verdict, what the
+    dtype column and the memory figure mean, and the data the steps ran on."""
+    lines = []
+    ok = [r for r in records if r.get("status") == "ok"]
+    for record in records:
+        precision = record["identity"]["precision"]
+        if record.get("status") != "ok":
+            lines.append(f"{precision} {record.get('status')}: {record.get('reason')}")
+        verdict = record.get("verdict") or {}
+        if verdict.get("status") == "emulated":
+            lines.append(f"{precision} is emulated on this device: {verdict.get('evidence')}")
+    for record in ok:
+        training = record["training"]
+        if record["identity"]["precision"] == "int8-qat" and training.get("qat_overhead"):
+            qat = record.get("backend_info", {}).get("qat") or {}
+            lines.append(f"int8-qat: a step takes {training['qat_overhead']:.2f}x fp32's "
+                         f"({qat.get('fake_quant_modules', '?')} fake-quant modules, engine {qat.get('engine')}); "
+                         f"converted to int8 in {(training.get('eval') or {}).get('convert_s') or 0:.2f} s")
+        if training.get("compile_s") is not None:
+            lines.append(f"{record['identity']['precision']}: torch.compile took {training['compile_s']:.1f} s "
+                         "(the first, warm-up step)")
+    if ok:
+        first = ok[0]["training"]
+        settings = first.get("settings") or {}
+        memory = first.get("memory") or {}
+        base = _baseline(records)
+        lines.append(f"dtypes: weights/grads/optimizer state/matmul-conv compute, read from the tensors; "
+                     f"peak mem: {memory.get('peak_kind')}; Δ against {base['identity']['precision'] if base else '-'}")
+        lines.append(f"{settings.get('steps')} steps ({settings.get('warmup_steps')} warm-up) of batch "
+                     f"{settings.get('batch_size')}, {settings.get('optimizer')} lr {settings.get('lr'):g}, "
+                     f"seed {settings.get('seed')}, same initial weights ({first['task'].get('init')}) and batches "
+                     f"for every precision: {first['task'].get('data')}")
+    return lines
+
+
+def warning_lines(records: list[dict]) -> list[str]:
+    return [f"{record['identity']['precision']}: {warning}" for record in records
+            for warning in record.get("warnings") or []]
+
+
+def build_train_layers_table(records: list[dict], top: int | None = LAYER_ROWS) -> Fitted | None:
+    """Per-module forward and backward ms of every precision with a layer table, side by side, the
+    baseline's slowest layers first; speed-up = baseline's fwd+bwd / this precision's."""
+    with_layers = [r for r in records if r.get("status") == "ok" and (r.get("layers") or {}).get("layers")]
+    if not with_layers:
+        return None
+    base = _baseline(with_layers) or with_layers[0]
+    if not (base.get("layers") or {}).get("layers"):
+        base = with_layers[0]
+    by_name = {id(r): {row["name"]: row for row in r["layers"]["layers"]} for r in with_layers}
+    names = [row["name"] for row in sorted(base["layers"]["layers"], key=lambda row: -(row.get("median_ms") or 0))]
+    extra = [row["name"] for r in with_layers for row in r["layers"]["layers"] if row["name"] not in names]
+    names += list(dict.fromkeys(extra))
+    if top is not None:
+        names = names[:top]
+    base_name = base["identity"]["precision"]
+    table = light_table(f"{base['identity']['model']}: forward / backward ms per layer and training step "
+                        f"(slowest {len(names)} in {base_name})")
+    table.add_column("layer", no_wrap=False, overflow="fold", min_width=14)
+    table.add_column("kind", no_wrap=True)
+    for record in with_layers:
+        precision = record["identity"]["precision"]
+        table.add_column(f"{precision} fwd", justify="right", no_wrap=True)
+        table.add_column(f"{precision} bwd", justify="right", no_wrap=True)
+        if record is not base:
+            table.add_column(f"{precision} vs {base_name}", justify="right", no_wrap=True)
+    for name in names:
+        base_row = by_name[id(base)].get(name) or {}
+        cells = [name, base_row.get("op_kind") or next(
+            (by_name[id(r)][name].get("op_kind") for r in with_layers if name in by_name[id(r)]), "")]
+        for record in with_layers:
+            row = by_name[id(record)].get(name)
+            cells += [fmt.ms(row.get("forward_ms")) if row else "-", fmt.ms(row.get("backward_ms")) if row else "-"]
+            if record is not base:
+                ratio = (base_row.get("median_ms") / row["median_ms"]
+                         if row and base_row.get("median_ms") and row.get("median_ms") else None)
+                style = "red" if ratio is not None and ratio < 1 else ("green" if ratio and ratio > 1 else "")
+                cells.append(Text(fmt.ratio(ratio), style=style))
+        table.add_row(*cells)
+    totals = ["total (layers)", ""]
+    for record in with_layers:
+        layers = record["layers"]
+        totals += [fmt.ms(layers.get("forward_sum_ms")), fmt.ms(layers.get("backward_sum_ms"))]
+        if record is not base:
+            ratio = base["layers"]["sum_ms"] / layers["sum_ms"] if layers.get("sum_ms") else None
+            totals.append(fmt.ratio(ratio))
+    table.add_row(*totals, style="bold")
+    return Fitted(table, where="--layers-csv or the JSON has every layer")
+
+
+def layer_coverage_lines(records: list[dict]) -> list[str]:
+    from calib.render.layers_table import coverage_line
+
+    return [f"{record['identity']['precision']}: {coverage_line(record['layers'])}" for record in records
+            if record.get("status") == "ok" and (record.get("layers") or {}).get("layers")]
+
+
+def print_train_results(records: list[dict], console, title: str | None = None) -> None:
+    """The run table, the layer table (when there is one), then warnings and notes."""
+    console.print(build_train_table(records, title))
+    layers = build_train_layers_table(records)
+    if layers is not None:
+        console.print(layers)
+        for line in layer_coverage_lines(records):
+            console.print(line, style="dim")
+    for line in warning_lines(records):
+        console.print(f"[yellow]warning:[/] {line}")
+    for line in note_lines(records):
+        console.print(line, style="dim")

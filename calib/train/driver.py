@@ -1,0 +1,82 @@
+"""Train every requested precision in turn, one record each, written after every one."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from calib.errors import PrecisionUnavailable
+from calib.train.loop import train_precision
+from calib.train.precisions import get_train_precision, unsupported_reason
+from calib.train.record import add_fidelity, configuration_of, fill_trained, mark_train_unmeasured, new_train_record
+from calib.train.settings import TrainSettings
+
+
+def ordered_precisions(precisions: list[str], baseline: str) -> tuple[list[str], bool]:
+    """The precisions with the baseline first (added when not asked for: the deviations need its curve);
+    and whether it was added."""
+    for name in [*precisions, baseline]:
+        get_train_precision(name)  # an unknown name: exit 2 before any work
+    unique = list(dict.fromkeys(precisions))
+    added = baseline not in unique
+    return [baseline, *[p for p in unique if p != baseline]], added
+
+
+def train_all(task, precisions: list[str], settings: TrainSettings, device: str, device_report: dict | None,
+              writer=None, baseline: str = "fp32", on_start: Callable | None = None) -> list[dict]:
+    import torch
+
+    records = []
+    _prime(task, settings, device)
+    for name in precisions:
+        precision = get_train_precision(name)
+        record = new_train_record(configuration_of(task, name, settings.batch_size, device), device_report)
+        if on_start:
+            on_start(name)
+        try:
+            reason = unsupported_reason(precision, device)
+            if reason:
+                raise PrecisionUnavailable(reason)
+            run = train_precision(task, precision, settings, device, record.get("verdict"))
+            fill_trained(record, run, task, settings)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one precision failing must not lose the others
+            mark_train_unmeasured(record, exc)
+        finally:
+            if device.startswith("cuda"):
+                torch.cuda.empty_cache()
+        _release_memory()
+        records.append(record)
+        add_fidelity(records, baseline)
+        if writer is not None:
+            writer.add(record)
+    if writer is not None:
+        writer.flush()  # the deviations of records written before the baseline's were filled in since
+    return records
+
+
+def _prime(task, settings: TrainSettings, device: str) -> None:
+    """Two untimed fp32 steps (and the eval) on a throwaway copy before the first precision, so that
+    torch's one-off allocations (kernels, thread pools, the optimizer's and autograd's first use;
+    150 MiB on a CPU) do not count as the first precision's peak memory."""
+    from dataclasses import replace
+
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        train_precision(task, get_train_precision("fp32"), replace(settings, steps=2, warmup_steps=1, layers=False),
+                        device)
+    _release_memory()
+
+
+def _release_memory() -> None:
+    """Give freed memory back to the OS between precisions (glibc keeps it otherwise), so the next
+    precision's RSS growth is its own."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

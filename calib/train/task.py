@@ -1,0 +1,172 @@
+"""What is trained: the initial model, its loss, the batches in order, and (for labelled data) the eval.
+
+Every precision starts from a copy of the same initial fp32 module and sees the same batches in the
+same order: `make_batch(step, batch_size)` is a pure function of the step.
+
+Where a task comes from:
+- `digits-cnn`: scikit-learn's digits (1437 labelled training images, 360 held out), the model
+  re-initialised from the seed (the catalog's shipped weights are already trained: a loss curve from
+  them says little), each epoch's order a seeded permutation; eval = test-set accuracy.
+- other catalog models: seeded synthetic batches (images ~ N(0, 1), token ids uniform) with seeded
+  random class labels for the model's own output width (cross-entropy), else an MSE target of the
+  output's shape. No eval: the labels are random.
+- `file.py:factory`: the factory returns `module`, `(module, example_inputs)`, or
+  `(module, example_inputs, loss_fn, make_batch)` where
+      loss_fn(output, target) -> scalar tensor            (None: the synthetic default above)
+      make_batch(step: int, batch_size: int) -> (inputs, target)
+          inputs a tensor or a tuple of tensors (batch first, on the CPU), the same for a given step
+          every time it is called                           (None: the synthetic default above)
+  The module's own weights are the initial weights (fine-tuning a trained model is allowed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from calib.errors import ModelLoadError, UsageError
+
+# Sizes that keep a CPU training run to a couple of minutes, where the catalog's inference shape
+# would not (resnet18 at 224x224 trains at seconds per step with emulated bf16). --input-shape,
+# --batch-size, --steps and --lr override them ("lr_<optimizer>").
+TRAIN_DEFAULTS: dict[str, dict] = {
+    "resnet18": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
+    "resnet50": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 8},
+    "mobilenet_v2": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
+    "mobilenet_v3_small": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
+    "efficientnet_b0": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
+    "bert-base": {"input_shape": (32,), "batch_size": 4, "steps": 8},
+    "digits-cnn": {"batch_size": 32, "steps": 100, "lr_sgd": 0.05},
+    "tiny-cnn": {"batch_size": 16, "steps": 20},
+    "tiny-mlp": {"batch_size": 32, "steps": 40},
+    "tiny-bert": {"batch_size": 16, "steps": 20},
+}
+
+
+@dataclass(frozen=True)
+class TrainTask:
+    name: str
+    module: object  # the initial fp32 nn.Module; never trained itself (each precision gets a copy)
+    input_kind: str  # "image" | "tokens" | "features"
+    item_shape: tuple[int, ...]
+    loss_fn: Callable  # (output, target) -> scalar
+    make_batch: Callable  # (step, batch_size) -> (inputs tuple, target)
+    data: str  # what the batches are, in words
+    # (model, forward_context, prepare_inputs) -> {"accuracy": float, "count": int}; None: unlabelled
+    evaluate: Callable | None = None
+    init: str = "seeded"  # "seeded" (re-initialised from --seed) | "as built" (a factory's own weights)
+    info: dict = field(default_factory=dict)
+
+    def items_per_sample(self) -> int:
+        """Tokens per sample for text models (tokens/s), 1 otherwise."""
+        return int(self.item_shape[0]) if self.input_kind == "tokens" and self.item_shape else 1
+
+
+def build_task(loaded, seed: int = 0) -> TrainTask:
+    """The task for a model calib.models.loader.load_any loaded."""
+    import torch
+
+    module = loaded.module
+    if not isinstance(module, torch.nn.Module) or isinstance(module, torch.jit.ScriptModule):
+        raise UsageError(f"{loaded.name}: calib train needs a trainable torch nn.Module (a catalog name or "
+                         f"file.py:factory), not a {type(module).__name__}")
+    if loaded.name == "digits-cnn" and loaded.source == "catalog":
+        return _digits_task(seed)
+    parts = tuple(getattr(loaded, "train_parts", ()) or ())
+    loss_fn, make_batch = (tuple(parts) + (None, None))[:2]
+    for what, value in (("loss_fn", loss_fn), ("make_batch", make_batch)):
+        if value is not None and not callable(value):
+            raise ModelLoadError(f"{loaded.name}: the factory's {what} is a {type(value).__name__}, not callable")
+    probe_inputs = loaded.make_inputs(1, seed)
+    default_loss, default_batch, data = _synthetic(loaded, module, probe_inputs, seed)
+    return TrainTask(loaded.name, module, loaded.input_kind, tuple(loaded.item_shape),
+                     loss_fn or default_loss, _checked(make_batch, loaded.name) if make_batch else default_batch,
+                     data if make_batch is None else "the factory's make_batch",
+                     init="seeded" if loaded.source == "catalog" else "as built")
+
+
+def _checked(make_batch, name):
+    def batch(step, batch_size):
+        try:
+            inputs, target = make_batch(step, batch_size)
+        except Exception as exc:  # noqa: BLE001 - the user's code: say where it failed
+            raise ModelLoadError(f"{name}: make_batch({step}, {batch_size}) failed "
+                                 f"({type(exc).__name__}: {exc})") from None
+        return (inputs if isinstance(inputs, tuple) else tuple(inputs) if isinstance(inputs, list)
+                else (inputs,)), target
+    return batch
+
+
+def _synthetic(loaded, module, probe_inputs, seed: int):
+    import torch
+
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        output = module(*probe_inputs)
+    module.train(was_training)
+    output = output[0] if isinstance(output, (tuple, list)) else output
+    classes = int(output.shape[1]) if output.dim() == 2 else None
+
+    def make_batch(step: int, batch_size: int):
+        inputs = loaded.make_inputs(batch_size, seed=seed * 1_000_003 + step + 1)
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + step + 1)
+        if classes:
+            target = torch.randint(0, classes, (batch_size,), generator=generator)
+        else:
+            target = torch.randn((batch_size, *output.shape[1:]), generator=generator)
+        return inputs, target
+
+    if classes:
+        loss = torch.nn.functional.cross_entropy
+        what = f"synthetic seeded {loaded.input_kind} batches, random labels over {classes} classes (cross-entropy)"
+    else:
+        loss = torch.nn.functional.mse_loss
+        what = f"synthetic seeded {loaded.input_kind} batches, random MSE target"
+    return loss, make_batch, what
+
+
+def _digits_task(seed: int) -> TrainTask:
+    import torch
+
+    from calib.models.digits import DigitsCNN, INPUT_SHAPE, load_split
+
+    train_x, train_y, test_x, test_y = load_split()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        module = DigitsCNN()
+    orders: dict[int, object] = {}
+
+    def make_batch(step: int, batch_size: int):
+        per_epoch = len(train_x) // batch_size
+        epoch, index = divmod(step, max(1, per_epoch))
+        if epoch not in orders:
+            orders[epoch] = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(seed + epoch))
+        chosen = orders[epoch][index * batch_size:(index + 1) * batch_size]
+        return (train_x[chosen],), train_y[chosen]
+
+    def evaluate(model, forward_context, prepare_inputs):
+        return accuracy_of(model, forward_context, test_x, test_y, prepare_inputs)
+
+    return TrainTask("digits-cnn", module, "image", INPUT_SHAPE, torch.nn.functional.cross_entropy, make_batch,
+                     f"sklearn digits: {len(train_x)} labelled training images in seeded epoch order, "
+                     f"accuracy on {len(test_x)} held out", evaluate=evaluate, info={"labelled": True})
+
+
+def accuracy_of(model, forward_context, images, labels, cast=None) -> dict:
+    """Top-1 accuracy of `model` on (images, labels), run as the precision trains (its context, its cast)."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), forward_context():
+            inputs = images if cast is None else cast(images)
+            predicted = model(inputs).float().argmax(dim=1)
+    finally:
+        model.train(was_training)
+    return {"accuracy": float((predicted.cpu() == labels).float().mean()), "count": int(len(labels))}
+
+
+def train_defaults(model: str) -> dict:
+    return dict(TRAIN_DEFAULTS.get(model, {}))
