@@ -7,6 +7,12 @@ them in short interleaved rounds (one process, so drift falls on all alike), and
 fastest whose outputs are as close to fp32 as the rule's choice. The record keeps every
 candidate's median and why the winner won; `--no-tune` takes the rule's first, `--candidate NAME`
 pins one (what a CI gate uses so both sides run the same implementation).
+
+Under `--backend auto` the engines are candidates too (calib.backends.auto.engines): every engine
+that can run the configuration brings its own candidates ("onnxruntime:u8s8", "openvino", ...),
+all raced together, the rule's pick first; the winner's engine becomes the record's backend
+(`adopt_engine`). A candidate that did not compute the precision asked for (OpenVINO's bf16 hint
+dropped on a CPU without bf16) is not eligible: it would win by measuring another precision.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class Entry:
     cosine: float | None = None  # of its outputs against the fp32 reference
     finite: bool = True
     failed: str | None = None
+    backend: str | None = None
+    computed: str | None = None  # the dtype it computed in, where that is not the precision's (a fallback)
 
     @property
     def median_ms(self) -> float | None:
@@ -90,19 +98,35 @@ def pick(entries: list[Entry]) -> tuple[Entry, str]:
     def as_close(entry: Entry) -> bool:
         return first.cosine is None or entry.cosine is None or (1 - entry.cosine) <= (1 - first.cosine) + COSINE_SLACK
 
-    eligible = [e for e in ran if e is first or (e.finite and as_close(e))]
+    def why_not(entry: Entry) -> str | None:
+        if entry is first:
+            return None
+        if entry.computed is not None:
+            return f"computed {entry.computed}, not the precision asked for"
+        if not entry.finite:
+            return "non-finite outputs"
+        return None if as_close(entry) else f"outputs further from fp32 (cosine {entry.cosine:.5f})"
+
+    eligible = [e for e in ran if why_not(e) is None]
     winner = min(eligible, key=lambda e: e.median_ms)
-    failed = entries[:entries.index(first)]
+    passed_over = "".join(f"; {e.name} was faster but is out: {why_not(e)}" for e in ran
+                          if why_not(e) is not None and e.median_ms < winner.median_ms)
+    return _winner_of(first, winner, entries[:entries.index(first)], passed_over)
+
+
+def _winner_of(first: Entry, winner: Entry, failed: list[Entry], passed_over: str) -> tuple[Entry, str]:
     if failed:
         return winner, (f"{winner.name}: the rule's choice {failed[0].name} could not run ({failed[0].failed})"
-                        + ("" if winner is first else f"; {winner.name} was the fastest of the rest"))
+                        + ("" if winner is first else f"; {winner.name} was the fastest of the rest") + passed_over)
     if winner is not first and winner.median_ms * MIN_GAIN > first.median_ms:
         return first, (f"{first.name} (the rule's choice) kept: {winner.name} was only "
-                       f"{first.median_ms / winner.median_ms:.2f}x faster, within noise (< {MIN_GAIN:.2f}x)")
+                       f"{first.median_ms / winner.median_ms:.2f}x faster, within noise (< {MIN_GAIN:.2f}x)"
+                       + passed_over)
     if winner is first:
-        return winner, f"{first.name} (the rule's choice) was the fastest"
+        return winner, f"{first.name} (the rule's choice) was the fastest" + (" eligible" if passed_over else "") \
+            + passed_over
     return winner, (f"{winner.name} ran {first.median_ms / winner.median_ms:.2f}x faster than the rule's "
-                    f"choice {first.name}, outputs as close to fp32")
+                    f"choice {first.name}, outputs as close to fp32" + passed_over)
 
 
 def candidates_of(model, configuration: Configuration, run_config) -> list[tuple[str, object]]:
@@ -113,6 +137,52 @@ def candidates_of(model, configuration: Configuration, run_config) -> list[tuple
     return backend.candidates(model, run_config) if hasattr(backend, "candidates") else [("default", run_config)]
 
 
+def engine_candidates(model, configuration: Configuration, run_config) -> tuple[list[tuple], dict[str, str]]:
+    """`--backend auto`: ([(name, backend, RunConfig)], {engine: why it cannot run this}) over every engine
+    that can run the configuration, configuration.backend (the rule's pick) first. A candidate is named
+    by its engine, with the engine's own candidate name after a colon where it has several."""
+    from dataclasses import replace
+
+    from calib.backends.auto import engines
+
+    usable, not_usable = engines(model, configuration.precision, configuration.device)
+    if configuration.backend in usable:  # the rule's pick first, as in choose()
+        usable = [configuration.backend, *(e for e in usable if e != configuration.backend)]
+    listed = []
+    for engine in usable:
+        own = candidates_of(model, replace(configuration, backend=engine), run_config)
+        listed.extend((engine if len(own) == 1 else f"{engine}:{name}", engine, config) for name, config in own)
+    return listed, not_usable
+
+
+def _pinned(names: list[str], pin: str | None) -> str | None:
+    """The candidate `--candidate PIN` names: its full name, else an engine's (auto) or one engine's
+    own candidate name ("channels_last" in "torch:channels_last")."""
+    if pin is None:
+        return None
+    if pin in names:
+        return pin
+    return next((name for name in names if pin in name.split(":")), None)
+
+
+def adopt_engine(record: dict, configuration: Configuration, tuning: dict | None) -> Configuration:
+    """After an auto race: the configuration of the engine that won, written into the record's identity
+    and backend_choice (the rule's pick and why are kept beside it)."""
+    from dataclasses import replace
+
+    engine = (tuning or {}).get("engine")
+    choice = record.get("backend_choice")
+    if not engine or not choice:
+        return configuration
+    choice.update(rule_pick=choice["picked"], rule_why=choice["why"], picked=engine, measured=True,
+                  why=f"measured against {', '.join(tuning['engines'])}: {tuning['why']}")
+    if engine == configuration.backend:
+        return configuration
+    adopted = replace(configuration, backend=engine)
+    record["identity"] = adopted.to_identity()
+    return adopted
+
+
 def untuned(model, configuration: Configuration, run_config, pin: str | None = None) -> tuple[str, object]:
     """(name, RunConfig) of the candidate a run without tuning measures: `pin` where this configuration
     has a candidate of that name, else the rule's first (`calib ab` runs both sides on it)."""
@@ -120,32 +190,46 @@ def untuned(model, configuration: Configuration, run_config, pin: str | None = N
     return next((item for item in listed if item[0] == pin), listed[0])
 
 
-def prepare_tuned(model, configuration: Configuration, run_config, settings: TuneSettings, references=None):
+def prepare_tuned(model, configuration: Configuration, run_config, settings: TuneSettings, references=None,
+                  auto: bool = False):
     """(the Prepared to measure, the record's "tuning" dict or None where there was nothing to choose).
     `references`: the sweep's fidelity cache, whose fp32 CPU outputs on the seeded inputs the candidates
-    are checked against (computed once, shared with the fidelity pass)."""
-    listed = candidates_of(model, configuration, run_config)
-    names = [name for name, _ in listed]
-    if settings.pin is not None and settings.pin in names:
-        chosen = listed[names.index(settings.pin)]
-        return _single(model, configuration, chosen, names, f"{settings.pin}: pinned with --candidate")
+    are checked against (computed once, shared with the fidelity pass). `auto`: configuration.backend is
+    `--backend auto`'s rule pick, and the other engines race it (unless --no-tune); the tuning dict then
+    names the winner's "engine" (calib.tuning.adopt_engine writes it into the record)."""
+    not_usable = {}
+    if auto and (settings.enabled or settings.pin is not None):
+        listed, not_usable = engine_candidates(model, configuration, run_config)
+    else:
+        listed = []
+    if len({backend for _, backend, _ in listed}) < 2:  # one engine: its own candidates, as without auto
+        listed = [(name, configuration.backend, config)
+                  for name, config in candidates_of(model, configuration, run_config)]
+        not_usable = {}
+    names = [name for name, _, _ in listed]
+    backends = {name: backend for name, backend, _ in listed}
+    pinned = _pinned(names, settings.pin)
+    if pinned is not None:
+        chosen = listed[names.index(pinned)]
+        return _single(model, configuration, chosen, names, f"{pinned}: pinned with --candidate",
+                       _engines(names, backends, not_usable))
     if len(listed) == 1:
-        return lifecycle.prepare(model, configuration, listed[0][1]), None
+        return lifecycle.prepare(model, configuration, listed[0][2]), None
     if not settings.enabled:  # --no-tune: the rule's first, recorded as the candidate, nothing to show
-        prepared = lifecycle.prepare(model, configuration, listed[0][1])
+        prepared = lifecycle.prepare(model, configuration, listed[0][2])
         prepared.info["candidate"] = names[0]
         return prepared, None
     prepared = {}
     try:
-        for name, config in listed:
+        for name, backend, config in listed:
             try:
-                prepared[name] = lifecycle.prepare(model, configuration, config)
+                prepared[name] = lifecycle.prepare(model, _on(configuration, backend), config)
             except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built is out of the race
                 prepared[name] = exc
         built = [name for name in names if not isinstance(prepared[name], Exception)]
         if not built:
             raise prepared[names[0]]  # none can be built: the rule's choice says why
-        entries = _race_entries(prepared)
+        entries = _race_entries(prepared, backends, configuration.precision)
         try:
             first_call_s = _first_call_s(prepared[built[0]])
         except Exception:  # noqa: BLE001 - the others may run; the fidelity pass below marks this one
@@ -153,11 +237,11 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
         if first_call_s > SLOW_CALL_S:
             return _keep(prepared, built[0], names, entries,
                          f"{built[0]}: the first that builds (one call took {first_call_s:.1f} s: too slow to "
-                         f"race the candidates in the {settings.budget_s:g} s budget)", settings)
+                         f"race the candidates in the {settings.budget_s:g} s budget)", settings, not_usable)
         _outputs_against_fp32(model, configuration, entries, prepared, references)
         race([e for e in entries if e.failed is None], settings, configuration.batch_size)
         winner, why = pick(entries)
-        return _keep(prepared, winner.name, names, entries, why, settings)
+        return _keep(prepared, winner.name, names, entries, why, settings, not_usable)
     except BaseException:
         for item in prepared.values():
             if not isinstance(item, Exception):
@@ -165,21 +249,41 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
         raise
 
 
-def _single(model, configuration, chosen, names, why):
-    name, config = chosen
-    prepared = lifecycle.prepare(model, configuration, config)
+def _on(configuration: Configuration, backend: str) -> Configuration:
+    from dataclasses import replace
+
+    return configuration if backend == configuration.backend else replace(configuration, backend=backend)
+
+
+def _engines(names: list[str], backends: dict[str, str], not_usable: dict[str, str]) -> dict:
+    """The tuning dict's engine fields under auto (empty where one engine's candidates were raced)."""
+    if not not_usable and len(set(backends.values())) < 2:
+        return {}
+    return {"engines": list(dict.fromkeys(backends[name] for name in names)), "engines_not_usable": not_usable}
+
+
+def _single(model, configuration, chosen, names, why, engines: dict):
+    name, backend, config = chosen
+    prepared = lifecycle.prepare(model, _on(configuration, backend), config)
     prepared.info["candidate"] = name
-    return prepared, {"picked": name, "why": why, "rule_first": names[0],
-                      "candidates": [{"name": n} for n in names]}
+    tuning = {"picked": name, "why": why, "rule_first": names[0], "candidates": [{"name": n} for n in names]}
+    if engines:
+        tuning.update(engine=backend, **engines)
+    return prepared, tuning
 
 
-def _race_entries(prepared: dict) -> list[Entry]:
+def _race_entries(prepared: dict, backends: dict[str, str], precision: str) -> list[Entry]:
+    from calib.precisions import get_precision
+
+    wanted = get_precision(precision).compute_dtype
     entries = []
     for name, item in prepared.items():
         if isinstance(item, Exception):
-            entries.append(Entry(name, lambda: None, None, failed=f"{type(item).__name__}: {first_line(item, 200)}"))
+            entries.append(Entry(name, lambda: None, None, failed=f"{type(item).__name__}: {first_line(item, 200)}",
+                                 backend=backends[name]))
         else:
-            entries.append(Entry(name, item.run, lifecycle.timer_for(item)))
+            entries.append(Entry(name, item.run, lifecycle.timer_for(item), backend=backends[name],
+                                 computed=None if item.compute_dtype == wanted else item.compute_dtype))
     return entries
 
 
@@ -224,16 +328,24 @@ def _outputs_against_fp32(model, configuration, entries: list[Entry], prepared: 
             entry.finite = not (compared.get("nan_count") or compared.get("inf_count"))
 
 
-def _keep(prepared: dict, name: str, names: list[str], entries: list[Entry], why: str, settings) -> tuple:
+def _keep(prepared: dict, name: str, names: list[str], entries: list[Entry], why: str, settings,
+          not_usable: dict[str, str] | None = None) -> tuple:
     for other, item in prepared.items():
         if other != name and not isinstance(item, Exception):
             item.release()
     winner = prepared[name]
     winner.info["candidate"] = name
-    return winner, {"picked": name, "why": why, "rule_first": names[0], "budget_s": settings.budget_s,
-                    "candidates": [{"name": e.name, "median_ms": e.median_ms, "rounds": len(e.rounds_ms),
-                                    "cosine_vs_fp32": e.cosine, "finite": e.finite, "failed": e.failed}
-                                   for e in entries]}
+    tuning = {"picked": name, "why": why, "rule_first": names[0], "budget_s": settings.budget_s,
+              "candidates": [{"name": e.name, "median_ms": e.median_ms, "rounds": len(e.rounds_ms),
+                              "cosine_vs_fp32": e.cosine, "finite": e.finite, "failed": e.failed,
+                              **({"backend": e.backend} if e.backend else {}),
+                              **({"computed": e.computed} if e.computed else {})}
+                             for e in entries]}
+    engines = _engines(names, {e.name: e.backend for e in entries}, not_usable or {})
+    if engines:
+        tuning.update(engine=next(e.backend for e in entries if e.name == name), **engines)
+    return winner, tuning
 
 
-__all__ = ["Entry", "race", "pick", "prepare_tuned", "candidates_of", "untuned", "COSINE_SLACK"]
+__all__ = ["Entry", "race", "pick", "prepare_tuned", "candidates_of", "engine_candidates", "adopt_engine", "untuned",
+           "COSINE_SLACK"]

@@ -121,3 +121,86 @@ def test_the_gate_says_when_two_runs_measured_different_implementations(runner, 
         paths[-1].write_text(json.dumps(make_result([record])))
     result = runner.invoke(main, ["check", "--baseline", str(paths[0]), "--current", str(paths[1])])
     assert "different implementations: baseline contiguous, current channels_last" in result.output
+
+
+def test_a_candidate_that_computed_another_precision_is_not_eligible():
+    """OpenVINO's bf16 hint dropped on a CPU without bf16 runs f32: faster, but not a bf16 measurement."""
+    entries = _entries(2.0, 1.0)
+    entries[1].computed = "float32"
+    race(entries, TuneSettings(budget_s=0.2, rounds=2))
+    winner, why = pick(entries)
+    assert winner.name == "c0" and "c1 was faster but is out: computed float32, not the precision asked for" in why
+
+
+def test_adopt_engine_names_the_winner_in_the_identity_and_keeps_the_rules_pick():
+    from calib.tuning import adopt_engine
+
+    model = load_model("tiny-cnn")
+    configuration = _configuration(model, backend="onnxruntime")
+    record = {"identity": configuration.to_identity(),
+              "backend_choice": {"requested": "auto", "picked": "onnxruntime", "why": "the rule"}}
+    tuning = {"engine": "openvino", "engines": ["onnxruntime", "torch", "openvino"], "why": "openvino ran 1.5x faster"}
+    adopted = adopt_engine(record, configuration, tuning)
+    assert adopted.backend == "openvino" and Configuration.of(record) == adopted
+    choice = record["backend_choice"]
+    assert choice["picked"] == "openvino" and choice["rule_pick"] == "onnxruntime" and choice["rule_why"] == "the rule"
+    assert "measured against onnxruntime, torch, openvino" in choice["why"]
+    plain = {"identity": configuration.to_identity()}  # not auto: nothing changes
+    assert adopt_engine(plain, configuration, {"picked": "u8s8"}) is configuration
+
+
+def _auto_configuration(model, precision):
+    from calib.backends.auto import choose
+
+    return _configuration(model, precision, backend=choose(model, precision, "cpu")[0])
+
+
+def test_auto_races_every_engine_and_records_each_median():
+    """Real torch, ONNX Runtime and (where installed) OpenVINO on a tiny CNN at fp32."""
+    pytest.importorskip("onnxruntime")
+    from calib.backends.auto import engines
+
+    model = load_model("tiny-cnn")
+    usable, _ = engines(model, "fp32", "cpu")
+    configuration = _auto_configuration(model, "fp32")
+    prepared, tuning = prepare_tuned(model, configuration, run_config("fp32"), TuneSettings(budget_s=0.3, rounds=2),
+                                     auto=True)
+    with prepared:
+        assert tuning["engines"] == usable and tuning["rule_first"].split(":")[0] == configuration.backend
+        backends = [c["backend"] for c in tuning["candidates"]]
+        assert list(dict.fromkeys(backends)) == usable  # torch brings its two memory formats
+        assert "torch:channels_last" in [c["name"] for c in tuning["candidates"]]
+        assert all(c["median_ms"] > 0 and c["cosine_vs_fp32"] > 0.999 for c in tuning["candidates"])
+        winner = next(c for c in tuning["candidates"] if c["name"] == tuning["picked"])
+        assert tuning["engine"] == winner["backend"] and prepared.info["candidate"] == tuning["picked"]
+
+
+def test_auto_without_tuning_keeps_the_rules_pick_and_a_pin_may_name_an_engine():
+    pytest.importorskip("openvino")
+    pytest.importorskip("onnxruntime")
+    model = load_model("tiny-cnn")
+    configuration = _auto_configuration(model, "fp32")
+    prepared, tuning = prepare_tuned(model, configuration, run_config("fp32"), TuneSettings(enabled=False), auto=True)
+    with prepared:
+        assert tuning is None and "onnx_source" in prepared.info  # ONNX Runtime, the rule's pick
+    prepared, tuning = prepare_tuned(model, configuration, run_config("fp32"), TuneSettings(pin="openvino"), auto=True)
+    with prepared:
+        assert tuning["engine"] == "openvino" and "pinned" in tuning["why"]
+        assert prepared.info["compiled_properties"]["INFERENCE_PRECISION_HINT"] == "f32"
+
+
+def test_run_auto_stores_the_engine_that_won(runner, fast_options, tmp_path):
+    pytest.importorskip("onnxruntime")
+    fast_options.remove("--no-tune")
+    out = tmp_path / "r.json"
+    result = runner.invoke(main, ["run", "-m", "tiny-cnn", "-b", "auto", "-p", "fp32",
+                                  "--out", str(out), *fast_options])
+    assert result.exit_code == 0, result.output
+    record = load_result(out)["records"][0]
+    tuning, choice = record["tuning"], record["backend_choice"]
+    assert record["identity"]["backend"] == tuning["engine"] == choice["picked"] and choice["measured"]
+    assert choice["requested"] == "auto" and choice["rule_pick"] == tuning["rule_first"].split(":")[0]
+    for candidate in tuning["candidates"]:
+        assert f"{candidate['name']} " in result.output  # every engine's median on the tuning line
+    shown = runner.invoke(main, ["show", str(out)])
+    assert shown.exit_code == 0 and f"tuned tiny-cnn {tuning['engine']} fp32 b1:" in shown.output

@@ -1,9 +1,12 @@
 """`--backend auto`: one concrete backend per (model, precision, device), with the reason.
 
-The sweep resolves `auto` before each configuration (calib.sweep.configuration_of), so the
-stored identity names the backend that ran and record["backend_choice"] says why. The rules
-follow what each backend is built for; they are starting points, not verdicts: run the
-backends side by side (--backend torch --backend onnxruntime) to measure the difference.
+The sweep resolves `auto` before each configuration (calib.sweep.configuration_of) to the
+rule's pick (`choose`), so the stored identity names a backend and record["backend_choice"]
+says why. The rules follow what each backend is built for; they only order the candidates:
+unless --no-tune, every engine that can run the configuration (`engines`: torch, ONNX Runtime,
+OpenVINO on x86 CPUs, TensorRT on CUDA) is prepared and raced as calib.tuning races a backend's
+candidates, and the fastest whose outputs are as close to fp32 as the rule's pick wins; the
+identity then names the engine that won, and record["tuning"] keeps every engine's median.
 Whether a backend can run a configuration at all is its own answer (its `unsupported_reason`,
 read through calib.backends.unsupported_reason); the tables here only say which goes first.
 """
@@ -36,6 +39,45 @@ def choose(model, precision: str, device: str) -> tuple[str, str]:
             return "openvino", "the model is an OpenVINO IR, which only OpenVINO runs"
         return "onnxruntime", "the model is an ONNX file, which ONNX Runtime runs (or --backend openvino)"
     return _choose_for_torch_model(precision, device)
+
+
+# The engines auto measures per device kind, beside the rule's pick (torch-compile is left out: its
+# compilation takes minutes on large models; ask for it with --backend torch-compile).
+ENGINES = {"cpu": ("torch", "onnxruntime", "openvino"), "cuda": ("torch", "onnxruntime", "tensorrt")}
+_X86 = ("x86_64", "amd64", "x86")
+
+
+def engines(model, precision: str, device: str) -> tuple[list[str], dict[str, str]]:
+    """(the engines that can run this configuration, the rule's pick first; {engine: why not} for the rest).
+    Each engine answers for itself (its unsupported_reason, or its missing package); what the model is
+    decides too: a torch model runs everywhere, an ONNX file on ONNX Runtime and OpenVINO, an IR on
+    OpenVINO only."""
+    import platform
+
+    from calib.backends import unsupported_reason as backend_reason
+
+    picked, _ = choose(model, precision, device)
+    kind = "cuda" if device.startswith("cuda") else "cpu"
+    usable, not_usable = [], {}
+    for name in [picked, *(e for e in ENGINES[kind] if e != picked)]:
+        reason = _model_reason(model, name)
+        if reason is None and name == "openvino" and platform.machine().lower() not in _X86:
+            reason = f"calib measures OpenVINO on x86 CPUs only, not {platform.machine()}"
+        reason = reason or backend_reason(name, precision, device)
+        if reason is None:
+            usable.append(name)
+        else:
+            not_usable[name] = reason
+    return usable, not_usable
+
+
+def _model_reason(model, backend: str) -> str | None:
+    info = getattr(model, "info", None) or {}
+    if getattr(model, "module", None) is not None:
+        return None
+    if info.get("ir_path"):
+        return None if backend == "openvino" else "the model is an OpenVINO IR, which only OpenVINO runs"
+    return "the model is an ONNX file, not a torch module" if backend == "torch" else None
 
 
 def _choose_for_torch_model(precision: str, device: str) -> tuple[str, str]:
