@@ -74,7 +74,8 @@ def _check_inputs_fit(model) -> None:
 def configuration_of(spec: SweepSpec, model, backend: str, precision: str, batch_size: int
                      ) -> tuple[Configuration, dict | None]:
     """The configuration a cell measures: `auto` becomes a concrete backend per precision and
-    device, and what was picked and why is returned for the record."""
+    device (the rule's pick; unless --no-tune the engines are then raced, calib.tuning), and what
+    was picked and why is returned for the record."""
     choice = None
     if backend == "auto":
         from calib.backends.auto import choose
@@ -137,12 +138,14 @@ def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: d
     import torch
 
     from calib import fidelity
-    from calib.tuning import prepare_tuned
+    from calib.tuning import adopt_engine, prepare_tuned
 
     run_config = spec.run_config(configuration.precision, configuration.batch_size)
-    prepared, tuning = prepare_tuned(model, configuration, run_config, spec.tune, references)
+    prepared, tuning = prepare_tuned(model, configuration, run_config, spec.tune, references,
+                                     auto=bool(record.get("backend_choice")))
     if tuning:
         record["tuning"] = tuning
+        configuration = adopt_engine(record, configuration, tuning)  # auto: the engine that won
     with prepared:
         if on_prepared:
             on_prepared()
