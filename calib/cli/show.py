@@ -22,6 +22,11 @@ def command(files, show_fidelity, show_env):
         env = result.get("environment") or {}
         title = (f"{path}: calib {result.get('calib_version')} on {env.get('host')} "
                  f"({env.get('cpu_model')}), {env.get('threads')} threads, {result.get('created')}")
+        from calib.render.train_table import is_train_result, print_train_results
+
+        if is_train_result(result["records"]):  # a `calib train` file: its own table (calib.render.train_table)
+            print_train_results(result["records"], out, title=title)
+            continue
         out.print(build_run_table(result["records"], title=title))
         for line in warning_lines(result["records"]):
             out.print(f"[yellow]warning:[/] {line}")

@@ -126,3 +126,16 @@ def accuracy_scatter(points: list[dict], metric: str) -> str:
     if len(names) > 1:
         axes.legend(fontsize=8)
     return to_svg(figure)
+
+
+def loss_curves(curves: list[dict]) -> str:
+    """The training loss per step of every `calib train` record, one line each (calib train)."""
+    figure, axes = _figure(9.0, 4.0)
+    for number, curve in enumerate(curves):
+        axes.plot(range(len(curve["loss"])), curve["loss"], label=curve["label"],
+                  color=PALETTE[number % len(PALETTE)], linewidth=1.2)
+    axes.set_xlabel("step")
+    axes.set_ylabel("training loss")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    return to_svg(figure)

@@ -58,6 +58,8 @@ class ReportContent:
     environments: list[tuple[str, dict]]
     environment_warnings: list[str]
     notes: list[str] = field(default_factory=list)
+    # `calib train` records: {"label", "series", "loss": [per step], "final_loss", "max_deviation", "baseline"}
+    loss_curves: list[dict] = field(default_factory=list)
 
     def column_name(self, column: Column) -> str:
         return column.label.replace("\n", " · ")
@@ -121,4 +123,17 @@ def build_content(results: list[dict], title: str | None = None) -> ReportConten
     warnings = [line for d in against_first(environments) for line in d.lines()]
     models = sorted({row.label.split()[0] for row in rows})
     return ReportContent(title or f"calib report: {', '.join(models)}", columns, rows, latency, layer_sections,
-                         metric, points, environments, warnings, notes)
+                         metric, points, environments, warnings, notes,
+                         loss_curves=_loss_curves(measured_cells, names))
+
+
+def _loss_curves(measured_cells, names) -> list[dict]:
+    """The per-step loss of every `calib train` record (calib.train.record's "training")."""
+    curves = []
+    for row, index, cell in measured_cells:
+        training = cell.record.get("training") or {}
+        if training.get("loss"):
+            curves.append({"label": f"{cell.record['identity']['precision']} ({names[index]})", "row": row.label,
+                           "series": names[index], "loss": training["loss"], "final_loss": training.get("final_loss"),
+                           "max_deviation": training.get("loss_max_deviation"), "baseline": training.get("baseline")})
+    return curves

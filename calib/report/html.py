@@ -15,7 +15,7 @@ from calib.render.compare_table import speedup_text
 from calib.render import format as fmt
 from calib.report import charts
 from calib.report.content import ReportContent
-from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table
+from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table, loss_table
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1100px;
@@ -122,6 +122,17 @@ def accuracy_section(content: ReportContent) -> str:
             + _figure("accuracy", svg, values, "Up and to the left is better.") + _table(*accuracy_table(content)))
 
 
+def loss_section(content: ReportContent) -> str:
+    """`calib train` files: the loss curves of every precision on one chart, and their fidelity figures."""
+    if not content.loss_curves:
+        return ""
+    svg = charts.loss_curves(content.loss_curves)
+    values = [{k: c[k] for k in ("label", "final_loss", "max_deviation", "loss")} for c in content.loss_curves]
+    return ("<h2>Training loss per step</h2>"
+            + _figure("loss", svg, values, "Same seed, initial weights and batches for every precision.")
+            + _table(*loss_table(content)))
+
+
 def render_html(content: ReportContent) -> str:
     created = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     files = ", ".join(html.escape(label) for label, _ in content.environments)
@@ -131,7 +142,7 @@ def render_html(content: ReportContent) -> str:
     body = (f"<h1>{html.escape(content.title)}</h1>"
             f'<p class="meta">calib {__version__}, generated {created} from {files}</p>{warnings}'
             + latency_section(content) + speedup_section(content) + layers_section(content)
-            + accuracy_section(content) + notes
+            + accuracy_section(content) + loss_section(content) + notes
             + "<h2>Environment of each run</h2>" + _table(*environment_table(content)))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(content.title)}</title><style>{_CSS}</style></head><body>{body}</body></html>\n")

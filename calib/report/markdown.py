@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from calib.render import format as fmt
 from calib.report.content import ReportContent
-from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table
+from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table, loss_table
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -28,6 +28,8 @@ def render_markdown(content: ReportContent) -> str:
     if content.accuracy_points:
         lines += [f"## {content.accuracy_title.capitalize()} against latency", ""]
         lines += _table(*accuracy_table(content))
+    if content.loss_curves:
+        lines += ["## Training loss", ""] + _table(*loss_table(content))
     if content.notes:
         lines += ["## Not measured", ""] + [f"- {note}" for note in content.notes] + [""]
     lines += ["## Environment of each run", ""] + _table(*environment_table(content))

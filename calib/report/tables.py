@@ -56,3 +56,13 @@ def environment_table(content: ReportContent) -> tuple[list[str], list[list[str]
         if any(value is not None for value in values):
             rows.append([key] + ["-" if value is None else str(value) for value in values])
     return header, rows
+
+
+def loss_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
+    """`calib train` records: final loss and the largest deviation from the baseline's curve."""
+    def loss(value):
+        return "-" if value is None else f"{value:.4f}"
+
+    rows = [[curve["row"], curve["series"], str(len(curve["loss"])), loss(curve["final_loss"]),
+             loss(curve["max_deviation"]), curve.get("baseline") or "-"] for curve in content.loss_curves]
+    return ["configuration", "run", "steps", "final loss", "max |Δ loss|", "against"], rows
