@@ -7,7 +7,8 @@ from __future__ import annotations
 import time
 
 from calib.layers import facts as layer_facts
-from calib.layers.graph import CALL_OPS, calibrate_mark_cost, instrument, make_recorder, to_graph_module
+from calib.layers.graph import (CALL_OPS, calibrate_mark_cost, in_situ_mark_cost, instrument, make_recorder,
+                                to_graph_module)
 from calib.layers.kinds import op_kind_of, target_name
 from calib.layers.passes import build_table, choose_repeats, run_passes, warmup_count
 
@@ -26,20 +27,31 @@ def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: f
         return make_recorder(count, device)
 
     timed, recorder, names = instrument(graph_module, recorder_factory)
-    mark_cost_ms = calibrate_mark_cost(recorder_factory, run_context)
+    doubled, doubled_recorder, _ = instrument(graph_module, recorder_factory, marks_per_boundary=2)
+    empty_graph_cost_ms = calibrate_mark_cost(recorder_factory, run_context)
     repeats = choose_repeats(end_to_end_ms, settings)
 
     def timed_pass():
         timed(*inputs)
         return recorder.durations_ms()
 
+    def doubled_pass():
+        doubled(*inputs)
+        return doubled_recorder.durations_ms()
+
+    doubled_passes: list[list[float]] = []
     with run_context():
         per_pass, plain_ms = run_passes(timed_pass, lambda: module(*inputs), repeats,
-                                        warmup_count(end_to_end_ms), sync)
+                                        warmup_count(end_to_end_ms), sync,
+                                        probe_pass=doubled_pass, probe_passes=doubled_passes)
+    in_situ_ms = in_situ_mark_cost(per_pass, doubled_passes)
+    # What a mark costs between real ops, when that is measurable above the clock read alone.
+    mark_cost_ms = max(empty_graph_cost_ms, in_situ_ms or 0.0)
     return build_table([(name, node_facts.get(name, {})) for name in names], per_pass, mark_cost_ms, plain_ms,
                        method=METHOD, end_to_end_ms=end_to_end_ms, expected_compute=expected_compute,
                        configuration=configuration, started=started, repeats=repeats,
-                       overhead_ms_per_node=mark_cost_ms,
+                       overhead_ms_per_node=mark_cost_ms, mark_cost_empty_graph_ms=empty_graph_cost_ms,
+                       mark_cost_in_situ_ms=in_situ_ms,
                        timer="cuda_event" if str(device).startswith("cuda") else "perf_counter")
 
 

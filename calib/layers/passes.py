@@ -30,10 +30,16 @@ def choose_repeats(end_to_end_ms: float | None, settings: LayerSettings | None =
 
 
 def run_passes(timed_pass: Callable[[], list[float]], plain_run: Callable[[], object] | None, repeats: int,
-               warmup: int, sync: Callable[[], None] | None = None) -> tuple[list[list[float]], list[float]]:
-    """(per-pass lists of per-layer ms, plain end-to-end ms samples), interleaved A/B."""
+               warmup: int, sync: Callable[[], None] | None = None,
+               probe_pass: Callable[[], list[float]] | None = None, probe_passes: list | None = None
+               ) -> tuple[list[list[float]], list[float]]:
+    """(per-pass lists of per-layer ms, plain end-to-end ms samples), interleaved A/B; with
+    `probe_pass` (the doubled-mark pass, calib.layers.graph.in_situ_mark_cost) interleaved A/B/C,
+    its per-layer lists appended to `probe_passes`."""
     for _ in range(warmup):
         timed_pass()
+        if probe_pass is not None:
+            probe_pass()
     per_pass: list[list[float]] = []
     plain_ms: list[float] = []
     gc_was_enabled = gc.isenabled()
@@ -42,6 +48,8 @@ def run_passes(timed_pass: Callable[[], list[float]], plain_run: Callable[[], ob
     try:
         for _ in range(repeats):
             per_pass.append(timed_pass())
+            if probe_pass is not None and probe_passes is not None:
+                probe_passes.append(probe_pass())
             if plain_run is not None:
                 if sync:
                     sync()
