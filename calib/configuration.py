@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FIELDS = ("model", "backend", "precision", "batch_size", "input_shape", "device")
+# A variant of a precision: "mixed" is int8 with some layers kept in float (calib.sensitivity's
+# fallback). Stored in the identity only when set, so files without it read as before.
+OPTIONAL_FIELDS = ("variant",)
 
 
 @dataclass(frozen=True)
@@ -20,13 +23,15 @@ class Configuration:
     batch_size: int
     input_shape: tuple[int, ...]
     device: str
+    variant: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
 
     @classmethod
     def from_identity(cls, identity: dict) -> "Configuration":
-        return cls(**{name: identity[name] for name in FIELDS})
+        return cls(**{name: identity[name] for name in FIELDS},
+                   **{name: identity[name] for name in OPTIONAL_FIELDS if identity.get(name)})
 
     @classmethod
     def of(cls, record: dict) -> "Configuration":
@@ -35,18 +40,31 @@ class Configuration:
 
     def to_identity(self) -> dict:
         """The JSON form stored as a record's "identity"."""
-        return {"model": self.model, "backend": self.backend, "precision": self.precision,
-                "batch_size": self.batch_size, "input_shape": list(self.input_shape), "device": self.device}
+        identity = {"model": self.model, "backend": self.backend, "precision": self.precision,
+                    "batch_size": self.batch_size, "input_shape": list(self.input_shape), "device": self.device}
+        if self.variant:
+            identity["variant"] = self.variant
+        return identity
 
     @property
     def key(self) -> tuple:
         """Hashable; equal for the same configuration in two results files."""
-        return (self.model, self.backend, self.precision, self.batch_size, self.input_shape, self.device)
+        return (self.model, self.backend, self.precision, self.batch_size, self.input_shape, self.device,
+                *self._variant_key)
 
     @property
     def row_key(self) -> tuple:
         """The key without the device: the same configuration measured on several machines lines up."""
-        return self.key[:-1]
+        return (self.model, self.backend, self.precision, self.batch_size, self.input_shape, *self._variant_key)
+
+    @property
+    def _variant_key(self) -> tuple:
+        return (self.variant,) if self.variant else ()
+
+    @property
+    def precision_label(self) -> str:
+        """The precision with its variant: int8-static, or int8-static+mixed."""
+        return f"{self.precision}+{self.variant}" if self.variant else self.precision
 
     @property
     def peer_key(self) -> tuple:
@@ -57,7 +75,7 @@ class Configuration:
     @property
     def short_label(self) -> str:
         """model backend precision bN: progress lines and warnings."""
-        return f"{self.model} {self.backend} {self.precision} b{self.batch_size}"
+        return f"{self.model} {self.backend} {self.precision_label} b{self.batch_size}"
 
     @property
     def row_label(self) -> str:

@@ -124,6 +124,8 @@ class Int8Settings:
     # Layers kept in float (mixed precision, calib.sensitivity's fallback), named in the namespace of
     # the backend that quantizes: torch module paths, ONNX node names, OpenVINO op names.
     keep_float: tuple[str, ...] = ()
+    # The reverse, for the sensitivity pass: when set, only these layers are quantized, everything else float.
+    quantize_only: tuple[str, ...] = ()
 
     def __post_init__(self):
         _choice("int8 path", self.path, INT8_PATHS)

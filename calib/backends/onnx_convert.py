@@ -33,9 +33,50 @@ def convert(source: Path, precision: str, model, config, work_dir: Path) -> tupl
     if precision == "fp16":
         return _to_fp16(source, work_dir / "fp16.onnx")
     prepared_source, info = _preprocessed(source)
+    scope = node_scope(prepared_source, config.int8)
+    info.update(_scope_info(config.int8))
     if precision == "int8-dynamic":
-        return _dynamic_int8(prepared_source, work_dir / "int8-dynamic.onnx", info)
-    return _static_int8(prepared_source, work_dir / "int8-static.onnx", model, config, info)
+        return _dynamic_int8(prepared_source, work_dir / "int8-dynamic.onnx", info, scope)
+    return _static_int8(prepared_source, work_dir / "int8-static.onnx", model, config, info, scope)
+
+
+# The compute nodes mixed precision keeps in float or the sensitivity pass quantizes one at a time.
+QUANTIZABLE_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
+
+
+def quantizable_nodes(source: Path) -> tuple[Path, list[tuple[str, str]]]:
+    """(the graph quantize_static reads, [(node name, op type)] of its Conv/MatMul/Gemm nodes in graph
+    order): the names Int8Settings.keep_float / quantize_only take on ONNX Runtime."""
+    import onnx
+
+    prepared_source, _ = _preprocessed(source)
+    graph = onnx.load(str(prepared_source), load_external_data=False).graph
+    return prepared_source, [(node.name, node.op_type) for node in graph.node if node.op_type in QUANTIZABLE_OPS]
+
+
+def node_scope(source: Path, int8) -> dict:
+    """quantize_static/quantize_dynamic keyword arguments for Int8Settings.keep_float / quantize_only
+    (node names of the preprocessed graph); unknown names are refused rather than ignored."""
+    if not int8.keep_float and not int8.quantize_only:
+        return {}
+    import onnx
+
+    from calib.errors import CalibError
+
+    names = {node.name for node in onnx.load(str(source), load_external_data=False).graph.node}
+    unknown = [name for name in (*int8.keep_float, *int8.quantize_only) if name not in names]
+    if unknown:
+        raise CalibError(f"int8: no node named {', '.join(unknown[:3])} in the ONNX graph (names are the node "
+                         "names of the quant_pre_process graph, e.g. /features/features.0/Conv)")
+    if int8.quantize_only:
+        return {"nodes_to_quantize": list(int8.quantize_only)}
+    return {"nodes_to_exclude": list(int8.keep_float)}
+
+
+def _scope_info(int8) -> dict:
+    if int8.quantize_only:
+        return {"quantize_only": list(int8.quantize_only)}
+    return {"keep_float": list(int8.keep_float)} if int8.keep_float else {}
 
 
 def _to_fp16(source: Path, target: Path) -> tuple[Path, dict]:
@@ -69,19 +110,20 @@ def _preprocessed(source: Path) -> tuple[Path, dict]:
     return target, {"preprocess": "quant_pre_process", "preprocess_s": time.perf_counter() - started}
 
 
-def _dynamic_int8(source: Path, target: Path, info: dict) -> tuple[Path, dict]:
+def _dynamic_int8(source: Path, target: Path, info: dict, scope: dict | None = None) -> tuple[Path, dict]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     started = time.perf_counter()
     with _quiet_root_logger():
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8,
-                         use_external_data_format=_has_external_data(source))
+                         use_external_data_format=_has_external_data(source), **(scope or {}))
     info.update(quantization="quantize_dynamic", activation_type="uint8 (DynamicQuantizeLinear)",
                 weight_type="int8", quantization_s=time.perf_counter() - started)
     return target, info
 
 
-def _static_int8(source: Path, target: Path, model, config, info: dict) -> tuple[Path, dict]:
+def _static_int8(source: Path, target: Path, model, config, info: dict, scope: dict | None = None
+                 ) -> tuple[Path, dict]:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, quantize_static
 
     from calib.quant.calibration_data import calibration_inputs
@@ -102,7 +144,8 @@ def _static_int8(source: Path, target: Path, model, config, info: dict) -> tuple
     with _quiet_root_logger():
         quantize_static(str(source), str(target), reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
                         activation_type=activation_type, weight_type=weight_type, calibrate_method=method,
-                        use_external_data_format=_has_external_data(source), extra_options=extra_options)
+                        use_external_data_format=_has_external_data(source), extra_options=extra_options,
+                        **(scope or {}))
     info.update(quantization="quantize_static", quant_format="QDQ", per_channel=per_channel,
                 activation_type=_type_name(activation_type), weight_type=_type_name(weight_type),
                 int8_types_why=types_why, activation_symmetric=symmetric, reduce_range=False,

@@ -201,8 +201,11 @@ def quantize(ov_model, model, config: RunConfig, info: dict):
     model_type = nncf.ModelType.TRANSFORMER if model.input_kind == "tokens" else None
     started = time.perf_counter()
     with _quiet():
+        from calib.sensitivity.names import openvino_ignored_scope  # Int8Settings.keep_float / quantize_only
+
         quantized = nncf.quantize(ov_model, dataset, preset=preset, target_device=nncf.TargetDevice.CPU,
-                                  subset_size=len(batches), model_type=model_type, advanced_parameters=advanced)
+                                  subset_size=len(batches), model_type=model_type, advanced_parameters=advanced,
+                                  ignored_scope=openvino_ignored_scope(ov_model, config.int8, info))
     info.update(quantization="nncf.quantize", nncf_version=nncf.__version__, preset=preset.value,
                 target_device="CPU", subset_size=len(batches), calib_batch_size=config.batch_size,
                 calib_data=calibration.data, calib_method=calibration.method, range_estimator=estimator_text,

@@ -23,6 +23,7 @@ COMMANDS = {
     "device": ("calib.cli.device", "What this machine is and which precisions run native, emulated or not at all."),
     "layers": ("calib.cli.layers", "Per-layer latency tables of a stored result."),
     "quant-error": ("calib.cli.quant_error", "Per-layer int8 quantization error of a model."),
+    "sensitivity": ("calib.cli.sensitivity", "Which layers cost the accuracy: one layer at a time at int8/fp16/bf16."),
     "compare": ("calib.cli.compare", "Results from several runs or devices side by side."),
     "check": ("calib.cli.check", "CI gate: fail on a statistically significant latency regression."),
     "ab": ("calib.cli.ab", "Measure a baseline and a candidate model interleaved, for a drift-proof CI gate."),

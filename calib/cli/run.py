@@ -51,6 +51,10 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 @click.option("--max-drop", type=float,
               help="Fidelity budget: accuracy points (or cosine/SQNR floor) a precision may lose; a configuration "
                    "over it (or with NaN/Inf) makes the run exit 1.")
+@click.option("--fallback", is_flag=True,
+              help="With --max-drop: when an int8 precision misses the budget, keep its most sensitive layers fp32, "
+                   "a group at a time, until it is within budget, and measure that mixed configuration too "
+                   "(calib.sensitivity).")
 @click.option("--compile-mode", default=CompileSettings().mode, show_default=True,
               help="torch.compile mode for --backend torch-compile.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Results JSON path (default results/<time>-<model>.json).")
@@ -70,6 +74,9 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     for path, flag in ((out, "--out"), (csv_path, "--csv"), (layers_csv, "--layers-csv")):
         check_output_path(path, flag)
     configuration = pop_configuration(options)
+    fallback = options.pop("fallback")
+    if fallback and max_drop is None:
+        raise UsageError("--fallback needs --max-drop: the budget the mixed configuration must keep")
     if model.endswith(".onnx") and _is_default("backends"):
         configuration["backends"] = ["onnxruntime"]  # an ONNX file runs on ONNX Runtime unless --backend says so
     if model.endswith(".xml") and _is_default("backends"):
@@ -100,8 +107,18 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
             click.echo(f"calib: interrupted; {len(writer.records)} finished configuration(s) kept in "
                        f"{writer.path}", err=True)
             raise
+    if fallback:  # after the sweep, in this process (calib.sensitivity.fallback)
+        from calib.sensitivity.fallback import run_fallback
+
+        run_fallback(spec, list(records), report, getattr(sweep, "model", None), writer,
+                     None if quiet else _say_fallback)
+        records = list(writer.records)  # the sweep's and the mixed configurations
     writer.finish()
     _print_results(spec, sweep.model_name, records, out_console)
+    if fallback:
+        from calib.render.sensitivity_table import print_fallback
+
+        print_fallback(records, out_console)
     if csv_path:
         from calib.results.export import write_csv
 
@@ -111,11 +128,20 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
 
         write_layers_csv(records, layers_csv)
     out_console.print(f"results: {writer.path}")
-    problems = failure_lines(records)
+    if fallback:  # an int8 configuration whose mixed configuration keeps the budget does not fail the run
+        from calib.sensitivity.fallback import judged_records
+
+        problems = failure_lines(judged_records(records))
+    else:
+        problems = failure_lines(records)
     for line in problems:
         click.echo(f"calib: error: {line}", err=True)
     if problems:
         sys.exit(1)
+
+
+def _say_fallback(configuration) -> None:
+    click.echo(f"fallback: {configuration.short_label} is over its budget; ranking its layers ...", err=True)
 
 
 def _is_default(parameter: str) -> bool:

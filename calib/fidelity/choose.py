@@ -3,6 +3,8 @@
 Reads stored results only (never re-runs anything). Speed is the median from the raw samples
 (calib.results.schema.summary_of), per item by default (median ms / batch size: what a
 throughput-bound deployment pays) or per call (`by="call"`: what a latency-bound one waits).
+Mixed configurations (variant "mixed": int8 with its most sensitive layers kept fp32 by
+`calib run --fallback`, calib.sensitivity) are candidates like any other.
 A configuration is a candidate when it ran, runs natively on its hardware (not emulated or
 unsupported: calib.hardware verdict) and its fidelity passes `max_drop` (calib.fidelity.budget;
 fp32 is the reference and always passes unless it produced NaN/Inf).
@@ -87,7 +89,7 @@ def _choose(device: str, model: str, entries, max_drop, by: str) -> Choice:
             passed, why = _fidelity_verdict(record, limit)
             if passed:
                 candidates.append(option)
-                option.why = why
+                option.why = why + _mixed_note(record)
                 continue
             option.decision = "failed accuracy" if passed is False else "not checked"
             option.why = why
@@ -123,6 +125,15 @@ def _fidelity_verdict(record: dict, limit: float) -> tuple[bool | None, str]:
     return passed, why
 
 
+def _mixed_note(record: dict) -> str:
+    """A mixed configuration (calib.sensitivity's fallback) says what it kept float."""
+    fallback = record.get("fallback") or {}
+    kept = fallback.get("kept_float")
+    if not record["identity"].get("variant") or not kept:
+        return ""
+    return f"; {len(kept)} of {fallback.get('layers')} layers kept fp32"
+
+
 def _slower(option: Option, best: Option) -> str:
     ratio = option.cost_ms / best.cost_ms
     overlap = option.ci_ms and best.ci_ms and option.ci_ms[0] <= best.ci_ms[1]
@@ -133,7 +144,9 @@ def as_dict(choice: Choice) -> dict:
     """JSON form for `calib recommend --json`."""
     def one(option: Option) -> dict:
         ident = option.record["identity"]
-        return {"backend": ident["backend"], "precision": ident["precision"], "batch_size": ident["batch_size"],
+        return {"backend": ident["backend"], "precision": ident["precision"], "variant": ident.get("variant"),
+                "keep_float": (option.record.get("fallback") or {}).get("kept_float"),
+                "batch_size": ident["batch_size"],
                 "cost_ms": option.cost_ms, "decision": option.decision, "why": option.why,
                 "fidelity": (option.record.get("fidelity") or {}).get("compact"), "source": option.source}
 

@@ -29,9 +29,12 @@ FX_CALIBRATION_BATCH = 8  # FX graphs are batch-agnostic: calibrate in batches, 
 
 
 def quantize_static(module, example_inputs: tuple, calibration: CalibrationSettings, path: str, choice,
-                    calibration_model=None):
+                    calibration_model=None, keep_float: tuple[str, ...] = (), quantize_only: tuple[str, ...] = ()):
     """`path`: auto, fx or pt2e (calib.settings.Int8Settings); `calibration_model`: the LoadedModel whose
-    calibration inputs to draw (None: the example batch alone)."""
+    calibration inputs to draw (None: the example batch alone). `keep_float`: module paths left float
+    (qconfig None: mixed precision); `quantize_only`: the only module paths quantized (the sensitivity pass)."""
+    check_layer_names(module, keep_float, quantize_only)
+    scope = _Scope(tuple(keep_float), tuple(quantize_only))
     notes = []
     settings = calibration.to_dict()
     if calibration.weight_granularity == "per-channel" and not choice.per_channel_ok:
@@ -42,7 +45,7 @@ def quantize_static(module, example_inputs: tuple, calibration: CalibrationSetti
     fallback_reason = None
     if path in ("auto", "fx"):
         try:
-            quantized, info = _fx(module, example_inputs, draw, choice, settings, notes)
+            quantized, info = _fx(module, example_inputs, draw, choice, settings, notes, scope)
             if path == "fx" or choice.isa == "arm" or layer_counts(quantized)["quantized_layers"]:
                 return quantized, info
             # A graph torch.export made (a .pt2 file) traces, but FX finds no module to swap in it
@@ -51,7 +54,7 @@ def quantize_static(module, example_inputs: tuple, calibration: CalibrationSetti
             if path == "fx" or choice.isa == "arm":
                 raise CalibError(f"int8-static: FX graph mode cannot trace this model ({exc})") from None
             fallback_reason = f"FX tracing failed ({exc}); used PT2E"
-    quantized, info = _pt2e(module, example_inputs, draw, choice, settings, notes)
+    quantized, info = _pt2e(module, example_inputs, draw, choice, settings, notes, scope)
     if fallback_reason:
         info["fallback_reason"] = fallback_reason
     return quantized, info
@@ -61,6 +64,34 @@ class _TraceFailed(Exception):
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class _Scope:
+    """Which layers a quantizer touches: all but `keep_float`, or `quantize_only` alone."""
+    keep_float: tuple[str, ...] = ()
+    quantize_only: tuple[str, ...] = ()
+
+    def info(self) -> dict:
+        if self.quantize_only:
+            return {"quantize_only": list(self.quantize_only)}
+        return {"keep_float": list(self.keep_float)} if self.keep_float else {}
+
+
+def check_layer_names(module, keep_float, quantize_only) -> None:
+    """Names that match no module would silently quantize everything: refuse them in one line."""
+    if not keep_float and not quantize_only:
+        return
+    if keep_float and quantize_only:
+        raise UsageError("int8: give layers to keep float or layers to quantize only, not both")
+    known = {name for name, _ in module.named_modules() if name}
+    if not known and is_aten_graph(module):
+        known = {entry[0] for node in module.graph.nodes
+                 for entry in (node.meta.get("nn_module_stack") or {}).values() if isinstance(entry, tuple)}
+    unknown = [name for name in (*keep_float, *quantize_only) if name not in known]
+    if unknown:
+        raise CalibError(f"int8: no layer named {', '.join(unknown[:3])} in this model (names are module paths, "
+                         "e.g. features.0)")
+
+
 def _observers(settings: dict, choice, flavor: str, **extra):
     act_ctor, act_name = activation_observer(settings["method"], settings["qscheme"], choice.reduce_range,
                                              settings.get("percentile", CalibrationSettings.percentile), flavor=flavor,
@@ -68,16 +99,23 @@ def _observers(settings: dict, choice, flavor: str, **extra):
     return act_ctor, act_name
 
 
-def _fx(module, example_inputs, draw, choice, settings, notes):
+def _fx(module, example_inputs, draw, choice, settings, notes, scope: _Scope = _Scope()):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao deprecation notices, once per call
-        from torch.ao.quantization import QConfig, get_default_qconfig_mapping
+        from torch.ao.quantization import QConfig, QConfigMapping, get_default_qconfig_mapping
         from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
         act_ctor, act_name = _observers(settings, choice, "ao")
         weight_ctor, weight_name = weight_observer(settings["weight_granularity"])
-        mapping = get_default_qconfig_mapping(choice.engine).set_global(QConfig(activation=act_ctor,
-                                                                                weight=weight_ctor))
+        qconfig = QConfig(activation=act_ctor, weight=weight_ctor)
+        if scope.quantize_only:  # global None: every other module and function stays float
+            mapping = QConfigMapping()
+            for name in scope.quantize_only:
+                mapping.set_module_name(name, qconfig)
+        else:
+            mapping = get_default_qconfig_mapping(choice.engine).set_global(qconfig)
+            for name in scope.keep_float:
+                mapping.set_module_name(name, None)
         try:
             prepared = prepare_fx(module, mapping, example_inputs)
         except Exception as exc:  # noqa: BLE001 - any tracing failure means "try the other path"
@@ -87,13 +125,13 @@ def _fx(module, example_inputs, draw, choice, settings, notes):
         quantized = convert_fx(prepared)
     settings = {**settings, "batches": len(batches), "activation_observer": act_name, "weight_observer": weight_name}
     info = {"path": f"fx-{choice.engine}", "lowered": True, "reference_qdq": False, "calibration": settings,
-            "calibration_s": calibration_s, "deprecated_api": "torch.ao.quantization.quantize_fx"}
+            "calibration_s": calibration_s, "deprecated_api": "torch.ao.quantization.quantize_fx", **scope.info()}
     if notes:
         info["notes"] = notes
     return quantized, info
 
 
-def _pt2e(module, example_inputs, draw, choice, settings, notes):
+def _pt2e(module, example_inputs, draw, choice, settings, notes, scope: _Scope = _Scope()):
     if choice.isa == "arm":
         raise CalibError("int8-static: PT2E lowering is wired for x86 only; FX (qnnpack) is the ARM path")
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
@@ -118,7 +156,15 @@ def _pt2e(module, example_inputs, draw, choice, settings, notes):
     except Exception as exc:  # noqa: BLE001
         raise CalibError(f"int8-static: neither FX nor torch.export(strict=True) can trace this model "
                          f"({type(exc).__name__}: {first_line(exc, 200)})") from None
-    prepared = prepare_pt2e(exported, X86InductorQuantizer().set_global(config))
+    quantizer = X86InductorQuantizer()
+    if scope.quantize_only:
+        for name in scope.quantize_only:
+            quantizer.set_module_name_qconfig(name, config)
+    else:
+        quantizer.set_global(config)
+        for name in scope.keep_float:
+            quantizer.set_module_name_qconfig(name, None)
+    prepared = prepare_pt2e(exported, quantizer)
     batch_size = example_inputs[0].shape[0]  # the exported graph is specialised to this batch size
     batches = draw(batch_size)
     calibration_s = timed_calibration(prepared, batches)
@@ -126,7 +172,7 @@ def _pt2e(module, example_inputs, draw, choice, settings, notes):
     info = {"path": "pt2e+x86-lowering", "lowered": True, "reference_qdq": False,
             "calibration": {**settings, "batches": len(batches), "activation_observer": act_name,
                             "weight_observer": "PerChannelMinMaxObserver"},
-            "calibration_s": calibration_s}
+            "calibration_s": calibration_s, **scope.info()}
     try:
         from torchao.quantization.pt2e.lowering import lower_pt2e_quantized_to_x86
 

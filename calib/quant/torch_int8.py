@@ -36,14 +36,14 @@ def quantize(module, precision_name: str, example_inputs: tuple,
     info = {"engine": choice.engine, "engine_reason": choice.reason, "isa": choice.isa,
             "reduce_range": choice.reduce_range}
     if precision_name == "int8-dynamic":
-        quantized = _dynamic(module)
+        quantized = _dynamic(module, int8)
         info.update(path=DYNAMIC_PATH, lowered=True, reference_qdq=False, deprecated_api=DEPRECATED_API,
                     activation_quantization="dynamic, per call (no calibration)")
     elif precision_name == "int8-static":
         from calib.quant.static_int8 import quantize_static
 
         quantized, static_info = quantize_static(module, example_inputs, calibration, int8.path, choice,
-                                                 calibration_model)
+                                                 calibration_model, int8.keep_float, int8.quantize_only)
         info.update(static_info)
     else:
         raise UsageError(f"{precision_name!r} is not a PyTorch int8 precision")
@@ -56,13 +56,24 @@ def quantize(module, precision_name: str, example_inputs: tuple,
     return quantized, info
 
 
-def _dynamic(module):
+DYNAMIC_TYPES = (nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.GRUCell)
+
+
+def _dynamic(module, int8: Int8Settings = Int8Settings()):
+    """Every Linear/LSTM/GRU, or (int8.keep_float / int8.quantize_only) the named ones only."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao and quantized-tensor deprecation notices
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import default_dynamic_qconfig, quantize_dynamic
 
-        quantized = quantize_dynamic(module, {nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.GRUCell},
-                                     dtype=torch.qint8)
+        spec = set(DYNAMIC_TYPES)
+        if int8.keep_float or int8.quantize_only:
+            from calib.quant.static_int8 import check_layer_names
+
+            check_layer_names(module, int8.keep_float, int8.quantize_only)
+            chosen = [name for name, sub in module.named_modules() if isinstance(sub, DYNAMIC_TYPES)
+                      and (name in int8.quantize_only if int8.quantize_only else name not in int8.keep_float)]
+            spec = {name: default_dynamic_qconfig for name in chosen}
+        quantized = quantize_dynamic(module, spec, dtype=torch.qint8)
     if any(isinstance(m, nn.MultiheadAttention) for m in quantized.modules()):
         return FastpathOff(quantized)
     return quantized

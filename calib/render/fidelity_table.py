@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from calib.configuration import Configuration
 from calib.render.fit import Fitted, light_table
 
 # Left out first, in this order, where the terminal is too narrow (calib.render.fit).
@@ -53,8 +54,8 @@ def build_fidelity_table(records: list[dict], title: str | None = "fidelity agai
     for record in records:
         ident = record["identity"]
         fidelity = record.get("fidelity")
-        cells = {"model": ident["model"], "backend": ident["backend"], "precision": ident["precision"],
-                 "batch": str(ident["batch_size"])}
+        cells = {"model": ident["model"], "backend": ident["backend"],
+                 "precision": Configuration.of(record).precision_label, "batch": str(ident["batch_size"])}
         if not fidelity:
             cells["why"] = record.get("status") if record.get("status") != "ok" else "not checked"
             table.add_row(*[cells.get(name, "") for name in shown], style="dim")

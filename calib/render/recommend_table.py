@@ -21,7 +21,7 @@ def headline(choice) -> str:
                 f"(max drop {choice.max_drop:g}); see why below")
     configuration = Configuration.of(best.record)
     fidelity = (best.record.get("fidelity") or {}).get("compact") or "fp32"
-    return (f"{where}: use [bold green]{configuration.precision}[/] through [bold]{configuration.backend}[/] at "
+    return (f"{where}: use [bold green]{configuration.precision_label}[/] through [bold]{configuration.backend}[/] at "
             f"batch {configuration.batch_size}: {fmt.ms(best.cost_ms)} ms per {choice.by}, fidelity {fidelity} "
             f"(max drop {choice.max_drop:g})")
 
@@ -38,7 +38,7 @@ def build_recommend_table(choice, show_source: bool) -> Fitted:
     for option in choice.options:
         configuration = Configuration.of(option.record)
         fidelity = (option.record.get("fidelity") or {}).get("compact") or "-"
-        row = [configuration.backend, configuration.precision, str(configuration.batch_size), fmt.ms(option.cost_ms),
+        row = [configuration.backend, configuration.precision_label, str(configuration.batch_size), fmt.ms(option.cost_ms),
                fidelity, Text(option.decision, style=_DECISION_STYLE.get(option.decision, "dim")), option.why]
         table.add_row(*(row + ([option.source] if show_source else [])))
     return Fitted(table, ("file",), where="`calib recommend --json` has it")

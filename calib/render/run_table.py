@@ -86,8 +86,8 @@ def build_run_table(records: list[dict], title: str | None = None) -> Fitted:
     for index, record in enumerate(records):
         ident = record["identity"]
         summary = summary_of(record)
-        cells = {"model": ident["model"], "backend": ident["backend"], "precision": ident["precision"],
-                 "batch": str(ident["batch_size"]), "hw": _verdict_text(record, ratios.get(index))}
+        cells = {"model": ident["model"], "backend": ident["backend"],
+                 "precision": Configuration.of(record).precision_label, "batch": str(ident["batch_size"]), "hw": _verdict_text(record, ratios.get(index))}
         row_style = None
         if record.get("status") != "ok" or summary is None:
             row_style = "red" if record.get("status") == "failed" else "dim"

@@ -1,0 +1,199 @@
+"""--max-drop X --fallback: when int8 misses the budget, keep its most sensitive layers float.
+
+The search (like NNCF's accuracy control, which reverts the quantizers that cost the most first):
+  1. rank the layers one at a time (calib.sensitivity.ranking: one evaluation per layer, plus fp32
+     and the all-int8 model);
+  2. keep the most sensitive group in fp32 (Int8Settings.keep_float), evaluate, and add the next
+     group until the score is within the budget (calib.fidelity.budget.judge), or every layer but
+     one is float (then there is no mixed configuration worth having: fp32 is it);
+  3. measure the configuration found like every configuration of the sweep (calib.sweep's
+     measure_configuration: tuning, the timing engine, the fidelity pass, the per-layer table), as
+     a distinct configuration, variant "mixed" (calib.configuration), with `record["fallback"]`:
+     the assignment (which layers in which precision), the search steps, how many evaluations it
+     took, and the all-int8 and fp32 latency and score it is set against.
+Evaluations run in this process (no timeout), after the sweep, outside any timed region.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+from calib.sensitivity.ranking import INT8_PRECISIONS, Ranking, kept_float_config, rank
+from calib.sensitivity.score import Evaluation, evaluate
+
+VARIANT = "mixed"
+MAX_GROUPS = 8  # the search keeps at most this many groups float before it gives up
+
+
+@dataclass(frozen=True)
+class Step:
+    kept_float: tuple[str, ...]
+    evaluation: Evaluation
+
+    def to_dict(self) -> dict:
+        return {"kept_float": list(self.kept_float), **self.evaluation.to_dict()}
+
+
+@dataclass(frozen=True)
+class FallbackResult:
+    backend: str
+    precision: str
+    max_drop: float
+    ranking: Ranking
+    steps: tuple[Step, ...]
+    kept_float: tuple[str, ...] | None  # None: no mixed configuration within the budget
+    reason: str
+    seconds: float
+
+    @property
+    def found(self) -> bool:
+        return self.kept_float is not None
+
+    @property
+    def evaluations(self) -> int:
+        return self.ranking.evaluations + len(self.steps)
+
+    @property
+    def final(self) -> Evaluation | None:
+        return self.steps[-1].evaluation if self.found and self.steps else None
+
+    def assignment(self) -> dict:
+        """{precision: [layer, ...]} for the switchable layers (the rest of the graph as the precision's
+        quantizer leaves it)."""
+        kept = set(self.kept_float or ())
+        order = [row.layer.name for row in sorted(self.ranking.layers, key=lambda r: r.layer.name)]
+        return {self.precision: [name for name in order if name not in kept], "fp32": sorted(kept)}
+
+    def to_dict(self) -> dict:
+        return {"backend": self.backend, "precision": self.precision, "max_drop": self.max_drop,
+                "found": self.found, "reason": self.reason, "kept_float": list(self.kept_float or ()),
+                "assignment": self.assignment() if self.found else None,
+                "layers": len(self.ranking.layers), "evaluations": self.evaluations,
+                "search": [step.to_dict() for step in self.steps], "ranking": self.ranking.to_dict(),
+                "seconds": round(self.seconds, 3)}
+
+
+def group_size(layers: int) -> int:
+    """Layers kept float per step: one at a time for small models, about an eighth of them for big ones."""
+    return max(1, math.ceil(layers / MAX_GROUPS))
+
+
+def search(model, backend: str, run_config, fidelity_settings, max_drop: float, references=None,
+           ranking: Ranking | None = None, group: int | None = None, on_layer=None,
+           layer_settings=None) -> FallbackResult:
+    """Rank (unless `ranking` is given), then keep groups float until the score is within `max_drop`."""
+    from calib import fidelity
+    from calib.errors import UsageError
+
+    if run_config.precision not in INT8_PRECISIONS:
+        raise UsageError(f"--fallback keeps layers of int8 precisions float; {run_config.precision} has no "
+                         "per-layer fallback in calib yet (`calib sensitivity -p "
+                         f"{run_config.precision}` ranks its layers)")
+    started = time.perf_counter()
+    settings = replace(fidelity_settings, max_drop=max_drop)
+    references = references if references is not None else fidelity.references()
+    ranking = ranking or rank(model, backend, run_config, settings, references, on_layer=on_layer,
+                              layer_settings=layer_settings)
+    order = ranking.order
+    if ranking.full.passed:
+        return FallbackResult(backend, run_config.precision, max_drop, ranking, (), (),
+                              f"all layers at {run_config.precision} are within the budget",
+                              time.perf_counter() - started)
+    size = group or group_size(len(order))
+    steps = []
+    for end in range(size, len(order), size):
+        kept = tuple(order[:end])
+        evaluation = evaluate(model, backend, kept_float_config(run_config, kept), settings, references)
+        steps.append(Step(kept, evaluation))
+        if evaluation.passed:
+            return FallbackResult(backend, run_config.precision, max_drop, ranking, tuple(steps), kept,
+                                  f"{len(kept)} of {len(order)} layers kept fp32: {evaluation.judgement}",
+                                  time.perf_counter() - started)
+    last = steps[-1].evaluation.judgement if steps else ranking.full.judgement
+    return FallbackResult(backend, run_config.precision, max_drop, ranking, tuple(steps), None,
+                          f"no mixed configuration within the budget with at least one of {len(order)} layers "
+                          f"at {run_config.precision} ({last})", time.perf_counter() - started)
+
+
+def measure_mixed(spec, model, result: FallbackResult, batch_size: int, device_report, references) -> dict:
+    """The mixed configuration's record, measured like every configuration of the sweep."""
+    from calib.sweep import measure_configuration
+
+    mixed_spec = replace(spec, int8=replace(spec.int8, keep_float=tuple(result.kept_float), quantize_only=()))
+    record = measure_configuration(mixed_spec, model, result.backend, result.precision, batch_size, device_report,
+                                   references)
+    record["identity"]["variant"] = VARIANT  # calib.configuration.Configuration.variant
+    record["fallback"] = result.to_dict()
+    return record
+
+
+def run_fallback(spec, records: list[dict], device_report, model=None, writer=None, on_start=None) -> list[dict]:
+    """After the sweep: for each int8 record over its budget, search and measure a mixed configuration.
+    Returns the new records (also added to `writer`). Configurations it cannot search get a record
+    saying why (status "skipped")."""
+    from calib import fidelity, lifecycle
+    from calib.configuration import Configuration
+    from calib.models.loader import load_any
+    from calib.settings import LayerSettings
+    from calib.sweep import prepare_sweep
+
+    failing = [record for record in records if needs_fallback(record)]
+    if not failing:
+        return []
+    if model is None:
+        model = load_any(spec.model, spec.input_shape, spec.seq_len, spec.trust_model_file)
+    references = fidelity.references()
+    prepare_sweep(spec, model, references)
+    added = []
+    for record in failing:
+        configuration = Configuration.of(record)
+        if on_start:
+            on_start(configuration)
+        run_config = spec.run_config(configuration.precision, configuration.batch_size)
+        try:
+            result = search(model, configuration.backend, run_config, spec.fidelity, spec.fidelity.max_drop,
+                            references, layer_settings=spec.layers or LayerSettings(budget_s=spec.timing.max_time_s))
+        except Exception as exc:  # noqa: BLE001 - one search failing must not lose the sweep
+            mixed = lifecycle.new_record(replace(configuration, variant=VARIANT), device_report)
+            lifecycle.mark_unmeasured(mixed, exc)
+        else:
+            if result.found:
+                mixed = measure_mixed(spec, model, result, configuration.batch_size, device_report, references)
+            else:
+                mixed = lifecycle.new_record(replace(configuration, variant=VARIANT), device_report)
+                mixed.update(status="skipped", reason=result.reason, fallback=result.to_dict())
+        mixed["fallback_of"] = configuration.to_identity()
+        if writer is not None:
+            writer.add(mixed)
+        added.append(mixed)
+    return added
+
+
+def needs_fallback(record: dict) -> bool:
+    identity = record["identity"]
+    return (record.get("status") == "ok" and not identity.get("variant")
+            and identity["precision"] in INT8_PRECISIONS
+            and (record.get("fidelity") or {}).get("passed") is False)
+
+
+def rescued(records: list[dict]) -> set:
+    """Keys of the int8 records whose mixed configuration is measured and within the budget: with
+    --fallback they do not fail the run."""
+    from calib.configuration import Configuration
+
+    keys = set()
+    for record in records:
+        if record.get("fallback_of") and record.get("status") == "ok" \
+                and (record.get("fidelity") or {}).get("passed") is not False:
+            keys.add(Configuration.from_identity(record["fallback_of"]).key)
+    return keys
+
+
+def judged_records(records: list[dict]) -> list[dict]:
+    """The records that decide the exit status with --fallback: a rescued int8 record is left out."""
+    from calib.configuration import Configuration
+
+    saved = rescued(records)
+    return [record for record in records if Configuration.of(record).key not in saved]
