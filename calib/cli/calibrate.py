@@ -1,0 +1,98 @@
+"""`calib calibrate`: measure a per-op latency table of this device at each precision (calib.predict)."""
+
+from __future__ import annotations
+
+import click
+
+from calib.cli._common import check_output_path, console, split_multi
+from calib.errors import UsageError
+
+
+@click.command(name="calibrate")
+@click.option("--precision", "-p", "precisions", multiple=True, required=True,
+              help="fp32, bf16, int8-static (repeat or comma-separate).")
+@click.option("--device", default="cpu", show_default=True, help="The device the table describes.")
+@click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded; predict uses it.")
+@click.option("--quick", is_flag=True, help="A small sweep, tiny-cnn only and short budgets: seconds, for tests "
+                                            "and smoke runs (its predictions are rough).")
+@click.option("--sweep", type=click.Choice(["quick", "full", "none"]), default=None,
+              help="The designed op sweep (default: full; quick with --quick; none: only --shapes ops and models).")
+@click.option("--shapes", "shapes_file", type=click.Path(exists=True, dir_okay=False),
+              help="JSON list of extra ops to time, e.g. "
+                   '[{"op": "conv", "shape": [64, 64, 3, 1, 56, 1], "batch": 2}] '
+                   "(conv shape: cin, cout, kernel, stride, size, groups; see calib/predict/sweep.py).")
+@click.option("--model", "-m", "models", multiple=True,
+              help="Real models measured end to end and per layer into the table (catalog names, files, or "
+                   "torchvision:NAME). Default: resnet18, mobilenet_v2, mobilenet_v3_small, efficientnet_b0 "
+                   "(tiny-cnn with --quick).")
+@click.option("--no-models", is_flag=True, help="Only the op sweep (and --from-results).")
+@click.option("--batch-size", "-b", "batch_sizes", multiple=True, type=int, help="Batch sizes of the models "
+              "(default 1 and 4).")
+@click.option("--from-results", "from_results", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="`calib run --layers --no-tune` files of this device whose per-layer tables join the table.")
+@click.option("--budget-s", type=float, default=600.0, show_default=True,
+              help="Seconds per precision for the isolated op sweep; ops past it are left out (and listed).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Table path (default results/<time>-calibration.json).")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+def command(precisions, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes, from_results,
+            budget_s, out, results_dir, quiet):
+    """Time each op kind in isolation over a designed sweep of shapes, and real models per layer, at each
+    precision: one versioned table for `calib predict`."""
+    import time
+
+    from calib.hardware import physical_cores
+    from calib.predict.calibrate import DEFAULT_MODELS, CalibrationPlan, calibrate
+    from calib.results.store import default_path
+    from calib.spec import resolve_device
+
+    check_output_path(out, "--out")
+    if threads is not None and threads <= 0:
+        raise UsageError(f"--threads {threads}: must be positive")
+    sweep = sweep or ("quick" if quick else "full")
+    chosen = () if no_models else (tuple(models) or DEFAULT_MODELS["quick" if quick else "full"])
+    plan = CalibrationPlan(
+        precisions=tuple(dict.fromkeys(split_multi(precisions))), device=resolve_device(device),
+        threads=threads or physical_cores(), sweep=sweep, budget_s=budget_s,
+        op_budget_s=0.05 if quick else 0.25, models=chosen,
+        batch_sizes=tuple(batch_sizes) or ((1,) if quick else (1, 4)), from_results=tuple(from_results),
+        extra_ops=_extra_ops(shapes_file), model_max_time_s=0.3 if quick else 2.0,
+        layer_budget_s=0.3 if quick else 2.0)
+    if not plan.device.startswith("cpu"):
+        raise UsageError(f"--device {plan.device}: calibration tables are measured on the CPU in this build")
+    path = out or default_path(results_dir, "calibration")
+    started = time.perf_counter()
+
+    def progress(text):
+        if not quiet:
+            click.echo(f"calibrating: {text}", err=True)
+
+    report = calibrate(plan, path, progress)
+    out_console = console()
+    from calib.render.predict_table import build_calibration_table
+
+    out_console.print(build_calibration_table(report.per_precision,
+                                              f"calib calibrate: {plan.device}, {plan.threads} threads, "
+                                              f"{plan.sweep} sweep"))
+    for precision, figures in report.per_precision.items():
+        if figures.get("emulated"):
+            out_console.print(f"note: {precision} is emulated on this CPU (no native instructions): the table "
+                              "describes emulated timings, valid for predicting this machine only", style="dim")
+    out_console.print(f"calibration took {time.perf_counter() - started:.1f} s")
+    out_console.print(f"table: {report.path}")
+
+
+def _extra_ops(path) -> tuple:
+    if not path:
+        return ()
+    import json
+
+    from calib.predict.sweep import OpSpec
+
+    try:
+        data = json.loads(open(path).read())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--shapes {path}: not readable JSON ({exc})") from None
+    if not isinstance(data, list):
+        raise UsageError(f"--shapes {path}: expected a JSON list of op specs")
+    return tuple(OpSpec.from_dict(item if isinstance(item, dict) else {}) for item in data)

@@ -1,0 +1,115 @@
+"""`calib predict`: a model's latency from a calibration table, without running it (calib.predict)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from calib.cli._common import check_output_path, console, say_kept_previous
+from calib.errors import UsageError
+
+
+@click.command(name="predict")
+@click.option("--model", "-m", required=True,
+              help="Catalog name, torchvision:NAME, file.py:factory, .pt2 or .onnx (its graph is walked, not run).")
+@click.option("--precision", "-p", required=True, help="The precision to predict; the table must hold it.")
+@click.option("--table", "-t", "table_path", required=True, type=click.Path(dir_okay=False),
+              help="A `calib calibrate` file.")
+@click.option("--batch-size", "-b", "batch_sizes", multiple=True, type=int, help="Default 1; repeat for several.")
+@click.option("--device", default="cpu", show_default=True, help="The device to predict for; the table must describe it.")
+@click.option("--input-shape", help="One input item without the batch, e.g. 3,160,160 (default: the model's).")
+@click.option("--check", is_flag=True, help="Also measure the model (torch eager, calib's timing) and print "
+                                            "predicted against measured.")
+@click.option("--max-time", type=float, default=3.0, show_default=True, help="Seconds of timing per --check.")
+@click.option("--top", type=int, default=10, show_default=True, help="Most expensive nodes shown (0: none).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Results JSON path (default results/<time>-<model>.json).")
+@click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
+def command(model, precision, table_path, batch_sizes, device, input_shape, check, max_time, top, out, results_dir):
+    """Predict MODEL's end-to-end latency at PRECISION on the device TABLE describes, from its graph,
+    with a per-layer breakdown and an interval; --check measures it too."""
+    import torch
+
+    from calib.environment import capture
+    from calib.hardware import device_report
+    from calib.models.loader import parse_shape
+    from calib.predict.predictor import check_record, predict_record
+    from calib.predict.table import TableMismatch, device_name, load_view, predictor_of
+    from calib.results.store import ResultWriter, default_path
+
+    check_output_path(out, "--out")
+    batch_sizes = tuple(batch_sizes) or (1,)
+    if any(b <= 0 for b in batch_sizes):
+        raise UsageError("--batch-size must be positive")
+    if max_time <= 0:
+        raise UsageError(f"--max-time {max_time:g}: must be positive")
+    view = load_view(table_path, precision, device)
+    report = device_report()
+    torch.set_num_threads(view.threads)
+    environment = capture(view.threads, report)
+    here = device_name(environment, view.device)
+    if check and view.device_name and here != view.device_name:
+        raise TableMismatch(f"--check: the table describes {view.device_name}, this machine is {here}; a measurement "
+                            "here would not check a prediction for that device")
+    loaded = _load(model, parse_shape(input_shape))
+    predictor = predictor_of(view)
+    path = out or default_path(results_dir, f"predict-{loaded.name}")
+    writer = ResultWriter(path, environment, report)
+    writer.payload["predicted_from"] = {"table": str(table_path), "describes": view.description,
+                                        "table_environment": view.environment}
+    say_kept_previous(writer)
+    records = []
+    try:
+        for batch_size in batch_sizes:
+            record, _ = predict_record(loaded, view, predictor, batch_size, report)
+            if check:
+                click.echo(f"measuring {loaded.name} {precision} b{batch_size} ...", err=True)
+                check_record(record, loaded, view, batch_size, report, max_time_s=max_time)
+            writer.add(record)
+            records.append(record)
+    except BaseException:
+        writer.close()
+        raise
+    writer.finish()
+    _print(records, view, top, check)
+    console().print(f"results: {writer.path}")
+    failed = [r for r in records if (r.get("prediction") or {}).get("check_failed")]
+    for record in failed:
+        click.echo(f"calib: error: --check of b{record['identity']['batch_size']} failed: "
+                   f"{record['prediction']['check_failed']}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _load(model: str, input_shape):
+    if model.endswith(".onnx"):
+        from calib.predict.onnx_walk import load_onnx_graph
+
+        return load_onnx_graph(model, input_shape)
+    from calib.predict.models import load_named
+
+    return load_named(model, input_shape)
+
+
+def _print(records, view, top: int, check: bool) -> None:
+    from calib.render.predict_table import build_breakdown_table, build_prediction_table, build_top_nodes_table
+
+    out_console = console()
+    out_console.print(build_prediction_table(records, f"calib predict: {view.description} (table {view.path})"))
+    if view.emulated:
+        out_console.print(f"note: the table describes emulated {view.precision} (this CPU has no native "
+                          f"{view.precision} instructions): the prediction is for emulated {view.precision}",
+                          style="dim")
+    for record in records[:1]:
+        out_console.print(build_breakdown_table(record))
+        if top:
+            out_console.print(build_top_nodes_table(record, top))
+        prediction = record["prediction"]
+        if prediction["uncosted"]:
+            names = ", ".join(n["name"] for n in prediction["uncosted"][:8])
+            out_console.print(f"uncosted: {len(prediction['uncosted'])} node(s) with no table entry, charged the "
+                              f"per-op overhead: {names}", style="yellow")
+        out_console.print(f"graph: {prediction['nodes']} nodes ({prediction['method']}, walked in "
+                          f"{prediction['walk_s']:.1f} s); node sum {prediction['node_sum_ms']:.3f} ms x whole-model "
+                          f"factor {prediction['factor']:.3f}; interval from the table's models left out one at a "
+                          f"time ({len(prediction['validation'])} held out)", style="dim")

@@ -1,0 +1,183 @@
+"""`calib calibrate`: measure a calibration table (calib.predict.table) for this device.
+
+Per precision: the isolated op sweep (calib.predict.sweep), then each real model at each batch size
+measured end to end and per layer (calib.lifecycle + calib.layers, as `calib run --layers` does), plus
+records taken from earlier `calib run --layers` files of this device. Everything lands in one
+results file, rewritten after every model, so an interrupted calibration keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from calib.errors import UsageError
+from calib.predict.table import TABLE_VERSION, device_name
+
+DEFAULT_MODELS = {"quick": ("tiny-cnn",), "full": ("resnet18", "mobilenet_v2", "mobilenet_v3_small",
+                                                   "efficientnet_b0")}
+
+
+@dataclass(frozen=True)
+class CalibrationPlan:
+    precisions: tuple[str, ...]
+    device: str = "cpu"
+    threads: int = 1
+    sweep: str = "full"
+    budget_s: float = 600.0  # per precision, for the isolated sweep
+    op_budget_s: float = 0.25
+    models: tuple[str, ...] = ()
+    batch_sizes: tuple[int, ...] = (1,)
+    from_results: tuple[str, ...] = ()
+    extra_ops: tuple = ()  # OpSpec, after the sweep's own
+    ops: tuple | None = None  # OpSpec: replaces the designed sweep (tests, a user's own sweep)
+    model_max_time_s: float = 2.0
+    layer_budget_s: float = 2.0
+
+    def __post_init__(self):
+        from calib.precisions import get_precision
+
+        for precision in self.precisions:
+            if get_precision(precision).family not in ("float", "int8") or precision == "int8-dynamic":
+                raise UsageError(f"--precision {precision}: calibration tables cover fp32, bf16, fp16 and "
+                                 "int8-static (torch eager)")
+        if self.budget_s <= 0 or self.op_budget_s <= 0:
+            raise UsageError("--budget-s must be positive")
+        if any(b <= 0 for b in self.batch_sizes):
+            raise UsageError("--batch-size must be positive")
+
+
+@dataclass
+class CalibrationReport:
+    path: str
+    elapsed_s: float
+    per_precision: dict = field(default_factory=dict)  # precision -> {"sweep_s", "models_s", "ops", ...}
+
+
+def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationReport:
+    import torch
+
+    from calib.environment import capture
+    from calib.hardware import device_report, verdict_for
+    from calib.predict.sweep import designed, run_sweep
+    from calib.results.store import ResultWriter
+
+    progress = progress or (lambda text: None)
+    torch.set_num_threads(plan.threads)
+    started = time.perf_counter()
+    report = device_report()
+    environment = capture(plan.threads, report)
+    imported = _imported_records(plan.from_results, environment, plan.device)
+    loaded = [_load(name) for name in plan.models]
+    writer = ResultWriter(out_path, environment, report)
+    section = {"table_version": TABLE_VERSION, "device": plan.device,
+               "device_name": device_name(environment, plan.device), "backend": "torch",
+               "threads": plan.threads, "sweep": plan.sweep, "tables": {}, "elapsed_s": None}
+    writer.payload["calibration"] = section
+    result = CalibrationReport(str(writer.path), 0.0)
+    try:
+        for precision in plan.precisions:
+            precision_started = time.perf_counter()
+            specs = list(plan.ops if plan.ops is not None else designed(plan.sweep)) + list(plan.extra_ops)
+            sweep = run_sweep(specs, precision, plan.device, plan.threads, plan.budget_s, plan.op_budget_s,
+                              on_op=lambda spec: progress(f"{precision} op {spec.label}"))
+            verdict = verdict_for(report, plan.device, precision)
+            section["tables"][precision] = {
+                "precision": precision, "verdict": verdict,
+                "emulated": bool(verdict and verdict.get("status") == "emulated"),
+                "ops": sweep.rows, "op_count": sweep.measured, "skipped": sweep.skipped, "sweep_s": sweep.elapsed_s,
+                "models_s": None, "elapsed_s": None}
+            writer.flush()
+            models_started = time.perf_counter()
+            for model in loaded:
+                for batch_size in plan.batch_sizes:
+                    progress(f"{precision} model {model.name} b{batch_size}")
+                    writer.add(measure_model(model, precision, batch_size, plan, report))
+            for record in imported:
+                if record["identity"]["precision"] == precision:
+                    writer.add(record)
+            table = section["tables"][precision]
+            table["models_s"] = time.perf_counter() - models_started
+            table["elapsed_s"] = time.perf_counter() - precision_started
+            result.per_precision[precision] = {
+                "ops": sweep.measured, "skipped": len(sweep.skipped), "sweep_s": sweep.elapsed_s,
+                "models_s": table["models_s"], "elapsed_s": table["elapsed_s"],
+                "models": sum(1 for r in writer.records if r["identity"]["precision"] == precision
+                              and r["status"] == "ok"),
+                "emulated": table["emulated"]}
+        section["elapsed_s"] = time.perf_counter() - started
+        writer.finish()
+    except BaseException:
+        section["elapsed_s"] = time.perf_counter() - started
+        writer.flush()
+        writer.close()
+        raise
+    result.elapsed_s = section["elapsed_s"]
+    return result
+
+
+def _load(name: str):
+    from calib.predict.models import load_named
+
+    return load_named(name)
+
+
+def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan, report: dict) -> dict:
+    """One real model: end-to-end median (CiTarget) then its per-layer table, as `calib run --layers`."""
+    from calib import layers
+    from calib.backends.base import RunConfig
+    from calib.configuration import Configuration
+    from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cpu_use, prepare, timer_for
+    from calib.settings import Int8Settings, LayerSettings
+    from calib.timing.engine import CiTarget, Warmup, measure
+
+    configuration = Configuration(model.name, "torch", precision, batch_size, (batch_size, *model.item_shape),
+                                  plan.device)
+    record = new_record(configuration, report)
+    record["model_weights"] = model.weights
+    run_config = RunConfig(precision=precision, device=plan.device, batch_size=batch_size, threads=plan.threads,
+                           int8=Int8Settings(path="fx"))
+    try:
+        with prepare(model, configuration, run_config) as prepared:
+            watch = other_cpu_use()
+            measurement = measure(prepared.run, timer_for(prepared), batch_size=batch_size,
+                                  stop=CiTarget(min_count=10, min_time_s=min(0.5, plan.model_max_time_s),
+                                                max_time_s=plan.model_max_time_s, target_ci_rel=0.02),
+                                  warmup=Warmup(min_count=2, min_time_s=0.2, max_time_s=2.0))
+            summary = fill_measured(record, prepared, measurement, watch.stop() if watch else None)
+            record["layers"] = layers.profile(prepared, summary.median_ms, LayerSettings(budget_s=plan.layer_budget_s))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a model that cannot run is recorded, the table goes on
+        mark_unmeasured(record, exc)
+    return record
+
+
+def _imported_records(paths, environment: dict, device: str) -> list[dict]:
+    """Records of `calib run --layers` files measured on this device (same device name and threads),
+    torch eager, contiguous layout (the layout calib predicts), with a per-layer table."""
+    from calib.results.store import load_result
+
+    records = []
+    for path in paths:
+        payload = load_result(path)
+        theirs = payload.get("environment") or {}
+        if device_name(theirs, device) != device_name(environment, device):
+            raise UsageError(f"--from-results {path}: measured on {device_name(theirs, device)!r}, not on this "
+                             f"device ({device_name(environment, device)!r}); a table describes one device")
+        if theirs.get("threads") != environment.get("threads"):
+            raise UsageError(f"--from-results {path}: measured with {theirs.get('threads')} threads, this table "
+                             f"with {environment.get('threads')} (--threads)")
+        kept = 0
+        for record in payload["records"]:
+            identity = record.get("identity") or {}
+            info = record.get("backend_info") or {}
+            if (record.get("status") == "ok" and identity.get("backend") == "torch" and identity.get("device") == device
+                    and (record.get("layers") or {}).get("layers") and info.get("memory_format") != "channels_last"
+                    and str(info.get("path", "fx")).startswith(("fx", "ao"))):
+                records.append({**record, "from_results": str(path)})
+                kept += 1
+        if not kept:
+            raise UsageError(f"--from-results {path}: no torch-eager record with a per-layer table "
+                             "(run it with `calib run --backend torch --layers --no-tune`)")
+    return records

@@ -1,0 +1,232 @@
+"""The cost model: what one node costs, and what a whole model costs.
+
+Why this model (and not a roofline or a plain sum of isolated ops):
+- Per cost key (conv, depthwise conv, linear, BatchNorm2d, operator.add, q:conv, ...), a
+  non-negative least-squares law  ms = overhead + a * FLOPs + b * bytes,  fitted on relative error.
+  The intercept is the per-op overhead (dispatch, the kernel's setup) that makes roofline estimates
+  2-5x off on small ops; a and b are the key's effective compute and memory costs.
+- One law cannot follow a library's kernel choices across shapes (oneDNN's blocking, a 1x1 conv
+  versus a 7x7 one), so each prediction is corrected by its nearest measured shapes: the
+  log-residuals of the k nearest samples of the same key, in (log FLOPs, log bytes, log channels,
+  log spatial) space, weighted so that distant neighbours fade to no correction.
+- Samples come from isolated sweeps and from real models' per-layer tables. In-model rows carry
+  what isolated ops miss: cache state left by the previous layer, in-place ops, layout.
+- Fusion is taken from the graph as the backend runs it (calib.predict.graph_walk): int8-static
+  walks the converted graph, where conv+bn+relu is one quantized conv and the quantize/dequantize
+  steps are nodes of their own; torch eager at fp32/bf16 fuses nothing, so neither does the walk.
+- What no per-node sum sees (Python between modules, allocator, caches across layers) is one
+  whole-model factor: measured end-to-end / predicted node sum over the table's real models. Its
+  leave-one-model-out errors give the interval: the spread of errors on models the fit did not see.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from calib.predict.features import cost_key, fallback_keys, feature_vector
+
+NEIGHBOURS = 5
+NEIGHBOUR_SCALE = 0.5  # log-distance at which a neighbour's weight has fallen to 1/e
+SHRINK = 0.15  # pseudo-weight of "no correction": a lone far neighbour corrects little
+MIN_HALF_WIDTH = 0.03  # an interval is never narrower than +-3%: the machine's own noise
+FEW_MODELS = 3  # below this many held-out architectures the spread is not known: +-FEW_MODELS_HALF_WIDTH
+FEW_MODELS_HALF_WIDTH = 0.25
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measured node: its key, shape features, FLOPs, bytes and time; where it was measured."""
+    key: str
+    kind_keys: tuple[str, ...]
+    features: tuple[float, ...]
+    flops: float
+    bytes: float
+    ms: float
+    source: str  # "isolated" or "model:<name>"
+
+    @classmethod
+    def of(cls, row: dict, source: str) -> "Sample":
+        keys = fallback_keys(row)
+        return cls(key=keys[0], kind_keys=tuple(keys[1:]), features=feature_vector(row),
+                   flops=float(row.get("flops") or 0), bytes=float(row.get("bytes") or 0),
+                   ms=float(row["median_ms"]), source=source)
+
+
+@dataclass(frozen=True)
+class KeyLaw:
+    key: str
+    overhead_ms: float
+    ms_per_gflop: float
+    ms_per_mb: float
+    count: int
+
+    def base_ms(self, flops: float, size: float) -> float:
+        return self.overhead_ms + self.ms_per_gflop * flops / 1e9 + self.ms_per_mb * size / 1e6
+
+
+@dataclass(frozen=True)
+class NodeCost:
+    name: str
+    key: str  # the table entry used
+    op_kind: str
+    predicted_ms: float
+    costed: bool  # False: no entry for its key or kind; charged the per-op overhead only
+    note: str = ""
+
+
+@dataclass
+class CostModel:
+    laws: dict[str, KeyLaw]
+    neighbours: dict[str, tuple[list[tuple[float, ...]], list[float]]]  # key -> (features, log residuals)
+    overhead_ms: float  # a node with no entry at all pays this
+
+    def node(self, row: dict) -> NodeCost:
+        name, kind = str(row.get("name") or ""), row.get("op_kind") or "other"
+        keys = fallback_keys(row)
+        for position, key in enumerate(keys):
+            law = self.laws.get(key)
+            if law is None:
+                continue
+            base = law.base_ms(float(row.get("flops") or 0), float(row.get("bytes") or 0))
+            ms = base * math.exp(self._correction(key, feature_vector(row)))
+            note = "" if position == 0 else f"no '{keys[0]}' entry; used '{key}'"
+            return NodeCost(name, key, kind, max(ms, 0.0), True, note)
+        return NodeCost(name, "overhead", kind, self.overhead_ms, False,
+                        f"uncosted: the table has no '{keys[0]}' or '{kind}' op; charged the per-op overhead")
+
+    def _correction(self, key: str, features: tuple[float, ...]) -> float:
+        found = self.neighbours.get(key)
+        if not found:
+            return 0.0
+        points, residuals = found
+        distances = sorted((math.dist(features, point), residual) for point, residual in zip(points, residuals))
+        weighted = total = 0.0
+        for distance, residual in distances[:NEIGHBOURS]:
+            weight = math.exp(-(distance / NEIGHBOUR_SCALE) ** 2)
+            weighted += weight * residual
+            total += weight
+        return weighted / (total + SHRINK)
+
+
+def fit_cost_model(samples: list[Sample]) -> CostModel:
+    """Laws for every key and every kind fallback key, with their neighbour residuals."""
+    import numpy as np
+
+    groups: dict[str, list[Sample]] = {}
+    for sample in samples:
+        if sample.ms <= 0:
+            continue
+        for key in (sample.key, *sample.kind_keys):
+            groups.setdefault(key, []).append(sample)
+    laws, neighbours = {}, {}
+    for key, members in groups.items():
+        law = fit_law(key, members)
+        laws[key] = law
+        residuals = [math.log(s.ms / max(law.base_ms(s.flops, s.bytes), 1e-9)) for s in members]
+        neighbours[key] = ([s.features for s in members], residuals)
+    views = [s.ms for s in samples if s.key == "view" and s.ms > 0]
+    small = views or [s.ms for s in samples if s.ms > 0] or [0.005]
+    return CostModel(laws, neighbours, float(np.median(small)))
+
+
+def fit_law(key: str, members: list[Sample]) -> KeyLaw:
+    """Non-negative least squares of overhead + FLOPs + bytes on relative error (every sample counts
+    as a share of its own time, so small ops are not drowned by big ones)."""
+    import numpy as np
+
+    times = np.array([s.ms for s in members])
+    if len(members) < 3:
+        return KeyLaw(key, float(np.median(times)), 0.0, 0.0, len(members))
+    from scipy.optimize import nnls
+
+    design = np.array([[1.0, s.flops / 1e9, s.bytes / 1e6] for s in members])
+    scale = design.max(axis=0)
+    scale[scale == 0] = 1.0
+    weighted = design / scale / times[:, None]
+    coefficients, _ = nnls(weighted, np.ones(len(members)))
+    overhead, per_gflop, per_mb = coefficients / scale
+    return KeyLaw(key, float(overhead), float(per_gflop), float(per_mb), len(members))
+
+
+@dataclass(frozen=True)
+class ModelSample:
+    """A real model of the table: its per-layer rows and its measured end-to-end median."""
+    model: str
+    batch_size: int
+    end_to_end_ms: float
+    rows: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    predicted_ms: float
+    low_ms: float
+    high_ms: float
+    node_sum_ms: float
+    factor: float
+    nodes: tuple[NodeCost, ...]
+
+    @property
+    def uncosted(self) -> list[NodeCost]:
+        return [node for node in self.nodes if not node.costed]
+
+
+@dataclass
+class Predictor:
+    """A cost model plus the whole-model factor and the interval it was validated to."""
+    cost_model: CostModel
+    factor: float = 1.0
+    log_low: float = -MIN_HALF_WIDTH
+    log_high: float = MIN_HALF_WIDTH
+    validation: list[dict] = field(default_factory=list)  # per held-out model: predicted, measured
+
+    def predict(self, rows: list[dict]) -> Prediction:
+        nodes = tuple(self.cost_model.node(row) for row in rows)
+        node_sum = sum(node.predicted_ms for node in nodes)
+        predicted = node_sum * self.factor
+        uncosted_share = sum(n.predicted_ms for n in nodes if not n.costed) / node_sum if node_sum else 0.0
+        widen = 1.0 + 4.0 * uncosted_share  # nodes costed by overhead alone make the interval wider
+        return Prediction(predicted, predicted * math.exp(self.log_low * widen),
+                          predicted * math.exp(self.log_high * widen), node_sum, self.factor, nodes)
+
+
+def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predictor:
+    """The cost model on every sample; the whole-model factor and the interval from the real models,
+    each predicted by a fit that left that model (all its batch sizes) out."""
+    import numpy as np
+
+    def model_samples(subset):
+        return [Sample.of(row, f"model:{m.model}") for m in subset for row in m.rows if row.get("median_ms")]
+
+    full = fit_cost_model(isolated + model_samples(models))
+    names = sorted({m.model for m in models})
+    if not names:  # no real model: no whole-model factor, and an interval that says so
+        return Predictor(full, 1.0, -FEW_MODELS_HALF_WIDTH, FEW_MODELS_HALF_WIDTH, validation=[])
+    held_out = []
+    for name in names:
+        kept = [m for m in models if m.model != name]
+        partial = fit_cost_model(isolated + model_samples(kept))
+        for m in models:
+            if m.model == name:
+                node_sum = sum(partial.node(row).predicted_ms for row in m.rows)
+                held_out.append({"model": m.model, "batch_size": m.batch_size, "node_sum_ms": node_sum,
+                                 "measured_ms": m.end_to_end_ms})
+    ratios = np.log([h["measured_ms"] / h["node_sum_ms"] for h in held_out if h["node_sum_ms"] > 0])
+    if len(ratios) == 0:
+        return Predictor(full, validation=held_out)
+    factor = float(np.exp(np.median(ratios)))
+    errors = []
+    for index, h in enumerate(held_out):
+        others = np.delete(ratios, index) if len(ratios) > 1 else ratios
+        h["predicted_ms"] = h["node_sum_ms"] * float(np.exp(np.median(others)))
+        errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
+    errors = np.array(errors)
+    floor = MIN_HALF_WIDTH if len(names) >= FEW_MODELS else FEW_MODELS_HALF_WIDTH
+    low = min(-floor, float(np.quantile(errors, 0.05)) if len(errors) >= 10 else float(errors.min()))
+    high = max(floor, float(np.quantile(errors, 0.95)) if len(errors) >= 10 else float(errors.max()))
+    return Predictor(full, factor, low, high, held_out)
+
+
+__all__ = ["Sample", "KeyLaw", "NodeCost", "CostModel", "ModelSample", "Prediction", "Predictor",
+           "fit_cost_model", "fit_law", "fit_predictor", "cost_key"]

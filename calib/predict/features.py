@@ -1,0 +1,85 @@
+"""What the cost model knows about one graph node: its cost key and its shape features.
+
+Every source of samples has the same row shape, calib.layers' per-layer row (op_kind, target,
+input_shapes, output_shape, params, flops, bytes): the isolated op sweep, the per-layer tables of
+real models (`calib run --layers` files) and the graph walk of a model to predict. So one function
+turns each into a key and a feature vector, and a `calib run --layers` file feeds a table as is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+QUANTIZED = ("qint8", "quint8", "qint32")
+# targets that only relabel a tensor (views, getattr, shape reads): Python dispatch costs only
+VIEW_TARGETS = {".view", ".reshape", ".flatten", "torch.flatten", ".size", ".contiguous", ".permute",
+                ".transpose", ".unsqueeze", ".squeeze", ".expand", ".chunk", "torch.chunk", "operator.getitem",
+                ".split", "getattr", "Dropout", "Identity", ".dim", "torch.transpose", "torch.permute",
+                "torch.reshape", "torch.unsqueeze", "torch.squeeze", "torch.split", "torch.narrow", ".narrow",
+                "F.dropout", "torch.unbind", ".unbind", "Flatten"}
+_QUANT_PREFIX = re.compile(r"^torch\._ops\.quantized\.|^torch\.ops\.quantized\.")
+
+
+def parse_shapes(text: str | None) -> list[tuple[int, ...]]:
+    """'1x16x56x56, 1x16x1x1' -> [(1, 16, 56, 56), (1, 16, 1, 1)]; 'scalar' -> ()."""
+    shapes = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            shapes.append(tuple(int(d) for d in part.split("x")) if part != "scalar" else ())
+        except ValueError:
+            continue
+    return shapes
+
+
+def is_quantized(row: dict) -> bool:
+    dtypes = (row.get("input_dtypes") or "").split(",")
+    return bool(dtypes) and dtypes[0].strip() in QUANTIZED
+
+
+def is_depthwise(row: dict) -> bool:
+    """A conv whose every output channel reads one input channel: Cin == Cout and the weight holds
+    about k*k values per output channel (a dense conv holds Cin*k*k)."""
+    inputs, outputs = parse_shapes(row.get("input_shapes")), parse_shapes(row.get("output_shape"))
+    if not inputs or not outputs or len(inputs[0]) < 3 or len(outputs[0]) < 3:
+        return False
+    cin, cout = inputs[0][1], outputs[0][1]
+    params = row.get("params") or 0
+    return cin == cout and cin > 1 and params <= cout * 50 and params < cin * cout
+
+
+def cost_key(row: dict) -> str:
+    """The finest key: conv / conv-dw, else the op's target (Conv2d, BatchNorm2d, operator.add, q.add),
+    prefixed 'q:' when it computes on quantized tensors."""
+    kind = row.get("op_kind") or "other"
+    target = _QUANT_PREFIX.sub("q.", str(row.get("target") or ""))
+    prefix = "q:" if is_quantized(row) else ""
+    if target in VIEW_TARGETS:
+        return "view"
+    if kind == "conv":
+        return prefix + ("conv-dw" if is_depthwise(row) else "conv")
+    if kind in ("linear", "matmul", "attention"):
+        return prefix + kind
+    return prefix + target
+
+
+def fallback_keys(row: dict) -> list[str]:
+    """From finest to coarsest; the cost model uses the first one the table has."""
+    kind = row.get("op_kind") or "other"
+    prefix = "q:" if is_quantized(row) else ""
+    keys = [cost_key(row), prefix + "kind:" + kind, "kind:" + kind]
+    return list(dict.fromkeys(keys))
+
+
+def feature_vector(row: dict) -> tuple[float, ...]:
+    """log FLOPs, log bytes, log output channels, log output spatial size: the shape space where
+    neighbours are looked for (log: a 2x bigger op is as far as a 2x smaller one)."""
+    outputs = parse_shapes(row.get("output_shape"))
+    first = outputs[0] if outputs else ()
+    channels = first[1] if len(first) >= 2 else 1
+    spatial = math.prod(first[2:]) if len(first) >= 3 else 1
+    flops, size = row.get("flops") or 0, row.get("bytes") or 0
+    return (math.log1p(flops), math.log1p(size), math.log1p(channels), math.log1p(spatial))

@@ -1,0 +1,44 @@
+"""Model names for calibrate / predict: calib's own (catalog, files, via calib.models.loader) and any
+torchvision classification architecture by name (`torchvision:regnet_y_400mf`, or the bare name when
+the catalog has no such entry), built with random seeded weights: latency does not depend on them."""
+
+from __future__ import annotations
+
+from calib.errors import UsageError
+
+PREFIX = "torchvision:"
+
+
+def load_named(spec: str, input_shape: tuple[int, ...] | None = None):
+    from calib.models.catalog import CATALOG
+    from calib.models.loader import load_any
+
+    name = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
+    if spec.startswith(PREFIX) or (spec not in CATALOG and _is_torchvision(name)):
+        return torchvision_model(name, input_shape)
+    return load_any(spec, input_shape)
+
+
+def _is_torchvision(name: str) -> bool:
+    if not name.isidentifier():
+        return False
+    try:
+        import torchvision
+
+        return name in torchvision.models.list_models(module=torchvision.models)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def torchvision_model(name: str, input_shape: tuple[int, ...] | None = None):
+    import torch
+    import torchvision
+
+    from calib.models.loader import SEED, LoadedModel
+
+    if name not in torchvision.models.list_models(module=torchvision.models):
+        raise UsageError(f"{PREFIX}{name}: not a torchvision classification model")
+    torch.manual_seed(SEED)
+    module = torchvision.models.get_model(name, weights=None).eval()
+    shape = input_shape or ((3, 299, 299) if name == "inception_v3" else (3, 224, 224))
+    return LoadedModel(name, module, "image", tuple(shape), source="torchvision", family="cnn", weights="random")

@@ -1,0 +1,86 @@
+"""`calib predict`'s library side: walk the model's graph, cost it with a table, and with --check
+measure the model with calib's own timing (calib.lifecycle prepare + calib.timing.engine measure).
+
+A prediction record (in the results file's "records", schema of calib.results.schema plus):
+  "prediction": {"predicted_ms", "low_ms", "high_ms", "node_sum_ms", "factor", "table": path,
+                 "table_describes": "...", "method": graph walk, "walk_s", "nodes": n, "uncosted": [...],
+                 "by_kind": [{"op_kind", "count", "predicted_ms"}], "layers": [{"name", "op_kind", "key",
+                 "predicted_ms", "costed", "note"}], "validation": leave-one-model-out of the table}
+  with --check, "timing"/"summary" as in `calib run` records: summary.median_ms is the measured median.
+"""
+
+from __future__ import annotations
+
+from calib.configuration import Configuration
+
+
+def predict_record(model, view, predictor, batch_size: int, report: dict | None) -> tuple[dict, object]:
+    """(record, Prediction) for one model at one batch size; the record has status "ok" and no timing."""
+    from calib.lifecycle import new_record
+    from calib.predict.graph_walk import walk
+
+    if model.module is None and hasattr(model, "walk"):  # an .onnx graph (calib.predict.onnx_walk)
+        graph = model.walk(view.precision, batch_size)
+    else:
+        graph = walk(model, view.precision, batch_size, view.device)
+    prediction = predictor.predict(graph.rows)
+    configuration = Configuration(model.name, "torch", view.precision, batch_size, (batch_size, *model.item_shape),
+                                  view.device)
+    record = new_record(configuration, report)
+    record["model_weights"] = model.weights
+    by_kind: dict[str, dict] = {}
+    for node in prediction.nodes:
+        group = by_kind.setdefault(node.op_kind, {"op_kind": node.op_kind, "count": 0, "predicted_ms": 0.0})
+        group["count"] += 1
+        group["predicted_ms"] += node.predicted_ms * prediction.factor
+    record["prediction"] = {
+        "predicted_ms": prediction.predicted_ms, "low_ms": prediction.low_ms, "high_ms": prediction.high_ms,
+        "node_sum_ms": prediction.node_sum_ms, "factor": prediction.factor, "table": view.path,
+        "table_describes": view.description, "emulated": view.emulated, "method": graph.method,
+        "walk_s": graph.walk_s, "nodes": len(prediction.nodes),
+        "uncosted": [{"name": n.name, "op_kind": n.op_kind, "note": n.note} for n in prediction.uncosted],
+        "by_kind": sorted(by_kind.values(), key=lambda g: -g["predicted_ms"]),
+        "layers": [{"name": n.name, "op_kind": n.op_kind, "key": n.key, "predicted_ms": n.predicted_ms * prediction.factor,
+                    "costed": n.costed, "note": n.note} for n in prediction.nodes],
+        "validation": predictor.validation,
+    }
+    return record, prediction
+
+
+def check_record(record: dict, model, view, batch_size: int, report: dict | None, max_time_s: float = 3.0,
+                 fixed_time_s: float | None = None) -> None:
+    """Measure the model (torch eager, as the table) into `record`: CiTarget, or a FixedTime block."""
+    from calib.backends.base import RunConfig
+    from calib.lifecycle import fill_measured, mark_unmeasured, other_cpu_use, prepare, timer_for
+    from calib.settings import Int8Settings
+    from calib.timing.engine import CiTarget, FixedTime, Warmup, measure
+
+    from calib.errors import UsageError
+
+    if model.module is None:
+        raise UsageError(f"--check: {model.name} is an ONNX graph, which the torch eager backend the table "
+                         "describes cannot run; predict it without --check")
+    configuration = Configuration.of(record)
+    run_config = RunConfig(precision=view.precision, device=view.device, batch_size=batch_size,
+                           threads=view.threads, int8=Int8Settings(path="fx"))
+    stop = FixedTime(fixed_time_s) if fixed_time_s else CiTarget(min_count=10, min_time_s=min(1.0, max_time_s),
+                                                                 max_time_s=max_time_s, target_ci_rel=0.02)
+    try:
+        with prepare(model, configuration, run_config) as prepared:
+            watch = other_cpu_use()
+            measurement = measure(prepared.run, timer_for(prepared), batch_size=batch_size, stop=stop,
+                                  warmup=Warmup(min_count=2, min_time_s=0.2, max_time_s=2.0))
+            fill_measured(record, prepared, measurement, watch.stop() if watch else None)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the prediction stays; the check is marked failed
+        mark_unmeasured(record, exc)
+        record["prediction"]["check_failed"] = record.get("reason")
+        record["status"] = "ok"  # the prediction itself is a result
+
+
+def error_of(record: dict) -> float | None:
+    """predicted / measured - 1, when both exist."""
+    measured = (record.get("summary") or {}).get("median_ms")
+    predicted = (record.get("prediction") or {}).get("predicted_ms")
+    return predicted / measured - 1 if measured and predicted else None

@@ -1,0 +1,97 @@
+"""The calibration table file: one versioned calib results file (calib.results.store) whose records are
+the real models measured for it (run records with their per-layer tables, as `calib run --layers`
+writes them) and whose "calibration" section holds the isolated op sweep of each precision:
+
+  "calibration": {"table_version": 1, "device": "cpu", "device_name": "<cpu model or GPU name>",
+                  "backend": "torch", "threads": N, "elapsed_s": ...,
+                  "tables": {precision: {"precision", "emulated": bool, "verdict": {...}, "sweep": "full",
+                                         "ops": [per-layer rows with "median_ms", "source", "op_spec"],
+                                         "op_count", "skipped": [...], "sweep_s", "models_s"}}}
+
+Table version history: 1: first version.
+A table describes one device (its id and name) and the precisions it holds; `load_view` refuses
+(exit 2, one line) a request for any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calib.errors import UsageError
+
+TABLE_VERSION = 1
+SUPPORTED_TABLE_VERSIONS = (1,)
+
+
+class TableMismatch(UsageError):
+    """A table asked to predict for a device or precision it does not describe."""
+
+
+def device_name(environment: dict, device: str) -> str | None:
+    if str(device).startswith("cuda"):
+        return environment.get("gpu_name")
+    return environment.get("cpu_model")
+
+
+@dataclass(frozen=True)
+class TableView:
+    """One precision of one table file, ready for calib.predict.cost_model."""
+    path: str
+    precision: str
+    device: str
+    device_name: str | None
+    threads: int
+    emulated: bool
+    verdict: dict | None
+    ops: list[dict]
+    models: list  # calib.predict.cost_model.ModelSample
+    environment: dict
+
+    @property
+    def description(self) -> str:
+        kind = "emulated " if self.emulated else ""
+        return f"{kind}{self.precision} on {self.device} ({self.device_name or 'unknown device'}), {self.threads} threads"
+
+
+def load_view(path: str, precision: str, device: str | None = None) -> TableView:
+    from calib.predict.cost_model import ModelSample
+    from calib.results.store import load_result
+
+    payload = load_result(path)
+    section = payload.get("calibration")
+    if not isinstance(section, dict) or "tables" not in section:
+        raise UsageError(f"{path}: a calib results file, but not a calibration table (write one with "
+                         "`calib calibrate`)")
+    if section.get("table_version") not in SUPPORTED_TABLE_VERSIONS:
+        raise UsageError(f"{path}: calibration table version {section.get('table_version')!r} is not one this "
+                         f"calib reads {SUPPORTED_TABLE_VERSIONS}")
+    environment = payload.get("environment") or {}
+    table_device, name = section.get("device"), section.get("device_name")
+    if device is not None and device != table_device:
+        raise TableMismatch(f"{path}: the table describes {table_device} ({name}), not {device}; "
+                            f"calibrate {device} with `calib calibrate --device {device}`")
+    tables = section["tables"]
+    if precision not in tables:
+        raise TableMismatch(f"{path}: the table describes {', '.join(tables) or 'no precision'} on {table_device}, "
+                            f"not {precision}; add it with `calib calibrate --precision {precision}`")
+    table = tables[precision]
+    models = []
+    for record in payload.get("records") or []:
+        identity = record.get("identity") or {}
+        layers = record.get("layers") or {}
+        if (identity.get("precision") != precision or record.get("status") != "ok" or not layers.get("layers")
+                or not (record.get("summary") or {}).get("median_ms")):
+            continue
+        models.append(ModelSample(identity["model"], int(identity.get("batch_size") or 1),
+                                  float(record["summary"]["median_ms"]), tuple(layers["layers"])))
+    return TableView(path=str(path), precision=precision, device=table_device, device_name=name,
+                     threads=int(section.get("threads") or environment.get("threads") or 1),
+                     emulated=bool(table.get("emulated")), verdict=table.get("verdict"), ops=list(table.get("ops") or []),
+                     models=models, environment=environment)
+
+
+def predictor_of(view: TableView):
+    from calib.predict.cost_model import Sample, fit_predictor
+
+    isolated = [Sample.of(row, "isolated") for row in view.ops if row.get("median_ms")]
+    return fit_predictor(isolated, view.models)

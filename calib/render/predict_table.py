@@ -1,0 +1,68 @@
+"""Tables of `calib predict` and `calib calibrate`: predicted (and measured) latency per model, the
+predicted per-layer breakdown, and what a calibration measured. Read from records; nothing runs."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from calib.configuration import Configuration
+from calib.render import format as fmt
+from calib.render.fit import Fitted, light_table
+
+DEFAULT_TOP = 10
+
+
+def build_prediction_table(records: list[dict], title: str) -> Fitted:
+    table = light_table(title)
+    for name in ("model", "precision", "batch", "predicted ms", "interval ms", "measured ms", "error", "nodes",
+                 "uncosted"):
+        table.add_column(name, justify="left" if name in ("model", "precision") else "right", no_wrap=True)
+    for record in records:
+        identity, prediction = record["identity"], record.get("prediction") or {}
+        measured = (record.get("summary") or {}).get("median_ms")
+        predicted = prediction.get("predicted_ms")
+        error = f"{100 * (predicted / measured - 1):+.1f}%" if measured and predicted else "-"
+        table.add_row(identity["model"], identity["precision"], str(identity["batch_size"]), fmt.ms(predicted),
+                      f"{fmt.ms(prediction.get('low_ms'))}-{fmt.ms(prediction.get('high_ms'))}", fmt.ms(measured),
+                      error, str(prediction.get("nodes", "-")), str(len(prediction.get("uncosted") or [])))
+    return Fitted(table, droppable=("uncosted", "nodes"))
+
+
+def build_breakdown_table(record: dict, top: int | None = DEFAULT_TOP) -> Table:
+    """The predicted cost by op kind, then the `top` most expensive nodes."""
+    prediction = record["prediction"]
+    label = Configuration.of(record).short_label
+    table = light_table(f"{label}: predicted cost by op kind")
+    for name in ("kind", "nodes", "predicted ms", "share"):
+        table.add_column(name, justify="left" if name == "kind" else "right", no_wrap=True)
+    total = prediction.get("predicted_ms") or 0.0
+    for group in prediction.get("by_kind") or []:
+        share = group["predicted_ms"] / total if total else None
+        table.add_row(group["op_kind"], str(group["count"]), fmt.ms(group["predicted_ms"]),
+                      f"{100 * share:.0f}%" if share is not None else "-")
+    return table
+
+
+def build_top_nodes_table(record: dict, top: int | None = DEFAULT_TOP) -> Fitted:
+    prediction = record["prediction"]
+    rows = sorted(prediction.get("layers") or [], key=lambda row: -row["predicted_ms"])
+    rows = rows if top is None else rows[:top]
+    table = light_table(f"{Configuration.of(record).short_label}: most expensive nodes (top {len(rows)} of "
+                        f"{len(prediction.get('layers') or [])})")
+    for name in ("node", "kind", "table entry", "predicted ms", "note"):
+        table.add_column(name, justify="right" if name == "predicted ms" else "left",
+                         no_wrap=name in ("predicted ms", "kind"), overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], row["op_kind"], row["key"], fmt.ms(row["predicted_ms"]), row.get("note") or "")
+    return Fitted(table, droppable=("note", "table entry"))
+
+
+def build_calibration_table(per_precision: dict, title: str) -> Table:
+    table = light_table(title)
+    for name in ("precision", "ops timed", "left out", "sweep s", "model records", "models s", "total s", "note"):
+        table.add_column(name, justify="left" if name in ("precision", "note") else "right", no_wrap=name != "note")
+    for precision, figures in per_precision.items():
+        note = "emulated on this CPU: the table describes emulated timings" if figures.get("emulated") else ""
+        table.add_row(precision, str(figures["ops"]), str(figures["skipped"]), f"{figures['sweep_s']:.1f}",
+                      str(figures["models"]), f"{figures['models_s']:.1f}", f"{figures['elapsed_s']:.1f}", note)
+    return table

@@ -1,0 +1,85 @@
+"""`calib calibrate` and `calib predict` through the CLI: a table of a few ops and tiny-cnn, a prediction,
+--check measuring it, refusals in one line with exit 2."""
+
+import json
+
+import pytest
+
+from calib.cli import main
+from calib.results.store import load_result
+
+
+def _run(runner, args):
+    return runner.invoke(main, args, catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    from click.testing import CliRunner
+
+    folder = tmp_path_factory.mktemp("table")
+    shapes = folder / "ops.json"
+    shapes.write_text(json.dumps([{"op": "conv", "shape": [8, 16, 3, 1, 16, 1]}, {"op": "batchnorm", "shape": [8, 16]},
+                                  {"op": "relu", "shape": [8, 16]}, {"op": "linear", "shape": [1, 16, 10]}]))
+    out = folder / "table.json"
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(main, [
+        "calibrate", "-p", "fp32", "--quick", "--sweep", "none", "--shapes", str(shapes), "-m", "tiny-cnn",
+        "--threads", "1", "--out", str(out), "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "calibration took" in result.output
+    return out
+
+
+def test_calibrate_writes_one_versioned_table(table):
+    payload = load_result(table)
+    assert payload["schema_version"] == 1 and payload["complete"] is True
+    assert payload["environment"]["torch"] and payload["device_report"]
+    section = payload["calibration"]
+    assert section["table_version"] == 1 and section["device"] == "cpu" and section["threads"] == 1
+    fp32 = section["tables"]["fp32"]
+    assert fp32["op_count"] == 4 and {row["op_kind"] for row in fp32["ops"]} >= {"conv", "norm", "linear"}
+    assert all(row["median_ms"] > 0 and row["source"] == "isolated" for row in fp32["ops"])
+    [record] = payload["records"]
+    assert record["identity"]["model"] == "tiny-cnn" and record["layers"]["layers"]
+
+
+def test_predict_check_writes_predicted_and_measured(runner, table, tmp_path):
+    out = tmp_path / "p.json"
+    result = _run(runner, ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "-b", "1", "-b", "2",
+                           "--check", "--max-time", "0.2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "predicted ms" in result.output and "measured ms" in result.output
+    records = load_result(out)["records"]
+    assert [r["identity"]["batch_size"] for r in records] == [1, 2]
+    for record in records:
+        prediction = record["prediction"]
+        assert prediction["low_ms"] <= prediction["predicted_ms"] <= prediction["high_ms"]
+        assert record["summary"]["median_ms"] > 0 and record["timing"]["samples_ms"]
+        assert len(prediction["layers"]) == prediction["nodes"] == 8
+
+
+def test_predict_without_check_runs_nothing(runner, table, tmp_path):
+    out = tmp_path / "p.json"
+    result = _run(runner, ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    [record] = load_result(out)["records"]
+    assert record["prediction"]["predicted_ms"] > 0 and "timing" not in record
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["-p", "int8-static"], "the table describes fp32 on cpu, not int8-static"),
+    (["-p", "fp32", "--device", "cuda:0"], "the table describes cpu"),
+])
+def test_predict_refuses_another_precision_or_device(runner, table, tmp_path, args, reason):
+    result = runner.invoke(main, ["predict", "-m", "tiny-cnn", "-t", str(table), "--out", str(tmp_path / "p.json"),
+                                  *args])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and reason in lines[0] and "Traceback" not in result.output
+
+
+def test_calibrate_refuses_bad_shapes_file_in_one_line(runner, tmp_path):
+    shapes = tmp_path / "bad.json"
+    shapes.write_text(json.dumps([{"op": "nope", "shape": [1]}]))
+    result = runner.invoke(main, ["calibrate", "-p", "fp32", "--shapes", str(shapes), "--out", str(tmp_path / "t.json")])
+    assert result.exit_code == 2 and "'op' must be one of" in result.output

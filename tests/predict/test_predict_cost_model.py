@@ -1,0 +1,101 @@
+"""The cost model on synthetic tables with a known law (no timing: the samples are made up)."""
+
+import math
+
+import pytest
+
+from calib.predict.cost_model import ModelSample, Sample, fit_cost_model, fit_law, fit_predictor
+
+
+def _conv_row(cin, cout, hw, k=3, name="c", law=None, ms=None):
+    flops = 2 * cout * hw * hw * cin * k * k
+    size = 4 * (cin * hw * hw + cout * hw * hw + cout * cin * k * k)
+    row = {"name": name, "op_kind": "conv", "target": "Conv2d", "input_shapes": f"1x{cin}x{hw}x{hw}",
+           "input_dtypes": "float32", "output_shape": f"1x{cout}x{hw}x{hw}", "params": cout * cin * k * k,
+           "flops": flops, "bytes": size}
+    if law is not None:
+        row["median_ms"] = law(flops, size)
+    if ms is not None:
+        row["median_ms"] = ms
+    return row
+
+
+def _law(flops, size):  # 10 us overhead, 20 GFLOP/s, 5 GB/s
+    return 0.010 + flops / 20e9 * 1e3 + size / 5e9 * 1e3
+
+
+SHAPES = [(c, 2 * c, hw) for c in (8, 16, 32, 64, 128) for hw in (7, 14, 28, 56)]
+
+
+def test_law_is_recovered_from_a_synthetic_table():
+    samples = [Sample.of(_conv_row(cin, cout, hw, law=_law), "isolated") for cin, cout, hw in SHAPES]
+    law = fit_law("conv", samples)
+    assert law.overhead_ms == pytest.approx(0.010, rel=0.05)
+    assert law.ms_per_gflop == pytest.approx(1e3 / 20, rel=0.05)
+    assert law.ms_per_mb == pytest.approx(1e3 / 5e3, rel=0.1)
+
+
+def test_unseen_shape_is_predicted_by_the_law():
+    model = fit_cost_model([Sample.of(_conv_row(cin, cout, hw, law=_law), "isolated") for cin, cout, hw in SHAPES])
+    row = _conv_row(48, 96, 21)
+    node = model.node(row)
+    assert node.costed and node.key == "conv"
+    assert node.predicted_ms == pytest.approx(_law(row["flops"], row["bytes"]), rel=0.02)
+
+
+def test_nearest_shapes_correct_a_region_the_law_misses():
+    def bumpy(flops, size, hw):  # the library is 1.6x slower at 7x7 outputs, whatever the law says
+        return _law(flops, size) * (1.6 if hw == 7 else 1.0)
+
+    samples = []
+    for cin, cout, hw in SHAPES + [(c, 2 * c, 7) for c in (24, 48, 96)]:
+        row = _conv_row(cin, cout, hw)
+        row["median_ms"] = bumpy(row["flops"], row["bytes"], hw)
+        samples.append(Sample.of(row, "isolated"))
+    model = fit_cost_model(samples)
+    small = _conv_row(40, 80, 7)
+    truth = bumpy(small["flops"], small["bytes"], 7)
+    base = model.laws["conv"].base_ms(small["flops"], small["bytes"])
+    corrected = model.node(small).predicted_ms
+    assert abs(corrected / truth - 1) < abs(base / truth - 1)
+    assert corrected == pytest.approx(truth, rel=0.12)
+
+
+def test_unknown_op_falls_back_to_its_kind_then_is_listed_uncosted():
+    rows = [{"name": f"r{i}", "op_kind": "activation", "target": "ReLU", "input_dtypes": "float32",
+             "output_shape": f"1x{c}x8x8", "flops": c * 64, "bytes": 8 * c * 64, "median_ms": 0.002 + c * 1e-5}
+            for i, c in enumerate((8, 16, 32, 64))]
+    model = fit_cost_model([Sample.of(row, "isolated") for row in rows])
+    gelu = {"name": "g", "op_kind": "activation", "target": "GELU", "input_dtypes": "float32",
+            "output_shape": "1x16x8x8", "flops": 1024, "bytes": 8192}
+    node = model.node(gelu)
+    assert node.costed and node.key == "kind:activation" and "no 'GELU' entry" in node.note
+    odd = {"name": "x", "op_kind": "embedding", "target": "Embedding", "input_dtypes": "int64",
+           "output_shape": "1x16x64", "flops": 0, "bytes": 4096}
+    uncosted = model.node(odd)
+    assert not uncosted.costed and uncosted.predicted_ms > 0 and "uncosted" in uncosted.note
+
+
+def test_whole_model_factor_and_interval_come_from_held_out_models():
+    isolated = [Sample.of(_conv_row(cin, cout, hw, law=_law), "isolated") for cin, cout, hw in SHAPES]
+    models = []
+    for index, widths in enumerate(((8, 16, 32), (16, 32, 64), (32, 64, 128), (8, 32, 128))):
+        rows = tuple(_conv_row(c, 2 * c, 28, name=f"m{index}_{c}", law=_law) for c in widths)
+        node_sum = sum(row["median_ms"] for row in rows)
+        models.append(ModelSample(f"m{index}", 1, 1.25 * node_sum, rows))  # the model costs 1.25x its layers
+    predictor = fit_predictor(isolated, models)
+    assert predictor.factor == pytest.approx(1.25, rel=0.03)
+    assert len(predictor.validation) == 4
+    unseen = [_conv_row(c, 2 * c, 14, name=f"u{c}") for c in (24, 48)]
+    truth = 1.25 * sum(_law(r["flops"], r["bytes"]) for r in unseen)
+    prediction = predictor.predict(unseen)
+    assert prediction.predicted_ms == pytest.approx(truth, rel=0.05)
+    assert prediction.low_ms <= truth <= prediction.high_ms
+    assert math.isclose(prediction.predicted_ms, prediction.node_sum_ms * prediction.factor)
+
+
+def test_a_table_without_models_says_its_interval_is_wide():
+    isolated = [Sample.of(_conv_row(cin, cout, hw, law=_law), "isolated") for cin, cout, hw in SHAPES]
+    prediction = fit_predictor(isolated, []).predict([_conv_row(16, 32, 14)])
+    assert prediction.factor == 1.0
+    assert prediction.high_ms / prediction.predicted_ms > 1.2
