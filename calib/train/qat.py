@@ -20,8 +20,8 @@ def convert_qat(model, engine: str):
 
         torch.backends.quantized.engine = engine
         converted = convert_fx(copy.deepcopy(model).cpu().eval())
-    quantized = sum(1 for m in converted.modules() if type(m).__module__.startswith("torch.ao.nn.quantized")
-                    and not type(m).__name__.startswith(("Quantize", "DeQuantize")))
+    quantized = sum(1 for m in converted.modules() if ".quantized." in type(m).__module__  # int8 conv/linear
+                    and type(m).__name__ not in ("Quantize", "DeQuantize", "LinearPackedParams"))
     return converted, time.perf_counter() - started, quantized
 
 
