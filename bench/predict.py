@@ -46,6 +46,9 @@ def main() -> int:
     parser.add_argument("--sweep-budget", type=float, default=None, help="seconds per precision for the op sweep")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--block", type=float, default=0.3, help="seconds per configuration per round")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="cpu (default): thread CPU time, 1 thread, so other helpers' load on this shared "
+                             "machine does not count; wall: the host wall clock")
     parser.add_argument("--full", action="store_true", help="full sweep, all models at every precision")
     parser.add_argument("--out-dir", default="results/bench-predict")
     args = parser.parse_args()
@@ -62,7 +65,8 @@ def main() -> int:
 
     environment = capture(args.threads, device_report())
     print(f"machine: {environment.get('cpu_model')} ({environment.get('torch_cpu_capability')}), "
-          f"{environment.get('cpu_count_logical')} logical CPUs, {args.threads} thread(s), torch {environment['torch']}; "
+          f"{environment.get('cpu_count_logical')} logical CPUs, {args.threads} thread(s), clock {args.clock}, "
+          f"torch {environment['torch']}; "
           "a shared, busy machine (other helpers' jobs running)")
     for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
         bf16 = precision == "bf16" and not args.full
@@ -93,7 +97,7 @@ def run_precision(precision, calibration, unseen, batches, args, out_dir) -> str
         table_path.unlink()
     plan = CalibrationPlan((precision,), threads=args.threads, sweep="full", budget_s=budget,
                            models=tuple(calibration), batch_sizes=tuple(batches), model_max_time_s=1.5,
-                           layer_budget_s=1.5)
+                           layer_budget_s=1.5, clock=args.clock)
     report = calibrate(plan, table_path)
     figures = report.per_precision[precision]
     print(f"calibration: {figures['ops']} ops in {figures['sweep_s']:.0f} s ({figures['skipped']} left out), "
@@ -174,6 +178,7 @@ def measure_interleaved(targets, precision, args) -> dict:
     from calib.backends.torch_eager import prepare
     from calib.predict.models import load_named
     from calib.settings import Int8Settings
+    from calib.predict.clock import ThreadTimeTimer
     from calib.timing.clock import PerfCounterTimer
     from calib.timing.engine import FixedTime, Warmup, measure
 
@@ -189,7 +194,7 @@ def measure_interleaved(targets, precision, args) -> dict:
             samples[(name, batch)] = []
         except Exception as exc:  # noqa: BLE001
             print(f"  cannot prepare {name} b{batch}: {type(exc).__name__}: {str(exc)[:100]}")
-    timer = PerfCounterTimer()
+    timer = ThreadTimeTimer() if args.clock == "cpu" else PerfCounterTimer()
     order = list(prepared)
     measure_started = time.perf_counter()
     with torch.inference_mode():

@@ -32,11 +32,14 @@ from calib.errors import UsageError
               help="`calib run --layers --no-tune` files of this device whose per-layer tables join the table.")
 @click.option("--budget-s", type=float, default=600.0, show_default=True,
               help="Seconds per precision for the isolated op sweep; ops past it are left out (and listed).")
+@click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
+              help="wall: host wall clock, as `calib run`. cpu: the thread's CPU time (needs --threads 1): "
+                   "on a shared, busy machine it leaves out the time other processes took.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Table path (default results/<time>-calibration.json).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def command(precisions, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes, from_results,
-            budget_s, out, results_dir, quiet):
+            budget_s, clock, out, results_dir, quiet):
     """Time each op kind in isolation over a designed sweep of shapes, and real models per layer, at each
     precision: one versioned table for `calib predict`."""
     import time
@@ -57,7 +60,7 @@ def command(precisions, device, threads, quick, sweep, shapes_file, models, no_m
         op_budget_s=0.05 if quick else 0.25, models=chosen,
         batch_sizes=tuple(batch_sizes) or ((1,) if quick else (1, 4)), from_results=tuple(from_results),
         extra_ops=_extra_ops(shapes_file), model_max_time_s=0.3 if quick else 2.0,
-        layer_budget_s=0.3 if quick else 2.0)
+        layer_budget_s=0.3 if quick else 2.0, clock=clock)
     if not plan.device.startswith("cpu"):
         raise UsageError(f"--device {plan.device}: calibration tables are measured on the CPU in this build")
     path = out or default_path(results_dir, "calibration")

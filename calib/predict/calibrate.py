@@ -33,6 +33,7 @@ class CalibrationPlan:
     ops: tuple | None = None  # OpSpec: replaces the designed sweep (tests, a user's own sweep)
     model_max_time_s: float = 2.0
     layer_budget_s: float = 2.0
+    clock: str = "wall"  # calib.predict.clock: "cpu" = thread CPU time, one thread
 
     def __post_init__(self):
         from calib.precisions import get_precision
@@ -43,6 +44,9 @@ class CalibrationPlan:
                                  "int8-static (torch eager)")
         if self.budget_s <= 0 or self.op_budget_s <= 0:
             raise UsageError("--budget-s must be positive")
+        from calib.predict.clock import check_clock
+
+        check_clock(self.clock, self.threads)
         if any(b <= 0 for b in self.batch_sizes):
             raise UsageError("--batch-size must be positive")
 
@@ -72,7 +76,7 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationRepo
     writer = ResultWriter(out_path, environment, report)
     section = {"table_version": TABLE_VERSION, "device": plan.device,
                "device_name": device_name(environment, plan.device), "backend": "torch",
-               "threads": plan.threads, "sweep": plan.sweep, "tables": {}, "elapsed_s": None}
+               "threads": plan.threads, "clock": plan.clock, "sweep": plan.sweep, "tables": {}, "elapsed_s": None}
     writer.payload["calibration"] = section
     result = CalibrationReport(str(writer.path), 0.0)
     try:
@@ -80,7 +84,7 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationRepo
             precision_started = time.perf_counter()
             specs = list(plan.ops if plan.ops is not None else designed(plan.sweep)) + list(plan.extra_ops)
             sweep = run_sweep(specs, precision, plan.device, plan.threads, plan.budget_s, plan.op_budget_s,
-                              on_op=lambda spec: progress(f"{precision} op {spec.label}"))
+                              on_op=lambda spec: progress(f"{precision} op {spec.label}"), clock=plan.clock)
             verdict = verdict_for(report, plan.device, precision)
             section["tables"][precision] = {
                 "precision": precision, "verdict": verdict,
@@ -124,10 +128,10 @@ def _load(name: str):
 
 def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan, report: dict) -> dict:
     """One real model: end-to-end median (CiTarget) then its per-layer table, as `calib run --layers`."""
-    from calib import layers
     from calib.backends.base import RunConfig
     from calib.configuration import Configuration
-    from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cpu_use, prepare, timer_for
+    from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cpu_use, prepare
+    from calib.predict.clock import profile_layers, timer_for
     from calib.settings import Int8Settings, LayerSettings
     from calib.timing.engine import CiTarget, Warmup, measure
 
@@ -140,12 +144,14 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
     try:
         with prepare(model, configuration, run_config) as prepared:
             watch = other_cpu_use()
-            measurement = measure(prepared.run, timer_for(prepared), batch_size=batch_size,
+            measurement = measure(prepared.run, timer_for(plan.clock, prepared), batch_size=batch_size,
                                   stop=CiTarget(min_count=10, min_time_s=min(0.5, plan.model_max_time_s),
                                                 max_time_s=plan.model_max_time_s, target_ci_rel=0.02),
                                   warmup=Warmup(min_count=2, min_time_s=0.2, max_time_s=2.0))
             summary = fill_measured(record, prepared, measurement, watch.stop() if watch else None)
-            record["layers"] = layers.profile(prepared, summary.median_ms, LayerSettings(budget_s=plan.layer_budget_s))
+            record["layers"] = profile_layers(prepared.module, prepared.inputs, summary.median_ms,
+                                              LayerSettings(budget_s=plan.layer_budget_s), prepared.call_context,
+                                              plan.clock, plan.device)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - a model that cannot run is recorded, the table goes on

@@ -51,7 +51,8 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
                  fixed_time_s: float | None = None) -> None:
     """Measure the model (torch eager, as the table) into `record`: CiTarget, or a FixedTime block."""
     from calib.backends.base import RunConfig
-    from calib.lifecycle import fill_measured, mark_unmeasured, other_cpu_use, prepare, timer_for
+    from calib.lifecycle import fill_measured, mark_unmeasured, other_cpu_use, prepare
+    from calib.predict.clock import timer_for
     from calib.settings import Int8Settings
     from calib.timing.engine import CiTarget, FixedTime, Warmup, measure
 
@@ -68,7 +69,7 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
     try:
         with prepare(model, configuration, run_config) as prepared:
             watch = other_cpu_use()
-            measurement = measure(prepared.run, timer_for(prepared), batch_size=batch_size, stop=stop,
+            measurement = measure(prepared.run, timer_for(view.clock, prepared), batch_size=batch_size, stop=stop,
                                   warmup=Warmup(min_count=2, min_time_s=0.2, max_time_s=2.0))
             fill_measured(record, prepared, measurement, watch.stop() if watch else None)
     except (KeyboardInterrupt, SystemExit):

@@ -286,14 +286,14 @@ class SweepResult:
 
 
 def run_sweep(specs: list[OpSpec], precision: str, device: str, threads: int, budget_s: float,
-              op_budget_s: float = 0.25, on_op=None) -> SweepResult:
+              op_budget_s: float = 0.25, on_op=None, clock: str = "wall") -> SweepResult:
     """Time every spec alone at `precision`, until `budget_s` is spent."""
     import torch
 
     from calib.backends.base import RunConfig
     from calib.backends.torch_eager import convert
     from calib.errors import first_line
-    from calib.layers import profile_module
+    from calib.predict.clock import profile_layers
     from calib.precisions import get_precision
     from calib.settings import Int8Settings, LayerSettings
 
@@ -319,8 +319,8 @@ def run_sweep(specs: list[OpSpec], precision: str, device: str, threads: int, bu
                 skipped.append(f"{spec.label}: one call takes {single_ms:.0f} ms, over the budget left")
                 continue
             gc.freeze()  # the layer pass runs gc.collect(): over torch's objects that takes ~1 s per op
-            table = profile_module(module, inputs, single_ms, settings=LayerSettings(budget_s=op_budget_s),
-                                   device=device, call_context=context)
+            table = profile_layers(module, inputs, single_ms, LayerSettings(budget_s=op_budget_s), context, clock,
+                                   device)
         except Exception as exc:  # noqa: BLE001 - one op that cannot run at this precision is skipped
             skipped.append(f"{spec.label}: {type(exc).__name__}: {first_line(exc, 120)}")
             continue

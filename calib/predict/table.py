@@ -46,11 +46,14 @@ class TableView:
     ops: list[dict]
     models: list  # calib.predict.cost_model.ModelSample
     environment: dict
+    clock: str = "wall"  # calib.predict.clock
 
     @property
     def description(self) -> str:
         kind = "emulated " if self.emulated else ""
-        return f"{kind}{self.precision} on {self.device} ({self.device_name or 'unknown device'}), {self.threads} threads"
+        clock = ", thread CPU time" if self.clock == "cpu" else ""
+        return (f"{kind}{self.precision} on {self.device} ({self.device_name or 'unknown device'}), "
+                f"{self.threads} threads{clock}")
 
 
 def load_view(path: str, precision: str, device: str | None = None) -> TableView:
@@ -82,12 +85,15 @@ def load_view(path: str, precision: str, device: str | None = None) -> TableView
         if (identity.get("precision") != precision or record.get("status") != "ok" or not layers.get("layers")
                 or not (record.get("summary") or {}).get("median_ms")):
             continue
-        models.append(ModelSample(identity["model"], int(identity.get("batch_size") or 1),
-                                  float(record["summary"]["median_ms"]), tuple(layers["layers"])))
+        # the end-to-end median taken between the per-layer passes (same minutes as the rows) when there is
+        # one: on a shared machine the load of the sweep's own timing minutes can differ by 2x
+        end_to_end = layers.get("interleaved_end_to_end_ms") or record["summary"]["median_ms"]
+        models.append(ModelSample(identity["model"], int(identity.get("batch_size") or 1), float(end_to_end),
+                                  tuple(layers["layers"])))
     return TableView(path=str(path), precision=precision, device=table_device, device_name=name,
                      threads=int(section.get("threads") or environment.get("threads") or 1),
                      emulated=bool(table.get("emulated")), verdict=table.get("verdict"), ops=list(table.get("ops") or []),
-                     models=models, environment=environment)
+                     models=models, environment=environment, clock=section.get("clock") or "wall")
 
 
 def predictor_of(view: TableView):
