@@ -83,3 +83,22 @@ def test_calibrate_refuses_bad_shapes_file_in_one_line(runner, tmp_path):
     shapes.write_text(json.dumps([{"op": "nope", "shape": [1]}]))
     result = runner.invoke(main, ["calibrate", "-p", "fp32", "--shapes", str(shapes), "--out", str(tmp_path / "t.json")])
     assert result.exit_code == 2 and "'op' must be one of" in result.output
+
+
+def test_calibrate_takes_calib_run_layer_tables(runner, fast_options, tmp_path):
+    run_file = tmp_path / "run.json"
+    result = _run(runner, ["run", "-m", "tiny-mlp", "-p", "fp32", "--threads", "1", "--layers", "--timeout", "0",
+                           "--out", str(run_file), *fast_options])
+    assert result.exit_code == 0, result.output
+    table = tmp_path / "table.json"
+    result = _run(runner, ["calibrate", "-p", "fp32", "--sweep", "none", "--no-models", "--from-results",
+                           str(run_file), "--threads", "1", "--out", str(table), "-q"])
+    assert result.exit_code == 0, result.output
+    [record] = load_result(table)["records"]
+    assert record["from_results"] == str(run_file) and record["layers"]["layers"]
+    result = _run(runner, ["predict", "-m", "tiny-mlp", "-p", "fp32", "-t", str(table), "--out",
+                           str(tmp_path / "p.json")])
+    assert result.exit_code == 0, result.output
+    other = _run(runner, ["calibrate", "-p", "fp32", "--sweep", "none", "--no-models", "--from-results",
+                          str(run_file), "--threads", "2", "--out", str(tmp_path / "t2.json"), "-q"])
+    assert other.exit_code == 2 and "threads" in other.output

@@ -54,3 +54,24 @@ def test_int8_walk_is_the_converted_graph_with_fusion_and_quantize_steps(tiny_cn
     assert "BatchNorm2d" not in targets  # folded into the conv, as FX int8 runs it
     assert any("ConvReLU2d" in t for t in targets)
     assert any("quantize_per_tensor" in t for t in targets) and any("dequantize" in t for t in targets)
+
+
+def test_onnx_graph_is_walked_by_shape_inference(tiny_cnn, tmp_path):
+    import warnings
+
+    import torch
+
+    from calib.predict.onnx_walk import load_onnx_graph
+
+    path = tmp_path / "tiny.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(tiny_cnn.module, tiny_cnn.make_inputs(1), str(path), input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}}, dynamo=False)
+    graph = load_onnx_graph(str(path))
+    assert graph.item_shape == (3, 32, 32)
+    rows = graph.walk("fp32", 4).rows
+    convs = [row for row in rows if row["target"] == "Conv2d"]
+    assert len(convs) == 2 and convs[0]["output_shape"] == "4x8x32x32" and convs[0]["flops"] > 0
+    with pytest.raises(Exception, match="fp32 or bf16"):
+        graph.walk("int8-static", 1)
