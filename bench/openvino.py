@@ -3,24 +3,34 @@
     .venv/bin/python bench/openvino.py                        # resnet18, batch 1, 3 rounds of 5 s
     .venv/bin/python bench/openvino.py --rounds 5 --seconds 8 --no-peers
 
-Per precision (fp32, bf16, int8) each round runs, in turn:
+Per precision (fp32, bf16, int8) each round runs three sides, in turn:
 - `benchmark_app -m FILE -d CPU -hint latency -api sync -infer_precision P -ip f32 -shape input[1,3,224,224]
-  -t SECONDS` in a child process (its median parsed from stdout). FILE is calib's cached ONNX export for
-  fp32 and bf16, and for int8 the NNCF-quantized IR of it, made by calib's own quantize() with the same
-  calibration settings. `-ip f32` because benchmark_app otherwise feeds image inputs as u8 and adds a
-  u8->f32 conversion layer that calib's f32 inputs do not have. int8 runs at -infer_precision f32, as calib
-  does: the layers NNCF leaves float compute f32.
-- calib's OpenVINO backend (the same prepare() `calib run -b openvino` uses) for SECONDS, in this process.
-The order of the precisions flips every round, so drift on this shared machine falls on both alike.
-Reported: both medians (median of the per-round medians) and their ratio (target: calib within 10%),
-the per-layer executed precisions of each (`benchmark_app -pc` against calib's PERF_COUNT table), and,
-unless --no-peers, calib's torch and ONNX Runtime at the same precision (each backend's fastest candidate).
-On a CPU without bf16 both run bf16 as f32: the hint falls back silently, which the executed columns show.
+  -t SECONDS` in a child process (its median parsed from stdout: the median of `request.latency`, the
+  C++ time of each infer() call). FILE is calib's cached ONNX export for fp32 and bf16, and for int8 the
+  NNCF-quantized IR of it, made by calib's own quantize() with the same calibration settings. `-ip f32`
+  because benchmark_app otherwise feeds image inputs as u8 and adds a u8->f32 conversion layer that
+  calib's f32 inputs do not have. int8 runs at -infer_precision f32, as calib does: the layers NNCF
+  leaves float compute f32.
+- the bare loop: benchmark_app's sync loop (input tensor set once, `request.infer()`, `request.latency`)
+  on the same FILE compiled with calib's properties, in a fresh OpenVINO-only child process kept for
+  the whole run (no torch, no NNCF). It separates what calib's harness and process add from what
+  benchmark_app's compile settings do.
+- calib: the same prepare() `calib run -b openvino` uses, timed by calib's own engine
+  (calib.timing.engine.measure, its perf_counter timer around prepared.run: infer() and the outputs
+  wrapped as torch tensors) for SECONDS, in this process (which also ran NNCF and holds torch).
+The order of the precisions flips every round and so does the order of the three sides, so drift on
+this shared machine falls on all alike. Reported: the medians (median of the per-round medians), calib /
+benchmark_app (target: within 10%), and the paired per-round ratios calib / bare loop and bare loop /
+benchmark_app, which say where a gap comes from; the per-layer executed precisions (`benchmark_app -pc`
+against calib's PERF_COUNT table); unless --no-peers, calib's torch and ONNX Runtime at the same precision
+(each backend's fastest candidate). On a CPU without bf16 all run bf16 as f32: the hint falls back
+silently, which the executed columns show.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -80,14 +90,57 @@ def executed_counts(stdout: str) -> Counter:
 
 
 def calib_block(prepared, seconds: float) -> list[float]:
-    """Calls of prepared.run for `seconds` (at least 3), each timed on its own."""
-    samples = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(samples) < 3:
-        started = time.perf_counter_ns()
-        prepared.run()
-        samples.append((time.perf_counter_ns() - started) / 1e6)
-    return samples
+    """`seconds` of prepared.run timed as `calib run` times it (calib's engine and timer), at least 3 calls."""
+    from calib import lifecycle
+    from calib.timing.engine import FixedTime, TimingPlan, Warmup, measure
+
+    plan = TimingPlan(Warmup(min_count=1, min_time_s=0.0, max_time_s=1.0), FixedTime(seconds, min_count=3))
+    return measure(prepared.run, lifecycle.timer_for(prepared), plan).samples_ms
+
+
+# benchmark_app's sync loop (openvino/tools/benchmark/benchmark.py sync_inference) in a fresh process that
+# imports OpenVINO only: argv = model path, compile properties (JSON); each stdin line is a block's seconds.
+_BARE_LOOP = """
+import json, statistics, sys, time
+import numpy as np, openvino
+core = openvino.Core()
+model = core.read_model(sys.argv[1])
+model.reshape({i: openvino.PartialShape(s) for i, s in enumerate(json.loads(sys.argv[3]))})
+compiled = core.compile_model(model, 'CPU', json.loads(sys.argv[2]))
+request = compiled.create_infer_request()
+rng = np.random.default_rng(0)
+for i, port in enumerate(compiled.inputs):
+    request.set_input_tensor(i, openvino.Tensor(rng.standard_normal(list(port.get_shape())).astype(
+        port.get_element_type().to_dtype())))
+request.infer()
+print('ready', flush=True)
+for line in sys.stdin:
+    times, end = [], time.perf_counter() + float(line)
+    while time.perf_counter() < end or len(times) < 3:
+        request.infer()
+        times.append(request.latency)
+    print(statistics.median(times), flush=True)
+"""
+
+
+class BareLoop:
+    """The bare loop's child process for one model file."""
+
+    def __init__(self, path: Path, properties: dict, shapes: list[list[int]]):
+        self.process = subprocess.Popen([sys.executable, "-c", _BARE_LOOP, str(path), json.dumps(properties),
+                                         json.dumps(shapes)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the bare loop on {path} did not start")
+
+    def median_ms(self, seconds: float) -> float:
+        self.process.stdin.write(f"{seconds}\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
 
 
 def _median(values):
@@ -167,8 +220,14 @@ def main() -> None:
                 print(f"prepared {backend_name:8s} {precision:12s} in {time.perf_counter() - started:6.1f} s "
                       f"({peers[(label, backend_name)][0][:60]})", flush=True)
 
-    bench_rounds = {label: [] for label in PRECISIONS}
-    calib_rounds = {label: [] for label in PRECISIONS}
+    shape_lists = [list(port.get_shape()) for port in fp32_model.inputs]
+    bare = {label: BareLoop(files[label], ov_backend.compile_properties(PRECISIONS[label][1], threads), shape_lists)
+            for label in PRECISIONS}
+    sides = {"benchmark_app": lambda label: median_ms(run_benchmark_app(command(label, ["-t", f"{args.seconds:g}"]))),
+             "bare loop": lambda label: bare[label].median_ms(args.seconds),
+             "calib": lambda label: _median(calib_block(prepared[label], args.seconds))}
+    rounds = {side: {label: [] for label in PRECISIONS} for side in sides}
+    bench_rounds, calib_rounds = rounds["benchmark_app"], rounds["calib"]
     peer_samples = {key: [] for key, (_, item) in peers.items() if item is not None}
     with torch.inference_mode():
         for item in prepared.values():
@@ -177,13 +236,14 @@ def main() -> None:
         for index in range(args.rounds):
             order = list(PRECISIONS) if index % 2 == 0 else list(PRECISIONS)[::-1]
             for label in order:
-                stdout = run_benchmark_app(command(label, ["-t", f"{args.seconds:g}"]))
-                bench_rounds[label].append(median_ms(stdout))
-                calib_rounds[label].append(_median(calib_block(prepared[label], args.seconds)))
+                for side in (list(sides) if index % 2 == 0 else list(sides)[::-1]):
+                    rounds[side][label].append(sides[side](label))
                 for key in [key for key in peer_samples if key[0] == label]:
                     peer_samples[key].extend(calib_block(peers[key][1], args.seconds))
-                print(f"round {index + 1} {label:5s} benchmark_app {bench_rounds[label][-1]:8.2f} ms  "
-                      f"calib {calib_rounds[label][-1]:8.2f} ms", flush=True)
+                print(f"round {index + 1} {label:5s} " + "  ".join(f"{side} {rounds[side][label][-1]:8.2f} ms"
+                                                                  for side in sides), flush=True)
+    for loop in bare.values():
+        loop.close()
 
     counted = {}
     for label in PRECISIONS:
@@ -191,20 +251,30 @@ def main() -> None:
         counted[label] = (Counter(table["executed_dtypes"]),
                           executed_counts(run_benchmark_app(command(label, ["-niter", "20", "-pc"]))))
 
+    from calib.hardware import device_report
+
+    cpu = device_report(live_gpu=False)["cpu"]
     print(f"\n{args.model} batch {args.batch_size}, {threads} threads (benchmark_app's under the latency hint), "
           f"{args.rounds} alternating rounds of {args.seconds:g} s per side; OpenVINO {openvino.get_version()}, "
-          f"CPU capabilities {', '.join(ov_backend.capabilities(core))}")
-    print(f"{'precision':9s} {'benchmark_app':>13s} {'calib':>9s} {'calib/bench':>11s}  {'what ran (calib)':34s} "
+          f"CPU capabilities {', '.join(ov_backend.capabilities(core))}; CPU {cpu.get('model')} "
+          f"({cpu.get('logical_cores')} logical cores, precision flags {' '.join(cpu.get('precision_flags') or [])})")
+    print(f"{'precision':9s} {'benchmark_app':>13s} {'bare loop':>10s} {'calib':>9s} {'calib/bench':>11s} "
+          f"{'calib/bare':>10s} {'bare/bench':>10s}  {'what ran (calib)':34s} "
           "executed layers: calib PERF_COUNT | benchmark_app -pc")
     for label in PRECISIONS:
-        bench, ours = _median(bench_rounds[label]), _median(calib_rounds[label])
+        bench, loop, ours = (_median(rounds[side][label]) for side in sides)
         ratio = ours / bench
+
+        def paired(top: str, bottom: str) -> float:
+            return _median([a / b for a, b in zip(rounds[top][label], rounds[bottom][label])])
+
         executed = prepared[label].info["executed"]
         ran = (f"{executed['heavy_in_requested_precision']}/{executed['heavy_layers']} heavy in {label}, "
                f"{'/'.join(executed['executed_precisions'])}")
         ours_counts, theirs = counted[label]
         agree = "agree" if ours_counts == theirs else "DIFFER"
-        print(f"{label:9s} {bench:10.2f} ms {ours:6.2f} ms {ratio:10.2f}x  {ran:34s} "
+        print(f"{label:9s} {bench:10.2f} ms {loop:7.2f} ms {ours:6.2f} ms {ratio:10.2f}x "
+              f"{paired('calib', 'bare loop'):9.2f}x {paired('bare loop', 'benchmark_app'):9.2f}x  {ran:34s} "
               f"{dict(ours_counts)} | {dict(theirs)} ({agree}); "
               f"{'within' if abs(ratio - 1) <= TARGET_RATIO else 'OUTSIDE'} {TARGET_RATIO:.0%}")
     if peers:
