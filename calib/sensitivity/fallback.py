@@ -1,4 +1,5 @@
-"""--max-drop X --fallback: when int8 misses the budget, keep its most sensitive layers float.
+"""--max-drop X --fallback: when int8 (or a torch fp16/bf16 cast) misses the budget, keep its most
+sensitive layers fp32.
 
 The search (like NNCF's accuracy control, which reverts the quantizers that cost the most first):
   1. rank the layers one at a time (calib.sensitivity.ranking: one evaluation per layer, plus fp32
@@ -20,7 +21,7 @@ import math
 import time
 from dataclasses import dataclass, replace
 
-from calib.sensitivity.ranking import INT8_PRECISIONS, Ranking, kept_float_config, rank
+from calib.sensitivity.ranking import FLOAT_PRECISIONS, INT8_PRECISIONS, Ranking, kept_float_config, rank
 from calib.sensitivity.score import Evaluation, evaluate
 
 VARIANT = "mixed"
@@ -87,17 +88,19 @@ def search(model, backend: str, run_config, fidelity_settings, max_drop: float, 
     from calib import fidelity
     from calib.errors import UsageError
 
-    if run_config.precision not in INT8_PRECISIONS:
-        raise UsageError(f"--fallback keeps layers of int8 precisions float; {run_config.precision} has no "
-                         "per-layer fallback in calib yet (`calib sensitivity -p "
-                         f"{run_config.precision}` ranks its layers)")
+    if run_config.precision not in INT8_PRECISIONS and not (backend == "torch"
+                                                            and run_config.precision in FLOAT_PRECISIONS):
+        raise UsageError(f"--fallback keeps layers float for int8 on torch, onnxruntime and openvino and for "
+                         f"fp16/bf16 casts on torch; not {run_config.precision} on {backend}")
     started = time.perf_counter()
     settings = replace(fidelity_settings, max_drop=max_drop)
     references = references if references is not None else fidelity.references()
     ranking = ranking or rank(model, backend, run_config, settings, references, on_layer=on_layer,
                               layer_settings=layer_settings)
     order = ranking.order
-    if ranking.full.passed:
+    from calib.fidelity.budget import judge
+
+    if judge(ranking.full.fidelity, max_drop)[0]:  # a given ranking may have been judged on another budget
         return FallbackResult(backend, run_config.precision, max_drop, ranking, (), (),
                               f"all layers at {run_config.precision} are within the budget",
                               time.perf_counter() - started)
@@ -173,8 +176,9 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
 
 def needs_fallback(record: dict) -> bool:
     identity = record["identity"]
-    return (record.get("status") == "ok" and not identity.get("variant")
-            and identity["precision"] in INT8_PRECISIONS
+    switchable = identity["precision"] in INT8_PRECISIONS or (identity["backend"] == "torch"
+                                                               and identity["precision"] in FLOAT_PRECISIONS)
+    return (record.get("status") == "ok" and not identity.get("variant") and switchable
             and (record.get("fidelity") or {}).get("passed") is False)
 
 

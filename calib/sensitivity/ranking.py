@@ -193,22 +193,25 @@ def _with_latency(model, backend, run_config, rows, settings):
 
 
 def find_row(table: dict | None, layer: Layer) -> dict | None:
-    """The per-layer table row of `layer`: by its name, else by its torch module path."""
+    """The per-layer table row of `layer`: by its name (or a node ONNX Runtime derived from it, such as
+    /features/features.0/Conv_token_1), else by its torch module path, else the fused row an activation
+    right after it gave its name to (ONNX Runtime names a fused Conv+Relu after the Relu's output)."""
     if not table:
         return None
     rows = table.get("layers") or []
-    for key in ("name", "module_path"):
+    for row in rows:
+        if row.get("name") == layer.name or str(row.get("name") or "").startswith(f"{layer.name}_"):
+            return row
+    if not layer.module_path:
+        return None
+    for row in rows:
+        if row.get("module_path") == layer.module_path:
+            return row
+    parent, _, index = layer.module_path.rpartition(".")
+    if index.isdigit():
+        following = f"{parent}.{int(index) + 1}" if parent else str(int(index) + 1)
         for row in rows:
-            if row.get(key) == layer.name:
-                return row
-    if layer.module_path:
-        for row in rows:
-            if row.get("module_path") == layer.module_path:
-                return row
-        prefix = f"/{layer.module_path.replace('.', '/')}/" if "/" in layer.name else None
-        for row in rows:
-            name = str(row.get("name") or "")
-            if prefix and layer.name.rsplit("/", 1)[0] + "/" in name:
+            if row.get("module_path") == following and row.get("op_kind") in ("conv", "linear"):
                 return row
     return None
 

@@ -30,3 +30,30 @@ class Fragile(nn.Module):
 
 def build():
     return Fragile().eval()
+
+
+class Cancelling(nn.Module):
+    """bf16's 8-bit mantissa loses `first`'s signal: it rides on a +1000 offset that `cancel` removes
+    (bf16 resolves 1000 to steps of 4-8). fp32 keeps it; `head` is harmless in bf16."""
+
+    def __init__(self):
+        super().__init__()
+        generator = torch.Generator().manual_seed(1)
+        self.first = nn.Linear(16, 32)
+        self.cancel = nn.Linear(32, 32)
+        self.relu = nn.ReLU()
+        self.head = nn.Linear(32, 10)
+        with torch.no_grad():
+            self.first.weight.copy_(torch.randn(self.first.weight.shape, generator=generator) / 4)
+            self.first.bias.fill_(1000.0)
+            self.cancel.weight.copy_(torch.eye(32))
+            self.cancel.bias.fill_(-1000.0)
+            self.head.weight.copy_(torch.randn(self.head.weight.shape, generator=generator) / 6)
+            self.head.bias.zero_()
+
+    def forward(self, x):
+        return self.head(self.relu(self.cancel(self.first(x))))
+
+
+def build_cancelling():
+    return Cancelling().eval()

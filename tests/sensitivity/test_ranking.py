@@ -99,3 +99,30 @@ def test_configuration_variant_is_its_own_key_and_label():
     assert Configuration.from_identity(mixed.to_identity()) == mixed
     assert mixed.short_label == "m torch int8-static+mixed b1"
     assert mixed.row_key[-1] == "mixed" and plain.row_key == plain.key[:-1]
+
+
+def test_openvino_ignored_scope_switches_the_named_op(fragile):
+    pytest.importorskip("nncf")
+    from calib import fidelity
+    from calib.sensitivity.names import layer_names
+    from calib.sensitivity.score import evaluate
+
+    names = [layer.name for layer in layer_names(fragile, "openvino", "int8-static")]
+    assert names == ["/first/Gemm/WithoutBiases", "/fragile/Gemm/WithoutBiases", "/head/Gemm/WithoutBiases"]
+    references, settings = fidelity.references(), FidelitySettings(max_drop=5)
+    evaluate(fragile, "openvino", _config("fp32"), settings, references)  # the same-backend reference
+    alone = evaluate(fragile, "openvino", _config(quantize_only=(names[1],)), settings, references)
+    kept = evaluate(fragile, "openvino", _config(keep_float=(names[1],)), settings, references)
+    assert alone.passed is False and kept.passed is True
+    assert kept.fidelity and alone.drop > 50
+
+
+def test_bf16_fallback_keeps_the_cancelling_layers_fp32():
+    from calib.sensitivity.fallback import search
+
+    model = load_any(FRAGILE.replace(":build", ":build_cancelling"), (16,), None, False)
+    result = search(model, "torch", _config("bf16"), FidelitySettings(), 5)
+    assert result.ranking.full.passed is False
+    assert set(result.ranking.order[:2]) == {"first", "cancel"}
+    assert result.found and set(result.kept_float) == {"first", "cancel"}
+    assert result.final.passed is True
