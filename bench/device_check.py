@@ -16,7 +16,8 @@ results file is read back (all under --out DIR):
   int8     `-p int8-static` on torch is refused on CUDA (skipped with the reason); on ONNX Runtime's
            CUDA provider it runs where onnxruntime-gpu is installed, else is skipped
   ab       `calib ab --device cuda` then `calib check`: an A/A pair passes
-  train    `calib train` on CUDA, once the command exists
+  train    `calib train --device cuda` on resnet18 (112x112, --layers) and tiny-bert at every training precision
+           (check_train)
 It prints one line per check (ok / FAILED / skipped, with the figures) and exits 1 if any failed.
 """
 
@@ -53,6 +54,56 @@ class Checks:
 
     def expect(self, name: str, condition: bool, text: str, why: str = "") -> None:
         self.say(name, "ok" if condition else "FAILED", text if condition else f"{text} :: {why}")
+
+
+def check_train(checks: Checks, folder: Path, quick: bool) -> None:
+    """`calib train` on CUDA: CUDA-event phase timing, CUDA peak memory, dtypes read from the tensors,
+    GradScaler on amp-fp16, tf32 compute, fp8 (torchao Float8Linear) on 8.9+ (skipped with the reason
+    below), int8-qat refused on CUDA with the reason, and the forward/backward layer table."""
+    import torch
+
+    capability = torch.cuda.get_device_capability(0)
+    steps = "10" if quick else "30"
+    cases = [("resnet18", ["--input-shape", "3,112,112", "--batch-size", "8", "--layers", "--layer-steps", "2"]),
+             ("tiny-bert", ["--batch-size", "16"])]
+    for model, extra in cases:
+        out = folder / f"train-{model}.json"
+        trained = calib("train", "-m", model, "--device", "cuda", "-p", "fp32,tf32,amp-fp16,amp-bf16,bf16,fp8,int8-qat",
+                        "--steps", steps, "--out", str(out), "-q", *extra)
+        if not out.exists():
+            checks.say("train", "FAILED", f"{model}: no results file: {trained.stderr.strip()[-300:]}")
+            continue
+        for record in records(out):
+            precision, status = record["identity"]["precision"], record["status"]
+            label = f"{model} {precision}: {status}"
+            if precision == "int8-qat":
+                checks.expect("train", status == "skipped", f"{label} ({record.get('reason')})", "expected a skip")
+                continue
+            if precision == "fp8" and capability < (8, 9):
+                checks.expect("train", status == "skipped", f"{label} ({record.get('reason')})", "expected a skip")
+                continue
+            if status != "ok":
+                checks.say("train", "FAILED", f"{label} {record.get('reason')}")
+                continue
+            training = record["training"]
+            dtypes = training["dtypes"]
+            want_compute = {"fp32": "float32", "tf32": "tf32", "amp-fp16": "float16", "amp-bf16": "bfloat16",
+                            "bf16": "bfloat16", "fp8": "float8_e4m3fn"}[precision]
+            want_weights = ["bfloat16"] if precision == "bf16" else ["float32"]
+            problems = [what for what, bad in [
+                ("timer", record["timing"]["timer"] != "cuda_event"),
+                ("memory", not (training["memory"].get("cuda_max_allocated_bytes") or 0) > 0),
+                ("compute", dtypes.get("compute") != want_compute),
+                ("weights", dtypes.get("weights") != want_weights or dtypes.get("optimizer_state") != want_weights),
+                ("scaler", (precision == "amp-fp16") != (training.get("grad_scaler") is not None)),
+                ("loss", training["nonfinite"]["loss_steps"] != []),
+                ("layers", model == "resnet18" and not (record.get("layers") or {}).get("layers")),
+            ] if bad]
+            checks.expect("train", not problems,
+                          f"{label} {training['samples_per_s']:.0f} samples/s, peak "
+                          f"{(training['memory'].get('cuda_max_allocated_bytes') or 0) / 2**20:.0f} MiB, "
+                          f"compute {dtypes.get('compute')}, max |dloss| {training.get('loss_max_deviation')}",
+                          f"wrong: {', '.join(problems)}")
 
 
 def main() -> int:
@@ -164,14 +215,7 @@ def main() -> int:
     checks.expect("ab", gate.returncode == 0, "A/A on CUDA passes the paired gate",
                   f"exit {gate.returncode}: {(gate.stdout + gate.stderr).strip()[-300:]}")
 
-    train = calib("train", "--help")
-    if train.returncode != 0:
-        checks.say("train", "skipped", "calib train does not exist yet (issue 17)")
-    else:
-        out = folder / "train.json"
-        trained = calib("train", "-m", "tiny-cnn", "--device", "cuda", "-p", "fp32,amp-bf16", "--out", str(out))
-        checks.expect("train", trained.returncode == 0 and out.exists(), "calib train on CUDA",
-                      trained.stderr.strip()[-300:])
+    check_train(checks, folder, args.quick)
     print(f"{checks.failed} check(s) failed")
     return 1 if checks.failed else 0
 

@@ -42,7 +42,7 @@ class TrainRun:
     timer: str = "perf_counter"
 
 
-class _PhaseClock:
+class PhaseClock:
     """Marks at the phase boundaries of a step: perf_counter, or CUDA events on CUDA."""
 
     def __init__(self, device: str):
@@ -78,13 +78,13 @@ def train_precision(task, precision: TrainPrecision, settings: TrainSettings, de
     with PeakMemory(device) as memory:
         setup = build_setup(task, precision, settings, device, verdict)
         run.conversion_s, run.info = setup.conversion_s, dict(setup.info)
-        clock = _PhaseClock(device)
+        clock = PhaseClock(device)
         run.timer = clock.name
         run.scale = [] if setup.scaler is not None else None
         probe = ComputeDtypeProbe(setup.model, device)
         with setup.session():
             for step in range(settings.steps):
-                _one_step(task, setup, settings, device, clock, run, step)
+                train_step(task, setup, settings, device, clock, run, step)
                 if step == 0:
                     probe.remove()
                     run.dtypes = {"weights": weight_dtypes(setup.model), "grads": grad_dtypes(setup.model),
@@ -101,7 +101,7 @@ def train_precision(task, precision: TrainPrecision, settings: TrainSettings, de
     return run
 
 
-def _one_step(task, setup, settings, device, clock, run: TrainRun, step: int, claim=None) -> float:
+def train_step(task, setup, settings, device, clock, run: TrainRun, step: int, claim=None) -> float:
     import torch
 
     inputs, target = task.make_batch(step, settings.batch_size)
@@ -144,7 +144,7 @@ def _one_step(task, setup, settings, device, clock, run: TrainRun, step: int, cl
             run.nonfinite_grad_steps.append(step)
     if scaler is not None:
         scale_after = scaler.get_scale()
-        run.scale.append(scale_after)
+        run.scale = (run.scale or []) + [scale_after]
         if scale_after < scale_before:  # GradScaler lowers the scale exactly when it skipped the step
             run.skipped_steps.append(step)
     return run.step_ms[-1]
@@ -167,12 +167,12 @@ def _layers(task, setup, settings, device, run: TrainRun) -> dict:
 
     from calib.train.layers import profile_training
 
-    clock = _PhaseClock(device)
+    clock = PhaseClock(device)
     timed = run.step_ms[settings.warmup:] or run.step_ms
     counter = iter(range(settings.steps, settings.steps + settings.layer_steps + 1))
 
     def run_step(claim):
-        _one_step(task, setup, settings, device, clock, run, next(counter), claim=claim)
+        train_step(task, setup, settings, device, clock, run, next(counter), claim=claim)
 
     sync = (lambda: torch.cuda.synchronize(torch.device(device))) if device.startswith("cuda") else None
     return profile_training(setup.model, run_step, settings.layer_steps, statistics.median(timed), device, sync,

@@ -30,7 +30,7 @@ from calib.errors import ModelLoadError, UsageError
 # would not (resnet18 at 224x224 trains at seconds per step with emulated bf16). --input-shape,
 # --batch-size, --steps and --lr override them ("lr_<optimizer>").
 TRAIN_DEFAULTS: dict[str, dict] = {
-    "resnet18": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
+    "resnet18": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 8},
     "resnet50": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 8},
     "mobilenet_v2": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
     "mobilenet_v3_small": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
