@@ -17,6 +17,10 @@ class ModelLoadError(UsageError):
     """A model file that cannot be read or does not produce a module."""
 
 
+class UserEvalError(UsageError):
+    """An --eval function that is missing, cannot be imported, raised, or did not return a score."""
+
+
 class BackendUnavailable(CalibError):
     """A backend whose library is not installed or cannot run on this device."""
 

@@ -22,6 +22,7 @@ CALIBRATION_SOURCES = ("random", "digits")  # or a directory
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
 QSCHEMES = ("symmetric", "affine")
 WEIGHT_GRANULARITIES = ("per-channel", "per-tensor")
+TEXT_DATA_SUFFIXES = (".jsonl", ".csv")  # --eval-data of text/label rows (calib.fidelity.datasets)
 CALIBRATION_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".npy", ".pt")
 INT8_PATHS = ("auto", "fx", "pt2e")
 ORT_INT8_TYPES = ("u8s8", "s8s8")  # activation/weight types of ONNX Runtime's QDQ int8
@@ -83,16 +84,29 @@ class CalibrationSettings:
 
 @dataclass(frozen=True)
 class FidelitySettings:
-    """The accuracy pass: a labelled image folder (with its preprocessing) and the budget."""
+    """The accuracy pass: labelled data (an image folder with its preprocessing, or a .jsonl/.csv of
+    text/label rows for text models), the user's evaluation function (--eval path.py:fn, imported by
+    the sweep before any timing: calib.fidelity.user_eval) and the budget."""
     eval_data: str | None = None
     eval_size: int | None = None
     eval_mean: tuple[float, ...] | None = None
     eval_std: tuple[float, ...] | None = None
     max_drop: float | None = None
+    eval_fn: str | None = None  # path.py:fn
 
     def __post_init__(self):
-        if self.eval_data is not None and not Path(self.eval_data).is_dir():
-            raise UsageError(f"--eval-data {self.eval_data}: not a directory (expected one sub-folder per class)")
+        if self.eval_data is not None:
+            data = Path(self.eval_data)
+            if data.suffix.lower() in TEXT_DATA_SUFFIXES:
+                if not data.is_file():
+                    raise UsageError(f"--eval-data {self.eval_data}: no such file")
+            elif not data.is_dir():
+                raise UsageError(f"--eval-data {self.eval_data}: not a directory (expected one sub-folder per "
+                                 "class) nor a .jsonl/.csv file of text and label fields")
+        if self.eval_fn is not None:
+            from calib.fidelity.user_eval import parse_spec
+
+            parse_spec(self.eval_fn)  # the file exists and the name is a name; imported by the sweep
         check_finite("--max-drop", self.max_drop)
         for flag, values in (("--eval-mean", self.eval_mean), ("--eval-std", self.eval_std)):
             for value in values or ():
@@ -106,11 +120,11 @@ class FidelitySettings:
 
     @classmethod
     def from_cli(cls, eval_data=None, eval_size=None, eval_mean: str | None = None, eval_std: str | None = None,
-                 max_drop=None) -> "FidelitySettings":
+                 max_drop=None, eval_fn: str | None = None) -> "FidelitySettings":
         """From the command line's text values (--eval-mean 0.485,0.456,0.406)."""
         return cls(eval_data=None if eval_data in (None, "") else str(eval_data), eval_size=eval_size,
                    eval_mean=parse_floats("--eval-mean", eval_mean), eval_std=parse_floats("--eval-std", eval_std),
-                   max_drop=max_drop)
+                   max_drop=max_drop, eval_fn=None if eval_fn in (None, "") else str(eval_fn))
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,18 @@ def prepare_sweep(spec: SweepSpec, model, references) -> None:
     if (spec.input_shape is not None or spec.seq_len is not None) and model.module is not None:
         _check_inputs_fit(model)
     references.labeled_set(model, spec.fidelity)
+    _prepare_user_eval(spec, model, references)
+
+
+def _prepare_user_eval(spec: SweepSpec, model, references) -> None:
+    """--eval: import the function now (a bad path stops the run before any timing) and, where there is
+    a torch module, score fp32 on the CPU once: the reference, and a check that it returns a score."""
+    user_eval = references.user_eval(spec.fidelity)
+    if user_eval is None or model.module is None:
+        return
+    from calib.fidelity.assess import CPU_FAMILY, reference_user_score
+
+    references.user_score(CPU_FAMILY, lambda: reference_user_score(user_eval, model, spec.batch_sizes[0]))
 
 
 def _check_inputs_fit(model) -> None:

@@ -26,27 +26,29 @@ from typing import Callable
 
 DEFAULT_CONVERSION_TIMEOUT_S = 600.0
 DEFAULT_SLACK_S = 60.0
+DEFAULT_EVAL_SLACK_S = 600.0  # more, by default, when the user's --eval (or --eval-data) runs after the timing
 _PRELOAD = ["torch", "calib.sweep", "calib.fidelity.assess"]
 
 
 class Limits:
     """The deadline of the phase a configuration is in."""
 
-    def __init__(self, timeout_s: float | None, max_time_s: float):
+    def __init__(self, timeout_s: float | None, max_time_s: float, evaluating: bool = False):
         self.timeout_s, self.max_time_s = timeout_s, max_time_s
+        self.slack_s = DEFAULT_EVAL_SLACK_S if evaluating else DEFAULT_SLACK_S
 
     def at_start(self) -> float:
         return self.timeout_s or DEFAULT_CONVERSION_TIMEOUT_S
 
     def after_conversion(self, left_s: float) -> float:
-        return left_s if self.timeout_s else 10 * self.max_time_s + DEFAULT_SLACK_S
+        return left_s if self.timeout_s else 10 * self.max_time_s + self.slack_s
 
     def describe(self, phase: str) -> str:
         if self.timeout_s:
             return f"--timeout {self.timeout_s:g} s"
         if phase == "converting":
             return f"the default {DEFAULT_CONVERSION_TIMEOUT_S:g} s for conversion; set --timeout"
-        return f"the default 10x --max-time + {DEFAULT_SLACK_S:g} s; set --timeout"
+        return f"the default 10x --max-time + {self.slack_s:g} s; set --timeout"
 
 
 class IsolatedSweep:
@@ -55,7 +57,8 @@ class IsolatedSweep:
 
     def __init__(self, spec):
         self.spec = spec
-        self.limits = Limits(spec.timeout_s, spec.timing.max_time_s)
+        self.limits = Limits(spec.timeout_s, spec.timing.max_time_s,
+                             evaluating=bool(spec.fidelity.eval_fn or spec.fidelity.eval_data))
         self.model_name: str | None = None
         self.item_shape: tuple[int, ...] = ()
         self.on_start: Callable | None = None  # called with each Configuration as it starts

@@ -44,7 +44,14 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 @click.option("--layers", is_flag=True, help="Add a per-layer timing pass after each end-to-end measurement.")
 @click.option("--layers-csv", type=click.Path(dir_okay=False), help="Write the per-layer tables to this CSV.")
 @calibration_options
-@click.option("--eval-data", type=click.Path(), help="Image-folder dataset (one sub-folder per class) for accuracy.")
+@click.option("--eval", "eval_fn", metavar="PATH.py:FN",
+              help="Your evaluation: calib calls FN(predict) once per configuration, outside the timed region; "
+                   "predict(inputs) runs that configuration on a numpy/torch batch and returns numpy outputs; FN "
+                   "returns a score in [0, 1] (or a dict with 'score'). Its drop from fp32 is what --max-drop "
+                   "judges. Examples: models/eval_digits.py, models/eval_text.py.")
+@click.option("--eval-data", type=click.Path(),
+              help="Labelled data for accuracy: an image folder (one sub-folder per class), or for a Hugging Face "
+                   "text model a .jsonl/.csv file with text and label fields.")
 @click.option("--eval-size", type=int, help="Resize eval images to this square size (default: model input).")
 @click.option("--eval-mean", help="Per-channel mean, e.g. 0.485,0.456,0.406.")
 @click.option("--eval-std", help="Per-channel std, e.g. 0.229,0.224,0.225.")
@@ -63,7 +70,7 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max_time, target_ci, timeout, no_tune,
             candidate, layers,
-            layers_csv, eval_data, eval_size, eval_mean, eval_std, max_drop, compile_mode, out, results_dir,
+            layers_csv, eval_fn, eval_data, eval_size, eval_mean, eval_std, max_drop, compile_mode, out, results_dir,
             csv_path, quiet, **options):
     """Load, convert, check and time MODEL at each precision; write results/ and print the table."""
     from calib.environment import capture
@@ -89,7 +96,7 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
                             min_count=min_samples, min_time_s=min_time, max_time_s=max_time, target_ci_rel=target_ci)
     spec = build_spec(
         model, configuration, timing=timing, calibration=pop_calibration(options),
-        fidelity=FidelitySettings.from_cli(eval_data, eval_size, eval_mean, eval_std, max_drop),
+        fidelity=FidelitySettings.from_cli(eval_data, eval_size, eval_mean, eval_std, max_drop, eval_fn),
         compile=CompileSettings(mode=compile_mode), tune=TuneSettings(enabled=not no_tune, pin=candidate),
         layers=LayerSettings(budget_s=max_time) if layers or layers_csv else None,
         timeout_s=None if timeout == 0 else timeout)

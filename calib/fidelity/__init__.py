@@ -5,10 +5,13 @@ metrics  - error numbers between outputs and their reference (max/mean abs, rela
 datasets - labelled data: digits-cnn's test split, or --eval-data image folders
 assess   - evaluate(): called by the sweep after each configuration's timing
 budget   - --max-drop: pass/fail and the compact text of the run table (no torch import)
+user_eval - --eval path.py:fn: the user's score per configuration (load_eval, UserEval.score, Predictor)
 
 The stored dict (record["fidelity"]): metrics.METRIC_KEYS, plus sample, reference, is_reference,
 accuracy, reference_accuracy, accuracy_drop (points; labelled data only), passed, judgement,
-max_drop, notes, evaluation_s and compact.
+max_drop, notes, evaluation_s and compact; with --eval also score, reference_score, score_drop (points),
+score_reference, score_extras, score_s, score_function and predict (how the batches were passed);
+with text --eval-data on an encoder, method (how embeddings became class scores).
 """
 
 from __future__ import annotations

@@ -37,6 +37,25 @@ class References:
         self._labeled_set = _UNSET
         self._labeled: dict[tuple[str, int], list] = {}
         self._seeded: dict[tuple[str, int, int], list] = {}
+        self._user_eval = _UNSET
+        self._user_scores: dict[str, object] = {}  # backend family -> fp32 EvalScore
+
+    def user_eval(self, settings: FidelitySettings):
+        """--eval's function, imported on first use (the sweep asks before any timing); None without --eval."""
+        if self._user_eval is _UNSET:
+            from calib.fidelity.user_eval import load_eval
+
+            self._user_eval = load_eval(settings.eval_fn) if settings.eval_fn else None
+        return self._user_eval
+
+    def user_score(self, family: str, compute=None):
+        """The fp32 score of --eval on one backend family (CPU_FAMILY: the torch module on the CPU)."""
+        if family not in self._user_scores and compute is not None:
+            self._user_scores[family] = compute()
+        return self._user_scores.get(family)
+
+    def keep_user_score(self, family: str, score) -> None:
+        self._user_scores[family] = score
 
     def labeled_set(self, model, settings: FidelitySettings):
         """Built on first use (the sweep asks before its first configuration, so a bad --eval-data
@@ -85,11 +104,61 @@ def evaluate(settings: FidelitySettings, model, configuration: Configuration, ou
         else:
             result = _on_seeded_inputs(model, backend_name, precision, batch_size, outputs, run_on, references)
             result.update(accuracy=None, reference_accuracy=None, accuracy_drop=None)
+    user_eval = references.user_eval(settings)
+    if user_eval is not None:
+        result.update(_user_score(user_eval, model, backend_name, precision, batch_size, run_on, references, notes))
     passed, judgement = budget.judge(result, settings.max_drop)
     result.update(passed=passed, judgement=judgement, max_drop=settings.max_drop, notes=notes,
                   evaluation_s=round(time.perf_counter() - started, 3))
     result["compact"] = budget.compact(result)
     return result
+
+
+def reference_user_score(user_eval, model, batch_size: int):
+    """--eval on the fp32 torch module on the CPU (the reference of backends without their own fp32
+    run yet); the sweep computes it before any timing, which also checks that the function returns a score."""
+    import torch
+
+    module = model.module
+
+    def run_on(inputs: tuple):
+        return module(*inputs)
+
+    fixed = getattr(model, "fixed_batch", None)
+    with torch.inference_mode():
+        return user_eval.score(_predictor(run_on, fixed or batch_size, fixed is not None, model.item_shape))
+
+
+def _predictor(run_on, batch_size: int, fixed: bool, item_shape):
+    from calib.fidelity.user_eval import Predictor
+
+    return Predictor(run_on, batch_size, fixed_batch=fixed, item_shape=item_shape)
+
+
+def _user_score(user_eval, model, backend_name, precision, batch_size, run_on, references, notes) -> dict:
+    """The record's score fields: the user's score at this configuration and its drop from fp32 in points."""
+    empty = {"score": None, "reference_score": None, "score_drop": None, "score_reference": None,
+             "score_extras": {}, "score_s": None, "score_function": user_eval.spec, "predict": None}
+    if run_on is None:
+        notes.append(f"no --eval score: the {backend_name} backend cannot run this model on other inputs")
+        return empty
+    predictor = _predictor(run_on, batch_size, getattr(model, "fixed_batch", None) is not None, model.item_shape)
+    scored = user_eval.score(predictor)
+    if precision == "fp32":
+        references.keep_user_score(backend_name, scored)
+        reference, reference_name = scored, "itself"
+    elif references.user_score(backend_name) is not None:
+        reference, reference_name = references.user_score(backend_name), f"{backend_name} fp32"
+    elif references.user_score(CPU_FAMILY) is not None:
+        reference, reference_name = references.user_score(CPU_FAMILY), CPU_REFERENCE
+    else:
+        reference, reference_name = None, None
+        notes.append("no --eval drop: no fp32 score to compare with (measure fp32 first: -p fp32 -p ...)")
+    empty.update(score=scored.score, score_extras=scored.extras, score_s=round(scored.seconds, 3),
+                 predict=predictor.describe(), score_reference=reference_name)
+    if reference is not None:
+        empty.update(reference_score=reference.score, score_drop=100 * (reference.score - scored.score))
+    return empty
 
 
 def _on_labeled_set(model, backend_name, precision, batch_size, run_on, labeled, references, notes) -> dict:
@@ -109,6 +178,11 @@ def _on_labeled_set(model, backend_name, precision, batch_size, run_on, labeled,
     result = _compared(scores, reference, is_reference)
     result.update(sample=labeled.name, reference=reference_name, is_reference=is_reference,
                   accuracy=None, reference_accuracy=None, accuracy_drop=None)
+    if labeled.method:
+        result["method"] = labeled.method
+    if labeled.head is not None:  # e.g. embeddings -> nearest-centroid class scores (calib.fidelity.datasets)
+        scores = [[labeled.head(call[0])] for call in scores]
+        reference = None if reference is None else [[labeled.head(call[0])] for call in reference]
     if any(metrics.class_scores(call) is None for call in scores):
         notes.append("no accuracy: the model's first output is not [batch, classes] scores")
         return result

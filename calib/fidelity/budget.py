@@ -1,6 +1,7 @@
 """--max-drop X: which stored fidelity results fail the budget, and the compact column text.
 
 What X means depends on what was measured (the strictest reading available is used):
+  - the user's --eval score: it may fall at most X points (of 100) below fp32's score;
   - labels (digits-cnn, --eval-data): test-set accuracy may fall at most X points below fp32;
   - a classifier without labels: at most X% of top-1 predictions may differ from fp32's
     (a disagreement is an upper bound on the accuracy it can cost);
@@ -23,6 +24,9 @@ def judge(fidelity: dict | None, max_drop: float | None) -> tuple[bool | None, s
         return (None if max_drop is None else True), "fp32 reference"
     if max_drop is None:
         return None, "no --max-drop budget"
+    if fidelity.get("score_drop") is not None:
+        drop = fidelity["score_drop"]
+        return drop <= max_drop, f"--eval score drop {drop:.2f} points {'<=' if drop <= max_drop else '>'} {max_drop:g}"
     if fidelity.get("accuracy_drop") is not None:
         drop = fidelity["accuracy_drop"]
         return drop <= max_drop, f"accuracy drop {drop:.2f} points {'<=' if drop <= max_drop else '>'} {max_drop:g}"
@@ -55,7 +59,11 @@ def compact(fidelity: dict) -> str:
         parts.append(f"NaN x{nan_count}")
     if inf_count:
         parts.append(f"Inf x{inf_count}")
-    if fidelity.get("accuracy") is not None:
+    if fidelity.get("score") is not None:  # the user's --eval score says it best; details are in the record
+        drop = fidelity.get("score_drop")
+        suffix = "ref" if fidelity.get("is_reference") else ("?" if drop is None else f"{0.0 - drop:+.1f}")
+        parts.append(f"score {100 * fidelity['score']:.1f} ({suffix})")
+    elif fidelity.get("accuracy") is not None:
         drop = fidelity.get("accuracy_drop")
         suffix = "ref" if fidelity.get("is_reference") else ("?" if drop is None else f"{0.0 - drop:+.1f}")
         parts.append(f"acc {100 * fidelity['accuracy']:.1f}% ({suffix})")
