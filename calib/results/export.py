@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from calib.configuration import Configuration
 from calib.results.schema import summary_of
 
 RUN_COLUMNS = ["model", "backend", "precision", "batch_size", "input_shape", "device", "status", "reason",
@@ -21,6 +22,7 @@ def run_rows(records: list[dict]) -> list[dict]:
         summary = summary_of(record)
         memory = record.get("memory") or {}
         row = {**{k: ident[k] for k in ("model", "backend", "precision", "batch_size", "device")},
+               "precision": Configuration.of(record).precision_label,  # int8-static+mixed (calib.sensitivity)
                "input_shape": "x".join(str(d) for d in ident["input_shape"]),
                "status": record.get("status"), "reason": record.get("reason"),
                "storage_dtype": record.get("storage_dtype"), "compute_dtype": record.get("compute_dtype"),
@@ -48,6 +50,7 @@ def write_layers_csv(records: list[dict], path) -> None:
         for layer in layers.get("layers", []):
             ident = record["identity"]
             row = {k: ident[k] for k in columns[:4]}
+            row["precision"] = Configuration.of(record).precision_label
             row.update({k: v for k, v in layer.items() if not isinstance(v, (dict, list))})
             for key in row:
                 if key not in columns:

@@ -68,9 +68,8 @@ class Ranking:
 
 
 def one_layer_config(run_config, name: str):
-    """`run_config` with only `name` at its precision."""
-    if run_config.precision in INT8_PRECISIONS:
-        return replace(run_config, int8=replace(run_config.int8, quantize_only=(name,), keep_float=()))
+    """`run_config` with only `name` at its precision (int8: the backend's quantizer; fp16/bf16 on torch:
+    calib.sensitivity.cast)."""
     return replace(run_config, int8=replace(run_config.int8, quantize_only=(name,), keep_float=()))
 
 
@@ -194,13 +193,14 @@ def _with_latency(model, backend, run_config, rows, settings):
 
 def find_row(table: dict | None, layer: Layer) -> dict | None:
     """The per-layer table row of `layer`: by its name (or a node ONNX Runtime derived from it, such as
-    /features/features.0/Conv_token_1), else by its torch module path, else the fused row an activation
+    /features/features.0/Conv_token_1 or "fused /first/Gemm"), else by its torch module path, else the fused row an activation
     right after it gave its name to (ONNX Runtime names a fused Conv+Relu after the Relu's output)."""
     if not table:
         return None
     rows = table.get("layers") or []
     for row in rows:
-        if row.get("name") == layer.name or str(row.get("name") or "").startswith(f"{layer.name}_"):
+        name = str(row.get("name") or "")
+        if name in (layer.name, f"fused {layer.name}") or name.startswith(f"{layer.name}_"):
             return row
     if not layer.module_path:
         return None
