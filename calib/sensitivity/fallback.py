@@ -138,6 +138,7 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
     saying why (status "skipped")."""
     from calib import fidelity, lifecycle
     from calib.configuration import Configuration
+    from calib.errors import UsageError
     from calib.models.loader import load_any
     from calib.settings import LayerSettings
     from calib.sweep import prepare_sweep
@@ -158,6 +159,9 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
         try:
             result = search(model, configuration.backend, run_config, spec.fidelity, spec.fidelity.max_drop,
                             references, layer_settings=spec.layers or LayerSettings(budget_s=spec.timing.max_time_s))
+        except UsageError as exc:  # a precision or backend calib cannot switch per layer: said, not failed
+            mixed = lifecycle.new_record(replace(configuration, variant=VARIANT), device_report)
+            mixed.update(status="skipped", reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - one search failing must not lose the sweep
             mixed = lifecycle.new_record(replace(configuration, variant=VARIANT), device_report)
             lifecycle.mark_unmeasured(mixed, exc)
@@ -175,10 +179,10 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
 
 
 def needs_fallback(record: dict) -> bool:
+    """A measured configuration over its budget (one calib cannot switch per layer gets a skipped
+    mixed record saying so)."""
     identity = record["identity"]
-    switchable = identity["precision"] in INT8_PRECISIONS or (identity["backend"] == "torch"
-                                                               and identity["precision"] in FLOAT_PRECISIONS)
-    return (record.get("status") == "ok" and not identity.get("variant") and switchable
+    return (record.get("status") == "ok" and not identity.get("variant") and identity["precision"] != "fp32"
             and (record.get("fidelity") or {}).get("passed") is False)
 
 
