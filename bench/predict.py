@@ -145,6 +145,11 @@ def run_precision(precision, calibration, unseen, batches, args, out_dir) -> str
               f"{100 * error:+6.1f}%{inside}")
     for note in notes:
         print(f"  note: {note}")
+    import json
+
+    (out_dir / f"truth-{precision}.json").write_text(json.dumps(
+        [{"model": name, "batch_size": batch, "predicted_ms": pred, "low_ms": low, "high_ms": high,
+          "measured_ms": meas} for (name, batch), pred, low, high, meas in rows], indent=1))
     target = TARGETS.get(precision, 0.15)
     summary = shares(errors, target)
     print(f"{precision}: {summary}")

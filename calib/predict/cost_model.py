@@ -28,6 +28,7 @@ from calib.predict.features import cost_key, fallback_keys, feature_vector
 
 NEIGHBOURS = 5
 NEIGHBOUR_SCALE = 0.5  # log-distance at which a neighbour's weight has fallen to 1/e
+MIN_KEY_SAMPLES = 4  # a key with fewer samples is costed by its kind's law (plus its own neighbours)
 SHRINK = 0.15  # pseudo-weight of "no correction": a lone far neighbour corrects little
 MIN_HALF_WIDTH = 0.03  # an interval is never narrower than +-3%: the machine's own noise
 FEW_MODELS = 3  # below this many held-out architectures the spread is not known: +-FEW_MODELS_HALF_WIDTH
@@ -121,6 +122,8 @@ def fit_cost_model(samples: list[Sample]) -> CostModel:
             groups.setdefault(key, []).append(sample)
     laws, neighbours = {}, {}
     for key, members in groups.items():
+        if len(members) < MIN_KEY_SAMPLES and not key.startswith(("kind:", "q:kind:")):
+            continue  # too few to fit a law on its own: its kind's law (fitted on more shapes) serves
         law = fit_law(key, members)
         laws[key] = law
         residuals = [math.log(s.ms / max(law.base_ms(s.flops, s.bytes), 1e-9)) for s in members]

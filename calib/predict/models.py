@@ -16,7 +16,12 @@ def load_named(spec: str, input_shape: tuple[int, ...] | None = None):
     name = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
     if spec.startswith(PREFIX) or (spec not in CATALOG and _is_torchvision(name)):
         return torchvision_model(name, input_shape)
-    return load_any(spec, input_shape)
+    try:
+        return load_any(spec, input_shape)
+    except UsageError as exc:
+        if "unknown model" in str(exc):
+            raise UsageError(f"{exc}; or any torchvision classification model, as torchvision:NAME") from None
+        raise
 
 
 def _is_torchvision(name: str) -> bool:
