@@ -8,7 +8,7 @@ precisions take their steps in turn, step by step (round-robin: step i of every 
 i+1), so a change in the machine's load falls on all of them alike. Each keeps its own loss curve on
 the same batches. Printed per precision: median ms/step, samples/s (tokens/s for text), the ratio to
 fp32 measured in the same rounds, peak memory of a step (CPU: RSS growth above the step's start,
-sampled; CUDA: max allocated), the final loss and the largest deviation from fp32's curve, and the
+sampled, freed memory returned to the OS with malloc_trim before each step; CUDA: max allocated), the final loss and the largest deviation from fp32's curve, and the
 hardware verdict with its evidence. Figures from a shared, busy machine: read the ratios.
 """
 
@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 # model -> (load_any arguments, batch, steps, precisions); resnet18 at 112x112 batch 8 as the issue's reference
 MODELS = {
-    "digits-cnn": ({}, 32, 40, ["fp32", "amp-bf16", "bf16", "amp-fp16", "int8-qat"]),
+    "digits-cnn": ({}, 32, 30, ["fp32", "amp-bf16", "bf16", "amp-fp16", "int8-qat"]),
     "resnet18": ({"input_shape": (3, 112, 112)}, 8, 3, ["fp32", "amp-bf16"]),
-    "tiny-bert": ({"seq_len": 64}, 16, 20, ["fp32", "amp-bf16", "bf16", "amp-fp16"]),
+    "tiny-bert": ({"seq_len": 64}, 16, 10, ["fp32", "amp-bf16", "bf16", "amp-fp16"]),
 }
 LR = {"digits-cnn": 0.05}
 
@@ -38,6 +38,7 @@ def bench_model(name: str, load_args: dict, batch: int, steps: int, precisions: 
     from calib.hardware import verdict_for
     from calib.models.loader import load_any
     from calib.train import TrainSettings, build_task
+    from calib.train.driver import release_memory
     from calib.train.loop import PhaseClock, TrainRun, train_step
     from calib.train.memory import PeakMemory
     from calib.train.precisions import get_train_precision, unsupported_reason
@@ -60,6 +61,7 @@ def bench_model(name: str, load_args: dict, batch: int, steps: int, precisions: 
     started = time.perf_counter()
     for step in range(steps):
         for precision, setup in setups.items():
+            release_memory()  # freed memory back to the OS, so the step's RSS growth is its own
             with PeakMemory(device) as memory:
                 train_step(task, setup, settings, device, clock, runs[precision], step)
             if step > 0:  # the warm-up step holds one-off allocations (kernels, the optimizer's first state)
@@ -86,7 +88,7 @@ def bench_model(name: str, load_args: dict, batch: int, steps: int, precisions: 
         if verdict.get("status") == "emulated":
             print(f"  {precision} emulated: {verdict.get('evidence')}")
     print("  vs fp32: median over steps of fp32's step time / this precision's, same round; "
-          "peak mem: largest RSS growth within one step (CUDA: max allocated)")
+          "peak mem: largest RSS growth within one step, after malloc_trim (CUDA: max allocated)")
 
 
 def main() -> int:

@@ -31,8 +31,8 @@ from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAUL
               help="GradScaler's first loss scale (amp-fp16).")
 @click.option("--layers", is_flag=True, help="Per-module forward and backward time per precision (hooked steps "
                                              "after the timed ones).")
-@click.option("--layer-steps", type=int, default=DEFAULT_LAYER_STEPS, show_default=True,
-              help="Hooked steps for --layers (their median is shown).")
+@click.option("--layer-steps", type=int,
+              help=f"Hooked steps for --layers, their median shown (default: the model's, else {DEFAULT_LAYER_STEPS}).")
 @click.option("--compile", "use_compile", is_flag=True, help="torch.compile the model; compile time kept apart.")
 @click.option("--no-eval", is_flag=True, help="Skip the accuracy eval of labelled tasks.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
@@ -65,7 +65,9 @@ def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_
                              warmup_steps=warmup_steps,
                              batch_size=batch_size if batch_size is not None else defaults.get("batch_size", 8),
                              optimizer=optimizer, lr=lr if lr is not None else defaults.get(f"lr_{optimizer}"),
-                             seed=seed, init_scale=init_scale, layers=layers, layer_steps=layer_steps,
+                             seed=seed, init_scale=init_scale, layers=layers,
+                             layer_steps=layer_steps if layer_steps is not None else defaults.get(
+                                 "layer_steps", DEFAULT_LAYER_STEPS),
                              compile=use_compile, eval=not no_eval)
     device = resolve_device(device)
     threads = threads or physical_cores()

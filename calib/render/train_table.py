@@ -151,8 +151,9 @@ def note_lines(records: list[dict]) -> list[str]:
         settings = first.get("settings") or {}
         memory = first.get("memory") or {}
         base = _baseline(records)
+        against = base["identity"]["precision"] if base else "-"
         lines.append(f"dtypes: weights/grads/optimizer state/matmul-conv compute, read from the tensors; "
-                     f"peak mem: {memory.get('peak_kind')}; Δ against {base['identity']['precision'] if base else '-'}")
+                     f"peak mem: {memory.get('peak_kind')}; Δ against {against}")
         lines.append(f"{settings.get('steps')} steps ({settings.get('warmup_steps')} warm-up) of batch "
                      f"{settings.get('batch_size')}, {settings.get('optimizer')} lr {settings.get('lr'):g}, "
                      f"seed {settings.get('seed')}, same initial weights ({first['task'].get('init')}) and batches "

@@ -45,7 +45,7 @@ def train_all(task, precisions: list[str], settings: TrainSettings, device: str,
         finally:
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()
-        _release_memory()
+        release_memory()
         records.append(record)
         add_fidelity(records, baseline)
         if writer is not None:
@@ -66,10 +66,10 @@ def _prime(task, settings: TrainSettings, device: str) -> None:
     with torch.random.fork_rng(devices=[]):
         train_precision(task, get_train_precision("fp32"), replace(settings, steps=2, warmup_steps=1, layers=False),
                         device)
-    _release_memory()
+    release_memory()
 
 
-def _release_memory() -> None:
+def release_memory() -> None:
     """Give freed memory back to the OS between precisions (glibc keeps it otherwise), so the next
     precision's RSS growth is its own."""
     import ctypes

@@ -28,13 +28,14 @@ from calib.errors import ModelLoadError, UsageError
 
 # Sizes that keep a CPU training run to a couple of minutes, where the catalog's inference shape
 # would not (resnet18 at 224x224 trains at seconds per step with emulated bf16). --input-shape,
-# --batch-size, --steps and --lr override them ("lr_<optimizer>").
+# --batch-size, --steps, --layer-steps and --lr override them ("lr_<optimizer>"). resnet18 at 64x64
+# batch 8: an emulated amp-bf16 step took 10-25 s on a busy shared 2-core Zen 3 (fp32 2-7 s).
 TRAIN_DEFAULTS: dict[str, dict] = {
-    "resnet18": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 8},
-    "resnet50": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 8},
-    "mobilenet_v2": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
-    "mobilenet_v3_small": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
-    "efficientnet_b0": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 12},
+    "resnet18": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
+    "resnet50": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
+    "mobilenet_v2": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
+    "mobilenet_v3_small": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
+    "efficientnet_b0": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
     "bert-base": {"input_shape": (32,), "batch_size": 4, "steps": 8},
     "digits-cnn": {"batch_size": 32, "steps": 100, "lr_sgd": 0.05},
     "tiny-cnn": {"batch_size": 16, "steps": 20},
