@@ -19,6 +19,7 @@ Targets: fp32 >= 90% of unseen models within +-10%; bf16 and int8-static >= 80% 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -105,7 +106,8 @@ def run_precision(precision, calibration, unseen, batches, args, out_dir) -> str
     view = load_view(table_path, precision, "cpu")
     predictor = predictor_of(view)
     print(f"table: {view.description}; whole-model factor {predictor.factor:.3f}, "
-          f"interval {100 * (2.718281828 ** predictor.log_low - 1):+.0f}% / {100 * (2.718281828 ** predictor.log_high - 1):+.0f}%"
+          f"interval {100 * (math.exp(predictor.log_low) - 1):+.0f}% / "
+          f"{100 * (math.exp(predictor.log_high) - 1):+.0f}%"
           " (leave-one-model-out)")
     anchor_ms = {m.batch_size: m.end_to_end_ms for m in view.models if m.model == ANCHOR}
 
@@ -154,7 +156,8 @@ def run_precision(precision, calibration, unseen, batches, args, out_dir) -> str
     summary = shares(errors, target)
     print(f"{precision}: {summary}")
     if drift:
-        print(f"anchor {ANCHOR} b1: table {anchor_ms[1]:.2f} ms, now {measured[(ANCHOR, 1)]:.2f} ms (drift x{drift:.3f});"
+        print(f"anchor {ANCHOR} b1: table {anchor_ms[1]:.2f} ms, now {measured[(ANCHOR, 1)]:.2f} ms "
+              f"(drift x{drift:.3f});"
               f" drift-adjusted: {shares(adjusted, target)}")
     inside = sum(1 for _, _, low, high, meas in rows if low <= meas <= high)
     print(f"measured inside the predicted interval: {inside}/{len(rows)}")

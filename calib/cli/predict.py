@@ -17,7 +17,8 @@ from calib.errors import UsageError
 @click.option("--table", "-t", "table_path", required=True, type=click.Path(dir_okay=False),
               help="A `calib calibrate` file.")
 @click.option("--batch-size", "-b", "batch_sizes", multiple=True, type=int, help="Default 1; repeat for several.")
-@click.option("--device", default="cpu", show_default=True, help="The device to predict for; the table must describe it.")
+@click.option("--device", default="cpu", show_default=True,
+              help="The device to predict for; the table must describe it.")
 @click.option("--input-shape", help="One input item without the batch, e.g. 3,160,160 (default: the model's).")
 @click.option("--check", is_flag=True, help="Also measure the model (torch eager, calib's timing) and print "
                                             "predicted against measured.")

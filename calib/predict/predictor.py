@@ -40,7 +40,8 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
         "walk_s": graph.walk_s, "nodes": len(prediction.nodes),
         "uncosted": [{"name": n.name, "op_kind": n.op_kind, "note": n.note} for n in prediction.uncosted],
         "by_kind": sorted(by_kind.values(), key=lambda g: -g["predicted_ms"]),
-        "layers": [{"name": n.name, "op_kind": n.op_kind, "key": n.key, "predicted_ms": n.predicted_ms * prediction.factor,
+        "layers": [{"name": n.name, "op_kind": n.op_kind, "key": n.key,
+                    "predicted_ms": n.predicted_ms * prediction.factor,
                     "costed": n.costed, "note": n.note} for n in prediction.nodes],
         "validation": predictor.validation,
     }

@@ -217,7 +217,8 @@ def designed(sweep: str = "full") -> list[OpSpec]:
 
 def _quick() -> list[OpSpec]:
     groups = [
-        [OpSpec("conv", (8, 16, 3, 1, 16, 1)), OpSpec("conv", (16, 16, 1, 1, 16, 1)), OpSpec("conv", (16, 32, 3, 2, 16, 1))],
+        [OpSpec("conv", (8, 16, 3, 1, 16, 1)), OpSpec("conv", (16, 16, 1, 1, 16, 1)),
+         OpSpec("conv", (16, 32, 3, 2, 16, 1))],
         [OpSpec("conv", (16, 16, 3, 1, 16, 16))],
         [OpSpec("linear", (1, 64, 128)), OpSpec("linear", (1, 128, 10)), OpSpec("linear", (16, 64, 64))],
         [OpSpec("batchnorm", (8, 16)), OpSpec("layernorm", (16, 64))],

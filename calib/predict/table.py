@@ -92,7 +92,8 @@ def load_view(path: str, precision: str, device: str | None = None) -> TableView
                                   tuple(layers["layers"])))
     return TableView(path=str(path), precision=precision, device=table_device, device_name=name,
                      threads=int(section.get("threads") or environment.get("threads") or 1),
-                     emulated=bool(table.get("emulated")), verdict=table.get("verdict"), ops=list(table.get("ops") or []),
+                     emulated=bool(table.get("emulated")), verdict=table.get("verdict"),
+                     ops=list(table.get("ops") or []),
                      models=models, environment=environment, clock=section.get("clock") or "wall")
 
 

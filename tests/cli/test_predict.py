@@ -81,7 +81,8 @@ def test_predict_refuses_another_precision_or_device(runner, table, tmp_path, ar
 def test_calibrate_refuses_bad_shapes_file_in_one_line(runner, tmp_path):
     shapes = tmp_path / "bad.json"
     shapes.write_text(json.dumps([{"op": "nope", "shape": [1]}]))
-    result = runner.invoke(main, ["calibrate", "-p", "fp32", "--shapes", str(shapes), "--out", str(tmp_path / "t.json")])
+    result = runner.invoke(main, ["calibrate", "-p", "fp32", "--shapes", str(shapes), "--out",
+                                  str(tmp_path / "t.json")])
     assert result.exit_code == 2 and "'op' must be one of" in result.output
 
 
