@@ -126,3 +126,17 @@ def test_bf16_fallback_keeps_the_cancelling_layers_fp32():
     assert set(result.ranking.order[:2]) == {"first", "cancel"}
     assert result.found and set(result.kept_float) == {"first", "cancel"}
     assert result.final.passed is True
+
+
+def test_mixed_precision_for_bench_scripts(fragile):
+    from calib.sensitivity import mixed_precision
+    from calib.timing.engine import TimingSettings
+
+    out = mixed_precision(fragile, backend="onnxruntime", max_drop=5, threads=1,
+                          timing=TimingSettings(min_time_s=0.05, max_time_s=0.2, warmup_min_time_s=0.01))
+    rows = {row["configuration"]: row for row in out["rows"]}
+    assert set(rows) == {"fp32", "int8-static", "mixed"}
+    assert rows["int8-static"]["passed"] is False and rows["mixed"]["passed"] is True
+    assert rows["mixed"]["layers_at_precision"] < rows["int8-static"]["layers_at_precision"]
+    assert all(row["median_ms"] > 0 for row in rows.values())
+    assert out["records"]["mixed"]["identity"]["variant"] == "mixed"
