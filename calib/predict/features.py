@@ -12,8 +12,9 @@ import math
 import re
 
 QUANTIZED = ("qint8", "quint8", "qint32")
-# targets that only relabel a tensor (views, getattr, shape reads): Python dispatch costs only
-VIEW_TARGETS = {".view", ".reshape", ".flatten", "torch.flatten", ".size", ".contiguous", ".permute",
+# targets that only relabel a tensor (views, getattr, shape reads): Python dispatch costs only. Not
+# .contiguous: after a transpose (ShuffleNet's channel shuffle) it copies, and on int8 tensors slowly
+VIEW_TARGETS = {".view", ".reshape", ".flatten", "torch.flatten", ".size", ".permute",
                 ".transpose", ".unsqueeze", ".squeeze", ".expand", ".chunk", "torch.chunk", "operator.getitem",
                 ".split", "getattr", "Dropout", "Identity", ".dim", "torch.transpose", "torch.permute",
                 "torch.reshape", "torch.unsqueeze", "torch.squeeze", "torch.split", "torch.narrow", ".narrow",
@@ -60,7 +61,8 @@ def cost_key(row: dict) -> str:
     if target in VIEW_TARGETS:
         return "view"
     if kind == "conv":
-        return prefix + ("conv-dw" if is_depthwise(row) else "conv")
+        base = prefix + ("conv-dw" if is_depthwise(row) else "conv")
+        return base + "/odd" if _odd_channels(row) else base
     if kind in ("linear", "matmul", "attention"):
         return prefix + kind
     return prefix + target
@@ -70,8 +72,17 @@ def fallback_keys(row: dict) -> list[str]:
     """From finest to coarsest; the cost model uses the first one the table has."""
     kind = row.get("op_kind") or "other"
     prefix = "q:" if is_quantized(row) else ""
-    keys = [cost_key(row), prefix + "kind:" + kind, "kind:" + kind]
+    key = cost_key(row)
+    # channel counts that are not a multiple of 8 take slower kernels (int8 depthwise: 10x seen on
+    # ShuffleNet's 116/232 channels); such a conv has its own key, its aligned cousins next
+    keys = [key, key.removesuffix("/odd"), prefix + "kind:" + kind, "kind:" + kind]
     return list(dict.fromkeys(keys))
+
+
+def _odd_channels(row: dict) -> bool:
+    inputs, outputs = parse_shapes(row.get("input_shapes")), parse_shapes(row.get("output_shape"))
+    channels = [shape[1] for shape in inputs[:1] + outputs[:1] if len(shape) >= 2]
+    return any(c % 8 and c > 3 for c in channels)  # an RGB stem's 3 channels are its own case
 
 
 def feature_vector(row: dict) -> tuple[float, ...]:

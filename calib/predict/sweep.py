@@ -258,6 +258,9 @@ def _full() -> list[OpSpec]:
               OpSpec("conv", (64, 192, 5, 1, 27, 1)), OpSpec("conv", (48, 64, 5, 1, 28, 1)),
               OpSpec("conv", (64, 64, 3, 1, 56, 1), batch=4), OpSpec("conv", (256, 256, 3, 1, 14, 1), batch=4),
               OpSpec("conv", (128, 512, 1, 1, 28, 1), batch=4)]
+    for c, hw in ((58, 28), (116, 14), (232, 7), (116, 28), (58, 56)):  # channels off the multiple of 8
+        depthwise += [OpSpec("conv", (c, c, 3, 1, hw, c)), OpSpec("conv", (c, c, 3, 2, 2 * hw, c))]
+        dense += [OpSpec("conv", (c, c, 1, 1, hw, 1))]
     depthwise += [OpSpec("conv", (96, 96, 3, 1, 56, 96), batch=4), OpSpec("conv", (480, 480, 5, 1, 14, 480), batch=4)]
     others += [OpSpec("maxpool", (64, 112)), OpSpec("maxpool", (192, 56)), OpSpec("maxpool", (64, 112), batch=4)]
     linear = [OpSpec("linear", shape) for shape in (
