@@ -166,7 +166,7 @@ def main() -> None:
                 for one in prepared.values():
                     one.release()
             evaluations = {"fp32": ranking.reference, f"all {args.precision}": ranking.full}
-            if result.final is not None:
+            if result.found and result.kept_float:
                 evaluations[f"{args.precision}+mixed"] = result.final
             layers = len(ranking.layers)
             rows = [{"configuration": label, "median_ms": latency.get(label), "score": evaluation.score,

@@ -6,7 +6,8 @@ The search (like NNCF's accuracy control, which reverts the quantizers that cost
      and the all-int8 model);
   2. keep the most sensitive group in fp32 (Int8Settings.keep_float), evaluate, and add the next
      group until the score is within the budget (calib.fidelity.budget.judge), or every layer but
-     one is float (then there is no mixed configuration worth having: fp32 is it);
+     one is float (then there is no mixed configuration worth having: fp32 is it); then give the
+     last group's layers back to the precision one by one where the budget still holds;
   3. measure the configuration found like every configuration of the sweep (calib.sweep's
      measure_configuration: tuning, the timing engine, the fidelity pass, the per-layer table), as
      a distinct configuration, variant "mixed" (calib.configuration), with `record["fallback"]`:
@@ -21,6 +22,7 @@ import math
 import time
 from dataclasses import dataclass, replace
 
+from calib.fidelity.budget import judge
 from calib.sensitivity.ranking import FLOAT_PRECISIONS, INT8_PRECISIONS, Ranking, kept_float_config, rank
 from calib.sensitivity.score import Evaluation, evaluate
 
@@ -47,6 +49,7 @@ class FallbackResult:
     kept_float: tuple[str, ...] | None  # None: no mixed configuration within the budget
     reason: str
     seconds: float
+    final: Evaluation | None = None  # of the assignment found
 
     @property
     def found(self) -> bool:
@@ -55,10 +58,6 @@ class FallbackResult:
     @property
     def evaluations(self) -> int:
         return self.ranking.evaluations + len(self.steps)
-
-    @property
-    def final(self) -> Evaluation | None:
-        return self.steps[-1].evaluation if self.found and self.steps else None
 
     def assignment(self) -> dict:
         """{precision: [layer, ...]} for the switchable layers (the rest of the graph as the precision's
@@ -72,6 +71,7 @@ class FallbackResult:
                 "found": self.found, "reason": self.reason, "kept_float": list(self.kept_float or ()),
                 "assignment": self.assignment() if self.found else None,
                 "layers": len(self.ranking.layers), "evaluations": self.evaluations,
+                "final": self.final.to_dict() if self.final else None,
                 "search": [step.to_dict() for step in self.steps], "ranking": self.ranking.to_dict(),
                 "seconds": round(self.seconds, 3)}
 
@@ -98,12 +98,10 @@ def search(model, backend: str, run_config, fidelity_settings, max_drop: float, 
     ranking = ranking or rank(model, backend, run_config, settings, references, on_layer=on_layer,
                               layer_settings=layer_settings)
     order = ranking.order
-    from calib.fidelity.budget import judge
-
     if judge(ranking.full.fidelity, max_drop)[0]:  # a given ranking may have been judged on another budget
         return FallbackResult(backend, run_config.precision, max_drop, ranking, (), (),
                               f"all layers at {run_config.precision} are within the budget",
-                              time.perf_counter() - started)
+                              time.perf_counter() - started, ranking.full)
     size = group or group_size(len(order))
     steps = []
     for end in range(size, len(order), size):
@@ -111,13 +109,27 @@ def search(model, backend: str, run_config, fidelity_settings, max_drop: float, 
         evaluation = evaluate(model, backend, kept_float_config(run_config, kept), settings, references)
         steps.append(Step(kept, evaluation))
         if evaluation.passed:
+            kept, evaluation = _trim(model, backend, run_config, settings, references, kept, size, steps)
             return FallbackResult(backend, run_config.precision, max_drop, ranking, tuple(steps), kept,
                                   f"{len(kept)} of {len(order)} layers kept fp32: {evaluation.judgement}",
-                                  time.perf_counter() - started)
+                                  time.perf_counter() - started, evaluation)
     last = steps[-1].evaluation.judgement if steps else ranking.full.judgement
     return FallbackResult(backend, run_config.precision, max_drop, ranking, tuple(steps), None,
                           f"no mixed configuration within the budget with at least one of {len(order)} layers "
                           f"at {run_config.precision} ({last})", time.perf_counter() - started)
+
+
+def _trim(model, backend, run_config, settings, references, kept: tuple, size: int, steps: list):
+    """The last group added may hold layers the budget does not need: give each back to the precision, least
+    sensitive first, and keep it there when the score stays within the budget. Every trial is a step."""
+    passing = steps[-1]
+    for name in reversed(kept[len(kept) - size + 1:] if size > 1 else ()):
+        trial = tuple(layer for layer in passing.kept_float if layer != name)
+        evaluation = evaluate(model, backend, kept_float_config(run_config, trial), settings, references)
+        steps.append(Step(trial, evaluation))
+        if evaluation.passed:
+            passing = steps[-1]
+    return passing.kept_float, passing.evaluation
 
 
 def measure_mixed(spec, model, result: FallbackResult, batch_size: int, device_report, references) -> dict:

@@ -140,3 +140,15 @@ def test_mixed_precision_for_bench_scripts(fragile):
     assert rows["mixed"]["layers_at_precision"] < rows["int8-static"]["layers_at_precision"]
     assert all(row["median_ms"] > 0 for row in rows.values())
     assert out["records"]["mixed"]["identity"]["variant"] == "mixed"
+
+
+def test_search_gives_back_what_the_last_group_did_not_need(fragile):
+    from calib.sensitivity.fallback import search
+    from calib.sensitivity.ranking import rank
+
+    settings = FidelitySettings(max_drop=5)
+    ranking = rank(fragile, "torch", _config(), settings, latency=False)
+    result = search(fragile, "torch", _config(), settings, 5, ranking=ranking, group=2)
+    assert result.kept_float == ("fragile",)  # the group (fragile, next) passed; the next went back to int8
+    assert [len(step.kept_float) for step in result.steps] == [2, 1]
+    assert result.evaluations == ranking.evaluations + 2 and result.final.passed
