@@ -28,6 +28,7 @@ from calib.predict.features import cost_key, fallback_keys, feature_vector
 
 NEIGHBOURS = 5
 NEIGHBOUR_SCALE = 0.5  # log-distance at which a neighbour's weight has fallen to 1/e
+SPAN_MARGIN = 1.0  # log units: e^1 = 2.7x past the largest (or below the smallest) fitted shape
 MIN_KEY_SAMPLES = 4  # a key with fewer samples is costed by its kind's law (plus its own neighbours)
 SHRINK = 0.15  # pseudo-weight of "no correction": a lone far neighbour corrects little
 MIN_HALF_WIDTH = 0.03  # an interval is never narrower than +-3%: the machine's own noise
@@ -61,6 +62,14 @@ class KeyLaw:
     ms_per_gflop: float
     ms_per_mb: float
     count: int
+    span: tuple[float, float, float, float] = (0.0, math.inf, 0.0, math.inf)  # log1p FLOPs and bytes, min/max
+
+    def covers(self, flops: float, size: float) -> bool:
+        """Whether a shape lies within (about 2.7x of) the shapes the law was fitted on: a law fitted on
+        small ops only (squeeze-excitation 1x1 convs) must not price a big conv."""
+        low_f, high_f, low_b, high_b = self.span
+        log_f, log_b = math.log1p(flops), math.log1p(size)
+        return low_f - SPAN_MARGIN <= log_f <= high_f + SPAN_MARGIN and low_b - SPAN_MARGIN <= log_b <= high_b + SPAN_MARGIN
 
     def base_ms(self, flops: float, size: float) -> float:
         return self.overhead_ms + self.ms_per_gflop * flops / 1e9 + self.ms_per_mb * size / 1e6
@@ -81,17 +90,26 @@ class CostModel:
     laws: dict[str, KeyLaw]
     neighbours: dict[str, tuple[list[tuple[float, ...]], list[float]]]  # key -> (features, log residuals)
     overhead_ms: float  # a node with no entry at all pays this
+    members: dict[str, list] = field(default_factory=dict)  # finest key -> its samples (also keys without a law)
 
     def node(self, row: dict) -> NodeCost:
         name, kind = str(row.get("name") or ""), row.get("op_kind") or "other"
         keys = fallback_keys(row)
+        flops, size = float(row.get("flops") or 0), float(row.get("bytes") or 0)
+        available = [key for key in keys if key in self.laws]
         for position, key in enumerate(keys):
             law = self.laws.get(key)
-            if law is None:
+            if law is None or (key != available[-1] and not law.covers(flops, size)):
                 continue
-            base = law.base_ms(float(row.get("flops") or 0), float(row.get("bytes") or 0))
-            ms = base * math.exp(self._correction(key, feature_vector(row)))
-            note = "" if position == 0 else f"no '{keys[0]}' entry; used '{key}'"
+            base = law.base_ms(flops, size)
+            own = self.members.get(keys[0]) if position else None
+            if own:  # a coarser law, offset by the finest key's own samples (SiLU costs more than ReLU)
+                offsets = [math.log(s.ms / max(law.base_ms(s.flops, s.bytes), 1e-9)) for s in own]
+                correction = sum(offsets) / (len(offsets) + 1)
+            else:
+                correction = self._correction(key, feature_vector(row))
+            ms = base * math.exp(correction)
+            note = "" if position == 0 else f"'{keys[0]}' priced by the '{key}' law"
             return NodeCost(name, key, kind, max(ms, 0.0), True, note)
         return NodeCost(name, "overhead", kind, self.overhead_ms, False,
                         f"uncosted: the table has no '{keys[0]}' or '{kind}' op; charged the per-op overhead")
@@ -121,6 +139,10 @@ def fit_cost_model(samples: list[Sample]) -> CostModel:
         for key in (sample.key, *sample.kind_keys):
             groups.setdefault(key, []).append(sample)
     laws, neighbours = {}, {}
+    finest: dict[str, list[Sample]] = {}
+    for sample in samples:
+        if sample.ms > 0:
+            finest.setdefault(sample.key, []).append(sample)
     for key, members in groups.items():
         if len(members) < MIN_KEY_SAMPLES and not key.startswith(("kind:", "q:kind:")):
             continue  # too few to fit a law on its own: its kind's law (fitted on more shapes) serves
@@ -130,7 +152,7 @@ def fit_cost_model(samples: list[Sample]) -> CostModel:
         neighbours[key] = ([s.features for s in members], residuals)
     views = [s.ms for s in samples if s.key == "view" and s.ms > 0]
     small = views or [s.ms for s in samples if s.ms > 0] or [0.005]
-    return CostModel(laws, neighbours, float(np.median(small)))
+    return CostModel(laws, neighbours, float(np.median(small)), finest)
 
 
 def fit_law(key: str, members: list[Sample]) -> KeyLaw:
@@ -139,8 +161,11 @@ def fit_law(key: str, members: list[Sample]) -> KeyLaw:
     import numpy as np
 
     times = np.array([s.ms for s in members])
+    log_f = [math.log1p(s.flops) for s in members]
+    log_b = [math.log1p(s.bytes) for s in members]
+    span = (min(log_f), max(log_f), min(log_b), max(log_b))
     if len(members) < 3:
-        return KeyLaw(key, float(np.median(times)), 0.0, 0.0, len(members))
+        return KeyLaw(key, float(np.median(times)), 0.0, 0.0, len(members), span)
     from scipy.optimize import nnls
 
     design = np.array([[1.0, s.flops / 1e9, s.bytes / 1e6] for s in members])
@@ -149,7 +174,7 @@ def fit_law(key: str, members: list[Sample]) -> KeyLaw:
     weighted = design / scale / times[:, None]
     coefficients, _ = nnls(weighted, np.ones(len(members)))
     overhead, per_gflop, per_mb = coefficients / scale
-    return KeyLaw(key, float(overhead), float(per_gflop), float(per_mb), len(members))
+    return KeyLaw(key, float(overhead), float(per_gflop), float(per_mb), len(members), span)
 
 
 @dataclass(frozen=True)
