@@ -64,7 +64,8 @@ def _prime(task, settings: TrainSettings, device: str) -> None:
     import torch
 
     with torch.random.fork_rng(devices=[]):
-        train_precision(task, get_train_precision("fp32"), replace(settings, steps=2, warmup_steps=1, layers=False),
+        train_precision(task, get_train_precision("fp32"), replace(settings, steps=2, warmup_steps=1, layers=False,
+                                                                            compile=False),
                         device)
     release_memory()
 

@@ -90,7 +90,10 @@ def train_precision(task, precision: TrainPrecision, settings: TrainSettings, de
                     run.dtypes = {"weights": weight_dtypes(setup.model), "grads": grad_dtypes(setup.model),
                                   "optimizer_state": optimizer_state_dtypes(setup.optimizer),
                                   "compute": probe.compute_dtype(tf32=precision.name == "tf32"),
-                                  "probe": probe.to_dict()}
+                                  "compute_source": "heavy modules' output dtype", "probe": probe.to_dict()}
+                    if run.dtypes["compute"] is None and settings.compile:  # compiled graphs skip module hooks
+                        run.dtypes.update(compute=precision.compute,
+                                          compute_source="declared (torch.compile runs no module hooks)")
             if settings.compile:
                 run.compile_s = run.step_ms[0] / 1000.0  # the first step compiles; it is a warm-up step
             if settings.eval and task.evaluate is not None:

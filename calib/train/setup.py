@@ -71,6 +71,7 @@ def build_setup(task, precision: TrainPrecision, settings: TrainSettings, device
         engine = (verdict or {}).get("engine") or "x86"
         model, info["qat"] = _prepare_qat(model, task, engine, device, settings)
     if settings.compile:
+        torch._dynamo.reset()  # each precision pays (and reports) its own compile, not the previous one's cache
         model = torch.compile(model)
         info["compiled"] = True
     optimizer = _optimizer(model, settings)
