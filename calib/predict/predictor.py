@@ -6,7 +6,8 @@ A prediction record (in the results file's "records", schema of calib.results.sc
                  "table_describes": "...", "method": graph walk, "walk_s", "nodes": n, "uncosted": [...],
                  "by_kind": [{"op_kind", "count", "predicted_ms"}], "layers": [{"name", "op_kind", "key",
                  "predicted_ms", "costed", "note"}], "validation": leave-one-model-out of the table}
-  with --check, "timing"/"summary" as in `calib run` records: summary.median_ms is the measured median.
+  without --check the record's status is "skipped" (predicted, not measured); with --check it is "ok" with
+  "timing"/"summary" as in `calib run` records: summary.median_ms is the measured median.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from calib.configuration import Configuration
 
 
 def predict_record(model, view, predictor, batch_size: int, report: dict | None) -> tuple[dict, object]:
-    """(record, Prediction) for one model at one batch size; the record has status "ok" and no timing."""
+    """(record, Prediction) for one model at one batch size. Not measured, so the record is "skipped" with that
+    reason for every reader of results files (calib show, compare); check_record makes it "ok" with its timing."""
     from calib.lifecycle import new_record
     from calib.predict.graph_walk import walk
 
@@ -28,6 +30,7 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
                                   view.device)
     record = new_record(configuration, report)
     record["model_weights"] = model.weights
+    record.update(status="skipped", reason="predicted by calib predict, not measured (add --check to measure it)")
     by_kind: dict[str, dict] = {}
     for node in prediction.nodes:
         group = by_kind.setdefault(node.op_kind, {"op_kind": node.op_kind, "count": 0, "predicted_ms": 0.0})
@@ -73,12 +76,12 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
             measurement = measure(prepared.run, timer_for(view.clock, prepared), batch_size=batch_size, stop=stop,
                                   warmup=Warmup(min_count=2, min_time_s=0.2, max_time_s=2.0))
             fill_measured(record, prepared, measurement, watch.stop() if watch else None)
+        record.update(status="ok", reason=None)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - the prediction stays; the check is marked failed
         mark_unmeasured(record, exc)
         record["prediction"]["check_failed"] = record.get("reason")
-        record["status"] = "ok"  # the prediction itself is a result
 
 
 def error_of(record: dict) -> float | None:

@@ -54,7 +54,7 @@ def test_predict_check_writes_predicted_and_measured(runner, table, tmp_path):
     for record in records:
         prediction = record["prediction"]
         assert prediction["low_ms"] <= prediction["predicted_ms"] <= prediction["high_ms"]
-        assert record["summary"]["median_ms"] > 0 and record["timing"]["samples_ms"]
+        assert record["status"] == "ok" and record["summary"]["median_ms"] > 0 and record["timing"]["samples_ms"]
         assert len(prediction["layers"]) == prediction["nodes"] == 8
 
 
@@ -64,6 +64,9 @@ def test_predict_without_check_runs_nothing(runner, table, tmp_path):
     assert result.exit_code == 0, result.output
     [record] = load_result(out)["records"]
     assert record["prediction"]["predicted_ms"] > 0 and "timing" not in record
+    assert record["status"] == "skipped" and "not measured" in record["reason"]
+    shown = _run(runner, ["show", str(out)])  # other readers take a prediction-only file
+    assert shown.exit_code == 0, shown.output
 
 
 @pytest.mark.parametrize("args, reason", [
