@@ -12,8 +12,8 @@ from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAUL
 
 @click.command(name="train")
 @click.option("--model", "-m", required=True,
-              help="Catalog name (see `calib models`) or file.py:factory; the factory may return (module, "
-                   "example_inputs, loss_fn, make_batch): see calib/train/task.py.")
+              help="Catalog name (see `calib models`), fashion-cnn (Fashion-MNIST) or file.py:factory; the factory "
+                   "may return (module, example_inputs, loss_fn, make_batch): see calib/train/task.py.")
 @click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
               help="fp32 tf32 amp-fp16 amp-bf16 bf16 fp8 int8-qat; repeat or comma-separate.")
 @click.option("--baseline", default="fp32", show_default=True,
@@ -87,8 +87,10 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
     from calib.train import build_task, train_all
 
     torch.set_num_threads(threads)
-    loaded = load_any(model, shape, seq_len, trust_model_file)
-    task = build_task(loaded, settings.seed)
+    from calib.train.task import named_task
+
+    task = named_task(model, settings.seed) or build_task(load_any(model, shape, seq_len, trust_model_file),
+                                                          settings.seed)
     report = device_report()
     path = out or default_path(results_dir, f"train-{task.name}")
     check_output_path(path, "--out" if out else "--results-dir")

@@ -96,11 +96,12 @@ def train_precision(task, precision: TrainPrecision, settings: TrainSettings, de
                                           compute_source="declared (torch.compile runs no module hooks)")
             if settings.compile:
                 run.compile_s = run.step_ms[0] / 1000.0  # the first step compiles; it is a warm-up step
-            if settings.eval and task.evaluate is not None:
-                run.eval = _evaluate(task, setup, device)
-            if settings.layers:
-                run.layers = _layers(task, setup, settings, device, run)
-    run.memory = memory.to_dict()
+    run.memory = memory.to_dict()  # the training steps' peak: the eval's batch and the hooked steps are apart
+    with setup.session():
+        if settings.eval and task.evaluate is not None:
+            run.eval = _evaluate(task, setup, device)
+        if settings.layers:
+            run.layers = _layers(task, setup, settings, device, run)
     return run
 
 

@@ -10,6 +10,8 @@ Where a task comes from:
 - other catalog models: seeded synthetic batches (images ~ N(0, 1), token ids uniform) with seeded
   random class labels for the model's own output width (cross-entropy), else an MSE target of the
   output's shape. No eval: the labels are random.
+- `fashion-cnn` (train only, not in the catalog): Fashion-MNIST from the Debian package, a small CNN
+  from the seed; eval = accuracy on 2000 test images (calib.train.fashion).
 - `file.py:factory`: the factory returns `module`, `(module, example_inputs)`, or
   `(module, example_inputs, loss_fn, make_batch)` where
       loss_fn(output, target) -> scalar tensor            (None: the synthetic default above)
@@ -38,6 +40,7 @@ TRAIN_DEFAULTS: dict[str, dict] = {
     "efficientnet_b0": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
     "bert-base": {"input_shape": (32,), "batch_size": 4, "steps": 8},
     "digits-cnn": {"batch_size": 32, "steps": 100, "lr_sgd": 0.05},
+    "fashion-cnn": {"batch_size": 64, "steps": 200, "lr_sgd": 0.05},
     "tiny-cnn": {"batch_size": 16, "steps": 20},
     "tiny-mlp": {"batch_size": 32, "steps": 40},
     "tiny-bert": {"batch_size": 16, "steps": 20},
@@ -167,6 +170,15 @@ def accuracy_of(model, forward_context, images, labels, cast=None) -> dict:
     finally:
         model.train(was_training)
     return {"accuracy": float((predicted.cpu() == labels).float().mean()), "count": int(len(labels))}
+
+
+def named_task(model: str, seed: int = 0) -> TrainTask | None:
+    """The train-only tasks that are not catalog models (None for every other name)."""
+    if model == "fashion-cnn":
+        from calib.train.fashion import fashion_task
+
+        return fashion_task(seed)
+    return None
 
 
 def train_defaults(model: str) -> dict:

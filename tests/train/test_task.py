@@ -34,3 +34,16 @@ def test_a_factory_part_that_is_not_callable_is_refused():
 def test_text_models_count_tokens():
     task = build_task(load_any("tiny-bert"))
     assert task.input_kind == "tokens" and task.items_per_sample() == 16
+
+
+def test_fashion_mnist_task_reads_the_debian_files():
+    from calib.train.fashion import FOLDER
+    from calib.train.task import named_task
+
+    if not (FOLDER / "train-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"no Fashion-MNIST under {FOLDER}")
+    task = named_task("fashion-cnn")
+    (images,), labels = task.make_batch(0, 8)
+    assert images.shape == (8, 1, 28, 28) and 0.0 <= float(images.min()) and float(images.max()) <= 1.0
+    assert labels.shape == (8,) and int(labels.max()) < 10 and task.evaluate is not None
+    assert named_task("resnet18") is None

@@ -1,0 +1,78 @@
+"""A labelled training task with no download: Fashion-MNIST from the Debian package `dataset-fashion-mnist`
+(/usr/share/datasets/fashion-mnist, 60k training and 10k test 28x28 images), and a small CNN trained on it
+from a seeded init. `calib train -m fashion-cnn`; eval = accuracy on the first EVAL_IMAGES test images."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+from pathlib import Path
+
+from calib.errors import ModelLoadError
+
+FOLDER = Path(os.environ.get("CALIB_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
+EVAL_IMAGES = 2000
+INPUT_SHAPE = (1, 28, 28)
+
+
+def _read(name: str, offset: int):
+    import numpy as np
+
+    path = FOLDER / name
+    if not path.exists():
+        raise ModelLoadError(f"fashion-cnn: {path} is missing (install the Debian package dataset-fashion-mnist, "
+                             "or point CALIB_FASHION_MNIST at a folder with the four idx .gz files)")
+    with gzip.open(path, "rb") as handle:
+        return np.frombuffer(handle.read(), dtype=np.uint8, offset=offset)
+
+
+@functools.lru_cache(maxsize=1)
+def load_split():
+    """(train_images, train_labels, test_images, test_labels): fp32 [N,1,28,28] in [0, 1] and int64 [N]."""
+    import torch
+
+    def images(name):
+        return torch.from_numpy(_read(name, 16).reshape(-1, 1, 28, 28).astype("float32") / 255.0)
+
+    def labels(name):
+        return torch.from_numpy(_read(name, 8).astype("int64"))
+
+    return (images("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz"),
+            images("t10k-images-idx3-ubyte.gz")[:EVAL_IMAGES], labels("t10k-labels-idx1-ubyte.gz")[:EVAL_IMAGES])
+
+
+def build_model():
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+
+
+def fashion_task(seed: int = 0):
+    import torch
+
+    from calib.train.task import TrainTask, accuracy_of
+
+    train_x, train_y, test_x, test_y = load_split()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        module = build_model()
+    orders: dict[int, object] = {}
+
+    def make_batch(step: int, batch_size: int):
+        per_epoch = max(1, len(train_x) // batch_size)
+        epoch, index = divmod(step, per_epoch)
+        if epoch not in orders:
+            orders[epoch] = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(seed + epoch))
+        chosen = orders[epoch][index * batch_size:(index + 1) * batch_size]
+        return (train_x[chosen],), train_y[chosen]
+
+    def evaluate(model, forward_context, prepare_inputs):
+        return accuracy_of(model, forward_context, test_x, test_y, prepare_inputs)
+
+    return TrainTask("fashion-cnn", module, "image", INPUT_SHAPE, torch.nn.functional.cross_entropy, make_batch,
+                     f"Fashion-MNIST ({FOLDER}): {len(train_x)} labelled training images in seeded epoch order, "
+                     f"accuracy on the first {len(test_x)} test images", evaluate=evaluate, info={"labelled": True})
