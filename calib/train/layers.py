@@ -114,6 +114,8 @@ def profile_training(model, run_step, steps: int, end_to_end_ms: float | None, d
     order: list[str] = []
     classes: dict[str, str] = {}
     dtypes: dict[str, str] = {}
+    shapes: dict[str, list] = {}
+    params: dict[str, int] = {}
 
     def note(path):
         def hook(module, args, output):
@@ -121,8 +123,10 @@ def profile_training(model, run_step, steps: int, end_to_end_ms: float | None, d
                 order.append(path)
                 classes[path] = type(module).__name__
                 outputs = _tensors(output)
+                params[path] = sum(p.numel() for p in module.parameters(recurse=False))
                 if outputs:
                     dtypes[path] = str(outputs[0].dtype).replace("torch.", "")
+                    shapes[path] = list(outputs[0].shape)
         return hook
 
     handles = [module.register_forward_hook(note(path)) for path, module in model.named_modules()]
@@ -151,7 +155,8 @@ def profile_training(model, run_step, steps: int, end_to_end_ms: float | None, d
         rows.append({"name": path or root_name, "op_kind": kind, "module_path": path,
                      "target": LOSS_ROW if path == LOSS_ROW else classes[path] + (" (own ops)" if has_children else ""),
                      "forward_ms": forward_ms, "backward_ms": backward_ms, "median_ms": forward_ms + backward_ms,
-                     "output_dtype": dtypes.get(path), "compute_dtype": dtypes.get(path) if not has_children else None})
+                     "output_dtype": dtypes.get(path), "output_shape": shapes.get(path),
+                     "params": params.get(path), "compute_dtype": dtypes.get(path) if not has_children else None})
     return finish_table(rows, end_to_end_ms, METHOD, overhead_correction_ms_per_node=inside_ms + outside_ms,
                         pass_s=time.perf_counter() - started, repeats=steps,
                         forward_sum_ms=sum(row["forward_ms"] for row in rows),
