@@ -35,6 +35,9 @@ from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAUL
               help=f"Hooked steps for --layers, their median shown (default: the model's, else {DEFAULT_LAYER_STEPS}).")
 @click.option("--compile", "use_compile", is_flag=True, help="torch.compile the model; compile time kept apart.")
 @click.option("--no-eval", is_flag=True, help="Skip the accuracy eval of labelled tasks.")
+@click.option("--max-drop", type=float,
+              help="Accuracy points (labelled tasks) a precision may lose against the baseline after the steps; "
+                   "over it, or a NaN/Inf loss, makes the run exit 1 (and `calib check` fail).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded.")
 @trust_model_file_option
@@ -42,7 +45,7 @@ from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAUL
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_shape, seq_len, optimizer, lr, seed,
-            init_scale, layers, layer_steps, use_compile, no_eval, device, threads, trust_model_file, out,
+            init_scale, layers, layer_steps, use_compile, no_eval, max_drop, device, threads, trust_model_file, out,
             results_dir, quiet):
     """Train MODEL for the same steps, on the same batches from the same initial weights, at each precision;
     print samples/s, peak memory and the loss curve's deviation from the baseline; write results/."""
@@ -54,6 +57,8 @@ def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_
 
     check_output_path(out, "--out")
     names, added = ordered_precisions(split_multi(precisions), baseline)
+    if max_drop is not None and not 0 <= max_drop < float("inf"):
+        raise UsageError(f"--max-drop {max_drop:g}: must be a non-negative number of accuracy points")
     for value, flag in ((threads, "--threads"), (seq_len, "--seq-len")):
         if value is not None and value <= 0:
             raise UsageError(f"{flag} {value}: must be positive")
@@ -72,11 +77,11 @@ def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_
     device = resolve_device(device)
     threads = threads or physical_cores()
     _train(model, names, added, baseline, settings, shape, seq_len, device, threads, trust_model_file, out,
-           results_dir, quiet)
+           results_dir, quiet, max_drop)
 
 
 def _train(model, names, added, baseline, settings, shape, seq_len, device, threads, trust_model_file, out,
-           results_dir, quiet):
+           results_dir, quiet, max_drop):
     import torch
 
     from calib.environment import capture
@@ -105,7 +110,8 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
                        err=True)
 
     try:
-        records = train_all(task, names, settings, device, report, writer, baseline=baseline, on_start=on_start)
+        records = train_all(task, names, settings, device, report, writer, baseline=baseline, on_start=on_start,
+                            max_drop=max_drop)
     except KeyboardInterrupt:
         writer.close()
         click.echo(f"calib: interrupted; {len(writer.records)} finished precision(s) kept in {writer.path}", err=True)
@@ -116,8 +122,10 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
     print_train_results(records, out_console, title=f"calib train: {task.name} [{shape_text}] batch "
                                                     f"{settings.batch_size} on {device}, {threads} threads")
     out_console.print(f"results: {writer.path}")
-    failed = [r for r in records if r["status"] == "failed"]
-    for record in failed:
-        click.echo(f"calib: error: {record['identity']['precision']} failed: {record['reason']}", err=True)
-    if failed:
+    problems = [f"{r['identity']['precision']} failed: {r['reason']}" for r in records if r["status"] == "failed"]
+    problems += [f"{r['identity']['precision']} fails its fidelity budget: {r['fidelity']['judgement']}"
+                 for r in records if (r.get("fidelity") or {}).get("passed") is False]
+    for line in problems:
+        click.echo(f"calib: error: {line}", err=True)
+    if problems:
         raise SystemExit(1)

@@ -61,6 +61,12 @@ def _rate(record: dict) -> tuple[float | None, str]:
 
 
 def _accuracy(record: dict) -> str:
+    if (record.get("fidelity") or {}).get("passed") is False:  # said in words: logs have no colour
+        return f"FAIL {_accuracy_figures(record)}"
+    return _accuracy_figures(record)
+
+
+def _accuracy_figures(record: dict) -> str:
     evaluation = record["training"].get("eval") or {}
     if evaluation.get("int8_accuracy") is not None:
         return f"{100 * evaluation['accuracy']:.1f}% fq, {100 * evaluation['int8_accuracy']:.1f}% int8"

@@ -22,7 +22,8 @@ def ordered_precisions(precisions: list[str], baseline: str) -> tuple[list[str],
 
 
 def train_all(task, precisions: list[str], settings: TrainSettings, device: str, device_report: dict | None,
-              writer=None, baseline: str = "fp32", on_start: Callable | None = None) -> list[dict]:
+              writer=None, baseline: str = "fp32", on_start: Callable | None = None,
+              max_drop: float | None = None) -> list[dict]:
     import torch
 
     records = []
@@ -47,7 +48,7 @@ def train_all(task, precisions: list[str], settings: TrainSettings, device: str,
                 torch.cuda.empty_cache()
         release_memory()
         records.append(record)
-        add_fidelity(records, baseline)
+        add_fidelity(records, baseline, max_drop)
         if writer is not None:
             writer.add(record)
     if writer is not None:

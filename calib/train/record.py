@@ -107,7 +107,7 @@ def mark_train_unmeasured(record: dict, exc: BaseException) -> None:
     mark_unmeasured(record, exc)
 
 
-def add_fidelity(records: list[dict], baseline: str) -> None:
+def add_fidelity(records: list[dict], baseline: str, max_drop: float | None = None) -> None:
     """Loss-curve deviation from the baseline precision's curve (same batches, same initial weights),
     eval accuracy and its drop, and the QAT step-time overhead; called once every precision ran."""
     reference = next((r for r in records if r["identity"]["precision"] == baseline and r["status"] == "ok"), None)
@@ -126,6 +126,11 @@ def add_fidelity(records: list[dict], baseline: str) -> None:
         if record["identity"]["precision"] == "int8-qat" and fp32 is not None:
             training["qat_overhead"] = (record["summary"]["median_ms"] / fp32["summary"]["median_ms"])
         record["fidelity"] = _fidelity(record, reference)
+        if record["fidelity"] is not None:  # --max-drop, judged as calib run judges it (calib.fidelity.budget)
+            from calib.fidelity.budget import judge
+
+            passed, why = judge(record["fidelity"], max_drop)
+            record["fidelity"].update(passed=passed, judgement=why, max_drop=max_drop)
 
 
 def _fidelity(record: dict, reference: dict | None) -> dict | None:

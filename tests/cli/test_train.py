@@ -89,3 +89,8 @@ def test_the_baseline_is_trained_when_not_asked_for(runner, tmp_path):
     result = _run(runner, ["train", "-m", "tiny-mlp", "-p", "amp-bf16", "--out", str(out), *FAST[:-1]])
     assert result.exit_code == 0
     assert [r["identity"]["precision"] for r in json.loads(out.read_text())["records"]] == ["fp32", "amp-bf16"]
+
+
+def test_max_drop_is_checked_before_work(runner, tmp_path):
+    result = runner.invoke(main, ["train", "-m", "digits-cnn", "--max-drop", "-1", "--out", str(tmp_path / "x.json")])
+    assert result.exit_code == 2 and "--max-drop -1" in result.output
