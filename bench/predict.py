@@ -1,7 +1,9 @@
 """Latency prediction on unseen architectures (issue 18): calibrate on one set of torchvision models
 plus the op sweep, predict a disjoint set, measure that set interleaved, print predicted vs measured.
 
-    python bench/predict.py                      # ~10-15 min: fp32 + int8-static on 12 unseen models, bf16 on 5
+    python bench/predict.py                      # fp32 + int8-static on 12 unseen models, bf16 on 5
+                                                 # (on a busy shared 2-core box: fp32 ~17 min, int8 ~40, bf16 ~25;
+                                                 #  --precisions fp32 --sweep-budget 60 --rounds 3 is the short run)
     python bench/predict.py --precisions fp32 --sweep-budget 60
     python bench/predict.py --full               # the full sweep, every model at every precision
 
