@@ -35,6 +35,10 @@ MIN_GAIN = 1.03  # another candidate replaces the rule's choice only when at lea
 SLOW_CALL_S = 1.0  # a first call slower than this leaves no time to race candidates: the rule's first runs
 
 
+class CandidatesFailed(RuntimeError):
+    """No candidate of a configuration could run: the message lists each one's failure."""
+
+
 @dataclass
 class Entry:
     """One candidate in the race."""
@@ -239,7 +243,10 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
                          f"{built[0]}: the first that builds (one call took {first_call_s:.1f} s: too slow to "
                          f"race the candidates in the {settings.budget_s:g} s budget)", settings, not_usable)
         _outputs_against_fp32(model, configuration, entries, prepared, references)
-        race([e for e in entries if e.failed is None], settings, configuration.batch_size)
+        running = [e for e in entries if e.failed is None]
+        if not running:  # every candidate built, none ran: the configuration failed, and each says why
+            raise CandidatesFailed("; ".join(f"{e.name}: {e.failed}" for e in entries))
+        race(running, settings, configuration.batch_size)
         winner, why = pick(entries)
         return _keep(prepared, winner.name, names, entries, why, settings, not_usable)
     except BaseException:

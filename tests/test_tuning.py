@@ -54,6 +54,31 @@ def test_a_gain_within_noise_keeps_the_rules_choice_and_a_failing_candidate_is_o
     assert pick(entries)[0].name == "c0"
 
 
+def test_a_configuration_whose_every_candidate_fails_to_run_fails_with_each_reason():
+    import torch
+
+    from calib.models.loader import LoadedModel
+    from calib.tuning import CandidatesFailed
+
+    class FailsWhenCalled(torch.nn.Module):  # builds in every memory format, runs in none
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            raise RuntimeError("view size is not compatible")
+
+    from calib.fidelity.assess import CPU_FAMILY, References
+    from calib.models.loader import SEED
+
+    model = LoadedModel("fails", FailsWhenCalled().eval(), "image", (3, 8, 8), "test")
+    references = References()  # the fp32 reference as if computed before (the sweep's cache)
+    references.keep_seeded(CPU_FAMILY, 1, SEED, [torch.zeros(1, 4, 6, 6)])
+    with pytest.raises(CandidatesFailed, match="contiguous: RuntimeError: view size.*channels_last: RuntimeError"):
+        prepare_tuned(model, _configuration(model), run_config("fp32"), TuneSettings(budget_s=0.2, rounds=2),
+                      references)
+
+
 def _configuration(model, precision="fp32", backend="torch"):
     return Configuration(model.name, backend, precision, 1, (1, *model.item_shape), "cpu")
 
