@@ -143,6 +143,11 @@ def test_doubled_marks_compute_the_same_outputs_and_cost_one_mark_more():
                                           marks_per_boundary=2)
     marks = [node for node in doubled.graph.nodes if node.op == "call_method" and node.target == "mark"]
     assert len(marks) == 2 * (len(names) + 1)
+    # every module call is one plain attribute read, the very module of the original (shared weights)
+    called = [node for node in doubled.graph.nodes if node.op == "call_module"]
+    assert called and all(node.target.startswith("_calib_called_") for node in called)
+    assert all(vars(doubled)[node.target] is doubled.get_submodule(node.target) for node in called)
+    assert {id(doubled.get_submodule(node.target)) for node in called} <= {id(m) for m in module.modules()}
     x = torch.randn(2, 3, 32, 32)
     with torch.inference_mode():
         assert torch.equal(doubled(x), module(x))
