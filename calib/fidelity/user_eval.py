@@ -23,10 +23,8 @@ The public API (the mixed-precision fallback search reuses it):
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import numbers
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,14 +67,11 @@ class UserEval:
 def load_eval(spec: str) -> UserEval:
     """Import `path.py:fn` (fn defaults to `evaluate`); one-line UsageError when it cannot be used."""
     path, function_name = parse_spec(spec)
-    module_name = f"calib_user_eval_{abs(hash(str(path.resolve())))}"
+    from calib.models.loader import import_file
+
     try:
-        module_spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)
+        module = import_file(path, "calib_user_eval")
     except Exception as exc:  # noqa: BLE001 - an import error of the user's file, said in one line
-        sys.modules.pop(module_name, None)
         raise UserEvalError(f"{FLAG} {spec}: cannot import {path} ({type(exc).__name__}: "
                             f"{first_line(exc, 200)})") from None
     function = getattr(module, function_name, None)

@@ -40,8 +40,10 @@ def profile(prepared, end_to_end_ms: float, settings: LayerSettings | None = Non
 
 def profile_module(module, inputs: tuple, end_to_end_ms: float | None, settings=None, device: str = "cpu",
                    call_context=None, sync=None, expected_compute: str | None = None,
-                   configuration: str = "", method: str = "auto") -> dict:
-    """fx graph marks when the module traces (method 'auto' or 'fx'), module hooks otherwise ('hooks')."""
+                   configuration: str = "", method: str = "auto", host_clock=None) -> dict:
+    """fx graph marks when the module traces (method 'auto' or 'fx'), module hooks otherwise ('hooks').
+    `host_clock`: a nanosecond clock for CPU timing (default perf_counter; calib.predict may pass
+    time.thread_time_ns)."""
     import torch
 
     from calib.layers.fx_profile import profile_fx
@@ -58,7 +60,8 @@ def profile_module(module, inputs: tuple, end_to_end_ms: float | None, settings=
     if _is_scripted(module):
         return finish_table([], end_to_end_ms, "unavailable", reason="TorchScript modules cannot be traced or hooked")
     arguments = dict(run_context=run_context, device=device, end_to_end_ms=end_to_end_ms, settings=settings,
-                     expected_compute=expected_compute, configuration=configuration, sync=sync)
+                     expected_compute=expected_compute, configuration=configuration, sync=sync,
+                     host_clock=host_clock)
     trace_error = None
     if method in ("auto", "fx"):
         try:

@@ -16,15 +16,16 @@ METHOD = "fx-graph"
 
 
 def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: float | None, settings=None,
-               expected_compute: str | None = None, configuration: str = "", sync=None) -> dict:
-    """The layer table of `module` on `inputs`; raises graph.TraceFailed when fx cannot trace it."""
+               expected_compute: str | None = None, configuration: str = "", sync=None, host_clock=None) -> dict:
+    """The layer table of `module` on `inputs`; raises graph.TraceFailed when fx cannot trace it.
+    `host_clock` (nanoseconds; default perf_counter) times the marks and the plain runs on the CPU."""
     started = time.perf_counter()
     graph_module = to_graph_module(module)
     with run_context():
         node_facts = collect_facts(graph_module, inputs)
 
     def recorder_factory(count):
-        return make_recorder(count, device)
+        return make_recorder(count, device, host_clock)
 
     timed, recorder, names = instrument(graph_module, recorder_factory)
     doubled, doubled_recorder, _ = instrument(graph_module, recorder_factory, marks_per_boundary=2)
@@ -43,7 +44,7 @@ def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: f
     with run_context():
         per_pass, plain_ms = run_passes(timed_pass, lambda: module(*inputs), repeats,
                                         warmup_count(end_to_end_ms), sync,
-                                        probe_pass=doubled_pass, probe_passes=doubled_passes)
+                                        probe_pass=doubled_pass, probe_passes=doubled_passes, host_clock=host_clock)
     in_situ_ms = in_situ_mark_cost(per_pass, doubled_passes)
     # What a mark costs between real ops, when that is measurable above the clock read alone.
     mark_cost_ms = max(empty_graph_cost_ms, in_situ_ms or 0.0)
@@ -52,7 +53,13 @@ def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: f
                        configuration=configuration, started=started, repeats=repeats,
                        overhead_ms_per_node=mark_cost_ms, mark_cost_empty_graph_ms=empty_graph_cost_ms,
                        mark_cost_in_situ_ms=in_situ_ms,
-                       timer="cuda_event" if str(device).startswith("cuda") else "perf_counter")
+                       timer=_timer_name(device, host_clock))
+
+
+def _timer_name(device: str, host_clock) -> str:
+    if str(device).startswith("cuda"):
+        return "cuda_event"
+    return "perf_counter" if host_clock is None else getattr(host_clock, "__name__", "host_clock")
 
 
 def collect_facts(graph_module, inputs: tuple) -> dict[str, dict]:

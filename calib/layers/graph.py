@@ -54,11 +54,12 @@ def to_graph_module(module):
 
 
 class PerfCounterRecorder:
-    """Host clock marks (CPU): marks[i] is the time right after op i-1 returned."""
+    """Host clock marks (CPU): marks[i] is the time right after op i-1 returned. `clock` is any
+    nanosecond clock (calib.predict's tables may read the thread's CPU time instead)."""
 
-    def __init__(self, count: int):
+    def __init__(self, count: int, clock=None):
         self.marks = [0] * count
-        self._clock = time.perf_counter_ns
+        self._clock = clock or time.perf_counter_ns
 
     def mark(self, index: int) -> None:
         self.marks[index] = self._clock()
@@ -87,12 +88,12 @@ class CudaEventRecorder:
         return [events[i].elapsed_time(events[i + 1]) for i in range(len(events) - 1)]
 
 
-def make_recorder(count: int, device: str):
+def make_recorder(count: int, device: str, host_clock=None):
     if str(device).startswith("cuda"):
         import torch
 
         return CudaEventRecorder(count, torch.device(device))
-    return PerfCounterRecorder(count)
+    return PerfCounterRecorder(count, host_clock)
 
 
 def instrument(graph_module, recorder_factory, marks_per_boundary: int = 1):

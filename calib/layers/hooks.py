@@ -23,13 +23,13 @@ METHOD = "module-hooks"
 class _CallTimer:
     """Hooks that accumulate, per module path, inclusive and children's time of one pass."""
 
-    def __init__(self, sync=None):
+    def __init__(self, sync=None, clock=None):
         self.inclusive: dict[str, int] = {}
         self.children: dict[str, int] = {}
         self.child_calls: dict[str, int] = {}
         self._stack: list[tuple[str, int]] = []
         self._sync = sync
-        self._clock = time.perf_counter_ns
+        self._clock = clock or time.perf_counter_ns
 
     def reset(self) -> None:
         self.inclusive, self.children, self.child_calls = {}, {}, {}
@@ -67,15 +67,15 @@ class _CallTimer:
 
 def profile_hooks(module, inputs: tuple, run_context, device: str, end_to_end_ms: float | None, settings=None,
                   expected_compute: str | None = None, configuration: str = "", sync=None,
-                  trace_error: str | None = None) -> dict:
+                  trace_error: str | None = None, host_clock=None) -> dict:
     import torch
 
     started = time.perf_counter()
     hook_sync = sync if str(device).startswith("cuda") else None
-    inside_ms, outside_ms = calibrate_hook_cost(run_context, hook_sync)
+    inside_ms, outside_ms = calibrate_hook_cost(run_context, hook_sync, host_clock=host_clock)
     with run_context(), torch.inference_mode():
         module_facts, call_order = collect_module_facts(module, inputs)
-    timer = _CallTimer(hook_sync)
+    timer = _CallTimer(hook_sync, host_clock)
     handles = timer.attach(module)
     repeats = choose_repeats(end_to_end_ms, settings)
     passes_child_calls: list[dict[str, int]] = []
@@ -97,7 +97,8 @@ def profile_hooks(module, inputs: tuple, run_context, device: str, end_to_end_ms
 
     try:
         with run_context(), torch.inference_mode():
-            per_pass, plain_ms = run_passes(timed_pass, plain_run, repeats, warmup_count(end_to_end_ms), sync)
+            per_pass, plain_ms = run_passes(timed_pass, plain_run, repeats, warmup_count(end_to_end_ms), sync,
+                                            host_clock=host_clock)
     finally:
         for handle in handles:
             handle.remove()
@@ -108,7 +109,8 @@ def profile_hooks(module, inputs: tuple, run_context, device: str, end_to_end_ms
                        correction, plain_ms, method=METHOD, end_to_end_ms=end_to_end_ms,
                        expected_compute=expected_compute, configuration=configuration, started=started,
                        repeats=repeats, overhead_ms_per_node=inside_ms + outside_ms, trace_error=trace_error,
-                       timer="perf_counter+sync" if hook_sync else "perf_counter")
+                       timer="perf_counter+sync" if hook_sync else (
+                           "perf_counter" if host_clock is None else getattr(host_clock, "__name__", "host_clock")))
 
 
 def collect_module_facts(root, inputs: tuple) -> tuple[dict[str, dict], list[str]]:
@@ -170,7 +172,8 @@ def _called_parent(path: str, called: dict) -> str:
     return ""
 
 
-def calibrate_hook_cost(run_context, sync=None, modules: int = 50, repeats: int = 20) -> tuple[float, float]:
+def calibrate_hook_cost(run_context, sync=None, modules: int = 50, repeats: int = 20,
+                        host_clock=None) -> tuple[float, float]:
     """(ms a hooked module's own row gains, ms its parent's row gains per hooked child call)."""
     import torch
 
@@ -186,12 +189,13 @@ def calibrate_hook_cost(run_context, sync=None, modules: int = 50, repeats: int 
 
     chain, probe = Chain(), torch.zeros(1)
     plain_ms, identity_ms, hooked_total_ms = [], [], []
-    timer = _CallTimer(sync)
+    clock = host_clock or time.perf_counter_ns
+    timer = _CallTimer(sync, host_clock)
     with run_context(), torch.inference_mode():
         for _ in range(repeats):
-            start = time.perf_counter_ns()
+            start = clock()
             chain(probe)
-            plain_ms.append((time.perf_counter_ns() - start) / 1e6)
+            plain_ms.append((clock() - start) / 1e6)
         handles = timer.attach(chain)
         for _ in range(repeats):
             timer.reset()

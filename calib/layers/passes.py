@@ -31,11 +31,12 @@ def choose_repeats(end_to_end_ms: float | None, settings: LayerSettings | None =
 
 def run_passes(timed_pass: Callable[[], list[float]], plain_run: Callable[[], object] | None, repeats: int,
                warmup: int, sync: Callable[[], None] | None = None,
-               probe_pass: Callable[[], list[float]] | None = None, probe_passes: list | None = None
-               ) -> tuple[list[list[float]], list[float]]:
+               probe_pass: Callable[[], list[float]] | None = None, probe_passes: list | None = None,
+               host_clock: Callable[[], int] | None = None) -> tuple[list[list[float]], list[float]]:
     """(per-pass lists of per-layer ms, plain end-to-end ms samples), interleaved A/B; with
     `probe_pass` (the doubled-mark pass, calib.layers.graph.in_situ_mark_cost) interleaved A/B/C,
     its per-layer lists appended to `probe_passes`."""
+    clock = host_clock or time.perf_counter_ns
     for _ in range(warmup):
         timed_pass()
         if probe_pass is not None:
@@ -53,11 +54,11 @@ def run_passes(timed_pass: Callable[[], list[float]], plain_run: Callable[[], ob
             if plain_run is not None:
                 if sync:
                     sync()
-                start = time.perf_counter_ns()
+                start = clock()
                 plain_run()
                 if sync:
                     sync()
-                plain_ms.append((time.perf_counter_ns() - start) / 1e6)
+                plain_ms.append((clock() - start) / 1e6)
     finally:
         if gc_was_enabled:
             gc.enable()

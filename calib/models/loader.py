@@ -225,17 +225,28 @@ def _refuse_code_members(path: Path, data: bytes) -> None:
         raise ModelLoadError(f"{path}: refused: it holds {what}; pass {TRUST_OPTION} to load a file you trust")
 
 
+def import_file(path: Path, prefix: str):
+    """Import a user's .py file as a module of its own (named from its resolved path); whatever it
+    raises is raised, and the half-imported module is not left in sys.modules."""
+    module_name = f"{prefix}_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
 def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedModel:
     import torch
 
     if not path.exists():
         raise ModelLoadError(f"{path}: no such file")
-    module_name = f"calib_user_{abs(hash(str(path.resolve())))}"
     try:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        user_module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = user_module
-        spec.loader.exec_module(user_module)
+        user_module = import_file(path, "calib_user")
     except Exception as exc:  # noqa: BLE001
         raise ModelLoadError(f"{path}: cannot import ({type(exc).__name__}: {first_line(exc)})") from None
     factory = getattr(user_module, factory_name, None)

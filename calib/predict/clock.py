@@ -36,21 +36,6 @@ class ThreadTimeTimer:
         return clock() - start
 
 
-class ThreadTimeRecorder:
-    """calib.layers.graph's recorder interface (mark(i), durations_ms()) on thread CPU time."""
-
-    def __init__(self, count: int):
-        self.marks = [0] * count
-        self._clock = time.thread_time_ns
-
-    def mark(self, index: int) -> None:
-        self.marks[index] = self._clock()
-
-    def durations_ms(self) -> list[float]:
-        marks = self.marks
-        return [(marks[i + 1] - marks[i]) / 1e6 for i in range(len(marks) - 1)]
-
-
 def timer_for(clock: str, prepared):
     if clock == "cpu":
         return ThreadTimeTimer()
@@ -61,52 +46,9 @@ def timer_for(clock: str, prepared):
 
 def profile_layers(module, inputs: tuple, end_to_end_ms: float | None, settings, call_context, clock: str,
                    device: str = "cpu") -> dict:
-    """calib.layers.profile_module on `clock`: the same graph marks, facts and table (calib.layers.graph,
-    passes), the marks and the plain runs between passes read on thread CPU time for "cpu"."""
-    if clock != "cpu":
-        from calib.layers import profile_module
+    """calib.layers.profile_module on `clock`: for "cpu" the marks and the plain runs between passes
+    read the thread's CPU time."""
+    from calib.layers import profile_module
 
-        return profile_module(module, inputs, end_to_end_ms, settings=settings, device=device,
-                              call_context=call_context)
-    import contextlib
-    import gc
-
-    import torch
-
-    from calib.layers.fx_profile import METHOD, collect_facts
-    from calib.layers.graph import calibrate_mark_cost, instrument, to_graph_module
-    from calib.layers.passes import build_table, choose_repeats, warmup_count
-
-    def run_context():
-        stack = contextlib.ExitStack()
-        stack.enter_context(torch.inference_mode())
-        if call_context is not None:
-            stack.enter_context(call_context())
-        return stack
-
-    started = time.perf_counter()
-    graph_module = to_graph_module(module)
-    with run_context():
-        node_facts = collect_facts(graph_module, inputs)
-    timed, recorder, names = instrument(graph_module, ThreadTimeRecorder)
-    mark_cost_ms = calibrate_mark_cost(ThreadTimeRecorder, run_context)
-    repeats = choose_repeats(end_to_end_ms, settings)
-    per_pass, plain_ms = [], []
-    with run_context():
-        for _ in range(warmup_count(end_to_end_ms)):
-            timed(*inputs)
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            for _ in range(repeats):
-                timed(*inputs)
-                per_pass.append(recorder.durations_ms())
-                start = time.thread_time_ns()
-                module(*inputs)
-                plain_ms.append((time.thread_time_ns() - start) / 1e6)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-    return build_table([(name, node_facts.get(name, {})) for name in names], per_pass, mark_cost_ms, plain_ms,
-                       method=METHOD, end_to_end_ms=end_to_end_ms, expected_compute=None, configuration="",
-                       started=started, repeats=repeats, overhead_ms_per_node=mark_cost_ms, timer="thread_time")
+    return profile_module(module, inputs, end_to_end_ms, settings=settings, device=device,
+                          call_context=call_context, host_clock=time.thread_time_ns if clock == "cpu" else None)

@@ -54,21 +54,13 @@ def build_model():
 def fashion_task(seed: int = 0):
     import torch
 
-    from calib.train.task import TrainTask, accuracy_of
+    from calib.train.task import TrainTask, accuracy_of, epoch_batches
 
     train_x, train_y, test_x, test_y = load_split()
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         module = build_model()
-    orders: dict[int, object] = {}
-
-    def make_batch(step: int, batch_size: int):
-        per_epoch = max(1, len(train_x) // batch_size)
-        epoch, index = divmod(step, per_epoch)
-        if epoch not in orders:
-            orders[epoch] = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(seed + epoch))
-        chosen = orders[epoch][index * batch_size:(index + 1) * batch_size]
-        return (train_x[chosen],), train_y[chosen]
+    make_batch = epoch_batches(train_x, train_y, seed)
 
     def evaluate(model, forward_context, prepare_inputs):
         return accuracy_of(model, forward_context, test_x, test_y, prepare_inputs)

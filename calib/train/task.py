@@ -139,15 +139,7 @@ def _digits_task(seed: int) -> TrainTask:
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         module = DigitsCNN()
-    orders: dict[int, object] = {}
-
-    def make_batch(step: int, batch_size: int):
-        per_epoch = len(train_x) // batch_size
-        epoch, index = divmod(step, max(1, per_epoch))
-        if epoch not in orders:
-            orders[epoch] = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(seed + epoch))
-        chosen = orders[epoch][index * batch_size:(index + 1) * batch_size]
-        return (train_x[chosen],), train_y[chosen]
+    make_batch = epoch_batches(train_x, train_y, seed)
 
     def evaluate(model, forward_context, prepare_inputs):
         return accuracy_of(model, forward_context, test_x, test_y, prepare_inputs)
@@ -155,6 +147,24 @@ def _digits_task(seed: int) -> TrainTask:
     return TrainTask("digits-cnn", module, "image", INPUT_SHAPE, torch.nn.functional.cross_entropy, make_batch,
                      f"sklearn digits: {len(train_x)} labelled training images in seeded epoch order, "
                      f"accuracy on {len(test_x)} held out", evaluate=evaluate, info={"labelled": True})
+
+
+def epoch_batches(train_x, train_y, seed: int):
+    """make_batch(step, batch_size) over a labelled training set: epochs in a seeded order (epoch e
+    shuffled with seed + e), so every precision sees the same batches at the same steps."""
+    import torch
+
+    orders: dict[int, object] = {}
+
+    def make_batch(step: int, batch_size: int):
+        per_epoch = max(1, len(train_x) // batch_size)
+        epoch, index = divmod(step, per_epoch)
+        if epoch not in orders:
+            orders[epoch] = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(seed + epoch))
+        chosen = orders[epoch][index * batch_size:(index + 1) * batch_size]
+        return (train_x[chosen],), train_y[chosen]
+
+    return make_batch
 
 
 def accuracy_of(model, forward_context, images, labels, cast=None) -> dict:
