@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
+from calib.dtypes import tf32_enabled
 from calib.train.precisions import TrainPrecision
 from calib.train.settings import TrainSettings
 
@@ -54,8 +56,8 @@ def build_setup(task, precision: TrainPrecision, settings: TrainSettings, device
     input_dtype, scaler, info, engine = None, None, {}, None
     forward_context: Callable = contextlib.nullcontext
     session: Callable = contextlib.nullcontext
-    if precision.name == "tf32":
-        session = _tf32_session
+    if precision.name in ("fp32", "tf32"):  # fp32 is the reference: cuDNN's TF32 default off for it
+        session = functools.partial(tf32_enabled, precision.name == "tf32")
     elif precision.name in ("amp-fp16", "amp-bf16"):
         dtype = torch.float16 if precision.name == "amp-fp16" else torch.bfloat16
         forward_context = lambda: torch.autocast(kind, dtype=dtype)  # noqa: E731
@@ -87,16 +89,6 @@ def _optimizer(model, settings: TrainSettings):
     return torch.optim.SGD(model.parameters(), lr=settings.learning_rate, momentum=settings.momentum)
 
 
-@contextlib.contextmanager
-def _tf32_session():
-    import torch
-
-    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
 def _float8(model):
