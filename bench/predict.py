@@ -21,6 +21,7 @@ Targets: fp32 >= 90% of unseen models within +-10%; bf16 and int8-static >= 80% 
 from __future__ import annotations
 
 import argparse
+import os
 import math
 import statistics
 import sys
@@ -69,8 +70,8 @@ def main() -> int:
     environment = capture(args.threads, device_report())
     print(f"machine: {environment.get('cpu_model')} ({environment.get('torch_cpu_capability')}), "
           f"{environment.get('cpu_count_logical')} logical CPUs, {args.threads} thread(s), clock {args.clock}, "
-          f"torch {environment['torch']}; "
-          "a shared, busy machine (other helpers' jobs running)")
+          f"torch {environment['torch']}; load average {os.getloadavg()[0]:.1f} (other processes: above the "
+          "threads used, the figures carry their noise)")
     for precision in [p.strip() for p in args.precisions.split(",") if p.strip()]:
         bf16 = precision == "bf16" and not args.full
         calibration = BF16_CALIBRATION if bf16 else CALIBRATION_MODELS

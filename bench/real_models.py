@@ -356,8 +356,8 @@ def main(argv=None) -> None:
     for row in [header, *table]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
     print(f"score: the --eval function's score x100; drop: fp32's score minus this one, in points (--max-drop "
-          f"{args.max_drop:g}). Timings are medians of calib run --max-time {args.max_time:g}; on a shared, "
-          "busy machine compare rows of one model only.")
+          f"{args.max_drop:g}). Timings are medians of calib run --max-time {args.max_time:g}; on a shared or "
+          f"busy machine (load average now {os.getloadavg()[0]:.1f}) compare rows of one model only.")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ Models (trained weights, offline):
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -140,7 +141,7 @@ def main() -> None:
     budgets = [float(x) for x in args.max_drop.split(",")]
     timing = TimingSettings(min_time_s=0.2, max_time_s=0.6, warmup_min_time_s=0.1)
     console.print(f"bench/sensitivity.py: {args.precision}, {threads} threads, "
-                  f"{args.rounds} interleaved rounds; a shared, busy machine: compare ratios within a table")
+                  f"{args.rounds} interleaved rounds; load average {os.getloadavg()[0]:.1f}: compare ratios within a table")
     for name, default_backend, model, eval_fn, calibration in _models(args.models.split(","), args.mnist_calib):
         args_backend = default_backend if args.backend == "auto" else args.backend
         settings = FidelitySettings(max_drop=max(budgets), **({"eval_fn": eval_fn} if eval_fn else {}))

@@ -9,7 +9,7 @@ i+1), so a change in the machine's load falls on all of them alike. Each keeps i
 the same batches. Printed per precision: median ms/step, samples/s (tokens/s for text), the ratio to
 fp32 measured in the same rounds, peak memory of a step (CPU: RSS growth above the step's start,
 sampled, freed memory returned to the OS with malloc_trim before each step; CUDA: max allocated), the final loss and the largest deviation from fp32's curve, and the
-hardware verdict with its evidence. Figures from a shared, busy machine: read the ratios.
+hardware verdict with its evidence. On a shared or busy machine read the ratios, not the times.
 """
 
 from __future__ import annotations
