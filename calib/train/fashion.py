@@ -52,19 +52,10 @@ def build_model():
 
 
 def fashion_task(seed: int = 0):
-    import torch
+    from calib.train.task import labelled_task
 
-    from calib.train.task import TrainTask, accuracy_of, epoch_batches
-
-    train_x, train_y, test_x, test_y = load_split()
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        module = build_model()
-    make_batch = epoch_batches(train_x, train_y, seed)
-
-    def evaluate(model, forward_context, prepare_inputs):
-        return accuracy_of(model, forward_context, test_x, test_y, prepare_inputs)
-
-    return TrainTask("fashion-cnn", module, "image", INPUT_SHAPE, torch.nn.functional.cross_entropy, make_batch,
-                     f"Fashion-MNIST ({FOLDER}): {len(train_x)} labelled training images in seeded epoch order, "
-                     f"accuracy on the first {len(test_x)} test images", evaluate=evaluate, info={"labelled": True})
+    split = load_split()
+    train_x, test_x = split[0], split[2]
+    return labelled_task("fashion-cnn", build_model, INPUT_SHAPE, split, seed,
+                         f"Fashion-MNIST ({FOLDER}): {len(train_x)} labelled training images in seeded epoch order, "
+                         f"accuracy on the first {len(test_x)} test images")

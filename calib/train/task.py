@@ -131,22 +131,30 @@ def _synthetic(loaded, module, probe_inputs, seed: int):
 
 
 def _digits_task(seed: int) -> TrainTask:
-    import torch
-
     from calib.models.digits import DigitsCNN, INPUT_SHAPE, load_split
 
     train_x, train_y, test_x, test_y = load_split()
+    return labelled_task("digits-cnn", DigitsCNN, INPUT_SHAPE, (train_x, train_y, test_x, test_y), seed,
+                         f"sklearn digits: {len(train_x)} labelled training images in seeded epoch order, "
+                         f"accuracy on {len(test_x)} held out")
+
+
+def labelled_task(name: str, build_model, input_shape, split, seed: int, data_text: str) -> TrainTask:
+    """A classifier trained with cross-entropy on (train_x, train_y), built from `seed`, fed in seeded
+    epoch order, its accuracy measured on (test_x, test_y) after the steps."""
+    import torch
+
+    train_x, train_y, test_x, test_y = split
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        module = DigitsCNN()
+        module = build_model()
     make_batch = epoch_batches(train_x, train_y, seed)
 
     def evaluate(model, forward_context, prepare_inputs):
         return accuracy_of(model, forward_context, test_x, test_y, prepare_inputs)
 
-    return TrainTask("digits-cnn", module, "image", INPUT_SHAPE, torch.nn.functional.cross_entropy, make_batch,
-                     f"sklearn digits: {len(train_x)} labelled training images in seeded epoch order, "
-                     f"accuracy on {len(test_x)} held out", evaluate=evaluate, info={"labelled": True})
+    return TrainTask(name, module, "image", input_shape, torch.nn.functional.cross_entropy, make_batch,
+                     data_text, evaluate=evaluate, info={"labelled": True})
 
 
 def epoch_batches(train_x, train_y, seed: int):
