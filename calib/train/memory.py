@@ -58,15 +58,17 @@ class PeakMemory:
                 if value > self.peak_rss:
                     self.peak_rss = value
 
-        self._thread = threading.Thread(target=sample, name="calib-train-rss", daemon=True)
-        self._thread.start()
+        if not self.cuda:  # on CUDA the allocator keeps the peak: no sampling beside the timed steps
+            self._thread = threading.Thread(target=sample, name="calib-train-rss", daemon=True)
+            self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         import torch
 
         self._stop.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         self.peak_rss = max(self.peak_rss, self._read())
         if self.cuda:
             self.peak_bytes = torch.cuda.max_memory_allocated(torch.device(self.device))
