@@ -140,30 +140,24 @@ def layer_tables(model, backend: str, run_config, settings=None) -> tuple[dict |
 
 
 def _layer_table(model, backend: str, run_config, settings):
-    import statistics
-    import time as clock
-
     import torch
 
     from calib import layers as layer_pass
     from calib import lifecycle
     from calib.sensitivity.score import configuration_for
     from calib.settings import LayerSettings
+    from calib.timing.engine import FixedTime, TimingPlan, Warmup, measure
 
     settings = settings or LayerSettings(budget_s=1.0)
     configuration = configuration_for(model, backend, run_config)
+    # first calls of a converted graph are slow; then a short end-to-end median, only for the table's coverage
+    plan = TimingPlan(Warmup(min_count=1, min_time_s=0.3, max_time_s=1.0), FixedTime(0.5, min_count=5))
     try:
         with lifecycle.prepare(model, configuration, run_config) as prepared:
             with torch.inference_mode():
-                warm_until = clock.perf_counter() + 0.3  # first calls of a converted graph are slow
-                while clock.perf_counter() < warm_until:
-                    prepared.run()
-                samples = []
-                for _ in range(12):  # a short end-to-end median, only for the table's coverage
-                    begun = clock.perf_counter()
-                    prepared.run()
-                    samples.append(1000 * (clock.perf_counter() - begun))
-            end_to_end_ms = statistics.median(samples)
+                measurement = measure(prepared.run, lifecycle.timer_for(prepared), plan,
+                                      batch_size=run_config.batch_size)
+            end_to_end_ms = measurement.summary().median_ms
             if prepared.module is None and prepared.profile_layers is not None:
                 table = prepared.profile_layers(end_to_end_ms, settings)
             else:
