@@ -18,7 +18,13 @@ from pathlib import Path
 
 from calib.errors import UsageError
 
-CALIBRATION_SOURCES = ("random", "digits")  # or a directory
+# --calib-data: "auto" (the default: the inputs --eval feeds the fp32 reference pass, captured; random
+# inputs without --eval), "eval" (those, and an error without --eval), "random", "digits", or a path
+# (calib.quant.calibration_data.source_kind says which kinds of path)
+CALIBRATION_SOURCES = ("auto", "eval", "random", "digits")
+CALIBRATION_PATH_SUFFIXES = (".npy", ".npz", ".jsonl")  # a file of inputs; or file.py:fn, or a folder
+DEFAULT_CALIBRATION_ITEMS = 32  # random or given data, when --calib-samples is not given
+DEFAULT_CAPTURED_ITEMS = 128  # items of --eval's inputs kept for calibration, when --calib-samples is not given
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
 QSCHEMES = ("symmetric", "affine")
 WEIGHT_GRANULARITIES = ("per-channel", "per-tensor")
@@ -51,28 +57,31 @@ def _choice(flag: str, value, choices) -> None:
 
 @dataclass(frozen=True)
 class CalibrationSettings:
-    """int8 static calibration: data (random, digits or DIR), how many items, the activation observer
-    (method, percentile, qscheme) and the weight granularity."""
-    data: str = "random"
-    samples: int = 32
+    """int8 static calibration: data (auto, eval, random, digits, a folder, .npy/.npz/.jsonl, file.py:fn),
+    how many items (None: DEFAULT_CAPTURED_ITEMS of captured --eval inputs, else DEFAULT_CALIBRATION_ITEMS),
+    the activation observer (method, percentile, qscheme) and the weight granularity."""
+    data: str = "auto"
+    samples: int | None = None
     method: str = "minmax"
     percentile: float = 99.99
     qscheme: str = "affine"
     weight_granularity: str = "per-channel"
 
     def __post_init__(self):
-        if self.samples <= 0:
+        if self.samples is not None and self.samples <= 0:
             raise UsageError(f"--calib-samples {self.samples}: must be positive")
         _choice("--calib-method", self.method, CALIBRATION_METHODS)
         _choice("--qscheme", self.qscheme, QSCHEMES)
         _choice("--weight-granularity", self.weight_granularity, WEIGHT_GRANULARITIES)
         check_percentile(self.percentile)
         if self.data not in CALIBRATION_SOURCES:
-            folder = Path(self.data)
-            if not folder.is_dir():
-                raise UsageError(f"--calib-data {self.data}: not random, digits or a directory")
-            if not any(p.suffix.lower() in CALIBRATION_FILE_SUFFIXES for p in folder.rglob("*")):
-                raise UsageError(f"--calib-data {self.data}: no images, .npy or .pt files in it")
+            _check_calibration_path(self.data)
+
+    def items(self, captured: bool = False) -> int:
+        """How many calibration items: --calib-samples, else the default for the kind of data."""
+        if self.samples is not None:
+            return self.samples
+        return DEFAULT_CAPTURED_ITEMS if captured else DEFAULT_CALIBRATION_ITEMS
 
     def to_dict(self) -> dict:
         """As recorded (percentile only where it is used)."""
@@ -80,6 +89,31 @@ class CalibrationSettings:
         if self.method != "percentile":
             recorded.pop("percentile")
         return recorded
+
+
+def _check_calibration_path(data: str) -> None:
+    """--calib-data PATH exists and is a kind calib reads (one-line UsageError before any work)."""
+    text = str(data)
+    file_part, colon, function = text.rpartition(":")
+    if colon and file_part.endswith(".py"):
+        if not Path(file_part).is_file():
+            raise UsageError(f"--calib-data {data}: no such file {file_part}")
+        if not function.isidentifier():
+            raise UsageError(f"--calib-data {data}: {function!r} is not a function name")
+        return
+    path = Path(text)
+    if path.suffix.lower() == ".py":
+        raise UsageError(f"--calib-data {data}: expected file.py:function (a function returning or yielding "
+                         "batches of inputs)")
+    if path.suffix.lower() in CALIBRATION_PATH_SUFFIXES:
+        if not path.is_file():
+            raise UsageError(f"--calib-data {data}: no such file")
+        return
+    if not path.is_dir():
+        raise UsageError(f"--calib-data {data}: not auto, eval, random, digits, a folder, a .npy/.npz/.jsonl "
+                         "file or file.py:function")
+    if not any(p.suffix.lower() in CALIBRATION_FILE_SUFFIXES for p in path.rglob("*")):
+        raise UsageError(f"--calib-data {data}: no images, .npy or .pt files in it")
 
 
 @dataclass(frozen=True)

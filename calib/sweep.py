@@ -56,14 +56,45 @@ def prepare_sweep(spec: SweepSpec, model, references) -> None:
 
 
 def _prepare_user_eval(spec: SweepSpec, model, references) -> None:
-    """--eval: import the function now (a bad path stops the run before any timing) and, where there is
-    a torch module, score fp32 on the CPU once: the reference, and a check that it returns a score."""
+    """--eval: import the function now (a bad path stops the run before any timing) and score fp32 once:
+    the torch module on the CPU, or, for a graph file (.onnx, IR), the first engine that runs it at fp32.
+    That is the reference score, a check that the function returns one, and where int8 calibration data
+    comes from by default: the inputs the evaluation feeds are captured (calib.quant.calibration_data)."""
     user_eval = references.user_eval(spec.fidelity)
-    if user_eval is None or model.module is None:
+    if user_eval is None:
         return
     from calib.fidelity.assess import CPU_FAMILY, reference_user_score
 
-    references.user_score(CPU_FAMILY, lambda: reference_user_score(user_eval, model, spec.batch_sizes[0]))
+    batch_size = spec.batch_sizes[0]
+    if model.module is not None:
+        references.user_score(CPU_FAMILY, lambda: reference_user_score(user_eval, model, batch_size))
+        return
+    engine, prepared = _fp32_engine(spec, model, batch_size)
+    if prepared is None:
+        return
+    with prepared:
+        references.keep_user_score(engine, reference_user_score(user_eval, model, batch_size,
+                                                                run_on=prepared.run_on))
+
+
+def _fp32_engine(spec: SweepSpec, model, batch_size: int):
+    """(engine, Prepared at fp32) for a graph file's reference pass: the first engine of the sweep's that
+    runs it (under auto, the rule's pick), or (None, None) when none can run other inputs."""
+    from calib.backends import get_backend
+    from calib.backends.auto import engines
+
+    usable, _ = engines(model, "fp32", spec.device)
+    named = [b for b in spec.backends if b in usable]
+    order = list(dict.fromkeys(named + usable)) if "auto" in spec.backends else named
+    for engine in order:
+        try:
+            prepared = get_backend(engine).prepare(model, spec.run_config("fp32", batch_size))
+        except Exception:  # noqa: BLE001 - the configurations themselves will say why it cannot run
+            continue
+        if prepared.run_on is not None:
+            return engine, prepared
+        prepared.release()
+    return None, None
 
 
 def _check_inputs_fit(model) -> None:
@@ -153,8 +184,10 @@ def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: d
     from calib.tuning import adopt_engine, prepare_tuned
 
     run_config = spec.run_config(configuration.precision, configuration.batch_size)
+    if configuration.precision == "int8-static":
+        _note_calibration(model, run_config.calibration, record)
     prepared, tuning = prepare_tuned(model, configuration, run_config, spec.tune, references,
-                                     auto=bool(record.get("backend_choice")))
+                                     auto=bool(record.get("backend_choice")), fidelity=spec.fidelity)
     if tuning:
         record["tuning"] = tuning
         configuration = adopt_engine(record, configuration, tuning)  # auto: the engine that won
@@ -172,6 +205,17 @@ def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: d
                                                prepared=prepared)
         if spec.layers is not None:
             record["layers"] = _layers(prepared, summary.median_ms, spec.layers)
+
+
+def _note_calibration(model, calibration, record: dict) -> None:
+    """Where int8-static's calibration data came from, in the record; a warning when a trained model is
+    calibrated on random inputs."""
+    from calib.quant.calibration_data import describe, random_calibration_warning
+
+    record["calibration_data"] = describe(model, calibration)
+    warning = random_calibration_warning(model, calibration)
+    if warning:
+        record["warnings"].append(warning)
 
 
 def _layers(prepared, end_to_end_ms: float, settings):

@@ -13,6 +13,11 @@ that can run the configuration brings its own candidates ("onnxruntime:u8s8", "o
 all raced together, the rule's pick first; the winner's engine becomes the record's backend
 (`adopt_engine`). A candidate that did not compute the precision asked for (OpenVINO's bf16 hint
 dropped on a CPU without bf16) is not eligible: it would win by measuring another precision.
+
+With --eval, the user's score is the judge, not cosine on random inputs: every candidate that runs is
+scored by the user's function, and it is eligible when its drop from fp32 is within --max-drop (or,
+without a budget, when it scores at least what the rule's choice scores). A faster candidate ruled out
+says why, with the number that ruled it out.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from calib.timing.engine import FixedTime, TimingPlan, Warmup, measure
 # A candidate is eligible when its outputs are at most this much further from fp32 (1 - cosine) than
 # the rule's first candidate's: a layout or kernel change must not buy speed with accuracy.
 COSINE_SLACK = 0.002
+SCORE_SLACK = 0.001  # without --max-drop, a candidate may score this much (0.1 point) under the rule's choice
 MIN_GAIN = 1.03  # another candidate replaces the rule's choice only when at least this much faster (not noise)
 SLOW_CALL_S = 1.0  # a first call slower than this leaves no time to race candidates: the rule's first runs
 
@@ -51,6 +57,9 @@ class Entry:
     failed: str | None = None
     backend: str | None = None
     computed: str | None = None  # the dtype it computed in, where that is not the precision's (a fallback)
+    score: float | None = None  # the user's --eval score, where there is one
+    score_drop: float | None = None  # points under the fp32 reference score
+    unscored: str | None = None  # why a candidate has no score although --eval is given
 
     @property
     def median_ms(self) -> float | None:
@@ -91,13 +100,17 @@ def _rounds(entries: list[Entry], settings: TuneSettings, batch_size: int) -> No
             break
 
 
-def pick(entries: list[Entry]) -> tuple[Entry, str]:
-    """The fastest eligible entry and why. The rule's choice (the first that built and ran) is always
-    eligible; another only when its outputs are as close to fp32 (COSINE_SLACK) and finite."""
+def pick(entries: list[Entry], max_drop: float | None = None) -> tuple[Entry, str]:
+    """The fastest eligible entry and why. Judged by the user's score where candidates were scored
+    (`max_drop`: the --max-drop budget in points), else by cosine to fp32: the rule's choice (the first
+    that built and ran) is always eligible; another only when its outputs are as close to fp32
+    (COSINE_SLACK) and finite."""
     ran = [e for e in entries if e.failed is None and e.median_ms is not None]
     if not ran:
         raise RuntimeError("no candidate ran: " + "; ".join(f"{e.name}: {e.failed}" for e in entries))
     first = ran[0]
+    if any(e.score is not None for e in ran):
+        return _pick_by_score(ran, first, entries, max_drop)
 
     def as_close(entry: Entry) -> bool:
         return first.cosine is None or entry.cosine is None or (1 - entry.cosine) <= (1 - first.cosine) + COSINE_SLACK
@@ -116,6 +129,44 @@ def pick(entries: list[Entry]) -> tuple[Entry, str]:
     passed_over = "".join(f"; {e.name} was faster but is out: {why_not(e)}" for e in ran
                           if why_not(e) is not None and e.median_ms < winner.median_ms)
     return _winner_of(first, winner, entries[:entries.index(first)], passed_over)
+
+
+def _pick_by_score(ran: list[Entry], first: Entry, entries: list[Entry], max_drop: float | None):
+    """--eval: eligible = within the budget (or, without one, scoring at least the rule's choice)."""
+    def why_not(entry: Entry) -> str | None:
+        if entry.computed is not None:
+            return f"computed {entry.computed}, not the precision asked for"
+        if not entry.finite:
+            return "non-finite outputs"
+        if entry.score is None:
+            return f"no --eval score ({entry.unscored or 'it cannot run other inputs'})"
+        if max_drop is not None and entry.score_drop is not None:
+            return None if entry.score_drop <= max_drop + 1e-9 else \
+                f"score {entry.score:.4f}, {entry.score_drop:.2f} points under fp32 (budget {max_drop:g})"
+        if entry is first or first.score is None:
+            return None
+        return None if entry.score >= first.score - SCORE_SLACK else \
+            f"score {entry.score:.4f} under the rule's choice's {first.score:.4f}"
+
+    eligible = [e for e in ran if why_not(e) is None]
+    if not eligible:
+        scored = [e for e in ran if e.score is not None and e.finite] or ran
+        best = max(scored, key=lambda e: (e.score if e.score is not None else -1.0, -e.median_ms))
+        return best, (f"{best.name}: no candidate kept the --max-drop budget ("
+                      + "; ".join(f"{e.name}: {why_not(e)}" for e in ran) + f"); {best.name} scored best")
+    winner = min(eligible, key=lambda e: e.median_ms)
+    passed_over = "".join(f"; {e.name} was faster but is out: {why_not(e)}" for e in ran
+                          if why_not(e) is not None and e.median_ms < winner.median_ms)
+    judged = (f"within --max-drop {max_drop:g} by the --eval score" if max_drop is not None
+              else "scoring as well as the rule's choice by --eval")
+    if why_not(first) is None:
+        failed = entries[:entries.index(first)]
+        if failed or winner is first or winner.median_ms * MIN_GAIN > first.median_ms:
+            return _winner_of(first, winner, failed, passed_over)
+        return winner, (f"{winner.name} ran {first.median_ms / winner.median_ms:.2f}x faster than the rule's "
+                        f"choice {first.name}, {judged}" + passed_over)
+    return winner, (f"{winner.name}: the fastest {judged} (the rule's choice {first.name} is out: "
+                    f"{why_not(first)})" + passed_over)
 
 
 def _winner_of(first: Entry, winner: Entry, failed: list[Entry], passed_over: str) -> tuple[Entry, str]:
@@ -195,12 +246,13 @@ def untuned(model, configuration: Configuration, run_config, pin: str | None = N
 
 
 def prepare_tuned(model, configuration: Configuration, run_config, settings: TuneSettings, references=None,
-                  auto: bool = False):
+                  auto: bool = False, fidelity=None):
     """(the Prepared to measure, the record's "tuning" dict or None where there was nothing to choose).
     `references`: the sweep's fidelity cache, whose fp32 CPU outputs on the seeded inputs the candidates
     are checked against (computed once, shared with the fidelity pass). `auto`: configuration.backend is
     `--backend auto`'s rule pick, and the other engines race it (unless --no-tune); the tuning dict then
-    names the winner's "engine" (calib.tuning.adopt_engine writes it into the record)."""
+    names the winner's "engine" (calib.tuning.adopt_engine writes it into the record). `fidelity`: the
+    sweep's FidelitySettings; with --eval, candidates are judged by the user's score (see the module)."""
     not_usable = {}
     if auto and (settings.enabled or settings.pin is not None):
         listed, not_usable = engine_candidates(model, configuration, run_config)
@@ -243,11 +295,12 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
                          f"{built[0]}: the first that builds (one call took {first_call_s:.1f} s: too slow to "
                          f"race the candidates in the {settings.budget_s:g} s budget)", settings, not_usable)
         _outputs_against_fp32(model, configuration, entries, prepared, references)
+        _user_scores(model, configuration, entries, prepared, references, fidelity)
         running = [e for e in entries if e.failed is None]
         if not running:  # every candidate built, none ran: the configuration failed, and each says why
             raise CandidatesFailed("; ".join(f"{e.name}: {e.failed}" for e in entries))
         race(running, settings, configuration.batch_size)
-        winner, why = pick(entries)
+        winner, why = pick(entries, fidelity.max_drop if fidelity is not None else None)
         return _keep(prepared, winner.name, names, entries, why, settings, not_usable)
     except BaseException:
         for item in prepared.values():
@@ -335,6 +388,34 @@ def _outputs_against_fp32(model, configuration, entries: list[Entry], prepared: 
             entry.finite = not (compared.get("nan_count") or compared.get("inf_count"))
 
 
+def _user_scores(model, configuration, entries: list[Entry], prepared: dict, references, fidelity) -> None:
+    """With --eval: each running candidate's score and its drop in points from the fp32 reference."""
+    user_eval = references.user_eval(fidelity) if references is not None and fidelity is not None else None
+    if user_eval is None:
+        return
+    from calib.errors import UserEvalError
+    from calib.fidelity.assess import score_prepared
+
+    for entry in entries:
+        if entry.failed is not None:
+            continue
+        try:
+            scored = score_prepared(user_eval, model, prepared[entry.name], configuration.batch_size)
+        except UserEvalError as exc:
+            entry.unscored = first_line(exc, 200)
+            continue
+        except Exception as exc:  # noqa: BLE001 - the candidate cannot run the user's inputs: out of the race
+            entry.failed = f"--eval: {type(exc).__name__}: {first_line(exc, 200)}"
+            continue
+        if scored is None:
+            entry.unscored = "its backend cannot run other inputs"
+            continue
+        entry.score = scored.score
+        reference, _ = references.fp32_user_score(entry.backend or configuration.backend)
+        if reference is not None:
+            entry.score_drop = 100 * (reference.score - scored.score)
+
+
 def _keep(prepared: dict, name: str, names: list[str], entries: list[Entry], why: str, settings,
           not_usable: dict[str, str] | None = None) -> tuple:
     for other, item in prepared.items():
@@ -345,6 +426,8 @@ def _keep(prepared: dict, name: str, names: list[str], entries: list[Entry], why
     tuning = {"picked": name, "why": why, "rule_first": names[0], "budget_s": settings.budget_s,
               "candidates": [{"name": e.name, "median_ms": e.median_ms, "rounds": len(e.rounds_ms),
                               "cosine_vs_fp32": e.cosine, "finite": e.finite, "failed": e.failed,
+                              **({"score": e.score, "score_drop": e.score_drop} if e.score is not None else {}),
+                              **({"unscored": e.unscored} if e.unscored else {}),
                               **({"backend": e.backend} if e.backend else {}),
                               **({"computed": e.computed} if e.computed else {})}
                              for e in entries]}

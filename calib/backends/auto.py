@@ -37,8 +37,24 @@ def choose(model, precision: str, device: str) -> tuple[str, str]:
     if getattr(model, "module", None) is None:
         if (getattr(model, "info", None) or {}).get("ir_path"):
             return "openvino", "the model is an OpenVINO IR, which only OpenVINO runs"
-        return "onnxruntime", "the model is an ONNX file, which ONNX Runtime runs (or --backend openvino)"
+        return _choose_for_graph(precision, device)
     return _choose_for_torch_model(precision, device)
+
+
+def _choose_for_graph(precision: str, device: str) -> tuple[str, str]:
+    """An ONNX file: ONNX Runtime first where it runs the precision, else OpenVINO (which runs ONNX files
+    at bf16 and int8 on x86 CPUs), else ONNX Runtime, whose own reason is then what the record says."""
+    import platform
+
+    from calib.backends import unsupported_reason
+
+    ort_cannot = unsupported_reason("onnxruntime", precision, device)
+    if ort_cannot is None:
+        return "onnxruntime", "the model is an ONNX file, which ONNX Runtime runs (OpenVINO races it)"
+    ov_cannot = unsupported_reason("openvino", precision, device)
+    if ov_cannot is None and not device.startswith("cuda") and platform.machine().lower() in _X86:
+        return "openvino", f"the model is an ONNX file; ONNX Runtime cannot run {precision} ({ort_cannot}), OpenVINO can"
+    return "onnxruntime", f"the model is an ONNX file, which ONNX Runtime runs ({ort_cannot})"
 
 
 # The engines auto measures per device kind, beside the rule's pick (torch-compile is left out: its

@@ -26,8 +26,11 @@ def calibration_options(command):
 
     return _apply(command, [
         click.option("--calib-data", default=_CALIBRATION.data, show_default=True,
-                     help="int8 calibration data: random, digits or DIR."),
-        click.option("--calib-samples", type=int, default=_CALIBRATION.samples, show_default=True),
+                     help="int8 calibration data. auto: the inputs --eval feeds the fp32 pass (captured), else random; "
+                          "eval, random, digits, an image/.npy folder, inputs.npy/.npz, texts.jsonl (text models), "
+                          "or file.py:fn returning or yielding batches."),
+        click.option("--calib-samples", type=int, default=_CALIBRATION.samples,
+                     help="Calibration items (default: 128 captured from --eval, else 32)."),
         click.option("--calib-method", type=click.Choice(CALIBRATION_METHODS), default=_CALIBRATION.method,
                      show_default=True),
         click.option("--calib-percentile", type=float, default=_CALIBRATION.percentile, show_default=True),
@@ -46,14 +49,19 @@ def pop_calibration(kwargs: dict) -> CalibrationSettings:
                                qscheme=values["qscheme"], weight_granularity=values["weight_granularity"])
 
 
-def configuration_options(command):
-    """What to measure: precisions, backends, batch sizes, device, threads, input shape (`run`, `ab`)."""
+def configuration_options(command=None, *, default_backend: str = "torch"):
+    """What to measure: precisions, backends, batch sizes, device, threads, input shape (`run`, `ab`).
+    `calib run` races every engine by default (`default_backend="auto"`); `calib ab` pins torch, so a
+    gate compares like with like."""
+    if command is None:
+        return lambda decorated: configuration_options(decorated, default_backend=default_backend)
     return _apply(command, [
         click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
                      help="fp32 tf32 fp16 bf16 amp-fp16 amp-bf16 int8-dynamic int8-static fp8; "
                           "repeat or comma-separate."),
-        click.option("--backend", "-b", "backends", multiple=True, default=["torch"], show_default=True,
-                     help="torch, torch-compile, onnxruntime, openvino, tensorrt, auto (per precision); "
+        click.option("--backend", "-b", "backends", multiple=True, default=[default_backend], show_default=True,
+                     help="torch, torch-compile, onnxruntime, openvino, tensorrt, or auto (every installed engine "
+                          "that can run the precision, raced; the fastest that keeps the accuracy wins); "
                           "repeat for several."),
         click.option("--batch-size", "batch_sizes", multiple=True, help="One or more batch sizes (default 1)."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),

@@ -38,14 +38,14 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, json_pa
     calibration = pop_calibration(options)
     loaded = load_model(model, parse_shape(input_shape), seq_len, trust_model_file)
     choice = select_engine()
-    batches = calibration_inputs(loaded, calibration, batch_size=min(8, calibration.samples))
+    batches = calibration_inputs(loaded, calibration, batch_size=min(8, calibration.items()))
     rows = analyse(loaded, calibration, choice.reduce_range, batches)
     if not rows:
         raise UsageError(f"{loaded.name}: has no Conv or Linear layers to quantize")
     sizes = None if no_size else model_sizes(loaded, calibration)
     out = console()
     percentile = f" {calibration.percentile:g}" if calibration.method == "percentile" else ""
-    settings = (f"calibration: {calibration.data}, {calibration.samples} samples, {calibration.method}{percentile}, "
+    settings = (f"calibration: {calibration.data}, {calibration.items()} samples, {calibration.method}{percentile}, "
                 f"activations {calibration.qscheme} "
                 f"uint8{' (7-bit, reduce_range)' if choice.reduce_range else ''}; engine {choice.engine}")
     out.print(build_layer_error_table(loaded.name, rows[:top] if top else rows, calibration.weight_granularity,

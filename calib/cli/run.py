@@ -22,7 +22,7 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 @click.command(name="run")
 @click.option("--model", "-m", required=True,
               help="Catalog name (see `calib models`), file.py:factory, .pt, .pt2, .onnx or OpenVINO IR .xml.")
-@configuration_options
+@configuration_options(default_backend="auto")
 @click.option("--warmup-min-count", type=int, default=_TIMING.warmup_min_count, show_default=True)
 @click.option("--warmup-min-time", type=float, default=_TIMING.warmup_min_time_s, show_default=True, help="Seconds.")
 @click.option("--min-samples", type=int, default=_TIMING.min_count, show_default=True)
@@ -84,10 +84,9 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     fallback = options.pop("fallback")
     if fallback and max_drop is None:
         raise UsageError("--fallback needs --max-drop: the budget the mixed configuration must keep")
-    if model.endswith(".onnx") and _is_default("backends"):
-        configuration["backends"] = ["onnxruntime"]  # an ONNX file runs on ONNX Runtime unless --backend says so
-    if model.endswith(".xml") and _is_default("backends"):
-        configuration["backends"] = ["openvino"]  # an OpenVINO IR runs on OpenVINO only
+    if _is_default("backends"):
+        # every installed engine that can run each precision races (calib.backends.auto); --backend pins one
+        configuration["backends"] = ["openvino"] if model.endswith(".xml") else ["auto"]
     if timeout is not None and not 0 <= timeout < float("inf"):
         raise UsageError(f"--timeout {timeout:g}: must be 0 (no limit) or a positive number of seconds")
     if min_time > max_time and _is_default("min_time"):

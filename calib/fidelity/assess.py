@@ -57,6 +57,23 @@ class References:
     def keep_user_score(self, family: str, score) -> None:
         self._user_scores[family] = score
 
+    def any_user_score(self) -> tuple[str, object] | tuple[None, None]:
+        """(family, fp32 score) of the first fp32 --eval score of this sweep on any engine: the reference of
+        a configuration whose own engine has none (under auto, fp32 may have been won by another engine)."""
+        for family, score in self._user_scores.items():
+            return family, score
+        return None, None
+
+    def fp32_user_score(self, family: str) -> tuple[object, str | None]:
+        """(fp32 score, what it was measured on) for a configuration on `family`: that engine's own fp32
+        score, else the torch module's on the CPU, else another engine's (the same model at fp32)."""
+        if family in self._user_scores:
+            return self._user_scores[family], f"{family} fp32"
+        if CPU_FAMILY in self._user_scores:
+            return self._user_scores[CPU_FAMILY], CPU_REFERENCE
+        other, score = self.any_user_score()
+        return (score, f"{other} fp32") if score is not None else (None, None)
+
     def labeled_set(self, model, settings: FidelitySettings):
         """Built on first use (the sweep asks before its first configuration, so a bad --eval-data
         stops the run before any timing); None when the model has no labelled data."""
@@ -114,19 +131,42 @@ def evaluate(settings: FidelitySettings, model, configuration: Configuration, ou
     return result
 
 
-def reference_user_score(user_eval, model, batch_size: int):
-    """--eval on the fp32 torch module on the CPU (the reference of backends without their own fp32
-    run yet); the sweep computes it before any timing, which also checks that the function returns a score."""
+def reference_user_score(user_eval, model, batch_size: int, run_on=None, capture: bool = True):
+    """--eval on the fp32 torch module on the CPU (or on `run_on`, a graph file's fp32 engine): the
+    reference of backends without their own fp32 run yet. The sweep computes it before any timing, which
+    also checks that the function returns a score; with `capture`, the inputs the evaluation feeds are
+    kept on the model for int8 calibration (calib.quant.calibration_data)."""
     import torch
 
-    module = model.module
+    from calib.quant.calibration_data import Capture, keep_captured
 
-    def run_on(inputs: tuple):
-        return module(*inputs)
+    if run_on is None:
+        module = model.module
 
+        def run_on(inputs: tuple):
+            return module(*inputs)
+
+    capturing = Capture(run_on) if capture else None
     fixed = getattr(model, "fixed_batch", None)
     with torch.inference_mode():
-        return user_eval.score(_predictor(run_on, fixed or batch_size, fixed is not None, model.item_shape))
+        scored = user_eval.score(_predictor(capturing or run_on, fixed or batch_size, fixed is not None,
+                                            model.item_shape))
+    if capturing is not None:
+        keep_captured(model, capturing.captured(f"--eval {user_eval.spec}"))
+    return scored
+
+
+def score_prepared(user_eval, model, prepared, batch_size: int):
+    """--eval on one prepared candidate (calib.tuning judges candidates by it); None where the backend
+    cannot run other inputs."""
+    import torch
+
+    if prepared.run_on is None:
+        return None
+    predictor = _predictor(prepared.run_on, batch_size, getattr(model, "fixed_batch", None) is not None,
+                           model.item_shape)
+    with torch.inference_mode():
+        return user_eval.score(predictor)
 
 
 def _predictor(run_on, batch_size: int, fixed: bool, item_shape):
@@ -147,13 +187,10 @@ def _user_score(user_eval, model, backend_name, precision, batch_size, run_on, r
     if precision == "fp32":
         references.keep_user_score(backend_name, scored)
         reference, reference_name = scored, "itself"
-    elif references.user_score(backend_name) is not None:
-        reference, reference_name = references.user_score(backend_name), f"{backend_name} fp32"
-    elif references.user_score(CPU_FAMILY) is not None:
-        reference, reference_name = references.user_score(CPU_FAMILY), CPU_REFERENCE
     else:
-        reference, reference_name = None, None
-        notes.append("no --eval drop: no fp32 score to compare with (measure fp32 first: -p fp32 -p ...)")
+        reference, reference_name = references.fp32_user_score(backend_name)
+        if reference is None:
+            notes.append("no --eval drop: no fp32 score to compare with (measure fp32 first: -p fp32 -p ...)")
     empty.update(score=scored.score, score_extras=scored.extras, score_s=round(scored.seconds, 3),
                  predict=predictor.describe(), score_reference=reference_name)
     if reference is not None:

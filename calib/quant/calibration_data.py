@@ -1,33 +1,149 @@
 """Calibration inputs for int8 static quantization, shared by every backend.
 
---calib-data random: seeded inputs of the model's shape (ranges are then synthetic:
-  fine for timing, not for accuracy).
---calib-data digits: scikit-learn's bundled digits images, resized and repeated to the
-  model's image shape (no download).
+--calib-data auto (the default): the inputs the user's --eval feeds the fp32 reference pass, captured
+  (see `Capture`): a deterministic, evenly spaced subset of them; without --eval, seeded random inputs.
+--calib-data eval: the captured --eval inputs, and an error when there are none.
+--calib-data random: seeded inputs of the model's shape (ranges are then synthetic: fine for timing,
+  not for the accuracy of a trained model, which it can wreck).
+--calib-data digits: scikit-learn's bundled digits images, resized and repeated to the model's image shape.
 --calib-data DIR: images (png/jpg) or .npy/.pt tensors in DIR, matched to the input shape.
+--calib-data FILE.npy / FILE.npz: an array of items (N, *item_shape) (an .npz: one array per model input,
+  in order).
+--calib-data FILE.py:fn: fn() returns or yields batches (a tensor/array, or a tuple of them per model
+  input), as NNCF's Dataset takes them.
+--calib-data FILE.jsonl: for text models, one {"text": ...} per line, tokenized by the model's tokenizer.
+
+Every backend calls `calibration_inputs`; `describe` says where the data came from (the record keeps it).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from calib.errors import UsageError
 from calib.settings import CALIBRATION_FILE_SUFFIXES, CalibrationSettings
 
+CAPTURE_KEEP = 2048  # items kept while --eval runs (every stride-th: the stride doubles when full)
+CAPTURE_BYTES = 256 * 2**20  # ... and at most this much memory (at least 64 items)
+
+
+@dataclass(frozen=True)
+class Captured:
+    """Inputs the user's evaluation fed to predict() during the fp32 reference pass."""
+    items: tuple  # one tuple of per-input tensors per item, without the batch dimension
+    seen: int  # items the evaluation passed in all
+    origin: str  # e.g. "--eval models/eval_digits.py:evaluate"
+
+    def subset(self, count: int) -> list[tuple]:
+        """`count` items evenly spaced over what was kept (deterministic; every class of a sorted set)."""
+        if count >= len(self.items):
+            return list(self.items)
+        step = len(self.items) / count
+        return [self.items[int(i * step)] for i in range(count)]
+
+
+class Capture:
+    """Wraps a predict()'s run_on and keeps the items it is given (every stride-th, bounded)."""
+
+    def __init__(self, run_on, keep: int = CAPTURE_KEEP):
+        self.run_on, self.keep = run_on, keep
+        self.items: list[tuple] = []
+        self.seen = 0
+        self.stride = 1
+
+    def __call__(self, tensors: tuple):
+        count = int(tensors[0].shape[0]) if tensors[0].dim() > 0 else 0
+        if count and not self.items and self.seen == 0:
+            item_bytes = sum(t[0].numel() * t.element_size() for t in tensors) or 1
+            self.keep = max(64, min(self.keep, CAPTURE_BYTES // item_bytes))
+        for index in range(count):
+            if (self.seen + index) % self.stride == 0:
+                self.items.append(tuple(t[index].detach().clone() for t in tensors))
+        self.seen += count
+        while len(self.items) > self.keep:  # keep every other one: the stride doubles
+            self.items = self.items[::2]
+            self.stride *= 2
+        return self.run_on(tensors)
+
+    def captured(self, origin: str) -> Captured | None:
+        return Captured(tuple(self.items), self.seen, origin) if self.items else None
+
+
+def keep_captured(model, captured: Captured | None) -> None:
+    """Attach the captured inputs to the loaded model: its int8 calibration draws from them."""
+    if captured is not None:
+        model.captured_calibration = captured
+
+
+def captured_of(model) -> Captured | None:
+    return getattr(model, "captured_calibration", None)
+
+
+def source_kind(model, settings: CalibrationSettings) -> str:
+    """What the data is: "eval" (captured), "random", "digits", "folder", "npy", "npz", "function", "jsonl"."""
+    data = settings.data
+    if data == "auto":
+        return "eval" if captured_of(model) is not None else "random"
+    if data == "eval":
+        if captured_of(model) is None:
+            raise UsageError("--calib-data eval: no inputs were captured (it needs --eval, whose function must call "
+                             "predict() during the fp32 pass)")
+        return "eval"
+    if data in ("random", "digits"):
+        return data
+    file_part, colon, _ = str(data).rpartition(":")
+    if colon and file_part.endswith(".py"):
+        return "function"
+    suffix = Path(data).suffix.lower()
+    return {".npy": "npy", ".npz": "npz", ".jsonl": "jsonl"}.get(suffix, "folder")
+
+
+def describe(model, settings: CalibrationSettings) -> dict:
+    """Where the calibration data of this model and settings comes from, as the record keeps it."""
+    kind = source_kind(model, settings)
+    described = {"source": kind, "data": settings.data, "items": settings.items(captured=kind == "eval")}
+    if kind == "eval":
+        captured = captured_of(model)
+        described.update(items=min(described["items"], len(captured.items)), origin=captured.origin,
+                         evaluated_items=captured.seen,
+                         text=f"{min(described['items'], len(captured.items))} of the {captured.seen} inputs "
+                              f"{captured.origin} fed the fp32 pass (evenly spaced)")
+    elif kind == "random":
+        described["text"] = f"{described['items']} seeded random inputs" + (
+            " (no --eval to capture real inputs from)" if settings.data == "auto" else "")
+    else:
+        described["text"] = f"{described['items']} items from {settings.data}"
+    return described
+
+
+def random_calibration_warning(model, settings: CalibrationSettings) -> str | None:
+    """int8-static calibrated on random inputs for a model with trained weights: what to pass instead."""
+    if getattr(model, "weights", "user") == "random" or source_kind(model, settings) != "random":
+        return None
+    return ("int8-static calibrated on random inputs: a trained model's activation ranges come from real data, "
+            "and random ones can wreck its accuracy; pass --eval path.py:fn (its inputs are captured for "
+            "calibration) or --calib-data DIR|inputs.npy|file.py:fn")
 
 
 def calibration_inputs(model, settings: CalibrationSettings, batch_size: int = 1) -> list[tuple]:
     """A list of input tuples (each one call's inputs at `batch_size`), fp32/int64 on the CPU."""
-    source, count = settings.data, settings.samples
-    if source == "random" or model.input_kind == "tokens":
+    kind = source_kind(model, settings)
+    count = settings.items(captured=kind == "eval")
+    if kind == "eval":
+        return _batched(captured_of(model).subset(count), batch_size)
+    if kind == "function":
+        return _from_function(settings.data, model, count, batch_size)
+    if kind in ("npy", "npz"):
+        return _batched(_from_arrays(Path(settings.data), model, count), batch_size)
+    if kind == "jsonl":
+        return _batched(_from_text(Path(settings.data), model, count), batch_size)
+    if kind == "random" or model.input_kind == "tokens":
         return [model.make_inputs(batch_size, seed=1000 + i) for i in range(max(1, count // batch_size))]
-    if source == "digits":
-        items = _digits(count)
-    else:
-        items = _from_dir(Path(source), count)
-    shaped = [_match_shape(item, model.item_shape) for item in items]
-    return [(_stack(shaped[i:i + batch_size]),) for i in range(0, len(shaped) - batch_size + 1, batch_size)]
+    items = _digits(count) if kind == "digits" else _from_dir(Path(settings.data), count)
+    shaped = [(_match_shape(item, model.item_shape),) for item in items]
+    return _batched(shaped, batch_size)
 
 
 def timed_calibration(observed_module, batches) -> float:
@@ -41,10 +157,105 @@ def timed_calibration(observed_module, batches) -> float:
     return time.perf_counter() - started
 
 
-def _stack(items):
+def _batched(items: list[tuple], batch_size: int) -> list[tuple]:
+    """Items (tuples of per-input tensors) stacked into calls of `batch_size` (a short last batch is
+    filled by repeating items from the start: a graph with a fixed batch takes only full ones)."""
     import torch
 
-    return torch.stack(items)
+    if not items:
+        raise UsageError("no calibration items")
+    if len(items) < batch_size:
+        items = (items * batch_size)[:batch_size]
+    usable = len(items) - len(items) % batch_size
+    items = items[:usable] if usable else items
+    return [tuple(torch.stack([item[k] for item in items[i:i + batch_size]]) for k in range(len(items[0])))
+            for i in range(0, len(items), batch_size)]
+
+
+def _as_tensor(value):
+    import numpy as np
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu()
+    else:
+        tensor = torch.from_numpy(np.ascontiguousarray(np.asarray(value)))
+    if tensor.is_floating_point() and tensor.dtype != torch.float32:
+        tensor = tensor.float()
+    return tensor
+
+
+def _from_function(spec: str, model, count: int, batch_size: int) -> list[tuple]:
+    """file.py:fn returning or yielding batches; split into items, then re-batched at `batch_size`."""
+    from calib.errors import first_line
+    from calib.models.loader import import_file
+
+    file_part, _, name = spec.rpartition(":")
+    try:
+        module = import_file(Path(file_part), "calib_user_calibration")
+        produced = getattr(module, name)()
+    except AttributeError:
+        raise UsageError(f"--calib-data {spec}: {file_part} has no function {name!r}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's function, said in one line
+        raise UsageError(f"--calib-data {spec} raised {type(exc).__name__}: {first_line(exc, 200)}") from None
+    items: list[tuple] = []
+    try:
+        for batch in produced:
+            tensors = tuple(_as_tensor(t) for t in (batch if isinstance(batch, (tuple, list)) else (batch,)))
+            if tensors[0].dim() == len(model.item_shape):  # one item, without the batch dimension
+                tensors = tuple(t.unsqueeze(0) for t in tensors)
+            items.extend(tuple(t[i] for t in tensors) for i in range(int(tensors[0].shape[0])))
+            if len(items) >= count:
+                break
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise UsageError(f"--calib-data {spec}: its batches could not be read ({type(exc).__name__}: "
+                         f"{first_line(exc, 200)})") from None
+    if not items:
+        raise UsageError(f"--calib-data {spec}: the function gave no batches")
+    return _batched(items[:count], batch_size)
+
+
+def _from_arrays(path: Path, model, count: int) -> list[tuple]:
+    import numpy as np
+
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - a bad file, said in one line
+        raise UsageError(f"--calib-data {path}: cannot read it ({type(exc).__name__}: {exc})") from None
+    arrays = [loaded[key] for key in loaded.files] if path.suffix.lower() == ".npz" else [loaded]
+    tensors = [_as_tensor(array) for array in arrays]
+    if tensors[0].dim() == len(model.item_shape):
+        tensors = [t.unsqueeze(0) for t in tensors]
+    if len(tensors) == 1 and model.input_kind != "tokens" and tuple(tensors[0].shape[1:]) != tuple(model.item_shape):
+        return [(_match_shape(t, model.item_shape),) for t in tensors[0][:count]]
+    return [tuple(t[i] for t in tensors) for i in range(min(count, int(tensors[0].shape[0])))]
+
+
+def _from_text(path: Path, model, count: int) -> list[tuple]:
+    import json
+
+    if getattr(model, "tokenize", None) is None:
+        raise UsageError(f"--calib-data {path}: text needs a Hugging Face model with a tokenizer (--model hf:DIR)")
+    texts = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"--calib-data {path}:{number}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not row.get("text"):
+                raise UsageError(f"--calib-data {path}:{number}: each row needs a text field")
+            texts.append(str(row["text"]))
+            if len(texts) >= count:
+                break
+    if not texts:
+        raise UsageError(f"--calib-data {path}: no rows")
+    ids = model.tokenize(texts)
+    return [(ids[i],) for i in range(int(ids.shape[0]))]
 
 
 def _digits(count: int):

@@ -120,7 +120,7 @@ def _fx(module, example_inputs, draw, choice, settings, notes, scope: _Scope = _
             prepared = prepare_fx(module, mapping, example_inputs)
         except Exception as exc:  # noqa: BLE001 - any tracing failure means "try the other path"
             raise _TraceFailed(f"{type(exc).__name__}: {first_line(exc, 200)}") from None
-        batches = draw(min(FX_CALIBRATION_BATCH, settings["samples"]))
+        batches = draw(min(FX_CALIBRATION_BATCH, settings["samples"] or FX_CALIBRATION_BATCH))
         calibration_s = timed_calibration(prepared, batches)
         quantized = convert_fx(prepared)
     settings = {**settings, "batches": len(batches), "activation_observer": act_name, "weight_observer": weight_name}
@@ -211,6 +211,6 @@ class _Batches:
         batch_size = getattr(self.model, "fixed_batch", None) or batch_size  # an exported graph takes no other
         batches = calibration_inputs(self.model, self.calibration, batch_size)
         if not batches:
-            raise UsageError(f"--calib-samples {self.calibration.samples}: fewer calibration items than one "
+            raise UsageError(f"--calib-samples {self.calibration.items()}: fewer calibration items than one "
                              f"batch of {batch_size}")
         return batches
