@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from calib.backends.int8_recipe import Int8Recipe
 from calib.settings import CalibrationSettings, CompileSettings, Int8Settings
 
 
@@ -21,6 +22,9 @@ class RunConfig:
     int8: Int8Settings = Int8Settings()
     compile: CompileSettings = CompileSettings()
     memory_format: str = "contiguous"  # torch: "channels_last" for 4-D inputs (a tuning candidate)
+    # int8: the quantization recipe of one candidate (NNCF model type, SmoothQuant, bias correction,
+    # preset, OpenVINO's float-layer hint; ONNX Runtime's calibration method); None: the backend's default
+    int8_recipe: Int8Recipe | None = None
 
 
 @dataclass

@@ -129,10 +129,13 @@ def _static_int8(source: Path, target: Path, model, config, info: dict, scope: d
     from calib.quant.calibration_data import calibration_inputs
 
     calibration = config.calibration
-    method_name = calibration.method
+    recipe = getattr(config, "int8_recipe", None)  # a candidate's calibration method / per-channel choice
+    method_name = (recipe and recipe.calibration_method) or calibration.method
     method = getattr(CalibrationMethod, CALIBRATION_METHODS[method_name])
     activation_type, weight_type, types_why = int8_types(config.device, config.int8.ort_types)
     per_channel = calibration.weight_granularity == "per-channel"
+    if recipe is not None and recipe.per_channel is not None:
+        per_channel = recipe.per_channel
     symmetric = calibration.qscheme == "symmetric"
     extra_options = {"ActivationSymmetric": symmetric}
     if method_name == "percentile":
@@ -146,12 +149,13 @@ def _static_int8(source: Path, target: Path, model, config, info: dict, scope: d
                         activation_type=activation_type, weight_type=weight_type, calibrate_method=method,
                         use_external_data_format=_has_external_data(source), extra_options=extra_options,
                         **(scope or {}))
+    seconds = time.perf_counter() - started
     info.update(quantization="quantize_static", quant_format="QDQ", per_channel=per_channel,
                 activation_type=_type_name(activation_type), weight_type=_type_name(weight_type),
                 int8_types_why=types_why, activation_symmetric=symmetric, reduce_range=False,
-                calib_method=method_name, calib_data=calibration.data,
-                calib_batches=len(batches), calib_batch_size=config.batch_size,
-                calibration_s=time.perf_counter() - started)  # calibration runs plus writing the QDQ graph
+                calib_method=method_name, calibration_method=CALIBRATION_METHODS[method_name],
+                calib_data=calibration.data, calib_batches=len(batches), calib_batch_size=config.batch_size,
+                calibration_s=seconds, quantization_s=seconds)  # calibration runs plus writing the QDQ graph
     if method_name == "percentile":
         info["calib_percentile"] = extra_options["CalibPercentile"]
     return target, info
@@ -200,11 +204,15 @@ def int8_types(device: str, chosen: str | None = None):
 
 @contextlib.contextmanager
 def _quiet_root_logger():
-    """onnxruntime.quantization logs advice ("consider pre-processing") on the root logger; keep it off the table."""
+    """onnxruntime.quantization logs advice ("consider pre-processing") on the root logger, and its histogram
+    calibrators (entropy, percentile) print their bins on stdout; keep both off the table."""
+    import io
+
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
-        yield
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
     finally:
         logging.disable(previous)
 

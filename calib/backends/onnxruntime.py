@@ -116,17 +116,33 @@ def prepare(model, config: RunConfig) -> Prepared:
                     profile_layers=profile_layers)
 
 
+# Calibration methods raced beside --calib-method on the rule's int8 types (each costs one quantize_static).
+RACED_CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+
+
 def candidates(model, config: RunConfig) -> list[tuple[str, RunConfig]]:
-    """int8-static's activation/weight types (calib.tuning measures them), the rule table's first."""
+    """int8-static's QDQ recipes (calib.tuning races them), the rule's first: the rule table's
+    activation/weight types with each calibration method (--calib-method's first), and the other types
+    with --calib-method. Named by types, and by method where it is not minmax: "u8s8", "u8s8-entropy",
+    "u8s8-percentile", "s8s8". Per-channel weights follow --weight-granularity (per-channel by default)."""
     from dataclasses import replace
 
+    from calib.backends.int8_recipe import Int8Recipe
     from calib.settings import ORT_INT8_TYPES
 
-    if config.precision != "int8-static" or config.int8.ort_types is not None:
+    if config.precision != "int8-static" or config.int8.ort_types is not None or config.int8_recipe is not None:
         return [("default", config)]
     first = onnx_convert.rule_int8_types(config.device).types
-    order = [first] + [types for types in ORT_INT8_TYPES if types != first]
-    return [(types, replace(config, int8=replace(config.int8, ort_types=types))) for types in order]
+    method = config.calibration.method
+    methods = [method, *(m for m in RACED_CALIBRATION_METHODS if m != method)]
+    listed = [(first, m) for m in methods] + [(types, method) for types in ORT_INT8_TYPES if types != first]
+
+    def named(types: str, method_name: str) -> str:
+        return types if method_name == "minmax" else f"{types}-{method_name}"
+
+    return [(named(types, m), replace(config, int8=replace(config.int8, ort_types=types),
+                                      int8_recipe=Int8Recipe(calibration_method=m)))
+            for types, m in listed]
 
 
 def source_graph(model) -> tuple[Path, dict]:

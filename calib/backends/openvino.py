@@ -74,19 +74,42 @@ def capabilities(core=None) -> list[str]:
 
 
 def prepare(model, config: RunConfig) -> Prepared:
-    import torch
-
     reason = unsupported_reason(config.precision, config.device)
     if reason:
         raise PrecisionUnavailable(reason)
-    precision = get_precision(config.precision)
     started = time.perf_counter()
     core = openvino.Core()
     ov_model, info = read_model(core, model, config.batch_size)
-    example = model.make_inputs(config.batch_size)
     if config.precision == "int8-static":
         ov_model = quantize(ov_model, model, config, info)
-    hint = INFERENCE_PRECISION[config.precision]
+    return _compiled(core, model, config, ov_model, info, started)
+
+
+def prepare_model(model, config: RunConfig, ov_model, info: dict | None = None) -> Prepared:
+    """A Prepared from an openvino.Model built elsewhere (quantize_with_accuracy_control's result): compiled
+    and recorded exactly as `prepare` compiles its own (`config.precision` picks the hint; int8-static's
+    float layers run config.int8_recipe.float_hint, else f32)."""
+    reason = unsupported_reason(config.precision, config.device)
+    if reason:
+        raise PrecisionUnavailable(reason)
+    return _compiled(openvino.Core(), model, config, ov_model, dict(info or {}), time.perf_counter())
+
+
+def inference_hint(config: RunConfig) -> str:
+    """The INFERENCE_PRECISION_HINT calib compiles with: the precision's, and for int8-static the float
+    layers' hint of the candidate's recipe (f32 unless it asks for bf16)."""
+    recipe = config.int8_recipe
+    if config.precision == "int8-static" and recipe is not None and recipe.float_hint:
+        return recipe.float_hint
+    return INFERENCE_PRECISION[config.precision]
+
+
+def _compiled(core, model, config: RunConfig, ov_model, info: dict, started: float) -> Prepared:
+    import torch
+
+    precision = get_precision(config.precision)
+    example = model.make_inputs(config.batch_size)
+    hint = inference_hint(config)
     compile_started = time.perf_counter()
     compiled = core.compile_model(ov_model, DEVICE, compile_properties(hint, config.threads))
     compile_s = time.perf_counter() - compile_started
@@ -99,8 +122,11 @@ def prepare(model, config: RunConfig) -> Prepared:
                 compiled_properties=read_back, capabilities=plugin_capabilities, executed=executed,
                 io="inputs bound once (set_input_tensor), outputs copied per call")
     if config.precision == "int8-static":
+        # What the layers NNCF left float computed in: the hint as the compiled model reports it, and
+        # the precisions its runtime graph ran (a bf16 hint the CPU cannot honour reads back f32).
         info.update(quantized_layers=executed["heavy_in_requested_precision"],
-                    float_layers=executed["heavy_layers"] - executed["heavy_in_requested_precision"])
+                    float_layers=executed["heavy_layers"] - executed["heavy_in_requested_precision"],
+                    float_layers_hint_requested=hint, float_layers_hint=read_back["INFERENCE_PRECISION_HINT"])
     arrays = _arrays(compiled, example)
     request = compiled.create_infer_request()
     for index, array in enumerate(arrays):
@@ -183,45 +209,224 @@ def source_model(model) -> tuple[Path, dict]:
                            "export_cached": exported.cached, "model_source": str(exported.path)}
 
 
-def quantize(ov_model, model, config: RunConfig, info: dict):
-    """NNCF post-training int8 on calib's calibration batches; what maps to calib's settings is recorded."""
-    from calib.quant.calibration_data import calibration_inputs
+def candidates(model, config: RunConfig) -> list[tuple[str, RunConfig]]:
+    """int8-static's NNCF recipes (calib.tuning races them), the rule's first: see `recipes`."""
+    from dataclasses import replace
 
+    if config.precision != "int8-static" or config.int8_recipe is not None \
+            or unsupported_reason(config.precision, config.device):
+        return [("default", config)]
+    ov_model, _ = read_model(openvino.Core(), model, config.batch_size)
+    return [(name, replace(config, int8_recipe=recipe)) for name, recipe in recipes(ov_model, model, config)]
+
+
+# SmoothQuant's MatMul alpha for transformer graphs: NNCF's own default (AdvancedSmoothQuantParameters.matmul).
+SMOOTH_QUANT_ALPHA = 0.95
+
+
+def recipes(ov_model, model, config: RunConfig, cpu: dict | None = None) -> list[tuple[str, object]]:
+    """[(candidate name, Int8Recipe)] for NNCF on this graph, the rule's choice first. `cpu`: the CPU's
+    {"arch", "flags"} (calib.quant.engine.cpu_features(), read when None) for the bf16 rule.
+
+    - a graph with attention (MatMul -> Softmax -> MatMul, or the tokens input kind): NNCF's
+      model_type=TRANSFORMER with SmoothQuant at NNCF's alpha (what NNCF recommends), the same without
+      SmoothQuant, and the plain recipe;
+    - any other graph: NNCF's defaults (fast bias correction), its full BiasCorrection where layers have
+      biases to correct, and the other preset (mixed <-> performance) than --qscheme's;
+    - where bf16 is native on this CPU (calib.hardware's rule): the first recipe with the layers NNCF left
+      float compiled at INFERENCE_PRECISION_HINT=bf16 ("+bf16"). Elsewhere that hint would run f32 anyway.
+    """
+    from calib.backends.int8_recipe import Int8Recipe
+
+    if has_attention(ov_model) or model.input_kind == "tokens":
+        listed = [("nncf-transformer-sq", Int8Recipe(model_type="transformer", smooth_quant_alpha=SMOOTH_QUANT_ALPHA)),
+                  ("nncf-transformer", Int8Recipe(model_type="transformer", smooth_quant_alpha=-1.0)),
+                  ("nncf", Int8Recipe())]
+    else:
+        listed = [("nncf", Int8Recipe())]
+        if biased_layers(ov_model):
+            listed.append(("nncf-bc", Int8Recipe(fast_bias_correction=False)))
+        other = "mixed" if _preset_name(config.calibration) == "performance" else "performance"
+        listed.append((f"nncf-{other}", Int8Recipe(preset=other)))
+    native, _ = bf16_native(cpu)
+    if native:
+        from dataclasses import replace
+
+        name, first = listed[0]  # second, so that it reuses the first's quantized model (one NNCF pass)
+        listed.insert(1, (f"{name}+bf16", replace(first, float_hint="bf16")))
+    return listed
+
+
+def bf16_native(cpu: dict | None = None) -> tuple[bool, str]:
+    """(whether bf16 is native on this CPU, the rule's evidence), from calib.hardware's rule table."""
+    from calib.hardware.rules import NATIVE
+    from calib.hardware.verdict import precision_verdict
+    from calib.quant.engine import cpu_features
+
+    cpu = cpu_features() if cpu is None else cpu
+    verdict = precision_verdict({"id": "cpu", "kind": "cpu", "arch": cpu.get("arch") or "",
+                                 "flags": list(cpu.get("flags") or [])}, "bf16")
+    return verdict["status"] == NATIVE, verdict["evidence"]
+
+
+# Ops between attention's MatMuls and its Softmax (scale, mask, casts, reshapes).
+_ATTENTION_GLUE = {"Add", "Multiply", "Divide", "Convert", "Reshape", "Transpose", "Select", "Squeeze", "Unsqueeze",
+                   "Subtract", "FakeQuantize", "Concat"}
+
+
+def has_attention(ov_model) -> bool:
+    """Whether the graph has attention: ScaledDotProductAttention, or a Softmax fed by a MatMul and feeding
+    one (through scaling, masking and reshapes), as NNCF's transformer patterns expect. A classifier's
+    final Softmax feeds no MatMul, so it does not count."""
+    for op in ov_model.get_ordered_ops():
+        kind = op.get_type_name()
+        if kind == "ScaledDotProductAttention":
+            return True
+        if kind in ("Softmax", "SoftMax") and _reaches_matmul(op, upstream=True) and _reaches_matmul(op, upstream=False):
+            return True
+    return False
+
+
+def _reaches_matmul(op, upstream: bool, depth: int = 4) -> bool:
+    if depth == 0:
+        return False
+    if upstream:
+        neighbours = [op.input_value(i).get_node() for i in range(op.get_input_size())]
+    else:
+        neighbours = [target.get_node() for output in op.outputs() for target in output.get_target_inputs()]
+    for node in neighbours:
+        kind = node.get_type_name()
+        if kind == "MatMul":
+            return True
+        if kind in _ATTENTION_GLUE and _reaches_matmul(node, upstream, depth - 1):
+            return True
+    return False
+
+
+def biased_layers(ov_model) -> int:
+    """Convolutions and MatMuls followed by an Add of a constant (their bias; an ONNX Gemm's alpha/beta
+    Multiply in between is passed over): what NNCF's bias correction corrects. A graph with none gains
+    nothing from BiasCorrection."""
+    return sum(_adds_constant(op) for op in ov_model.get_ordered_ops()
+               if op.get_type_name() in ("Convolution", "GroupConvolution", "MatMul"))
+
+
+def _adds_constant(op, depth: int = 3) -> bool:
+    for output in op.outputs():
+        for target in output.get_target_inputs():
+            node = target.get_node()
+            others = [node.input_value(i).get_node() for i in range(node.get_input_size()) if i != target.get_index()]
+            if not others or not all(_is_constant(other) for other in others):
+                continue
+            if node.get_type_name() == "Add":
+                return True
+            if depth > 1 and node.get_type_name() in ("Multiply", "Convert") and _adds_constant(node, depth - 1):
+                return True
+    return False
+
+
+def _is_constant(node, depth: int = 6) -> bool:
+    """A Constant, or arithmetic on constants and shapes only (a Gemm's beta * bias, a conv bias reshaped
+    to the output's rank: folded when the plugin compiles)."""
+    if node.get_type_name() in ("Constant", "ShapeOf"):
+        return True
+    if depth == 0 or not node.get_input_size():
+        return False
+    return all(_is_constant(node.input_value(i).get_node(), depth - 1) for i in range(node.get_input_size()))
+
+
+def _preset_name(calibration) -> str:
+    return "performance" if calibration.qscheme == "symmetric" else "mixed"
+
+
+def default_recipe(ov_model, model, config: RunConfig):
+    """The recipe a configuration without one quantizes with: the rule's first candidate's (float hint f32)."""
+    from dataclasses import replace
+
+    return replace(recipes(ov_model, model, config, cpu={})[0][1], float_hint=None)
+
+
+def nncf_arguments(ov_model, model, config: RunConfig, recipe=None) -> tuple[dict, dict]:
+    """(keyword arguments for nncf.quantize / quantize_with_accuracy_control past the datasets, what to
+    record): preset, model type, SmoothQuant, bias correction, range estimator, weight granularity and
+    the ignored scope, from the recipe (default: the rule's first) and calib's settings."""
     with _quiet():
         import nncf
-        from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
+        from nncf.quantization.advanced_parameters import (AdvancedQuantizationParameters,
+                                                           AdvancedSmoothQuantParameters, QuantizationParameters)
+        from calib.quant.openvino_scope import openvino_ignored_scope  # Int8Settings.keep_float / quantize_only
 
+    recipe = recipe or config.int8_recipe or default_recipe(ov_model, model, config)
     calibration = config.calibration
-    batches = calibration_inputs(model, calibration, config.batch_size)
-    dataset = nncf.Dataset([{i: t.numpy() for i, t in enumerate(batch)} for batch in batches])
-    presets = nncf.QuantizationPreset
-    preset = presets.PERFORMANCE if calibration.qscheme == "symmetric" else presets.MIXED
+    preset = nncf.QuantizationPreset(recipe.preset or _preset_name(calibration))
     estimator, estimator_text, not_mapped = _range_estimator(calibration)
     advanced = AdvancedQuantizationParameters(
         weights_quantization_params=QuantizationParameters(per_channel=calibration.weight_granularity == "per-channel"))
     if estimator is not None:
         advanced.activations_range_estimator_params = estimator
-    model_type = nncf.ModelType.TRANSFORMER if model.input_kind == "tokens" else None
-    started = time.perf_counter()
-    with _quiet():
-        from calib.sensitivity.names import openvino_ignored_scope  # Int8Settings.keep_float / quantize_only
-
-        quantized = nncf.quantize(ov_model, dataset, preset=preset, target_device=nncf.TargetDevice.CPU,
-                                  subset_size=len(batches), model_type=model_type, advanced_parameters=advanced,
-                                  ignored_scope=openvino_ignored_scope(ov_model, config.int8, info))
-    info.update(quantization="nncf.quantize", nncf_version=nncf.__version__, preset=preset.value,
-                target_device="CPU", subset_size=len(batches), calib_batch_size=config.batch_size,
-                calib_data=calibration.data, calib_method=calibration.method, range_estimator=estimator_text,
-                weight_granularity=calibration.weight_granularity, activation_scheme=calibration.qscheme,
+    model_type = nncf.ModelType.TRANSFORMER if recipe.model_type == "transformer" else None
+    alpha = None
+    if model_type is not None:  # NNCF runs SmoothQuant for transformer graphs only
+        alpha = SMOOTH_QUANT_ALPHA if recipe.smooth_quant_alpha is None else recipe.smooth_quant_alpha
+        advanced.smooth_quant_alphas = AdvancedSmoothQuantParameters(convolution=-1, matmul=alpha)
+    info = {}
+    arguments = dict(preset=preset, target_device=nncf.TargetDevice.CPU, model_type=model_type,
+                     fast_bias_correction=recipe.fast_bias_correction,
+                     ignored_scope=openvino_ignored_scope(ov_model, config.int8, info))
+    arguments["advanced_parameters"] = advanced  # nncf.quantize's name (the accuracy-control call renames it)
+    info.update(nncf_version=nncf.__version__, preset=preset.value, target_device="CPU",
                 model_type=model_type.value if model_type else None,
-                fast_bias_correction=True, calibration_s=time.perf_counter() - started,
+                attention=has_attention(ov_model),
+                smooth_quant_alpha=alpha if (alpha is not None and alpha >= 0) else None,
+                smooth_quant="off" if model_type is None or alpha < 0 else f"MatMul alpha {alpha:g}",
+                fast_bias_correction=recipe.fast_bias_correction,
+                bias_correction="FastBiasCorrection" if recipe.fast_bias_correction else "BiasCorrection",
+                range_estimator=estimator_text, weight_granularity=calibration.weight_granularity,
+                per_channel=calibration.weight_granularity == "per-channel", activation_scheme=calibration.qscheme,
                 mapped=("--calib-data, --calib-samples (subset_size = calibration batches), --qscheme "
-                        "(symmetric: preset performance, affine: preset mixed), --weight-granularity (per_channel)"
-                        + ("" if not_mapped else ", --calib-method")),
-                not_mapped=[*not_mapped, "NNCF's fast bias correction runs (its default); calib's torch and ONNX "
-                                         "Runtime int8 paths have none"])
+                        "(symmetric: preset performance, affine: preset mixed; a candidate may set the other), "
+                        "--weight-granularity (per_channel)" + ("" if not_mapped else ", --calib-method")),
+                not_mapped=not_mapped)
     if calibration.method == "percentile":
         info["calib_percentile"] = calibration.percentile
+    return arguments, info
+
+
+# The last quantized model, so that a candidate differing only in its float-layer hint ("+bf16") does not
+# quantize again: (key, the model object the key's id refers to, quantized openvino.Model, its record).
+_LAST_QUANTIZED: list = []
+
+
+def quantize(ov_model, model, config: RunConfig, info: dict):
+    """NNCF post-training int8 on calib's calibration batches with the candidate's recipe; what was done is
+    recorded in `info` (preset, model type, SmoothQuant, bias correction, quantization seconds, ...)."""
+    from dataclasses import replace
+
+    from calib.quant.calibration_data import calibration_inputs
+
+    with _quiet():
+        import nncf
+
+    recipe = config.int8_recipe or default_recipe(ov_model, model, config)
+    key = (id(model), info.get("model_source"), config.batch_size, config.calibration, config.int8,
+           replace(recipe, float_hint=None))
+    if _LAST_QUANTIZED and _LAST_QUANTIZED[0][0] == key and _LAST_QUANTIZED[0][1] is model:
+        _, _, quantized, recorded = _LAST_QUANTIZED[0]
+        info.update(recorded, quantized_model_reused=True)
+        return quantized
+    calibration = config.calibration
+    batches = calibration_inputs(model, calibration, config.batch_size)
+    dataset = nncf.Dataset([{i: t.numpy() for i, t in enumerate(batch)} for batch in batches])
+    arguments, recorded = nncf_arguments(ov_model, model, config, recipe)
+    started = time.perf_counter()
+    with _quiet():
+        quantized = nncf.quantize(ov_model, dataset, subset_size=len(batches), **arguments)
+    seconds = time.perf_counter() - started
+    recorded.update(quantization="nncf.quantize", subset_size=len(batches), calib_batch_size=config.batch_size,
+                    calib_data=calibration.data, calib_method=calibration.method,
+                    calibration_s=seconds, quantization_s=seconds)
+    info.update(recorded)
+    _LAST_QUANTIZED[:] = [(key, model, quantized, recorded)]
     return quantized
 
 
