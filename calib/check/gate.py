@@ -49,8 +49,7 @@ import math
 from dataclasses import dataclass, field
 
 from calib.compare.ratios import RatioEstimate, median_ratio
-from calib.results.schema import identity, identity_label, summary_of
-from calib.results.store import run_complete
+from calib.results.record import Record, ResultFile, as_record, as_result
 
 DEFAULT_TOLERANCE = 0.05
 DEFAULT_ALPHA = 0.01
@@ -183,15 +182,15 @@ def _shift_p_value(slower_ms, faster_ms, tolerance: float) -> float:
     return float(mannwhitneyu(np.asarray(slower_ms, dtype=float), scaled, alternative="greater").pvalue)
 
 
-def judge(baseline: dict, current: dict, settings: GateSettings = GateSettings()) -> ConfigOutcome:
-    """Outcome for one configuration measured in both runs (records as in the results file)."""
+def judge(baseline: Record | dict, current: Record | dict, settings: GateSettings = GateSettings()) -> ConfigOutcome:
+    """Outcome for one configuration measured in both runs (calib.results.record.Record, or stored dicts)."""
+    baseline, current = as_record(baseline), as_record(current)
     outcome = _judge(baseline, current, settings)
-    fidelity = current.get("fidelity") or {}
-    if fidelity.get("passed") is False and outcome.outcome in JUDGED:
+    if current.fidelity_failed and outcome.outcome in JUDGED:
         outcome.outcome = FIDELITY_FAILED
-        failed = f"current fails its fidelity budget: {fidelity.get('judgement')}"
+        failed = f"current fails its fidelity budget: {current.fidelity.judgement}"
         outcome.note = f"{failed}; {outcome.note}" if outcome.note else failed
-    candidates = [(record.get("backend_info") or {}).get("candidate") for record in (baseline, current)]
+    candidates = [record.candidate for record in (baseline, current)]
     if candidates[0] != candidates[1] and all(candidates):
         mismatch = (f"different implementations: baseline {candidates[0]}, current {candidates[1]} (calib run "
                     f"tunes per run; pin one on both sides with --candidate {candidates[0]})")
@@ -199,19 +198,19 @@ def judge(baseline: dict, current: dict, settings: GateSettings = GateSettings()
     return outcome
 
 
-def _judge(baseline: dict, current: dict, settings: GateSettings) -> ConfigOutcome:
-    label = identity_label(current)
-    base_summary, cur_summary = summary_of(baseline), summary_of(current)
+def _judge(baseline: Record, current: Record, settings: GateSettings) -> ConfigOutcome:
+    label = current.label
+    base_summary, cur_summary = baseline.summary, current.summary
     if base_summary is None or cur_summary is None:
         return _unmeasured(label, baseline, current, base_summary)
     rounds = paired_rounds(baseline, current)
     if rounds is not None:
         outcome = _judge_paired(label, base_summary.median_ms, cur_summary.median_ms, *rounds, settings)
-        if current["timing"]["interleave"].get("stop") == STOP_MAX_ROUNDS and outcome.note:
+        if current.interleave.stop == STOP_MAX_ROUNDS and outcome.note:
             outcome.note += (f"; undecided after {len(rounds[0])} rounds (the maximum): "
                              "`calib ab --max-rounds` higher, or a quieter machine")
         return outcome
-    base_ms, cur_ms = baseline["timing"]["samples_ms"], current["timing"]["samples_ms"]
+    base_ms, cur_ms = baseline.samples_ms, current.samples_ms
     estimate = median_ratio(base_ms, cur_ms, base_summary.median_ms, cur_summary.median_ms)
     outcome = ConfigOutcome(label, UNCHANGED, base_summary.median_ms, cur_summary.median_ms, estimate,
                             method=SEPARATE_RUNS)
@@ -229,36 +228,36 @@ def _judge(baseline: dict, current: dict, settings: GateSettings) -> ConfigOutco
     return outcome
 
 
-def _unmeasured(label: str, baseline: dict, current: dict, base_summary) -> ConfigOutcome:
+def _unmeasured(label: str, baseline: Record, current: Record, base_summary) -> ConfigOutcome:
     """One side has no samples. Lost when the current run did not measure what the baseline did,
     or failed where the baseline did not; otherwise nothing of the baseline is missing."""
-    base_status, cur_status = baseline.get("status"), current.get("status")
-    cur_measured = summary_of(current) is not None
-    if not cur_measured and (base_summary is not None or (cur_status != "skipped" and base_status != cur_status)):
+    base_status, cur_status = baseline.status, current.status
+    if not current.measured and (base_summary is not None or (cur_status != "skipped" and base_status != cur_status)):
         outcome = SKIPPED_CURRENT if cur_status == "skipped" else FAILED_CURRENT
-        reason = current.get("reason") or ("no samples" if cur_status == "ok" else "")
+        reason = current.reason or ("no samples" if cur_status == "ok" else "")
         return ConfigOutcome(label, outcome, base_summary.median_ms if base_summary else None,
                              note=f"current {cur_status}: {reason}")
     if base_status == cur_status:
-        return ConfigOutcome(label, NOT_MEASURED, note=f"{base_status} in both: {current.get('reason')}")
+        return ConfigOutcome(label, NOT_MEASURED, note=f"{base_status} in both: {current.reason}")
     side, record = ("baseline", baseline) if base_summary is None else ("current", current)
-    return ConfigOutcome(label, NOT_MEASURED, note=f"{side} {record.get('status')}: {record.get('reason')}")
+    return ConfigOutcome(label, NOT_MEASURED, note=f"{side} {record.status}: {record.reason}")
 
 
-def paired_rounds(baseline: dict, current: dict) -> tuple[list[float], list[float]] | None:
+def paired_rounds(baseline: Record | dict, current: Record | dict) -> tuple[list[float], list[float]] | None:
     """Per-round statistics (round_statistic) of both sides when `calib ab` measured them
     interleaved in one session (same session id, same number of rounds, every round with
     samples); otherwise None."""
-    base_timing, cur_timing = baseline.get("timing") or {}, current.get("timing") or {}
-    base_session = (base_timing.get("interleave") or {}).get("session")
-    if not base_session or base_session != (cur_timing.get("interleave") or {}).get("session"):
+    baseline, current = as_record(baseline), as_record(current)
+    base_timing, cur_timing = baseline.timing, current.timing
+    base_session = base_timing.session if base_timing else None
+    if not base_session or base_session != (cur_timing.session if cur_timing else None):
         return None
-    base_rounds, cur_rounds = base_timing.get("rounds") or [], cur_timing.get("rounds") or []
+    base_rounds, cur_rounds = list(base_timing.rounds), list(cur_timing.rounds)
     if len(base_rounds) < 2 or len(base_rounds) != len(cur_rounds) or min(base_rounds + cur_rounds) < 1:
         return None
     try:
-        return (split_rounds(base_timing["samples_ms"], base_rounds),
-                split_rounds(cur_timing["samples_ms"], cur_rounds))
+        return (split_rounds(base_timing.samples_ms, base_rounds),
+                split_rounds(cur_timing.samples_ms, cur_rounds))
     except ValueError:  # counts that do not add up to the samples: not a file calib ab wrote
         return None
 
@@ -268,7 +267,7 @@ def round_statistic(summary) -> float:
     return summary.p25_ms
 
 
-def split_rounds(samples_ms: list[float], counts: list[int]) -> list[float]:
+def split_rounds(samples_ms, counts) -> list[float]:
     """round_statistic of each round of a record's samples, given the samples per round."""
     from calib.timing.stats import summarize
 
@@ -347,19 +346,21 @@ def _signed_rank_p_value(differences, alternative: str) -> float:
     return float(wilcoxon(differences, alternative=alternative).pvalue)
 
 
-def gate(baseline_result: dict, current_result: dict, settings: GateSettings = GateSettings()) -> GateResult:
+def gate(baseline_result: ResultFile | dict, current_result: ResultFile | dict,
+         settings: GateSettings = GateSettings()) -> GateResult:
     """Align the two results files by configuration identity and judge every configuration."""
-    baseline_records = {identity(r): r for r in baseline_result["records"]}
-    current_records = {identity(r): r for r in current_result["records"]}
+    baseline_result, current_result = as_result(baseline_result), as_result(current_result)
+    baseline_records = {r.key: r for r in baseline_result.records}
+    current_records = {r.key: r for r in current_result.records}
     outcomes = []
     for key, record in current_records.items():
         if key in baseline_records:
             outcomes.append(judge(baseline_records[key], record, settings))
         else:
-            outcomes.append(ConfigOutcome(identity_label(record), MISSING_BASELINE))
+            outcomes.append(ConfigOutcome(record.label, MISSING_BASELINE))
     for key, record in baseline_records.items():
         if key not in current_records:
-            outcomes.append(ConfigOutcome(identity_label(record), MISSING_CURRENT))
+            outcomes.append(ConfigOutcome(record.label, MISSING_CURRENT))
     outcomes.sort(key=lambda o: OUTCOME_ORDER.index(o.outcome))
-    return GateResult(settings, outcomes, baseline_result.get("_path", ""), current_result.get("_path", ""),
-                      baseline_complete=run_complete(baseline_result), current_complete=run_complete(current_result))
+    return GateResult(settings, outcomes, baseline_result.path or "", current_result.path or "",
+                      baseline_complete=baseline_result.complete, current_complete=current_result.complete)

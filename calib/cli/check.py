@@ -59,7 +59,7 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     from calib.render.gate_table import build_gate_table
     from calib.compare.environment import environment_difference
     from calib.cli._common import check_output_path
-    from calib.results.store import load_result
+    from calib.results.record import read_result
 
     check_output_path(markdown_path, "--markdown")  # exit 2 now, never 1 (a "regression") after the gate
     check_output_path(junit_path, "--junit")
@@ -68,9 +68,8 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     if not 0 < alpha < 1:
         raise UsageError(f"--alpha {alpha}: must lie between 0 and 1")
     settings = GateSettings(tolerance=parse_tolerance(tolerance), alpha=alpha, allow_missing=allow_missing)
-    baseline_result, current_result = load_result(baseline), load_result(current)
-    difference = environment_difference(baseline_result.get("environment") or {},
-                                        current_result.get("environment") or {},
+    baseline_result, current_result = read_result(baseline), read_result(current)
+    difference = environment_difference(dict(baseline_result.environment), dict(current_result.environment),
                                         Path(baseline).name, Path(current).name)
     # The host name alone differs between CI runners of one kind: a note, not a refusal.
     serious = difference and (difference.settings or any(not d.startswith("host:") for d in difference.machine))

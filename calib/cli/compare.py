@@ -21,10 +21,10 @@ def command(files):
     from calib.compare.align import align
     from calib.compare.environment import against_first
     from calib.render.compare_table import LEGEND, build_compare_table
-    from calib.results.store import load_result
+    from calib.results.record import read_result
 
-    results = [load_result(path) for path in files]
-    differences = against_first([(Path(r["_path"]).name, r.get("environment") or {}) for r in results])
+    results = [read_result(path) for path in files]
+    differences = against_first([(Path(r.path).name, dict(r.environment)) for r in results])
     columns, rows = align(results)
     out = console()
     out.print(build_compare_table(columns, rows, title=f"calib compare: {len(files)} file(s), {len(columns)} column(s)"))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from calib.cli._common import console, split_multi
-from calib.configuration import Configuration
 from calib.errors import UsageError
+
+if TYPE_CHECKING:
+    from calib.results.record import Record
 
 
 @click.command(name="layers")
@@ -17,20 +21,20 @@ from calib.errors import UsageError
 def command(result_file, top, precisions, compare_precision):
     """Per-layer latency tables stored by `calib run --layers` in RESULT_FILE."""
     from calib.render.layers_table import build_compare_table, build_kind_table, build_layer_table, coverage_line
-    from calib.results.store import load_result
+    from calib.results.record import read_result
 
     if top < 0:
         raise UsageError("--top must be 0 (all) or positive")
     limit = top or None
-    result = load_result(result_file)
-    with_layers = [r for r in result["records"] if r.get("status") == "ok" and (r.get("layers") or {}).get("layers")]
+    result = read_result(result_file)
+    with_layers = [r for r in result.records if r.ok and r.has_layers]
     if not with_layers:
         raise UsageError(f"{result_file}: no per-layer tables in this result; run `calib run ... --layers`")
     wanted = split_multi(precisions)
-    chosen = [r for r in with_layers if not wanted or r["identity"]["precision"] in wanted]
+    chosen = [r for r in with_layers if not wanted or r.precision in wanted]
     if not chosen:
         raise UsageError(f"{result_file}: no per-layer table for precision {', '.join(wanted)}; stored: "
-                         f"{', '.join(sorted({r['identity']['precision'] for r in with_layers}))}")
+                         f"{', '.join(sorted({r.precision for r in with_layers}))}")
     out = console()
     if not compare_precision:
         for record in chosen:
@@ -40,20 +44,20 @@ def command(result_file, top, precisions, compare_precision):
     pairs = _pairs(with_layers, chosen, compare_precision, result_file)
     for baseline, record in pairs:
         out.print(build_compare_table(baseline, record, limit))
-        out.print(f"{compare_precision}: {coverage_line(baseline['layers'])}", style="dim")
-        out.print(f"{record['identity']['precision']}: {coverage_line(record['layers'])}", style="dim")
+        out.print(f"{compare_precision}: {coverage_line(baseline.layers)}", style="dim")
+        out.print(f"{record.precision}: {coverage_line(record.layers)}", style="dim")
 
 
-def _pairs(with_layers: list[dict], chosen: list[dict], baseline_precision: str, result_file) -> list[tuple]:
+def _pairs(with_layers: list[Record], chosen: list[Record], baseline_precision: str, result_file) -> list[tuple]:
     """(baseline record, other record) on the same model, backend, batch size and device."""
-    def key(record):
-        return Configuration.of(record).peer_key
+    def key(record: Record):
+        return record.identity.peer_key
 
-    baselines = {key(r): r for r in with_layers if r["identity"]["precision"] == baseline_precision}
+    baselines = {key(r): r for r in with_layers if r.precision == baseline_precision}
     if not baselines:
         raise UsageError(f"{result_file}: no per-layer table for --compare-precision {baseline_precision}")
     pairs = [(baselines[key(r)], r) for r in chosen
-             if r["identity"]["precision"] != baseline_precision and key(r) in baselines]
+             if r.precision != baseline_precision and key(r) in baselines]
     if not pairs:
         raise UsageError(f"{result_file}: nothing to compare with {baseline_precision} "
                          "(need another precision on the same model, backend, batch size and device)")

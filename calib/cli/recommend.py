@@ -23,11 +23,11 @@ def command(files, max_drop, by, as_json):
     with the runners-up and why the others were excluded."""
     from calib.fidelity.choose import as_dict, recommend
     from calib.render.recommend_table import build_recommend_table, headline
-    from calib.results.store import load_result
+    from calib.results.record import read_result
 
     if max_drop is not None and max_drop < 0:
         raise UsageError("--max-drop must be zero or positive")
-    choices = recommend([load_result(path) for path in files], max_drop=max_drop, by=by)
+    choices = recommend([read_result(path) for path in files], max_drop=max_drop, by=by)
     if as_json:
         click.echo(json.dumps([as_dict(choice) for choice in choices], indent=1))
         return

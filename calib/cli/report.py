@@ -20,7 +20,7 @@ def command(files, html_path, markdown_path, title):
     """Report of results FILES: latency per precision and device with CIs, speed-up over fp32,
     slowest layers, accuracy against latency, and each run's environment."""
     from calib.report.content import build_content
-    from calib.results.store import load_result
+    from calib.results.record import read_result
 
     if not html_path and not markdown_path:
         raise UsageError("say where the report goes: --html FILE and/or --markdown FILE")
@@ -28,7 +28,7 @@ def command(files, html_path, markdown_path, title):
 
     check_output_path(html_path, "--html")
     check_output_path(markdown_path, "--markdown")
-    content = build_content([load_result(path) for path in files], title)
+    content = build_content([read_result(path) for path in files], title)
     out = console()
     if html_path:
         from calib.report.html import render_html

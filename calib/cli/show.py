@@ -14,30 +14,31 @@ from calib.cli._common import console
 def command(files, show_fidelity, show_env):
     """Re-render the run table of one or more results FILES."""
     from calib.render.run_table import build_run_table, note_lines, tuning_lines, warning_lines
-    from calib.results.store import load_result
+    from calib.results.record import read_result
 
     out = console()
     for path in files:
-        result = load_result(path)
-        env = result.get("environment") or {}
-        title = (f"{path}: calib {result.get('calib_version')} on {env.get('host')} "
-                 f"({env.get('cpu_model')}), {env.get('threads')} threads, {result.get('created')}")
+        result = read_result(path)
+        env = result.environment
+        title = (f"{path}: calib {result.calib_version} on {env.get('host')} "
+                 f"({env.get('cpu_model')}), {env.get('threads')} threads, {result.created}")
         from calib.render.train_table import is_train_result, print_train_results
 
-        if is_train_result(result["records"]):  # a `calib train` file: its own table (calib.render.train_table)
-            print_train_results(result["records"], out, title=title)
+        records = list(result.records)
+        if is_train_result(records):  # a `calib train` file: its own table (calib.render.train_table)
+            print_train_results(records, out, title=title)
             continue
-        out.print(build_run_table(result["records"], title=title))
-        for line in warning_lines(result["records"]):
+        out.print(build_run_table(records, title=title))
+        for line in warning_lines(records):
             out.print(f"[yellow]warning:[/] {line}")
-        for line in tuning_lines(result["records"]):
+        for line in tuning_lines(records):
             out.print(line, style="dim")
-        for line in note_lines(result["records"]):
+        for line in note_lines(records):
             out.print(line, style="dim")
         if show_fidelity:
             from calib.render.fidelity_table import build_fidelity_table
 
-            out.print(build_fidelity_table(result["records"]))
+            out.print(build_fidelity_table(records))
         if show_env:
             for key, value in env.items():
                 if key != "cpu_flags":

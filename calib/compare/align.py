@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from calib.compare.ratios import speedups
-from calib.configuration import Configuration
-from calib.results.schema import summary_of
+from calib.results.record import Record, ResultFile, as_result
 from calib.timing.stats import Summary
 
 
@@ -35,13 +34,16 @@ class Column:
 
 @dataclass
 class Cell:
-    record: dict
+    record: Record
     summary: Summary | None
     speedup_vs_fp32: float | None
 
+    def __post_init__(self):
+        self.record = Record.from_json(self.record)  # a stored dict is read once, here
+
     @property
     def verdict(self) -> str | None:
-        return (self.record.get("verdict") or {}).get("status")
+        return self.record.verdict_status
 
 
 @dataclass
@@ -51,23 +53,22 @@ class Row:
     cells: dict[int, Cell] = field(default_factory=dict)  # column index -> cell
 
 
-def align(results: list[dict]) -> tuple[list[Column], list[Row]]:
+def align(results: list[ResultFile | dict]) -> tuple[list[Column], list[Row]]:
     """Columns in the order the files were given (devices in order of appearance); rows in
     order of first appearance, so a sweep's fp32, fp16, ... order is kept."""
     columns: list[Column] = []
     rows: dict[tuple, Row] = {}
-    for result in results:
-        records = result["records"]
+    for result in map(as_result, results):
+        records = result.records
         ratios = speedups(records)  # speed-up over fp32 on the same device
         column_of_device: dict[str, Column] = {}
         for position, record in enumerate(records):
-            device = record["identity"]["device"]
+            configuration = record.identity
+            device = configuration.device
             if device not in column_of_device:
-                column = Column(len(columns), result.get("_path", "?"), device, result.get("environment") or {},
-                                result.get("created"))
+                column = Column(len(columns), result.path or "?", device, dict(result.environment), result.created)
                 columns.append(column)
                 column_of_device[device] = column
-            configuration = Configuration.of(record)
             row = rows.setdefault(configuration.row_key, Row(configuration.row_key, configuration.row_label))
-            row.cells[column_of_device[device].index] = Cell(record, summary_of(record), ratios.get(position))
+            row.cells[column_of_device[device].index] = Cell(record, record.summary, ratios.get(position))
     return columns, list(rows.values())

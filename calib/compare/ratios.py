@@ -1,6 +1,6 @@
 """Ratio of two medians with a bootstrap confidence interval, computed on the raw samples.
 
-The point estimate is the ratio of the medians calib.results.schema.summary_of reports. The
+The point estimate is the ratio of the medians Record.summary reports (calib.results.record). The
 interval comes from a percentile bootstrap. Resampling tens of thousands of microsecond
 samples a thousand times is slow, so each bootstrap median is drawn directly: the k-th order
 statistic of a resample of sorted data x is x[j] with P(j <= i) = P(Binomial(n, (i+1)/n) >= k),
@@ -52,7 +52,7 @@ def bootstrap_medians(samples, resamples: int = BOOTSTRAP_RESAMPLES, rng: np.ran
 def median_ratio(baseline_ms, current_ms, baseline_median: float, current_median: float,
                  confidence: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES) -> RatioEstimate:
     """Ratio current/baseline of the medians with a two-sided percentile-bootstrap interval.
-    The medians come from the caller (summary_of), the one place they are computed."""
+    The medians come from the caller (Record.summary), the one place they are computed."""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     base = bootstrap_medians(baseline_ms, resamples, rng)
     cur = bootstrap_medians(current_ms, resamples, rng)
@@ -64,18 +64,17 @@ def median_ratio(baseline_ms, current_ms, baseline_median: float, current_median
     return RatioEstimate(ratio=float(point), low=float(low), high=float(high), confidence=confidence)
 
 
-def speedups(records: list[dict]) -> dict[int, float]:
+def speedups(records) -> dict[int, float]:
     """Speed-up over fp32 on the same model, backend, batch and device (record index -> ratio of medians).
-    Under --backend auto the backend is "auto": fp32 on the backend auto picked for it is the reference."""
-    from calib.configuration import Configuration
-    from calib.results.schema import summary_of
+    Under --backend auto the backend is "auto": fp32 on the backend auto picked for it is the reference.
+    `records`: calib.results.record.Record (or stored dicts)."""
+    from calib.results.record import Record, as_records
 
-    def key(record: dict) -> tuple:
-        requested = (record.get("backend_choice") or {}).get("requested")
-        peer = Configuration.of(record).peer_key
-        return (peer[0], requested or peer[1], *peer[2:])
+    def key(record: Record) -> tuple:
+        peer = record.identity.peer_key
+        return (peer[0], record.requested_backend or peer[1], *peer[2:])
 
-    keyed = [(key(record), record["identity"]["precision"], summary_of(record)) for record in records]
+    keyed = [(key(record), record.precision, record.summary) for record in as_records(records)]
     fp32 = {peer: summary.median_ms for peer, precision, summary in keyed if precision == "fp32" and summary}
     return {index: fp32[peer] / summary.median_ms for index, (peer, _, summary) in enumerate(keyed)
             if summary and fp32.get(peer)}
@@ -88,6 +87,6 @@ def ratio_to_reference(row, column_index: int) -> tuple[int, RatioEstimate] | No
     if not measured or cell is None or cell.summary is None or measured[0] == column_index:
         return None
     reference = row.cells[measured[0]]
-    estimate = median_ratio(reference.record["timing"]["samples_ms"], cell.record["timing"]["samples_ms"],
+    estimate = median_ratio(reference.record.samples_ms, cell.record.samples_ms,
                             reference.summary.median_ms, cell.summary.median_ms)
     return measured[0], estimate

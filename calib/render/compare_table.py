@@ -32,7 +32,7 @@ def _cell_text(row: Row, column: Column) -> Text:
     if cell is None:
         return Text("not run", style="dim")
     if cell.summary is None:
-        status = cell.record.get("status", "?")
+        status = cell.record.status or "?"
         return Text(status, style="red" if status == "failed" else "dim")
     summary = cell.summary
     text = Text(f"{fmt.ms(summary.median_ms)} ms", style="bold")

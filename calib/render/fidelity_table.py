@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from calib.configuration import Configuration
 from calib.render.fit import Fitted, light_table
+from calib.results.record import Fidelity, Record, as_records
 
 # Left out first, in this order, where the terminal is too narrow (calib.render.fit).
 DROPPABLE = ("mean abs", "rel err", "NaN", "Inf", "max abs", "sample", "reference", "cosine", "top-1 agree")
@@ -21,24 +21,25 @@ def _percent(value) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
-def _sqnr(fidelity: dict) -> str:
-    if fidelity.get("sqnr_db") is not None:
-        return f"{fidelity['sqnr_db']:.1f}"
-    return "inf" if fidelity.get("max_abs") == 0 else "-"
+def _sqnr(fidelity: Fidelity) -> str:
+    if fidelity.sqnr_db is not None:
+        return f"{fidelity.sqnr_db:.1f}"
+    return "inf" if fidelity.max_abs == 0 else "-"
 
 
-def _verdict(fidelity: dict) -> Text:
-    passed = fidelity.get("passed")
+def _verdict(fidelity: Fidelity) -> Text:
+    passed = fidelity.passed
     if passed is None:
         return Text("-", style="dim")
     return Text("pass", style="green") if passed else Text("FAIL", style="bold red")
 
 
-def build_fidelity_table(records: list[dict], title: str | None = "fidelity against fp32") -> Fitted:
+def build_fidelity_table(records: list[Record | dict], title: str | None = "fidelity against fp32") -> Fitted:
     """One row per configuration that ran; columns a reader needs to trust a precision."""
-    many_models = len({r["identity"]["model"] for r in records}) > 1
-    many_backends = len({r["identity"]["backend"] for r in records}) > 1
-    samples = {(r.get("fidelity") or {}).get("sample") for r in records if r.get("fidelity")}
+    records = as_records(records)
+    many_models = len({r.identity.model for r in records}) > 1
+    many_backends = len({r.identity.backend for r in records}) > 1
+    samples = {r.fidelity.sample for r in records if r.fidelity}
     one_sample = samples.pop() if len(samples) == 1 else None
     # The run table's light box: eighteen columns of borders would cost a sixth of 120 columns.
     table = light_table(title, caption=f"compared on {one_sample}" if one_sample else None, caption_justify="left")
@@ -52,26 +53,26 @@ def build_fidelity_table(records: list[dict], title: str | None = "fidelity agai
         table.add_column(name, justify="left" if left else "right", no_wrap=name not in TEXT_COLUMNS,
                          min_width=TEXT_COLUMNS.get(name), overflow="fold")
     for record in records:
-        ident = record["identity"]
-        fidelity = record.get("fidelity")
-        cells = {"model": ident["model"], "backend": ident["backend"],
-                 "precision": Configuration.of(record).precision_label, "batch": str(ident["batch_size"])}
+        ident = record.identity
+        fidelity = record.fidelity
+        cells = {"model": ident.model, "backend": ident.backend, "precision": ident.precision_label,
+                 "batch": str(ident.batch_size)}
         if not fidelity:
-            cells["why"] = record.get("status") if record.get("status") != "ok" else "not checked"
+            cells["why"] = record.status if not record.ok else "not checked"
             table.add_row(*[cells.get(name, "") for name in shown], style="dim")
             continue
-        drop = fidelity.get("accuracy_drop")
+        drop = fidelity.accuracy_drop
         cells.update({
-            "sample": fidelity.get("sample") or "-", "reference": fidelity.get("reference") or "none",
-            "accuracy": _percent(fidelity.get("accuracy")),
-            "drop": "-" if drop is None or fidelity.get("is_reference") else f"{drop:.2f}",
-            "top-1 agree": _percent(fidelity.get("top1_agreement")),
-            "cosine": _number(fidelity.get("cosine"), ".6f"), "SQNR dB": _sqnr(fidelity),
-            "max abs": _number(fidelity.get("max_abs"), ".3g"), "mean abs": _number(fidelity.get("mean_abs"), ".3g"),
-            "rel err": _number(fidelity.get("rel_error"), ".3g"),
-            "NaN": str(fidelity.get("nan_count", "-")), "Inf": str(fidelity.get("inf_count", "-")),
-            "budget": _verdict(fidelity), "why": fidelity.get("judgement") or "",
+            "sample": fidelity.sample or "-", "reference": fidelity.reference or "none",
+            "accuracy": _percent(fidelity.accuracy),
+            "drop": "-" if drop is None or fidelity.is_reference else f"{drop:.2f}",
+            "top-1 agree": _percent(fidelity.top1_agreement),
+            "cosine": _number(fidelity.cosine, ".6f"), "SQNR dB": _sqnr(fidelity),
+            "max abs": _number(fidelity.max_abs, ".3g"), "mean abs": _number(fidelity.mean_abs, ".3g"),
+            "rel err": _number(fidelity.rel_error, ".3g"),
+            "NaN": _number(fidelity.nan_count, ""), "Inf": _number(fidelity.inf_count, ""),
+            "budget": _verdict(fidelity), "why": fidelity.judgement or "",
         })
-        style = "red" if fidelity.get("passed") is False else None
+        style = "red" if record.fidelity_failed else None
         table.add_row(*[cells.get(name, "") for name in shown], style=style)
     return Fitted(table, DROPPABLE, where="`calib show --fidelity FILE` on a wider terminal or the JSON has them")

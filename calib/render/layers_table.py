@@ -1,7 +1,7 @@
 """Per-layer tables: the slowest layers, totals by op kind, and two precisions side by side.
 
-Rows are read from stored records (record["layers"], see calib.layers.table); nothing
-here runs a model.
+Rows are read from stored records (Record.layers, see calib.layers.table); nothing
+here runs a model. The builders take calib.results.record.Record (or the dicts calib run holds).
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from calib.configuration import Configuration
 from calib.render import format as fmt
 from calib.render.fit import Fitted
+from calib.results.record import Record, as_record, as_records
 
 DEFAULT_TOP = 15
 # Left out first, in this order, where the terminal is too narrow (calib.render.fit).
@@ -45,13 +45,14 @@ def coverage_line(table: dict) -> str:
     return "; ".join(parts)
 
 
-def build_layer_table(record: dict, top: int | None = DEFAULT_TOP) -> Fitted:
+def build_layer_table(record: Record | dict, top: int | None = DEFAULT_TOP) -> Fitted:
     from calib.layers.table import top_layers
 
-    table = record["layers"]
+    record = as_record(record)
+    table = record.layers
     rows = top_layers(table, top)
-    shown = f"top {len(rows)} of {len(table.get('layers') or [])}" if top is not None else "all"
-    result = Table(title=f"{Configuration.of(record).label}: slowest layers ({shown})", title_justify="left",
+    shown = f"top {len(rows)} of {len(record.layer_rows)}" if top is not None else "all"
+    result = Table(title=f"{record.label}: slowest layers ({shown})", title_justify="left",
                    header_style="bold", caption=coverage_line(table), caption_justify="left")
     # "ms" is the layer's time in the median passes (see calib.layers.passes.build_table).
     for name in ("layer", "kind", "output", "compute", "ms", "p90", "share", "GFLOP/s", "flag"):
@@ -66,9 +67,10 @@ def build_layer_table(record: dict, top: int | None = DEFAULT_TOP) -> Fitted:
     return Fitted(result, DROPPABLE, where=SEE_DROPPED)
 
 
-def build_kind_table(record: dict) -> Fitted:
-    table = record["layers"]
-    result = Table(title=f"{Configuration.of(record).label}: by op kind", title_justify="left", header_style="bold")
+def build_kind_table(record: Record | dict) -> Fitted:
+    record = as_record(record)
+    table = record.layers
+    result = Table(title=f"{record.label}: by op kind", title_justify="left", header_style="bold")
     for name in ("kind", "layers", "ms", "share", "GFLOP/s"):
         result.add_column(name, justify="left" if name == "kind" else "right", no_wrap=True)
     for group in table.get("by_kind") or []:
@@ -77,14 +79,15 @@ def build_kind_table(record: dict) -> Fitted:
     return Fitted(result)
 
 
-def build_compare_table(baseline: dict, record: dict, top: int | None = DEFAULT_TOP) -> Fitted:
+def build_compare_table(baseline: Record | dict, record: Record | dict, top: int | None = DEFAULT_TOP) -> Fitted:
     """Layers of `record` beside the same layers of `baseline`, the ones slowed most first."""
     from calib.layers.table import compare_tables
 
-    base_precision, precision = baseline["identity"]["precision"], record["identity"]["precision"]
-    pairs = compare_tables(baseline["layers"], record["layers"])
+    baseline, record = as_record(baseline), as_record(record)
+    base_precision, precision = baseline.precision, record.precision
+    pairs = compare_tables(baseline.layers, record.layers)
     rows = pairs if top is None else pairs[:top]
-    result = Table(title=f"{Configuration.of(record).label} vs {base_precision}: layers by time added",
+    result = Table(title=f"{record.label} vs {base_precision}: layers by time added",
                    title_justify="left", header_style="bold")
     for name in ("layer", "kind", f"{base_precision} ms", f"{precision} ms", "speed-up", "added ms", "compute",
                  "flag"):
@@ -102,15 +105,15 @@ def build_compare_table(baseline: dict, record: dict, top: int | None = DEFAULT_
     return Fitted(result, ("compute",), where=SEE_DROPPED)
 
 
-def print_layer_tables(records: list[dict], console, top: int | None = DEFAULT_TOP) -> None:
+def print_layer_tables(records: list[Record | dict], console, top: int | None = DEFAULT_TOP) -> None:
     """What `calib run --layers` prints after the run table: per configuration, layers then kinds."""
-    for record in records:
-        table = record.get("layers")
-        if record.get("status") != "ok" or not table:
+    for record in as_records(records):
+        table = record.layers
+        if not record.ok or not table:
             continue
-        if not table.get("layers"):
+        if not record.has_layers:
             why = table.get("reason") or table.get("method")
-            console.print(f"{Configuration.of(record).label}: no per-layer table ({why})", style="dim")
+            console.print(f"{record.label}: no per-layer table ({why})", style="dim")
             continue
         console.print(build_layer_table(record, top))
         console.print(build_kind_table(record))

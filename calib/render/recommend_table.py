@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from calib.configuration import Configuration
 from calib.render import format as fmt
 from calib.render.fit import Fitted, light_table
 
@@ -19,8 +18,8 @@ def headline(choice) -> str:
     if best is None:
         return (f"{where}: [bold red]no configuration ran natively within the budget[/] "
                 f"(max drop {choice.max_drop:g}); see why below")
-    configuration = Configuration.of(best.record)
-    fidelity = (best.record.get("fidelity") or {}).get("compact") or "fp32"
+    configuration = best.record.identity
+    fidelity = best.record.fidelity_compact or "fp32"
     return (f"{where}: use [bold green]{configuration.precision_label}[/] through [bold]{configuration.backend}[/] at "
             f"batch {configuration.batch_size}: {fmt.ms(best.cost_ms)} ms per {choice.by}, fidelity {fidelity} "
             f"(max drop {choice.max_drop:g})")
@@ -36,8 +35,8 @@ def build_recommend_table(choice, show_source: bool) -> Fitted:
         table.add_column(name, justify="right" if name in ("batch", cost) else "left", no_wrap=not text,
                          min_width={"fidelity": 16, "why": 20, "file": 12}.get(name), overflow="fold")
     for option in choice.options:
-        configuration = Configuration.of(option.record)
-        fidelity = (option.record.get("fidelity") or {}).get("compact") or "-"
+        configuration = option.record.identity
+        fidelity = option.record.fidelity_compact or "-"
         row = [configuration.backend, configuration.precision_label, str(configuration.batch_size), fmt.ms(option.cost_ms),
                fidelity, Text(option.decision, style=_DECISION_STYLE.get(option.decision, "dim")), option.why]
         table.add_row(*(row + ([option.source] if show_source else [])))

@@ -1,6 +1,7 @@
 """The tables `calib train` (and `calib show` on a train results file) prints: one row per precision
 with speed, memory and loss fidelity against the baseline, and the per-layer forward/backward
-table of every precision side by side (--layers)."""
+table of every precision side by side (--layers). The builders take calib.results.record.Record
+(or the dicts calib train holds); a record's "training" section stays a mapping (calib.train.record)."""
 
 from __future__ import annotations
 
@@ -11,28 +12,29 @@ from rich.text import Text
 from calib.dtypes import short_name
 from calib.render import format as fmt
 from calib.render.fit import Fitted, light_table
+from calib.results.record import Record, as_records
 
 DROPPABLE = ("fwd", "bwd", "opt", "NaN", "scaler", "Δ mem", "peak mem", "dtypes w/g/opt/mm")
 SEE_DROPPED = "`calib show FILE` on a wider terminal or the JSON has them"
 LAYER_ROWS = 15
 
 
-def is_train_result(records: list[dict]) -> bool:
-    return bool(records) and all("training" in record for record in records)
+def is_train_result(records: list[Record | dict]) -> bool:
+    return bool(records) and all(record.is_training for record in as_records(records))
 
 
-def _baseline(records: list[dict]) -> dict | None:
-    names = {r["training"].get("baseline") for r in records if r.get("status") == "ok"} - {None}
+def _baseline(records: list[Record]) -> Record | None:
+    names = {r.training.get("baseline") for r in records if r.ok} - {None}
     name = next(iter(names), None)
-    return next((r for r in records if r["identity"]["precision"] == name and r.get("status") == "ok"), None)
+    return next((r for r in records if r.precision == name and r.ok), None)
 
 
 def _median(values) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _dtypes(record: dict) -> str:
-    dtypes = record["training"].get("dtypes") or {}
+def _dtypes(record: Record) -> str:
+    dtypes = record.training.get("dtypes") or {}
 
     def one(key):
         values = dtypes.get(key)
@@ -49,25 +51,26 @@ def _delta(value, base) -> str:
     return f"{change:+.1f}%"
 
 
-def _peak(record: dict) -> int | None:
-    return (record["training"].get("memory") or {}).get("peak_bytes")
+def _peak(record: Record) -> int | None:
+    memory = record.training.get("memory")
+    return memory.get("peak_bytes") if memory else None
 
 
-def _rate(record: dict) -> tuple[float | None, str]:
-    training = record["training"]
+def _rate(record: Record) -> tuple[float | None, str]:
+    training = record.training
     if training.get("tokens_per_s") is not None:
         return training["tokens_per_s"], "tok/s"
     return training.get("samples_per_s"), "samples/s"
 
 
-def _accuracy(record: dict) -> str:
-    if (record.get("fidelity") or {}).get("passed") is False:  # said in words: logs have no colour
+def _accuracy(record: Record) -> str:
+    if record.fidelity_failed:  # said in words: logs have no colour
         return f"FAIL {_accuracy_figures(record)}"
     return _accuracy_figures(record)
 
 
-def _accuracy_figures(record: dict) -> str:
-    evaluation = record["training"].get("eval") or {}
+def _accuracy_figures(record: Record) -> str:
+    evaluation = record.training.get("eval") or {}
     if evaluation.get("int8_accuracy") is not None:
         return f"{100 * evaluation['accuracy']:.1f}% fq, {100 * evaluation['int8_accuracy']:.1f}% int8"
     if evaluation.get("accuracy") is not None:
@@ -75,19 +78,20 @@ def _accuracy_figures(record: dict) -> str:
     return "-"
 
 
-def _scaler(record: dict) -> str:
-    scaler = record["training"].get("grad_scaler")
+def _scaler(record: Record) -> str:
+    scaler = record.training.get("grad_scaler")
     if not scaler:
         return "-"
     last = scaler["scale"][-1] if scaler.get("scale") else None
     return f"{scaler['skipped']} skip, {last:g}" if last is not None else f"{scaler['skipped']} skip"
 
 
-def build_train_table(records: list[dict], title: str | None = None) -> Fitted:
+def build_train_table(records: list[Record | dict], title: str | None = None) -> Fitted:
+    records = as_records(records)
     base = _baseline(records)
     base_rate = _rate(base)[0] if base else None
     base_peak = _peak(base) if base else None
-    unit = _rate(records[0])[1] if records and records[0].get("status") == "ok" else "samples/s"
+    unit = _rate(records[0])[1] if records and records[0].ok else "samples/s"
     table = light_table(title)
     columns = ["precision", "hw", "dtypes w/g/opt/mm", "ms/step", "fwd", "bwd", "opt", unit,
                f"Δ {unit}", "peak mem", "Δ mem", "final loss", "max |Δloss|", "accuracy", "scaler", "NaN"]
@@ -95,15 +99,15 @@ def build_train_table(records: list[dict], title: str | None = None) -> Fitted:
         left = name in ("precision", "hw", "dtypes w/g/opt/mm", "accuracy", "scaler")
         table.add_column(name, justify="left" if left else "right", no_wrap=name != "accuracy", overflow="fold")
     for number, record in enumerate(records):
-        precision = record["identity"]["precision"]
-        verdict = (record.get("verdict") or {}).get("status") or "?"
+        precision = record.precision
+        verdict = record.verdict_status or "?"
         style_of = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}
         hw = Text(verdict, style=style_of.get(verdict, "dim"))
-        if record.get("status") != "ok":
-            table.add_row(precision, hw, "-", record.get("status", "?"),
-                          *[""] * (len(columns) - 4), style="red" if record.get("status") == "failed" else "dim")
+        if not record.ok:
+            table.add_row(precision, hw, "-", record.status or "?",
+                          *[""] * (len(columns) - 4), style="red" if record.status == "failed" else "dim")
             continue
-        training, summary = record["training"], record.get("summary") or {}
+        training, summary = record.training, record.summary
         phases = training.get("phases_ms") or {}
         rate, _ = _rate(record)
         nonfinite = training.get("nonfinite") or {}
@@ -111,7 +115,8 @@ def build_train_table(records: list[dict], title: str | None = None) -> Fitted:
         deviation = training.get("loss_max_deviation")
         is_base = record is base
         table.add_row(
-            precision + (" (base)" if is_base else ""), hw, _dtypes(record), fmt.ms(summary.get("median_ms")),
+            precision + (" (base)" if is_base else ""), hw, _dtypes(record),
+            fmt.ms(summary.median_ms if summary else None),
             fmt.ms(_median(phases.get("forward"))), fmt.ms(_median(phases.get("backward"))),
             fmt.ms(_median(phases.get("optimizer"))), fmt.rate(rate),
             "-" if is_base else _delta(rate, base_rate), fmt.size(_peak(record)),
@@ -130,34 +135,35 @@ def _loss(value) -> str:
     return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
 
 
-def note_lines(records: list[dict]) -> list[str]:
+def note_lines(records: list[Record | dict]) -> list[str]:
     """Skips and failures with their reasons, the evidence behind every emulated verdict, what the
     dtype column and the memory figure mean, and the data the steps ran on."""
+    records = as_records(records)
     lines = []
-    ok = [r for r in records if r.get("status") == "ok"]
+    ok = [r for r in records if r.ok]
     for record in records:
-        precision = record["identity"]["precision"]
-        if record.get("status") != "ok":
-            lines.append(f"{precision} {record.get('status')}: {record.get('reason')}")
-        verdict = record.get("verdict") or {}
-        if verdict.get("status") == "emulated":
-            lines.append(f"{precision} is emulated on this device: {verdict.get('evidence')}")
+        precision = record.precision
+        if not record.ok:
+            lines.append(f"{precision} {record.unmeasured_reason}")
+        if record.verdict_status == "emulated":
+            lines.append(f"{precision} is emulated on this device: {record.verdict.evidence}")
     for record in ok:
-        training = record["training"]
-        if record["identity"]["precision"] == "int8-qat" and training.get("qat_overhead"):
-            qat = record.get("backend_info", {}).get("qat") or {}
+        training = record.training
+        if record.precision == "int8-qat" and training.get("qat_overhead"):
+            qat = record.backend_info.get("qat") if record.backend_info else None
+            qat = qat or {}
             lines.append(f"int8-qat: a step takes {training['qat_overhead']:.2f}x fp32's "
                          f"({qat.get('fake_quant_modules', '?')} fake-quant modules, engine {qat.get('engine')}); "
                          f"converted to int8 in {(training.get('eval') or {}).get('convert_s') or 0:.2f} s")
         if training.get("compile_s") is not None:
-            lines.append(f"{record['identity']['precision']}: torch.compile took {training['compile_s']:.1f} s "
+            lines.append(f"{record.precision}: torch.compile took {training['compile_s']:.1f} s "
                          "(the first, warm-up step)")
     if ok:
-        first = ok[0]["training"]
+        first = ok[0].training
         settings = first.get("settings") or {}
         memory = first.get("memory") or {}
         base = _baseline(records)
-        against = base["identity"]["precision"] if base else "-"
+        against = base.precision if base else "-"
         lines.append(f"dtypes: weights/grads/optimizer state/matmul-conv compute, read from the tensors; "
                      f"peak mem: {memory.get('peak_kind')}; Δ against {against}")
         lines.append(f"{settings.get('steps')} steps ({settings.get('warmup_steps')} warm-up) of batch "
@@ -167,33 +173,30 @@ def note_lines(records: list[dict]) -> list[str]:
     return lines
 
 
-def warning_lines(records: list[dict]) -> list[str]:
-    return [f"{record['identity']['precision']}: {warning}" for record in records
-            for warning in record.get("warnings") or []]
+def warning_lines(records: list[Record | dict]) -> list[str]:
+    return [f"{record.precision}: {warning}" for record in as_records(records) for warning in record.warnings]
 
 
-def build_train_layers_table(records: list[dict], top: int | None = LAYER_ROWS) -> Fitted | None:
+def build_train_layers_table(records: list[Record | dict], top: int | None = LAYER_ROWS) -> Fitted | None:
     """Per-module forward and backward ms of every precision with a layer table, side by side, the
     baseline's slowest layers first; speed-up = baseline's fwd+bwd / this precision's."""
-    with_layers = [r for r in records if r.get("status") == "ok" and (r.get("layers") or {}).get("layers")]
+    with_layers = [r for r in as_records(records) if r.ok and r.has_layers]
     if not with_layers:
         return None
     base = _baseline(with_layers) or with_layers[0]
-    if not (base.get("layers") or {}).get("layers"):
-        base = with_layers[0]
-    by_name = {id(r): {row["name"]: row for row in r["layers"]["layers"]} for r in with_layers}
-    names = [row["name"] for row in sorted(base["layers"]["layers"], key=lambda row: -(row.get("median_ms") or 0))]
-    extra = [row["name"] for r in with_layers for row in r["layers"]["layers"] if row["name"] not in names]
+    by_name = {id(r): {row["name"]: row for row in r.layer_rows} for r in with_layers}
+    names = [row["name"] for row in sorted(base.layer_rows, key=lambda row: -(row.get("median_ms") or 0))]
+    extra = [row["name"] for r in with_layers for row in r.layer_rows if row["name"] not in names]
     names += list(dict.fromkeys(extra))
     if top is not None:
         names = names[:top]
-    base_name = base["identity"]["precision"]
-    table = light_table(f"{base['identity']['model']}: forward / backward ms per layer and training step "
+    base_name = base.precision
+    table = light_table(f"{base.identity.model}: forward / backward ms per layer and training step "
                         f"(slowest {len(names)} in {base_name})")
     table.add_column("layer", no_wrap=False, overflow="fold", min_width=14)
     table.add_column("kind", no_wrap=True)
     for record in with_layers:
-        precision = record["identity"]["precision"]
+        precision = record.precision
         table.add_column(f"{precision} fwd", justify="right", no_wrap=True)
         table.add_column(f"{precision} bwd", justify="right", no_wrap=True)
         if record is not base:
@@ -213,24 +216,25 @@ def build_train_layers_table(records: list[dict], top: int | None = LAYER_ROWS) 
         table.add_row(*cells)
     totals = ["total (layers)", ""]
     for record in with_layers:
-        layers = record["layers"]
+        layers = record.layers
         totals += [fmt.ms(layers.get("forward_sum_ms")), fmt.ms(layers.get("backward_sum_ms"))]
         if record is not base:
-            ratio = base["layers"]["sum_ms"] / layers["sum_ms"] if layers.get("sum_ms") else None
+            ratio = base.layers["sum_ms"] / layers["sum_ms"] if layers.get("sum_ms") else None
             totals.append(fmt.ratio(ratio))
     table.add_row(*totals, style="bold")
     return Fitted(table, where="--layers-csv or the JSON has every layer")
 
 
-def layer_coverage_lines(records: list[dict]) -> list[str]:
+def layer_coverage_lines(records: list[Record | dict]) -> list[str]:
     from calib.render.layers_table import coverage_line
 
-    return [f"{record['identity']['precision']}: {coverage_line(record['layers'])}" for record in records
-            if record.get("status") == "ok" and (record.get("layers") or {}).get("layers")]
+    return [f"{record.precision}: {coverage_line(record.layers)}" for record in as_records(records)
+            if record.ok and record.has_layers]
 
 
-def print_train_results(records: list[dict], console, title: str | None = None) -> None:
+def print_train_results(records: list[Record | dict], console, title: str | None = None) -> None:
     """The run table, the layer table (when there is one), then warnings and notes."""
+    records = as_records(records)
     console.print(build_train_table(records, title))
     layers = build_train_layers_table(records)
     if layers is not None:

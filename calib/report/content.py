@@ -8,6 +8,7 @@ from pathlib import Path
 
 from calib.compare.align import Column, Row, align
 from calib.compare.environment import against_first
+from calib.results.record import Record, ResultFile
 
 ENVIRONMENT_KEYS = ("host", "os", "cpu_model", "cpu_arch", "cpu_count_logical", "threads", "cpu_governor",
                     "torch_cpu_capability", "gpu_name", "gpu_compute_capability", "power_mode", "python", "torch",
@@ -70,43 +71,36 @@ class ReportContent:
         return metric_title(self.accuracy_metric or "metric")
 
 
-def fidelity_value(record: dict, metric: str) -> float | None:
-    fidelity = record.get("fidelity") or {}
-    for source in (fidelity, fidelity.get("metrics") or {}):
-        value = source.get(metric) if isinstance(source, dict) else None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
+def fidelity_value(record: Record, metric: str) -> float | None:
+    return record.fidelity.value(metric) if record.fidelity else None
 
 
-def _pick_metric(records: list[dict]) -> str | None:
+def _pick_metric(records: list[Record]) -> str | None:
     for metric in FIDELITY_METRICS:
         if any(fidelity_value(r, metric) is not None for r in records):
             return metric
     return None
 
 
-def build_content(results: list[dict], title: str | None = None) -> ReportContent:
+def build_content(results: list[ResultFile | dict], title: str | None = None) -> ReportContent:
     columns, rows = align(results)
     names = {column.index: f"#{column.index + 1} {column.device}" for column in columns}
     latency, measured_cells, notes = [], [], []
     for row in rows:
         for index, cell in sorted(row.cells.items()):
             if cell.summary is None:
-                notes.append(f"{row.label} on {names[index]}: {cell.record.get('status')} "
-                             f"({cell.record.get('reason')})")
+                notes.append(f"{row.label} on {names[index]}: {cell.record.status} ({cell.record.reason})")
                 continue
             measured_cells.append((row, index, cell))
-            latency.append(LatencyEntry(row.label, names[index], cell.record["identity"]["precision"],
+            latency.append(LatencyEntry(row.label, names[index], cell.record.precision,
                                         cell.summary.median_ms, cell.summary.ci95_low_ms, cell.summary.ci95_high_ms,
                                         cell.speedup_vs_fp32, cell.verdict))
 
     layer_sections = []
-    with_layers = [(row, index, cell) for row, index, cell in measured_cells
-                   if (cell.record.get("layers") or {}).get("layers")]
+    with_layers = [(row, index, cell) for row, index, cell in measured_cells if cell.record.has_layers]
     for row, index, cell in sorted(with_layers, key=lambda item: -item[2].summary.median_ms)[:SLOWEST_WITH_LAYERS]:
-        table = cell.record["layers"]
-        slowest = sorted(table["layers"], key=lambda layer: -(layer.get("median_ms") or 0))[:LAYERS_SHOWN]
+        table = cell.record.layers
+        slowest = sorted(cell.record.layer_rows, key=lambda layer: -(layer.get("median_ms") or 0))[:LAYERS_SHOWN]
         layer_sections.append(LayerSection(f"{row.label} on {names[index]}", cell.summary.median_ms, slowest,
                                            table.get("coverage")))
 
@@ -116,7 +110,7 @@ def build_content(results: list[dict], title: str | None = None) -> ReportConten
         for row, index, cell in measured_cells:
             value = fidelity_value(cell.record, metric)
             if value is not None:
-                points.append({"label": cell.record["identity"]["precision"], "series": names[index],
+                points.append({"label": cell.record.precision, "series": names[index],
                                "row": row.label, "latency_ms": cell.summary.median_ms, "value": value})
 
     environments = [(f"{names[c.index]} {Path(c.path).name}", c.environment) for c in columns]
@@ -131,9 +125,9 @@ def _loss_curves(measured_cells, names) -> list[dict]:
     """The per-step loss of every `calib train` record (calib.train.record's "training")."""
     curves = []
     for row, index, cell in measured_cells:
-        training = cell.record.get("training") or {}
+        training = cell.record.training or {}
         if training.get("loss"):
-            curves.append({"label": f"{cell.record['identity']['precision']} ({names[index]})", "row": row.label,
+            curves.append({"label": f"{cell.record.precision} ({names[index]})", "row": row.label,
                            "series": names[index], "loss": training["loss"], "final_loss": training.get("final_loss"),
                            "max_deviation": training.get("loss_max_deviation"), "baseline": training.get("baseline")})
     return curves

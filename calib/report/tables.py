@@ -21,7 +21,7 @@ def latency_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
                 cells.append("not run")
                 continue
             if cell.summary is None:
-                cells.append(str(cell.record.get("status")))
+                cells.append(str(cell.record.status))
                 continue
             text = (f"{fmt.ms(cell.summary.median_ms)} ms [{fmt.ms(cell.summary.ci95_low_ms)}-"
                     f"{fmt.ms(cell.summary.ci95_high_ms)}], {speedup_text(cell.speedup_vs_fp32)} vs fp32, "

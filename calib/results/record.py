@@ -119,6 +119,12 @@ class _Section:
                 out[key] = _copy(value)
         return out
 
+    def __bool__(self) -> bool:
+        """As the JSON object's truth: an empty section (read from {}) is false."""
+        if self.layout is not None:
+            return bool(self.layout)
+        return bool(self.extra) or any(not _unset(getattr(self, name)) for name in self._known())
+
     def get(self, name: str, default=None):
         """A typed field or, for a key this class does not type, the stored value (JSON form)."""
         if name in self._known():
@@ -301,7 +307,7 @@ class Record(_Section):
     """One configuration of a results file (calib.results.schema)."""
 
     identity: Configuration
-    status: str = "ok"  # ok | skipped | failed
+    status: str | None = None  # ok | skipped | failed
     reason: str | None = None
     storage_dtype: str | None = None
     compute_dtype: str | None = None

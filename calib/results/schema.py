@@ -9,7 +9,7 @@
   "records": [ one record per configuration, see below ]
 }
 
-A record:
+A record (read and written by calib.results.record.Record.from_json / to_json):
   "identity": {"model", "backend", "precision", "batch_size", "input_shape", "device"}
   "status": "ok" | "skipped" | "failed";  "reason": str | null
   "storage_dtype", "compute_dtype", "verdict": {"status", "evidence"} | null
@@ -51,19 +51,27 @@ SUPPORTED_VERSIONS = (1,)
 IDENTITY_FIELDS = FIELDS  # a record's "identity" is a calib.configuration.Configuration
 
 
-def identity(record: dict) -> tuple:
-    """Hashable identity of a configuration, used to align records across files."""
-    return Configuration.of(record).key
+def identity(record) -> tuple:
+    """Hashable identity of a configuration, used to align records across files (a stored dict or a
+    calib.results.record.Record)."""
+    return _configuration(record).key
 
 
-def identity_label(record: dict) -> str:
-    return Configuration.of(record).label
+def identity_label(record) -> str:
+    return _configuration(record).label
 
 
-def summary_of(record: dict) -> Summary | None:
-    """Statistics recomputed from the raw samples (the truth), or None when nothing ran."""
+def summary_of(record) -> Summary | None:
+    """Statistics recomputed from the raw samples (the truth), or None when nothing ran. Readers of
+    stored files use calib.results.record.Record.summary; this serves code that still holds dicts."""
+    if not isinstance(record, dict):
+        return record.summary
     timing = record.get("timing") or {}
     samples = timing.get("samples_ms") or []
     if record.get("status") != "ok" or not samples:
         return None
     return summarize(samples, record["identity"].get("batch_size", 1))
+
+
+def _configuration(record) -> Configuration:
+    return Configuration.of(record) if isinstance(record, dict) else record.identity
