@@ -36,7 +36,8 @@ class Precision:
         return TENSOR_CORE_CC[self.compute] if self.cuda_only else None
 
 
-def _since(compute: str) -> str:
+def cuda_since(compute: str) -> str:
+    """'CUDA 8.9+': the compute capability whose tensor cores compute in `compute` (fp8, tf32, ...)."""
     return f"CUDA {cc_text(TENSOR_CORE_CC[compute])}+"
 
 
@@ -46,7 +47,7 @@ PRECISIONS: dict[str, Precision] = {
         Precision("fp32", "float32", "float32", "float", description="reference: fp32 storage and compute"),
         Precision(
             "tf32", "float32", "tf32", "float", cuda_only=True,
-            description=f"fp32 storage, TF32 tensor-core matmul/conv ({_since('tf32')})",
+            description=f"fp32 storage, TF32 tensor-core matmul/conv ({cuda_since('tf32')})",
         ),
         Precision("fp16", "float16", "float16", "float", description="model and inputs cast to fp16"),
         Precision("bf16", "bfloat16", "bfloat16", "float", description="model and inputs cast to bf16"),
@@ -59,7 +60,7 @@ PRECISIONS: dict[str, Precision] = {
         Precision("int8-static", "int8", "int8", "int8",
                   description="int8 weights and activations, ranges from calibration data"),
         Precision("fp8", "float8_e4m3fn", "float8_e4m3fn", "fp8", cuda_only=True,
-                  description=f"fp8 e4m3 matmul ({_since('fp8')})"),
+                  description=f"fp8 e4m3 matmul ({cuda_since('fp8')})"),
     ]
 }
 
@@ -70,3 +71,17 @@ def get_precision(name: str) -> Precision:
     except KeyError:
         raise UsageError(f"unknown precision {name!r}; choose from: {', '.join(PRECISIONS)}") from None
 
+
+def capability_reason(precision: Precision, device: str) -> str | None:
+    """Why `device` cannot run a CUDA-only precision ("needs CUDA compute capability 8.9+; cuda:0 is 8.6");
+    None when it can, or when the precision needs no particular capability."""
+    needed = precision.min_compute_capability
+    if needed is None:
+        return None
+    wanted = f"needs CUDA compute capability {cc_text(needed)}+"
+    if not device.startswith("cuda"):
+        return f"{wanted}; this device is {device}"
+    import torch
+
+    capability = tuple(torch.cuda.get_device_capability(torch.device(device)))
+    return f"{wanted}; {device} is {cc_text(capability)}" if capability < needed else None

@@ -76,8 +76,8 @@ def convert(module, config: RunConfig, example_inputs: tuple, calibration_model=
     elif precision.storage_dtype != "float32":
         dtype = torch_dtype(precision.storage_dtype)
         module = module.to(dtype)
-        if config.int8.keep_float:  # mixed precision: these layers back in fp32 (calib.sensitivity.cast)
-            from calib.sensitivity.cast import keep_float
+        if config.int8.keep_float:  # mixed precision: these layers back in fp32 (calib.quant.cast)
+            from calib.quant.cast import keep_float
 
             module = keep_float(module, config.int8.keep_float, dtype, info)
         inputs = tuple(t.to(dtype) if t.is_floating_point() else t for t in inputs)

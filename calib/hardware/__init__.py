@@ -9,18 +9,8 @@ Public interface used by the rest of calib:
 
 from __future__ import annotations
 
-import os
-
+from calib.hardware.cpu import physical_cores
 from calib.hardware.report import device_report
-
-
-def physical_cores() -> int:
-    try:
-        import psutil
-
-        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
-    except Exception:
-        return os.cpu_count() or 1
 
 
 def verdict_for(report: dict | None, device_id: str, precision: str) -> dict | None:

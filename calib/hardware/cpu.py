@@ -26,6 +26,16 @@ def _sys_topology(root) -> tuple[int | None, int | None]:
     return (len(topologies) or None), (len(cores) or None)
 
 
+def physical_cores() -> int:
+    """This machine's physical cores (calib's default thread count)."""
+    try:
+        import psutil
+
+        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    except Exception:
+        return os.cpu_count() or 1
+
+
 def detect_cpu(root=None) -> dict:
     text = read_text(root, "/proc/cpuinfo") or ""
     info = parse_cpu_text(text)

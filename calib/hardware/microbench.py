@@ -203,7 +203,7 @@ def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads:
     """
     import torch
 
-    from calib.hardware import physical_cores
+    from calib.hardware.cpu import physical_cores
 
     if device_ids is None:
         device_ids = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]

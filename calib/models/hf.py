@@ -28,7 +28,7 @@ from pathlib import Path
 from torch import nn
 
 from calib.errors import ModelLoadError, UsageError, first_line
-from calib.models.loader import SEED, LoadedModel
+from calib.models.base import SEED, LoadedModel
 
 PREFIX = "hf:"
 DEFAULT_SEQ_LEN = 128

@@ -12,50 +12,13 @@ import os
 import re
 import sys
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from calib.errors import ModelLoadError, UsageError, first_line
+from calib.models.base import SEED, LoadedModel
 from calib.models.catalog import CATALOG, get_entry
-
-SEED = 0
-
-
-@dataclass
-class LoadedModel:
-    name: str
-    module: object  # torch.nn.Module (or ScriptModule / exported module)
-    input_kind: str
-    item_shape: tuple[int, ...]
-    source: str
-    family: str = "custom"
-    vocab_size: int | None = None
-    example_inputs: tuple | None = None  # user-provided, batch included
-    info: dict = field(default_factory=dict)
-    weights: str = "user"  # "random" (catalog, seeded init), "trained" (shipped), "user" (a file: yours)
-    fixed_batch: int | None = None  # a graph exported for one batch size only (.pt2, .onnx): that size
-    fixed_batch_hint: str = ""  # how to get a graph that takes other batch sizes
-    train_parts: tuple = ()  # a factory's (loss_fn, make_batch) after (module, example_inputs): calib.train.task
-
-    def make_inputs(self, batch_size: int, seed: int = SEED) -> tuple:
-        """Seeded inputs for one call at this batch size (fp32 / int64, on the CPU)."""
-        import torch
-
-        if self.example_inputs is not None:
-            return tuple(_rebatch(t, batch_size) for t in self.example_inputs)
-        generator = torch.Generator().manual_seed(seed)
-        shape = (batch_size, *self.item_shape)
-        if self.input_kind == "tokens":
-            high = self.vocab_size or 1000
-            return (torch.randint(0, high, shape, generator=generator),)
-        return (torch.randn(shape, generator=generator),)
-
-
-def _rebatch(tensor, batch_size: int):
-    if tensor.shape[0] == batch_size:
-        return tensor
-    reps = (batch_size + tensor.shape[0] - 1) // tensor.shape[0]
-    return tensor.repeat(reps, *([1] * (tensor.dim() - 1)))[:batch_size]
+from calib.models.onnx_model import load_onnx_model
+from calib.models.openvino_model import load_ir_model
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
@@ -79,16 +42,12 @@ def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int
     IR .xml (a graph has no torch module: only the onnxruntime and openvino backends run it), and Hugging
     Face model directories (hf:DIR, or a DIR with config.json: calib.models.hf)."""
     if spec.startswith("hf:") or (Path(spec) / "config.json").is_file():
-        from calib.models.hf import load_hf
+        from calib.models.hf import load_hf  # torch and transformers: only when a Hugging Face model is asked for
 
         return load_hf(spec, seq_len, input_shape)
     if spec.endswith(".onnx"):
-        from calib.backends.onnx_model import load_onnx_model
-
         return load_onnx_model(spec, input_shape)
     if spec.endswith(".xml"):  # an OpenVINO IR (.xml + .bin): only the openvino backend runs it
-        from calib.backends.openvino_model import load_ir_model
-
         return load_ir_model(spec, input_shape)
     return load_model(spec, input_shape, seq_len, trust_code)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from calib.dtypes import dtype_of_onnx_element, onnx_type_text
 from calib.errors import ModelLoadError, UsageError
-from calib.models.loader import SEED, LoadedModel
+from calib.models.base import SEED, LoadedModel
 
 # Input types calib makes seeded tensors for and feeds through numpy (which has no bfloat16).
 _FEEDABLE = ("float32", "float16", "float64", "int64", "int32", "bool")

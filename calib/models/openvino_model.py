@@ -1,6 +1,6 @@
 """`--model file.xml`: an OpenVINO IR (.xml + .bin) as a LoadedModel with no torch module.
 
-Read like an .onnx file (calib.backends.onnx_model): the batch axis is the first dimension of
+Read like an .onnx file (calib.models.onnx_model): the batch axis is the first dimension of
 every input, the rest comes from the graph or from --input-shape where the graph leaves it
 dynamic. Only the OpenVINO backend runs it.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from calib.backends.onnx_model import _FEEDABLE, GraphInput, OnnxLoadedModel
+from calib.models.onnx_model import _FEEDABLE, GraphInput, OnnxLoadedModel
 from calib.errors import ModelLoadError, UsageError
 
 

@@ -1,21 +1,17 @@
-"""fp16/bf16 per layer on torch: one layer cast and the rest fp32 (the sensitivity pass), or the
+"""fp16/bf16 per layer on torch: some layers cast and the rest fp32 (the sensitivity pass), or the
 whole model cast with some layers kept fp32 (the fallback's mixed configuration).
 
 The torch backend casts whole modules (calib.backends.torch_eager); a switched layer is wrapped to
 cast its floating inputs to its own dtype and its outputs back to its neighbours' (what a graph with
-a cast island computes). `prepare` serves the sensitivity pass; `keep_float` is what the torch
-backend calls for Int8Settings.keep_float at fp16/bf16.
+a cast island computes). `keep_float` is what the torch backend calls for Int8Settings.keep_float at
+fp16/bf16; `cast_only` is what the sensitivity pass (calib.sensitivity.score) calls for quantize_only.
 """
 
 from __future__ import annotations
 
-import copy
-import time
-
 from torch import nn
 
-from calib.backends.base import Prepared, module_size_bytes
-from calib.precisions import get_precision, torch_dtype
+from calib.errors import UsageError
 
 
 class CastIsland(nn.Module):
@@ -41,8 +37,6 @@ def _inputs_to_own_dtype(module, args):
 
 def _swap(module, names, make) -> None:
     """Replace each named submodule by make(child); UsageError naming any that is not there."""
-    from calib.errors import UsageError
-
     wanted, found = set(names), set()
     for parent_name, parent in list(module.named_modules()):
         for child_name, child in list(parent.named_children()):
@@ -71,20 +65,9 @@ def keep_float(module, names, dtype, info: dict | None = None):
     return module
 
 
-def prepare(model, run_config) -> Prepared:
-    """A Prepared of `model` with Int8Settings.quantize_only layers at run_config's fp16/bf16 precision."""
+def cast_only(module, names, dtype):
+    """An fp32 module with the named layers at `dtype`: each takes its inputs in `dtype` and gives fp32 out."""
     import torch
 
-    from calib.backends.torch_eager import bound_call, run_on_inputs
-
-    precision = get_precision(run_config.precision)
-    dtype = torch_dtype(precision.storage_dtype)
-    started = time.perf_counter()
-    module = copy.deepcopy(model.module).eval()
-    names = set(run_config.int8.quantize_only)
     _swap(module, names, lambda child: CastIsland(child, dtype, torch.float32))
-    inputs = model.make_inputs(run_config.batch_size)
-    return Prepared(run=bound_call(module, inputs, None), device="cpu", storage_dtype="float32",
-                    compute_dtype=precision.compute_dtype, model_size_bytes=module_size_bytes(module),
-                    conversion_s=time.perf_counter() - started, module=module, inputs=inputs,
-                    info={"cast_only": sorted(names)}, run_on=run_on_inputs(module, inputs, None))
+    return module

@@ -1,10 +1,10 @@
 """Which layers cost the accuracy, and the mixed precision that keeps the budget.
 
 names    - the switchable layers of a model, in the namespace of the backend that quantizes it
-score    - one evaluation outside the sweep: prepare, the sweep's fidelity pass, its score
+score    - one evaluation outside the sweep: prepare (fp16/bf16 on some torch layers only through
+           calib.quant.cast, since the torch backend casts whole modules), the sweep's fidelity pass, its score
 ranking  - the per-layer pass (`calib sensitivity`): one layer at the precision at a time, ranked,
            with each layer's share of the per-layer latency table
-cast     - fp16/bf16 on some torch layers only (the torch backend casts whole modules)
 fallback - `calib run --max-drop X --fallback`: keep the most sensitive layers fp32, group by group,
            until within budget; the mixed configuration measured as its own record (variant "mixed")
 

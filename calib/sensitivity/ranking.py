@@ -69,7 +69,7 @@ class Ranking:
 
 def one_layer_config(run_config, name: str):
     """`run_config` with only `name` at its precision (int8: the backend's quantizer; fp16/bf16 on torch:
-    calib.sensitivity.cast)."""
+    calib.quant.cast)."""
     return replace(run_config, int8=replace(run_config.int8, quantize_only=(name,), keep_float=()))
 
 
@@ -220,7 +220,7 @@ def _with_estimates(model, backend, run_config, rows):
         from calib.quant.error_analysis import analyse
 
         calibration = run_config.calibration
-        batches = calibration_inputs(model, calibration, batch_size=min(8, calibration.samples))
+        batches = calibration_inputs(model, calibration, batch_size=min(8, calibration.items()))
         estimates = {row["layer"]: row["worst_sqnr_db"]
                      for row in analyse(model, calibration, select_engine(run_config.int8.engine).reduce_range,
                                         batches)}

@@ -12,10 +12,13 @@ strictest measure the fidelity dict holds:
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 
+from calib.backends.base import Prepared, module_size_bytes
 from calib.configuration import Configuration
+from calib.precisions import get_precision, torch_dtype
 
 SCORE_KEYS = (("score", "--eval score"), ("accuracy", "accuracy"), ("top1_agreement", "top-1 agreement with fp32"),
               ("cosine", "cosine to fp32"))
@@ -84,12 +87,29 @@ def evaluate(model, backend: str, run_config, fidelity_settings, references) -> 
 
 def _prepare(model, backend: str, configuration, run_config):
     """The backend's own conversion; a torch fp16/bf16 cast of some layers only goes through
-    calib.sensitivity.cast (the torch backend casts whole modules)."""
+    prepare_cast (the torch backend casts whole modules)."""
     from calib import lifecycle
-    from calib.precisions import get_precision
 
     if backend == "torch" and get_precision(run_config.precision).family == "float" and run_config.int8.quantize_only:
-        from calib.sensitivity import cast
-
-        return cast.prepare(model, run_config)
+        return prepare_cast(model, run_config)
     return lifecycle.prepare(model, configuration, run_config)
+
+
+def prepare_cast(model, run_config) -> Prepared:
+    """A Prepared of `model` with Int8Settings.quantize_only layers at run_config's fp16/bf16 precision
+    (calib.quant.cast), the rest fp32."""
+    import torch
+
+    from calib.backends.torch_eager import bound_call, run_on_inputs
+    from calib.quant.cast import cast_only
+
+    precision = get_precision(run_config.precision)
+    started = time.perf_counter()
+    module = copy.deepcopy(model.module).eval()
+    names = set(run_config.int8.quantize_only)
+    cast_only(module, names, torch_dtype(precision.storage_dtype))
+    inputs = model.make_inputs(run_config.batch_size)
+    return Prepared(run=bound_call(module, inputs, None), device="cpu", storage_dtype="float32",
+                    compute_dtype=precision.compute_dtype, model_size_bytes=module_size_bytes(module),
+                    conversion_s=time.perf_counter() - started, module=module, inputs=inputs,
+                    info={"cast_only": sorted(names)}, run_on=run_on_inputs(module, inputs, None))

@@ -1,6 +1,7 @@
-"""A labelled training task with no download: Fashion-MNIST from the Debian package `dataset-fashion-mnist`
-(/usr/share/datasets/fashion-mnist, 60k training and 10k test 28x28 images), and a small CNN trained on it
-from a seeded init. `calib train -m fashion-cnn`; eval = accuracy on the first EVAL_IMAGES test images."""
+"""Data and model of a labelled training task with no download: Fashion-MNIST from the Debian package
+`dataset-fashion-mnist` (/usr/share/datasets/fashion-mnist, 60k training and 10k test 28x28 images), and a
+small CNN trained on it from a seeded init. `calib train -m fashion-cnn` (the task: calib.train.task);
+eval = accuracy on the first EVAL_IMAGES test images."""
 
 from __future__ import annotations
 
@@ -49,13 +50,3 @@ def build_model():
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
-
-
-def fashion_task(seed: int = 0):
-    from calib.train.task import labelled_task
-
-    split = load_split()
-    train_x, test_x = split[0], split[2]
-    return labelled_task("fashion-cnn", build_model, INPUT_SHAPE, split, seed,
-                         f"Fashion-MNIST ({FOLDER}): {len(train_x)} labelled training images in seeded epoch order, "
-                         f"accuracy on the first {len(test_x)} test images")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from calib.errors import UsageError
+from calib.precisions import PRECISIONS, Precision, capability_reason, cuda_since
 
 
 @dataclass(frozen=True)
@@ -19,29 +20,35 @@ class TrainPrecision:
     name: str
     verdict_precision: str  # the calib.precisions name whose verdict (native/emulated) applies
     weights: str  # the dtype master weights (and so the optimizer state) are kept in
-    compute: str  # the dtype of the matmul/conv arithmetic
     description: str
-    cuda_only: bool = False
-    min_cc: tuple[int, int] | None = None
+    compute_dtype: str | None = None  # where training computes otherwise than verdict_precision (int8-qat)
+
+    @property
+    def precision(self) -> Precision:
+        """The calib.precisions entry: CUDA-only or not, the compute capability it needs."""
+        return PRECISIONS[self.verdict_precision]
+
+    @property
+    def compute(self) -> str:
+        """The dtype of the matmul/conv arithmetic."""
+        return self.compute_dtype or self.precision.compute_dtype
 
 
 TRAIN_PRECISIONS: dict[str, TrainPrecision] = {p.name: p for p in [
-    TrainPrecision("fp32", "fp32", "float32", "float32", "fp32 weights, gradients, optimizer state and compute"),
-    TrainPrecision("tf32", "tf32", "float32", "tf32", "fp32 storage, TF32 tensor-core matmul/conv (CUDA 8.0+)",
-                   cuda_only=True, min_cc=(8, 0)),
-    TrainPrecision("amp-fp16", "amp-fp16", "float32", "float16",
+    TrainPrecision("fp32", "fp32", "float32", "fp32 weights, gradients, optimizer state and compute"),
+    TrainPrecision("tf32", "tf32", "float32", PRECISIONS["tf32"].description),
+    TrainPrecision("amp-fp16", "amp-fp16", "float32",
                    "fp32 master weights and optimizer state, torch.autocast fp16 compute, GradScaler loss scaling"),
-    TrainPrecision("amp-bf16", "amp-bf16", "float32", "bfloat16",
+    TrainPrecision("amp-bf16", "amp-bf16", "float32",
                    "fp32 master weights and optimizer state, torch.autocast bf16 compute, no loss scaling"),
-    TrainPrecision("bf16", "bf16", "bfloat16", "bfloat16",
+    TrainPrecision("bf16", "bf16", "bfloat16",
                    "model and inputs cast to bf16: weights, gradients and optimizer state all bf16 (no fp32 "
                    "master copy); the loss is computed in fp32 from the bf16 output"),
-    TrainPrecision("fp8", "fp8", "float32", "float8_e4m3fn",
-                   "torchao float8 training of nn.Linear (dynamic scaling; CUDA 8.9+), fp32 master weights",
-                   cuda_only=True, min_cc=(8, 9)),
-    TrainPrecision("int8-qat", "int8-static", "float32", "float32",
+    TrainPrecision("fp8", "fp8", "float32",
+                   f"torchao float8 training of nn.Linear (dynamic scaling; {cuda_since('fp8')}), fp32 master weights"),
+    TrainPrecision("int8-qat", "int8-static", "float32",
                    "int8 quantization-aware training: fake-quant (straight-through estimator) in an fp32 model, "
-                   "converted to a real int8 model for the eval"),
+                   "converted to a real int8 model for the eval", compute_dtype="float32"),
 ]}
 
 
@@ -56,19 +63,14 @@ def unsupported_reason(precision: TrainPrecision, device: str) -> str | None:
     """Why this device cannot train in `precision` (None when it can): recorded as skipped."""
     import torch
 
-    if precision.cuda_only:
-        wanted = f"CUDA compute capability {precision.min_cc[0]}.{precision.min_cc[1]}+"
-        if not device.startswith("cuda"):
-            return f"{precision.name} training needs {wanted}; this device is {device}"
-        capability = torch.cuda.get_device_capability(torch.device(device))
-        if tuple(capability) < precision.min_cc:
-            return (f"{precision.name} training needs {wanted}; {device} has "
-                    f"{capability[0]}.{capability[1]}")
-        if precision.name == "fp8":
-            try:
-                import torchao.float8  # noqa: F401
-            except ImportError as exc:
-                return f"fp8 training needs torchao.float8 ({exc})"
+    reason = capability_reason(precision.precision, device)
+    if reason:
+        return f"{precision.name} training {reason}"
+    if precision.name == "fp8":
+        try:
+            import torchao.float8  # noqa: F401
+        except ImportError as exc:
+            return f"fp8 training needs torchao.float8 ({exc})"
     if precision.name == "amp-fp16":
         kind = "cuda" if device.startswith("cuda") else "cpu"
         if not torch.amp.autocast_mode.is_autocast_available(kind):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from calib.errors import ModelLoadError, UsageError
+from calib.train import fashion
 
 # Sizes that keep a CPU training run to a couple of minutes, where the catalog's inference shape
 # would not (resnet18 at 224x224 trains at seconds per step with emulated bf16). --input-shape,
@@ -139,6 +140,14 @@ def _digits_task(seed: int) -> TrainTask:
                          f"accuracy on {len(test_x)} held out")
 
 
+def _fashion_task(seed: int) -> TrainTask:
+    split = fashion.load_split()
+    train_x, test_x = split[0], split[2]
+    return labelled_task("fashion-cnn", fashion.build_model, fashion.INPUT_SHAPE, split, seed,
+                         f"Fashion-MNIST ({fashion.FOLDER}): {len(train_x)} labelled training images in seeded epoch "
+                         f"order, accuracy on the first {len(test_x)} test images")
+
+
 def labelled_task(name: str, build_model, input_shape, split, seed: int, data_text: str) -> TrainTask:
     """A classifier trained with cross-entropy on (train_x, train_y), built from `seed`, fed in seeded
     epoch order, its accuracy measured on (test_x, test_y) after the steps."""
@@ -193,9 +202,7 @@ def accuracy_of(model, forward_context, images, labels, cast=None) -> dict:
 def named_task(model: str, seed: int = 0) -> TrainTask | None:
     """The train-only tasks that are not catalog models (None for every other name)."""
     if model == "fashion-cnn":
-        from calib.train.fashion import fashion_task
-
-        return fashion_task(seed)
+        return _fashion_task(seed)
     return None
 
 

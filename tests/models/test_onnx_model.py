@@ -8,7 +8,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the Tor
 import torch  # noqa: E402
 
 from calib.backends import get_backend  # noqa: E402
-from calib.backends.onnx_model import load_onnx_model  # noqa: E402
+from calib.models.onnx_model import load_onnx_model  # noqa: E402
 from calib.errors import BackendUnavailable, ModelLoadError, UsageError  # noqa: E402
 from run_configs import run_config
 

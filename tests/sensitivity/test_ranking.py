@@ -81,9 +81,9 @@ def test_onnx_node_scope(fragile):
 def test_bf16_one_layer_at_a_time_casts_that_layer_only(fragile):
     import torch
 
-    from calib.sensitivity import cast
+    from calib.sensitivity.score import prepare_cast
 
-    prepared = cast.prepare(fragile, _config("bf16", quantize_only=("head",)))
+    prepared = prepare_cast(fragile, _config("bf16", quantize_only=("head",)))
     assert prepared.module.head.inner.weight.dtype == torch.bfloat16
     assert prepared.module.first.weight.dtype == torch.float32
     assert prepared.run().dtype == torch.float32
