@@ -205,7 +205,11 @@ def engine_candidates(model, configuration: Configuration, run_config) -> tuple[
         usable = [configuration.backend, *(e for e in usable if e != configuration.backend)]
     listed = []
     for engine in usable:
-        own = candidates_of(model, replace(configuration, backend=engine), run_config)
+        try:
+            own = candidates_of(model, replace(configuration, backend=engine), run_config)
+        except Exception as exc:  # noqa: BLE001 - an engine that cannot even list its candidates is out
+            not_usable[engine] = f"{type(exc).__name__}: {first_line(exc, 160)}"
+            continue
         listed.extend((engine if len(own) == 1 else f"{engine}:{name}", engine, config) for name, config in own)
     return listed, not_usable
 
@@ -254,6 +258,9 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
     names the winner's "engine" (calib.tuning.adopt_engine writes it into the record). `fidelity`: the
     sweep's FidelitySettings; with --eval, candidates are judged by the user's score (see the module)."""
     not_usable = {}
+    listed = engine_candidates(model, configuration, run_config)[0] if auto else []
+    if auto and not settings.enabled and settings.pin is None and len({b for _, b, _ in listed}) > 1:
+        return _first_engine_that_builds(model, configuration, listed)
     if auto and (settings.enabled or settings.pin is not None):
         listed, not_usable = engine_candidates(model, configuration, run_config)
     else:
@@ -307,6 +314,28 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
             if not isinstance(item, Exception):
                 item.release()
         raise
+
+
+def _first_engine_that_builds(model, configuration: Configuration, listed: list[tuple]):
+    """auto with --no-tune: the rule's pick, or, where it cannot build this model (an exported program
+    ONNX cannot take), the next engine's first candidate; the tuning dict then names the engine used."""
+    failures, first_error = [], None
+    for engine in dict.fromkeys(backend for _, backend, _ in listed):
+        name, backend, config = next(item for item in listed if item[1] == engine)
+        try:
+            prepared = lifecycle.prepare(model, _on(configuration, backend), config)
+        except Exception as exc:  # noqa: BLE001 - the next engine may build it
+            first_error = first_error or exc
+            failures.append(f"{name}: {type(exc).__name__}: {first_line(exc, 160)}")
+            continue
+        prepared.info["candidate"] = name
+        if not failures:
+            return prepared, None
+        return prepared, {"picked": name, "why": f"{name}: the first engine that builds ({'; '.join(failures)})",
+                          "rule_first": listed[0][0], "engine": backend,
+                          "engines": list(dict.fromkeys(b for _, b, _ in listed)), "engines_not_usable": {},
+                          "candidates": [{"name": n} for n, _, _ in listed]}
+    raise first_error
 
 
 def _on(configuration: Configuration, backend: str) -> Configuration:

@@ -124,12 +124,12 @@ def test_onnxruntime_int8_types_are_candidates_with_the_rule_table_first():
 def test_run_shows_the_tuning_and_a_pinned_candidate_is_recorded(runner, fast_options, tmp_path):
     fast_options.remove("--no-tune")  # this one races
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "-m", "tiny-cnn", "--out", str(out), *fast_options])
+    result = runner.invoke(main, ["run", "-b", "torch", "-m", "tiny-cnn", "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output
     assert "tuned tiny-cnn torch fp32 b1: contiguous" in result.output and "channels_last" in result.output
     record = load_result(out)["records"][0]
     assert record["tuning"]["picked"] == record["backend_info"]["candidate"]
-    pinned = runner.invoke(main, ["run", "-m", "tiny-cnn", "--candidate", "channels_last", "--out", str(out),
+    pinned = runner.invoke(main, ["run", "-b", "torch", "-m", "tiny-cnn", "--candidate", "channels_last", "--out", str(out),
                                   *fast_options])
     assert pinned.exit_code == 0, pinned.output
     assert load_result(out)["records"][0]["backend_info"]["candidate"] == "channels_last"

@@ -114,10 +114,14 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
                        f"{writer.path}", err=True)
             raise
     if fallback:  # after the sweep, in this process (calib.sensitivity.fallback)
-        from calib.sensitivity.fallback import run_fallback
+        from calib.sensitivity.fallback import run_fallback, unsearched
 
-        run_fallback(spec, list(records), report, getattr(sweep, "model", None), writer,
-                     None if quiet else _say_fallback)
+        for line in unsearched(records):  # --fallback is never silent: what it left alone, and why
+            click.echo(line, err=True)
+        added = run_fallback(spec, list(records), report, getattr(sweep, "model", None), writer,
+                             None if quiet else _say_fallback)
+        for mixed in added:
+            click.echo(f"fallback: {Configuration.of(mixed).short_label}: {_fallback_outcome(mixed)}", err=True)
         records = list(writer.records)  # the sweep's and the mixed configurations
     writer.finish()
     _print_results(spec, sweep.model_name, records, out_console)
@@ -148,6 +152,16 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
 
 def _say_fallback(configuration) -> None:
     click.echo(f"fallback: {configuration.short_label} is over its budget; ranking its layers ...", err=True)
+
+
+def _fallback_outcome(mixed: dict) -> str:
+    """One line: what the search tried and what it found (or why nothing)."""
+    search = mixed.get("fallback") or {}
+    tried = (f"{search['evaluations']} evaluations of {search['layers']} layers in {search['seconds']:.1f} s"
+             if search else "")
+    if mixed.get("status") == "ok":
+        return f"found: {search.get('reason')} ({tried}), measured as its own configuration"
+    return f"none found: {mixed.get('reason')}" + (f" ({tried})" if tried else "")
 
 
 def _is_default(parameter: str) -> bool:

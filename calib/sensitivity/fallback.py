@@ -190,6 +190,27 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
     return added
 
 
+def unsearched(records: list[dict]) -> list[str]:
+    """Why --fallback searched nothing for each measured non-fp32 configuration it left alone (it is never
+    silent): within the budget, or not judged (no score to compare, so no budget verdict)."""
+    lines = []
+    from calib.configuration import Configuration
+
+    for record in records:
+        identity = record["identity"]
+        if record.get("status") != "ok" or identity.get("variant") or identity["precision"] == "fp32" \
+                or needs_fallback(record):
+            continue
+        fidelity = record.get("fidelity") or {}
+        label = Configuration.of(record).short_label
+        if fidelity.get("passed") is None:
+            lines.append(f"fallback: {label} not searched: its accuracy was not judged against the budget "
+                         f"({fidelity.get('judgement') or 'no fidelity pass'})")
+        else:
+            lines.append(f"fallback: {label} not searched: within the budget ({fidelity.get('judgement')})")
+    return lines
+
+
 def needs_fallback(record: dict) -> bool:
     """A measured configuration over its budget (one calib cannot switch per layer gets a skipped
     mixed record saying so)."""

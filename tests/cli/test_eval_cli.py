@@ -34,7 +34,7 @@ def _run(runner, args):
 
 def test_eval_score_is_recorded_with_its_drop(runner, fast_options, tmp_path):
     path, out = _eval_file(tmp_path), tmp_path / "r.json"
-    result = _run(runner, ["run", "--model", "tiny-mlp", "-p", "fp32,int8-dynamic", "--eval", f"{path}:known",
+    result = _run(runner, ["run", "-b", "torch", "--model", "tiny-mlp", "-p", "fp32,int8-dynamic", "--eval", f"{path}:known",
                            "--max-drop", "1", "--timeout", "0", "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output
     fp32, int8 = (record["fidelity"] for record in load_result(out)["records"])

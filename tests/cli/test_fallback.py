@@ -10,7 +10,7 @@ FRAGILE = str(Path(__file__).parents[1] / "sensitivity" / "fragile_model.py") + 
 
 def test_fallback_keeps_the_fragile_layer_float_and_measures_the_mixed_configuration(runner, fast_options, tmp_path):
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "-m", FRAGILE, "--input-shape", "16", "-p", "fp32,int8-static",
+    result = runner.invoke(main, ["run", "-b", "torch", "-m", FRAGILE, "--input-shape", "16", "-p", "fp32,int8-static",
                                   "--threads", "1", "--timeout", "0", "--max-drop", "5", "--fallback",
                                   "--out", str(out),
                                   *fast_options], catch_exceptions=False)
@@ -46,7 +46,7 @@ def test_fallback_needs_a_budget(runner, fast_options):
 def test_sensitivity_command_ranks_digits_layers(runner, tmp_path):
     out = tmp_path / "s.json"
     result = runner.invoke(main, ["sensitivity", "-m", "digits-cnn", "--threads", "1", "--no-latency",
-                                  "--json", str(out)], catch_exceptions=False)
+                                  "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "sensitivity: digits-cnn on torch" in result.output and "accuracy" in result.output
     ranking = __import__("json").loads(out.read_text())

@@ -13,7 +13,7 @@ def _run(runner, args):
 
 def test_run_writes_schema_versioned_results_and_table(runner, fast_options, tmp_path):
     out = tmp_path / "r.json"
-    result = _run(runner, ["run", "--model", "tiny-mlp", "-p", "fp32,bf16", "--batch-size", "1",
+    result = _run(runner, ["run", "-b", "torch", "--model", "tiny-mlp", "-p", "fp32,bf16", "--batch-size", "1",
                            "--batch-size", "4", "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output
     assert "vs fp32" in result.output and "bf16" in result.output
@@ -52,7 +52,7 @@ def test_cuda_only_precision_is_skipped_with_reason(runner, fast_options, tmp_pa
 
 def test_show_rerenders_stored_result(runner, fast_options, tmp_path):
     out = tmp_path / "r.json"
-    _run(runner, ["run", "--model", "tiny-mlp", "--out", str(out), *fast_options])
+    _run(runner, ["run", "-b", "torch", "--model", "tiny-mlp", "--out", str(out), *fast_options])
     shown = runner.invoke(main, ["show", str(out)], env={"COLUMNS": "200"})
     assert shown.exit_code == 0
     median = load_result(out)["records"][0]["summary"]["median_ms"]

@@ -126,7 +126,7 @@ def test_fixed_batch_graphs_say_what_to_do_and_pt2_int8_static_runs(runner, fast
     assert wrong.exit_code == 2 and "takes batch 1 only" in wrong.output and "dynamic_shapes" in wrong.output
     assert not (tmp_path / "results").exists()
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "-m", str(pt2), "--input-shape", "3,32,32", "-p", "fp32,int8-static",
+    result = runner.invoke(main, ["run", "-b", "torch", "-m", str(pt2), "--input-shape", "3,32,32", "-p", "fp32,int8-static",
                                   "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output  # calibrated at the graph's own batch, no "Guard failed"
     int8 = load_result(out)["records"][1]
