@@ -6,6 +6,9 @@ What it can run is `unsupported_reason` (the precisions onnx_convert converts, C
 CUDA execution provider is there); calib.backends.auto reads it.
 The inputs are bound once (IO binding) outside the timed call, so a timed call is one
 Run plus wrapping its outputs as torch tensors (zero-copy on the CPU) for the fidelity checks.
+int8-static's candidates (`candidates`, raced by calib.tuning) are the rule table's QDQ types with each
+calibration method (minmax, entropy, percentile) and the other types with --calib-method; backend_info
+records calibration_method, per_channel and quantization_s.
 """
 
 from __future__ import annotations

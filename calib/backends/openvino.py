@@ -10,6 +10,15 @@ CPU runs f32), so what ran is read back from the compiled runtime graph
 (calib.backends.openvino_profile.provenance), recorded as backend_info["executed"] and
 warned about when it is not what was asked.
 
+int8-static's implementation candidates (`candidates`, raced by calib.tuning) are NNCF recipes
+(`recipes`): on a graph with attention, model_type=TRANSFORMER with SmoothQuant (NNCF's alpha) first,
+without SmoothQuant, and plain; on other graphs NNCF's defaults first, its full BiasCorrection where
+layers have biases, and the other preset; where bf16 is native (calib.hardware's rule) the first
+recipe again with the layers NNCF left float compiled at INFERENCE_PRECISION_HINT=bf16 ("+bf16").
+backend_info records the recipe and the hint the compiled model reports. NNCF's accuracy control
+(layers returned to float until the caller's score is within a budget) is
+calib.backends.openvino_accuracy.
+
 Timing: one synchronous infer request, inputs bound once outside the timed call, the LATENCY
 performance hint with INFERENCE_NUM_THREADS = --threads; a timed call is one infer() plus
 wrapping the copied outputs as torch tensors for the fidelity checks (as ONNX Runtime's timed call
@@ -36,7 +45,8 @@ NAME = "openvino"
 DEVICE = "CPU"
 PERFORMANCE_HINT = "LATENCY"
 # calib precision -> INFERENCE_PRECISION_HINT. int8-static: the layers NNCF leaves float run f32
-# (as in ONNX Runtime's QDQ graph), not the plugin's default, which is bf16 on bf16 CPUs.
+# (as in ONNX Runtime's QDQ graph), not the plugin's default, which is bf16 on bf16 CPUs; the "+bf16"
+# candidate (Int8Recipe.float_hint) asks for bf16 there, only where bf16 is native.
 INFERENCE_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8-static": "f32"}
 # Compiled-model properties recorded as they were read back.
 RECORDED_PROPERTIES = ("INFERENCE_PRECISION_HINT", "PERFORMANCE_HINT", "NUM_STREAMS", "INFERENCE_NUM_THREADS",
@@ -411,7 +421,7 @@ def quantize(ov_model, model, config: RunConfig, info: dict):
     key = (id(model), info.get("model_source"), config.batch_size, config.calibration, config.int8,
            replace(recipe, float_hint=None))
     if _LAST_QUANTIZED and _LAST_QUANTIZED[0][0] == key and _LAST_QUANTIZED[0][1] is model:
-        _, _, quantized, recorded = _LAST_QUANTIZED[0]
+        _, _, quantized, recorded = _LAST_QUANTIZED.pop()  # used once: the model is not held past its reuse
         info.update(recorded, quantized_model_reused=True)
         return quantized
     calibration = config.calibration
