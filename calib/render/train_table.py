@@ -151,10 +151,10 @@ def note_lines(records: list[Record | dict]) -> list[str]:
         training = record.training
         if record.precision == "int8-qat" and training.get("qat_overhead"):
             qat = record.backend_info.get("qat") if record.backend_info else None
-            qat = qat or {}
+            qat, evaluation = qat or {}, training.get("eval") or {}
             lines.append(f"int8-qat: a step takes {training['qat_overhead']:.2f}x fp32's "
                          f"({qat.get('fake_quant_modules', '?')} fake-quant modules, engine {qat.get('engine')}); "
-                         f"converted to int8 in {(training.get('eval') or {}).get('convert_s') or 0:.2f} s")
+                         f"converted to int8 in {evaluation.get('convert_s') or 0:.2f} s")
         if training.get("compile_s") is not None:
             lines.append(f"{record.precision}: torch.compile took {training['compile_s']:.1f} s "
                          "(the first, warm-up step)")

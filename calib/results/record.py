@@ -352,11 +352,12 @@ class Record(_Section):
         return cls(**kwargs)
 
     def _values(self) -> dict:
-        """The typed fields' JSON, with "summary" recomputed from the samples after "timing"."""
+        """The typed fields' JSON, with "summary" recomputed from the samples after "timing" (where the
+        record was read without one, as a hand-built record may be, it stays without)."""
         values = {}
         for name, value in super()._values().items():
             values[name] = value
-            if name == "timing":
+            if name == "timing" and (self.layout is None or "summary" in self.layout):
                 values["summary"] = self._summary_json()
         return values
 
