@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from calib.errors import UsageError
+
 FIELDS = ("model", "backend", "precision", "batch_size", "input_shape", "device")
 # A variant of a precision: "mixed" is int8 with some layers kept in float (calib.sensitivity's
 # fallback). Stored in the identity only when set, so files without it read as before.
 OPTIONAL_FIELDS = ("variant",)
+
+
+def check_batch_size(batch_size: int) -> int:
+    """The one batch-size rule, for every type that takes one (SweepSpec, TrainSettings, CalibrationPlan):
+    a positive integer."""
+    if batch_size <= 0:
+        raise UsageError(f"--batch-size {batch_size}: must be positive")
+    return batch_size
 
 
 @dataclass(frozen=True)

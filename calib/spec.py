@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from calib.backends import RunConfig
+from calib.configuration import check_batch_size
 from calib.errors import UsageError
+from calib.hardware.cpu import check_threads
 from calib.settings import (CalibrationSettings, CompileSettings, FidelitySettings, Int8Settings,
                             LayerSettings, TuneSettings, check_finite)
 from calib.timing.engine import TimingSettings
@@ -41,6 +43,14 @@ class SweepSpec:
     def __post_init__(self):
         for name in ("backends", "precisions", "batch_sizes"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        for batch_size in self.batch_sizes:
+            check_batch_size(batch_size)
+        if self.threads is None:
+            raise UsageError("a spec needs its thread count (calib.hardware.resolve_threads)")
+        check_threads(self.threads)
+        check_finite("--timeout", self.timeout_s)
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            raise UsageError(f"--timeout {self.timeout_s:g}: must be positive (0 on the command line: no limit)")
 
     def cells(self) -> Iterator[tuple[str, str, int]]:
         """(backend, precision, batch size) in the order they are measured; `auto` is resolved per
@@ -77,7 +87,8 @@ def resolve_device(requested: str) -> str:
 
 
 def validate(spec: SweepSpec) -> None:
-    """Fail fast, before any work, on names and values that cannot be right."""
+    """Fail fast, before any work, on names that cannot be right and a grid that measures nothing or
+    twice (the values are checked when the spec is built, SweepSpec.__post_init__)."""
     from calib.backends import BACKENDS, get_backend
     from calib.precisions import get_precision
 
@@ -90,14 +101,6 @@ def validate(spec: SweepSpec) -> None:
             raise UsageError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
         if backend != "auto":
             get_backend(backend)  # a missing onnxruntime/tensorrt stops here, in one line, before any work
-    for batch_size in spec.batch_sizes:
-        if batch_size <= 0:
-            raise UsageError(f"--batch-size {batch_size}: must be positive")
-    if spec.threads <= 0:
-        raise UsageError(f"--threads {spec.threads}: must be positive")
-    check_finite("--timeout", spec.timeout_s)
-    if spec.timeout_s is not None and spec.timeout_s <= 0:
-        raise UsageError(f"--timeout {spec.timeout_s:g}: must be positive (0 on the command line: no limit)")
     for name, values in (("--precision", spec.precisions), ("--backend", spec.backends),
                          ("--batch-size", spec.batch_sizes)):
         repeated = sorted({str(v) for v in values if values.count(v) > 1})

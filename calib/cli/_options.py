@@ -49,6 +49,36 @@ def pop_calibration(kwargs: dict) -> CalibrationSettings:
                                qscheme=values["qscheme"], weight_granularity=values["weight_granularity"])
 
 
+# One spelling per concept in every command (issue 22): --precision/-p, --backend/-b, --batch-size (no short
+# flag: -b is --backend), --device, --threads, --out (the file a command writes), --quiet/-q (every
+# long-running command). The commands take these, so a flag means the same wherever it appears.
+def precision_option(*, multiple: bool = True, **kwargs):
+    return click.option("--precision", "-p", *(("precisions",) if multiple else ()), multiple=multiple, **kwargs)
+
+
+def backend_option(*, multiple: bool = True, **kwargs):
+    return click.option("--backend", "-b", *(("backends",) if multiple else ()), multiple=multiple, **kwargs)
+
+
+def batch_size_option(*, multiple: bool = True, **kwargs):
+    return click.option("--batch-size", *(("batch_sizes",) if multiple else ()), multiple=multiple, **kwargs)
+
+
+def device_option(default: str = "auto", help: str = "auto, cpu, cuda or cuda:N."):
+    return click.option("--device", default=default, show_default=True, help=help)
+
+
+def threads_option(help: str = "Intra-op threads (default: physical cores). Recorded."):
+    return click.option("--threads", type=int, help=help)
+
+
+def out_option(help: str = "Results JSON path (default results/<time>-<model>.json)."):
+    return click.option("--out", type=click.Path(dir_okay=False), help=help)
+
+
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+
+
 def configuration_options(command=None, *, default_backend: str = "torch"):
     """What to measure: precisions, backends, batch sizes, device, threads, input shape (`run`, `ab`).
     `calib run` races every engine by default (`default_backend="auto"`); `calib ab` pins torch, so a
@@ -56,16 +86,16 @@ def configuration_options(command=None, *, default_backend: str = "torch"):
     if command is None:
         return lambda decorated: configuration_options(decorated, default_backend=default_backend)
     return _apply(command, [
-        click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
-                     help="fp32 tf32 fp16 bf16 amp-fp16 amp-bf16 int8-dynamic int8-static fp8; "
-                          "repeat or comma-separate."),
-        click.option("--backend", "-b", "backends", multiple=True, default=[default_backend], show_default=True,
-                     help="torch, torch-compile, onnxruntime, openvino, tensorrt, or auto (every installed engine "
-                          "that can run the precision, raced; the fastest that keeps the accuracy wins); "
-                          "repeat for several."),
-        click.option("--batch-size", "batch_sizes", multiple=True, help="One or more batch sizes (default 1)."),
-        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-        click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded."),
+        precision_option(default=["fp32"], show_default=True,
+                         help="fp32 tf32 fp16 bf16 amp-fp16 amp-bf16 int8-dynamic int8-static fp8; "
+                              "repeat or comma-separate."),
+        backend_option(default=[default_backend], show_default=True,
+                       help="torch, torch-compile, onnxruntime, openvino, tensorrt, or auto (every installed engine "
+                            "that can run the precision, raced; the fastest that keeps the accuracy wins); "
+                            "repeat for several."),
+        batch_size_option(help="One or more batch sizes (default 1)."),
+        device_option(),
+        threads_option(),
         click.option("--input-shape",
                      help="One input item without batch, e.g. 3,224,224 (needed for .pt/.pt2/.onnx files)."),
         click.option("--seq-len", type=int, help="Sequence length for text models."),
@@ -104,19 +134,17 @@ def build_spec(model: str, configuration: dict, **settings):
     checked, plus typed settings groups (calib.spec.SweepSpec's fields) passed through."""
     from calib.cli._common import split_multi
     from calib.errors import UsageError
-    from calib.hardware import physical_cores
+    from calib.hardware import resolve_threads
     from calib.models.loader import parse_shape
     from calib.spec import SweepSpec, resolve_device, validate
 
     threads, seq_len = configuration["threads"], configuration["seq_len"]
-    if threads is not None and threads <= 0:
-        raise UsageError(f"--threads {threads}: must be positive")
     if seq_len is not None and seq_len <= 0:
         raise UsageError(f"--seq-len {seq_len}: must be positive")
     spec = SweepSpec(model=model, backends=split_multi(configuration["backends"]),
                      precisions=split_multi(configuration["precisions"]),
                      batch_sizes=parse_batch_sizes(configuration["batch_sizes"]),
-                     device=resolve_device(configuration["device"]), threads=threads or physical_cores(),
+                     device=resolve_device(configuration["device"]), threads=resolve_threads(threads),
                      input_shape=parse_shape(configuration["input_shape"]), seq_len=seq_len,
                      trust_model_file=configuration["trust_model_file"], **settings)
     validate(spec)

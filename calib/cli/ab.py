@@ -7,7 +7,7 @@ import click
 
 from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
-                                pop_calibration, pop_configuration)
+                                pop_calibration, pop_configuration, quiet_option)
 from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS, InterleaveSettings
 from calib.settings import TuneSettings
 from calib.errors import UsageError
@@ -41,7 +41,7 @@ from calib.errors import UsageError
               help="Gate right away with this tolerance (e.g. 5%), exit codes as `calib check`.")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
               help="With --tolerance: write the gate's markdown summary here.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@quiet_option
 def command(baseline_model, current_model, rounds, max_rounds, instances, round_time, warmup_min_time, baseline_out,
             current_out, results_dir, tolerance, markdown_path, quiet, candidate, **options):
     """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits

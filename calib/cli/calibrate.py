@@ -5,14 +5,15 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import check_output_path, console, split_multi
+from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, quiet_option,
+                                threads_option)
 from calib.errors import UsageError
 
 
 @click.command(name="calibrate")
-@click.option("--precision", "-p", "precisions", multiple=True, required=True,
-              help="fp32, bf16, int8-static (repeat or comma-separate).")
-@click.option("--device", default="cpu", show_default=True, help="The device the table describes.")
-@click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded; predict uses it.")
+@precision_option(required=True, help="fp32, bf16, int8-static (repeat or comma-separate).")
+@device_option("cpu", help="The device the table describes.")
+@threads_option(help="Intra-op threads (default: physical cores). Recorded; predict uses it.")
 @click.option("--quick", is_flag=True, help="A small sweep, tiny-cnn only and short budgets: seconds, for tests "
                                             "and smoke runs (its predictions are rough).")
 @click.option("--sweep", type=click.Choice(["quick", "full", "none"]), default=None,
@@ -26,8 +27,7 @@ from calib.errors import UsageError
                    "torchvision:NAME). Default: resnet18, mobilenet_v2, mobilenet_v3_small, efficientnet_b0 "
                    "(tiny-cnn with --quick).")
 @click.option("--no-models", is_flag=True, help="Only the op sweep (and --from-results).")
-@click.option("--batch-size", "-b", "batch_sizes", multiple=True, type=int, help="Batch sizes of the models "
-              "(default 1 and 4).")
+@batch_size_option(type=int, help="Batch sizes of the models (default 1 and 4).")
 @click.option("--from-results", "from_results", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="`calib run --layers --no-tune` files of this device whose per-layer tables join the table.")
 @click.option("--budget-s", type=float, default=600.0, show_default=True,
@@ -35,28 +35,26 @@ from calib.errors import UsageError
 @click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
               help="wall: host wall clock, as `calib run`. cpu: the thread's CPU time (needs --threads 1): "
                    "on a shared, busy machine it leaves out the time other processes took.")
-@click.option("--out", type=click.Path(dir_okay=False), help="Table path (default results/<time>-calibration.json).")
+@out_option(help="Table path (default results/<time>-calibration.json).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@quiet_option
 def command(precisions, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes, from_results,
             budget_s, clock, out, results_dir, quiet):
     """Time each op kind in isolation over a designed sweep of shapes, and real models per layer, at each
     precision: one versioned table for `calib predict`."""
     import time
 
-    from calib.hardware import physical_cores
+    from calib.hardware import resolve_threads
     from calib.predict.calibrate import DEFAULT_MODELS, CalibrationPlan, calibrate
     from calib.results.store import default_path
     from calib.spec import resolve_device
 
     check_output_path(out, "--out")
-    if threads is not None and threads <= 0:
-        raise UsageError(f"--threads {threads}: must be positive")
     sweep = sweep or ("quick" if quick else "full")
     chosen = () if no_models else (tuple(models) or DEFAULT_MODELS["quick" if quick else "full"])
     plan = CalibrationPlan(
         precisions=tuple(dict.fromkeys(split_multi(precisions))), device=resolve_device(device),
-        threads=threads or physical_cores(), sweep=sweep, budget_s=budget_s,
+        threads=resolve_threads(threads), sweep=sweep, budget_s=budget_s,
         op_budget_s=0.05 if quick else 0.25, models=chosen,
         batch_sizes=tuple(batch_sizes) or ((1,) if quick else (1, 4)), from_results=tuple(from_results),
         extra_ops=_extra_ops(shapes_file), model_max_time_s=0.3 if quick else 2.0,

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from calib.cli._common import console
+from calib.cli._options import threads_option
 from calib.errors import UsageError
 
 
@@ -20,9 +21,9 @@ from calib.errors import UsageError
 @click.option("--probe", is_flag=True, help="Measure matmul/conv throughput per precision to check each verdict.")
 @click.option("--probe-time", type=float, default=None,
               help="Seconds of measurement per precision per device (implies --probe; default: ~10 s in all).")
-@click.option("--threads", type=int, default=None, help="torch threads for the CPU probe (default: physical cores).")
+@threads_option(help="torch threads for the CPU probe (default: physical cores).")
 def command(as_json, root, cpuinfo_file, probe, probe_time, threads):
-    from calib.hardware import device_report
+    from calib.hardware import check_threads, device_report
     from calib.hardware.report import report_from_cpu_text
 
     probe = probe or probe_time is not None
@@ -30,8 +31,7 @@ def command(as_json, root, cpuinfo_file, probe, probe_time, threads):
         raise UsageError("--probe measures this machine; it cannot be combined with --root or --cpuinfo")
     if probe_time is not None and probe_time <= 0:
         raise UsageError("--probe-time must be a positive number of seconds")
-    if threads is not None and threads < 1:
-        raise UsageError("--threads must be at least 1")
+    check_threads(threads)
 
     if cpuinfo_file is not None:
         report = report_from_cpu_text(_read(cpuinfo_file), str(cpuinfo_file))

@@ -7,6 +7,7 @@ import sys
 import click
 
 from calib.cli._common import check_output_path, console, say_kept_previous
+from calib.cli._options import batch_size_option, device_option, out_option, quiet_option
 from calib.errors import UsageError
 
 
@@ -16,21 +17,23 @@ from calib.errors import UsageError
 @click.option("--precision", "-p", required=True, help="The precision to predict; the table must hold it.")
 @click.option("--table", "-t", "table_path", required=True, type=click.Path(dir_okay=False),
               help="A `calib calibrate` file.")
-@click.option("--batch-size", "-b", "batch_sizes", multiple=True, type=int, help="Default 1; repeat for several.")
-@click.option("--device", default="cpu", show_default=True,
-              help="The device to predict for; the table must describe it.")
+@batch_size_option(type=int, help="Default 1; repeat for several.")
+@device_option("cpu", help="The device to predict for; the table must describe it.")
 @click.option("--input-shape", help="One input item without the batch, e.g. 3,160,160 (default: the model's).")
 @click.option("--check", is_flag=True, help="Also measure the model (torch eager, calib's timing) and print "
                                             "predicted against measured.")
 @click.option("--max-time", type=float, default=3.0, show_default=True, help="Seconds of timing per --check.")
 @click.option("--top", type=int, default=10, show_default=True, help="Most expensive nodes shown (0: none).")
-@click.option("--out", type=click.Path(dir_okay=False), help="Results JSON path (default results/<time>-<model>.json).")
+@out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
-def command(model, precision, table_path, batch_sizes, device, input_shape, check, max_time, top, out, results_dir):
+@quiet_option
+def command(model, precision, table_path, batch_sizes, device, input_shape, check, max_time, top, out, results_dir,
+            quiet):
     """Predict MODEL's end-to-end latency at PRECISION on the device TABLE describes, from its graph,
     with a per-layer breakdown and an interval; --check measures it too."""
     import torch
 
+    from calib.configuration import check_batch_size
     from calib.environment import capture
     from calib.hardware import device_report
     from calib.models.loader import parse_shape
@@ -39,9 +42,7 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
     from calib.results.store import ResultWriter, default_path
 
     check_output_path(out, "--out")
-    batch_sizes = tuple(batch_sizes) or (1,)
-    if any(b <= 0 for b in batch_sizes):
-        raise UsageError("--batch-size must be positive")
+    batch_sizes = tuple(check_batch_size(b) for b in batch_sizes) or (1,)
     if max_time <= 0:
         raise UsageError(f"--max-time {max_time:g}: must be positive")
     view = load_view(table_path, precision, device)
@@ -64,7 +65,8 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
         for batch_size in batch_sizes:
             record, _ = predict_record(loaded, view, predictor, batch_size, report)
             if check:
-                click.echo(f"measuring {loaded.name} {precision} b{batch_size} ...", err=True)
+                if not quiet:
+                    click.echo(f"measuring {loaded.name} {precision} b{batch_size} ...", err=True)
                 check_record(record, loaded, view, batch_size, report, max_time_s=max_time)
             writer.add(record)
             records.append(record)

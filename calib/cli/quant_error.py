@@ -8,7 +8,7 @@ import math
 import click
 
 from calib.cli._common import console
-from calib.cli._options import calibration_options, pop_calibration, trust_model_file_option
+from calib.cli._options import calibration_options, out_option, pop_calibration, quiet_option, trust_model_file_option
 
 
 @click.command(name="quant-error")
@@ -19,8 +19,9 @@ from calib.cli._options import calibration_options, pop_calibration, trust_model
 @calibration_options
 @click.option("--top", type=int, default=15, show_default=True, help="Show the N most hurt layers (0: all).")
 @click.option("--no-size", is_flag=True, help="Skip the model-size table (it converts the model to int8).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the full analysis as JSON.")
-def command(model, input_shape, seq_len, trust_model_file, top, no_size, json_path, **options):
+@out_option(help="Also write the full analysis as JSON here.")
+@quiet_option
+def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, quiet, **options):
     """Per-layer int8 weight and activation error (MSE, SQNR dB), worst first, and model size per precision."""
     from calib.cli._common import check_output_path
     from calib.errors import UsageError
@@ -34,31 +35,39 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, json_pa
         raise UsageError("--top must be 0 or positive")
     if seq_len is not None and seq_len <= 0:
         raise UsageError(f"--seq-len {seq_len}: must be positive")
-    check_output_path(json_path, "--json")
+    check_output_path(out, "--out")
     calibration = pop_calibration(options)
     loaded = load_model(model, parse_shape(input_shape), seq_len, trust_model_file)
     choice = select_engine()
+
+    def progress(text):
+        if not quiet:
+            click.echo(f"quant-error: {text}", err=True)
+
+    progress(f"{loaded.name}: {calibration.items()} calibration samples, per-layer int8 error ...")
     batches = calibration_inputs(loaded, calibration, batch_size=min(8, calibration.items()))
     rows = analyse(loaded, calibration, choice.reduce_range, batches)
     if not rows:
         raise UsageError(f"{loaded.name}: has no Conv or Linear layers to quantize")
+    if not no_size:
+        progress(f"{loaded.name}: model size per precision (converts it to int8) ...")
     sizes = None if no_size else model_sizes(loaded, calibration)
-    out = console()
+    screen = console()
     percentile = f" {calibration.percentile:g}" if calibration.method == "percentile" else ""
     settings = (f"calibration: {calibration.data}, {calibration.items()} samples, {calibration.method}{percentile}, "
                 f"activations {calibration.qscheme} "
                 f"uint8{' (7-bit, reduce_range)' if choice.reduce_range else ''}; engine {choice.engine}")
-    out.print(build_layer_error_table(loaded.name, rows[:top] if top else rows, calibration.weight_granularity,
-                                      len(rows)))
-    out.print(settings, style="dim")
+    screen.print(build_layer_error_table(loaded.name, rows[:top] if top else rows, calibration.weight_granularity,
+                                         len(rows)))
+    screen.print(settings, style="dim")
     if sizes:
-        out.print(build_size_table(sizes))
-    if json_path:
-        with open(json_path, "w") as handle:
+        screen.print(build_size_table(sizes))
+    if out:
+        with open(out, "w") as handle:
             json.dump({"model": loaded.name, "engine": choice.engine, "reduce_range": choice.reduce_range,
                        "options": {"model_spec": model, **calibration.to_dict()}, "layers": _finite(rows),
                        "sizes": sizes}, handle, indent=1)
-        out.print(f"written: {json_path}")
+        screen.print(f"written: {out}")
 
 
 def _finite(rows: list[dict]):

@@ -7,17 +7,19 @@ import json
 import click
 
 from calib.cli._common import check_output_path, console
-from calib.cli._options import calibration_options, pop_calibration, trust_model_file_option
+from calib.cli._options import (backend_option, batch_size_option, build_spec, calibration_options, out_option,
+                                precision_option, pop_calibration, quiet_option, threads_option,
+                                trust_model_file_option)
 
 
 @click.command(name="sensitivity")
 @click.option("--model", "-m", required=True,
               help="Catalog name (see `calib models`), file.py:factory, .pt, .pt2, .onnx or OpenVINO IR .xml.")
-@click.option("--precision", "-p", default="int8-static", show_default=True,
-              help="int8-static, int8-dynamic, or fp16/bf16 (torch).")
-@click.option("--backend", "-b", default="torch", show_default=True, help="torch, onnxruntime or openvino.")
-@click.option("--batch-size", type=int, default=1, show_default=True)
-@click.option("--threads", type=int, help="Intra-op threads (default: physical cores).")
+@precision_option(multiple=False, default="int8-static", show_default=True,
+                  help="int8-static, int8-dynamic, or fp16/bf16 (torch).")
+@backend_option(multiple=False, default="torch", show_default=True, help="torch, onnxruntime or openvino.")
+@batch_size_option(multiple=False, type=int, default=1, show_default=True)
+@threads_option(help="Intra-op threads (default: physical cores).")
 @click.option("--input-shape", help="One input item without batch, e.g. 3,224,224.")
 @click.option("--seq-len", type=int, help="Sequence length for text models.")
 @trust_model_file_option
@@ -27,9 +29,10 @@ from calib.cli._options import calibration_options, pop_calibration, trust_model
 @click.option("--max-drop", type=float, help="Budget the all-layers figure is judged against (points).")
 @click.option("--top", type=int, default=20, show_default=True, help="Show the N most sensitive layers (0: all).")
 @click.option("--no-latency", is_flag=True, help="Skip the per-layer latency tables (fp32 and the precision).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the ranking as JSON.")
+@out_option(help="Also write the ranking as JSON here.")
+@quiet_option
 def command(model, precision, backend, batch_size, threads, input_shape, seq_len, trust_model_file, eval_fn,
-            eval_data, max_drop, top, no_latency, json_path, **options):
+            eval_data, max_drop, top, no_latency, out, quiet, **options):
     """Quantize (or cast) one layer at a time, everything else fp32, score each with the fidelity pass
     (your --eval score, else accuracy on labelled data, else agreement with fp32) and rank the layers,
     with each layer's share of the per-layer latency: what keeping it float costs."""
@@ -37,31 +40,24 @@ def command(model, precision, backend, batch_size, threads, input_shape, seq_len
 
     from calib import fidelity
     from calib.errors import UsageError
-    from calib.hardware import physical_cores
-    from calib.models.loader import load_any, parse_shape
+    from calib.models.loader import load_any
+    from calib.precisions import get_precision
     from calib.render.sensitivity_table import build_ranking_table, ranking_lines
     from calib.sensitivity.ranking import check_precision, rank
     from calib.settings import FidelitySettings
-    from calib.spec import SweepSpec
     from calib.sweep import prepare_sweep
 
     if top < 0:
         raise UsageError("--top must be 0 or positive")
-    if batch_size <= 0:
-        raise UsageError(f"--batch-size {batch_size}: must be positive")
-    if threads is not None and threads <= 0:
-        raise UsageError(f"--threads {threads}: must be positive")
-    from calib.precisions import get_precision
-
     get_precision(precision)
     check_precision(backend, precision)
-    check_output_path(json_path, "--json")
+    check_output_path(out, "--out")
     user_eval = {"eval_fn": eval_fn} if eval_fn else {}
     settings = FidelitySettings.from_cli(eval_data, None, None, None, max_drop, **user_eval)
-    spec = SweepSpec(model=model, backends=(backend,), precisions=("fp32", precision), batch_sizes=(batch_size,),
-                     device="cpu", threads=threads or physical_cores(), input_shape=parse_shape(input_shape),
-                     seq_len=seq_len, calibration=pop_calibration(options), fidelity=settings,
-                     trust_model_file=trust_model_file)
+    configuration = {"precisions": ("fp32", precision), "backends": (backend,), "batch_sizes": (str(batch_size),),
+                     "device": "cpu", "threads": threads, "input_shape": input_shape, "seq_len": seq_len,
+                     "trust_model_file": trust_model_file}
+    spec = build_spec(model, configuration, calibration=pop_calibration(options), fidelity=settings)
     loaded = load_any(model, spec.input_shape, seq_len, trust_model_file)
     references = fidelity.references()
     prepare_sweep(spec, loaded, references)
@@ -69,17 +65,18 @@ def command(model, precision, backend, batch_size, threads, input_shape, seq_len
     err = console(stderr=True)
 
     def on_layer(index, total, layer):
-        err.print(f"layer {index + 1}/{total}: {layer.name}", style="dim", highlight=False)
+        if not quiet:
+            err.print(f"layer {index + 1}/{total}: {layer.name}", style="dim", highlight=False)
 
-    ranking = rank(loaded, backend, spec.run_config(precision, batch_size), settings, references,
+    ranking = rank(loaded, backend, spec.run_config(precision, spec.batch_sizes[0]), settings, references,
                    latency=not no_latency, on_layer=on_layer)
     if not ranking.layers:
         raise UsageError(f"{loaded.name}: no layer to switch on {backend} at {precision}")
-    out = console()
-    out.print(build_ranking_table(ranking, top or None))
+    screen = console()
+    screen.print(build_ranking_table(ranking, top or None))
     for line in ranking_lines(ranking):
-        out.print(line, style="dim")
-    if json_path:
-        with open(json_path, "w") as handle:
+        screen.print(line, style="dim")
+    if out:
+        with open(out, "w") as handle:
             json.dump(ranking.to_dict(), handle, indent=1, default=str)
-        out.print(f"written: {json_path}")
+        screen.print(f"written: {out}")

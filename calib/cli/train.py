@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
-from calib.cli._options import trust_model_file_option
+from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, quiet_option,
+                                threads_option, trust_model_file_option)
 from calib.errors import UsageError
 from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAULT_STEPS, OPTIMIZERS, TrainSettings
 
@@ -14,14 +15,14 @@ from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAUL
 @click.option("--model", "-m", required=True,
               help="Catalog name (see `calib models`), fashion-cnn (Fashion-MNIST) or file.py:factory; the factory "
                    "may return (module, example_inputs, loss_fn, make_batch): see calib/train/task.py.")
-@click.option("--precision", "-p", "precisions", multiple=True, default=["fp32"], show_default=True,
-              help="fp32 tf32 amp-fp16 amp-bf16 bf16 fp8 int8-qat; repeat or comma-separate.")
+@precision_option(default=["fp32"], show_default=True,
+                  help="fp32 tf32 amp-fp16 amp-bf16 bf16 fp8 int8-qat; repeat or comma-separate.")
 @click.option("--baseline", default="fp32", show_default=True,
               help="The precision the Δ columns and the loss deviation are against (trained first; added if "
                    "not in --precision).")
 @click.option("--steps", type=int, help=f"Training steps per precision (default: the model's, else {DEFAULT_STEPS}).")
 @click.option("--warmup-steps", type=int, help="Untimed first steps (default: a quarter of --steps, 1 to 5).")
-@click.option("--batch-size", type=int, help="Training batch (default: the model's, else 8).")
+@batch_size_option(multiple=False, type=int, help="Training batch (default: the model's, else 8).")
 @click.option("--input-shape", help="One input item without batch, e.g. 3,64,64 (resnet18's default here).")
 @click.option("--seq-len", type=int, help="Sequence length for text models.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd", show_default=True)
@@ -38,18 +39,19 @@ from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAUL
 @click.option("--max-drop", type=float,
               help="Accuracy points (labelled tasks) a precision may lose against the baseline after the steps; "
                    "over it, or a NaN/Inf loss, makes the run exit 1 (and `calib check` fail).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--threads", type=int, help="Intra-op threads (default: physical cores). Recorded.")
+@device_option()
+@threads_option()
 @trust_model_file_option
-@click.option("--out", type=click.Path(dir_okay=False), help="Results JSON path (default results/<time>-<model>.json).")
+@out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@quiet_option
 def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_shape, seq_len, optimizer, lr, seed,
             init_scale, layers, layer_steps, use_compile, no_eval, max_drop, device, threads, trust_model_file, out,
             results_dir, quiet):
     """Train MODEL for the same steps, on the same batches from the same initial weights, at each precision;
     print samples/s, peak memory and the loss curve's deviation from the baseline; write results/."""
-    from calib.hardware import physical_cores
+    from calib.hardware import resolve_threads
+    from calib.settings import FidelitySettings
     from calib.models.loader import parse_shape
     from calib.spec import resolve_device
     from calib.train.driver import ordered_precisions
@@ -57,11 +59,10 @@ def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_
 
     check_output_path(out, "--out")
     names, added = ordered_precisions(split_multi(precisions), baseline)
-    if max_drop is not None and not 0 <= max_drop < float("inf"):
-        raise UsageError(f"--max-drop {max_drop:g}: must be a non-negative number of accuracy points")
-    for value, flag in ((threads, "--threads"), (seq_len, "--seq-len")):
-        if value is not None and value <= 0:
-            raise UsageError(f"{flag} {value}: must be positive")
+    max_drop = FidelitySettings(max_drop=max_drop).max_drop  # the budget's own rule (calib.settings)
+    threads = resolve_threads(threads)
+    if seq_len is not None and seq_len <= 0:
+        raise UsageError(f"--seq-len {seq_len}: must be positive")
     defaults = train_defaults(model)
     shape = parse_shape(input_shape) or defaults.get("input_shape")
     if seq_len is not None:
@@ -75,7 +76,6 @@ def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_
                                  "layer_steps", DEFAULT_LAYER_STEPS),
                              compile=use_compile, eval=not no_eval)
     device = resolve_device(device)
-    threads = threads or physical_cores()
     _train(model, names, added, baseline, settings, shape, seq_len, device, threads, trust_model_file, out,
            results_dir, quiet, max_drop)
 

@@ -9,7 +9,7 @@ Public interface used by the rest of calib:
 
 from __future__ import annotations
 
-from calib.hardware.cpu import physical_cores
+from calib.hardware.cpu import check_threads, physical_cores, resolve_threads
 from calib.hardware.report import device_report
 
 
@@ -29,4 +29,4 @@ def probe(*args, **kwargs):
     return run_probe(*args, **kwargs)
 
 
-__all__ = ["device_report", "verdict_for", "physical_cores", "probe"]
+__all__ = ["device_report", "verdict_for", "physical_cores", "check_threads", "resolve_threads", "probe"]

@@ -6,6 +6,7 @@ import glob
 import os
 import platform
 
+from calib.errors import UsageError
 from calib.hardware.cpuinfo import parse_cpu_text
 from calib.hardware.system_files import read_text, system_path
 
@@ -34,6 +35,18 @@ def physical_cores() -> int:
         return psutil.cpu_count(logical=False) or os.cpu_count() or 1
     except Exception:
         return os.cpu_count() or 1
+
+
+def check_threads(threads: int | None) -> int | None:
+    """The one --threads rule: not given (None), or positive."""
+    if threads is not None and threads <= 0:
+        raise UsageError(f"--threads {threads}: must be positive")
+    return threads
+
+
+def resolve_threads(threads: int | None) -> int:
+    """--threads as given (checked), or this machine's physical cores when not given."""
+    return physical_cores() if check_threads(threads) is None else threads
 
 
 def detect_cpu(root=None) -> dict:

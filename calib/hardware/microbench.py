@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from calib.dtypes import tf32_enabled
 from calib.errors import first_line
+from calib.hardware.cpu import resolve_threads
 from calib.hardware.kernels import Kernel, Ladder, ProbeShapes, kernel_ladders
 from calib.timing.engine import FixedTime, TimingPlan, Warmup
 from calib.timing.engine import measure as time_kernel
@@ -203,7 +204,6 @@ def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads:
     """
     import torch
 
-    from calib.hardware.cpu import physical_cores
 
     if device_ids is None:
         device_ids = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]
@@ -217,7 +217,7 @@ def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads:
     time_per_compute_s = time_per_compute_s or DEFAULT_TOTAL_S / sum(len(c) for c in plan.values())
     rounds = max(1, min(ROUNDS, int(time_per_compute_s / _MIN_ROUND_S)))
     threads_before, engine_before = torch.get_num_threads(), torch.backends.quantized.engine
-    threads = threads or physical_cores()
+    threads = resolve_threads(threads)
     torch.set_num_threads(threads)  # explicit: the default may count SMT siblings or a cgroup's quota wrongly
     if quantized_engine in torch.backends.quantized.supported_engines:
         torch.backends.quantized.engine = quantized_engine

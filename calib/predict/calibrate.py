@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from calib.configuration import check_batch_size
 from calib.errors import UsageError
+from calib.hardware.cpu import check_threads
 from calib.predict.table import TABLE_VERSION, device_name
 
 DEFAULT_MODELS = {"quick": ("tiny-cnn",), "full": ("resnet18", "mobilenet_v2", "mobilenet_v3_small",
@@ -47,8 +49,9 @@ class CalibrationPlan:
         from calib.predict.clock import check_clock
 
         check_clock(self.clock, self.threads)
-        if any(b <= 0 for b in self.batch_sizes):
-            raise UsageError("--batch-size must be positive")
+        for batch_size in self.batch_sizes:
+            check_batch_size(batch_size)
+        check_threads(self.threads)
 
 
 @dataclass

@@ -25,7 +25,7 @@ def mixed_precision(model, backend: str = "torch", precision: str = "int8-static
     from dataclasses import replace
 
     from calib import fidelity as fidelity_pass
-    from calib.hardware import device_report, physical_cores
+    from calib.hardware import device_report, resolve_threads
     from calib.sensitivity.fallback import measure_mixed, search
     from calib.settings import CalibrationSettings, FidelitySettings
     from calib.spec import SweepSpec
@@ -35,7 +35,7 @@ def mixed_precision(model, backend: str = "torch", precision: str = "int8-static
     settings = fidelity or FidelitySettings()
     settings = replace(settings, max_drop=max_drop, **({"eval_fn": eval_fn} if eval_fn else {}))
     spec = SweepSpec(model=model.name, backends=(backend,), precisions=("fp32", precision), batch_sizes=(batch_size,),
-                     device="cpu", threads=threads or physical_cores(), timing=timing or TimingSettings(),
+                     device="cpu", threads=resolve_threads(threads), timing=timing or TimingSettings(),
                      fidelity=settings, calibration=calibration or CalibrationSettings())
     report = device_report()
     references = fidelity_pass.references()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from calib.configuration import check_batch_size
 from calib.errors import UsageError
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -32,8 +33,7 @@ class TrainSettings:
     def __post_init__(self):
         if self.steps < 2:
             raise UsageError(f"--steps {self.steps}: at least 2 (one warm-up and one timed step)")
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size {self.batch_size}: must be a positive integer")
+        check_batch_size(self.batch_size)
         if self.optimizer not in OPTIMIZERS:
             raise UsageError(f"--optimizer {self.optimizer!r}: choose from {', '.join(OPTIMIZERS)}")
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):

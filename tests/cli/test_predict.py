@@ -45,8 +45,8 @@ def test_calibrate_writes_one_versioned_table(table):
 
 def test_predict_check_writes_predicted_and_measured(runner, table, tmp_path):
     out = tmp_path / "p.json"
-    result = _run(runner, ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "-b", "1", "-b", "2",
-                           "--check", "--max-time", "0.2", "--out", str(out)])
+    result = _run(runner, ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "--batch-size", "1",
+                           "--batch-size", "2", "--check", "--max-time", "0.2", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "predicted ms" in result.output and "measured ms" in result.output
     records = load_result(out)["records"]

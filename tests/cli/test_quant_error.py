@@ -14,7 +14,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::Deprecat
 def test_quant_error_ranks_layers_and_sizes(runner, tmp_path):
     out = tmp_path / "qe.json"
     result = runner.invoke(main, ["quant-error", "--model", "tiny-cnn", "--calib-samples", "8", "--top", "2",
-                                  "--json", str(out)], catch_exceptions=False)
+                                  "--out", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "worst first" in result.output and "2 of 3 layers" in result.output
     assert "int8-static" in result.output and "model size per precision" in result.output
