@@ -32,7 +32,7 @@ from calib.configuration import Configuration
 from calib.errors import UsageError
 from calib.settings import check_finite
 from calib.sweep import configuration_of
-from calib.timing.engine import FixedTime, Measurement, TimingPlan, Warmup, measure, stability_warnings
+from calib.timing.engine import Measurement, TimingPlan, Warmup, measure, stability_warnings
 
 BASELINE, CURRENT = "baseline", "current"
 ORDER = "ABBA"
@@ -82,9 +82,8 @@ class InterleaveSettings:
     def round_timing(self, first: bool, fresh: bool = False) -> TimingPlan:
         """One round: a fixed block of round_time_s. The first round warms the code paths up; a fresh
         instance later only needs its new tensors touched."""
-        return TimingPlan(Warmup(min_count=3 if first or fresh else 1,
-                                 min_time_s=self.warmup_min_time_s if first else 0.0),
-                          FixedTime(self.round_time_s, min_count=3))
+        return TimingPlan.fixed(self.round_time_s, min_count=3, warmup_count=3 if first or fresh else 1,
+                                warmup_time_s=self.warmup_min_time_s if first else 0.0, warmup_max_s=Warmup.max_time_s)
 
 
 class _Side:

@@ -24,7 +24,7 @@ from calib.dtypes import tf32_enabled
 from calib.errors import first_line
 from calib.hardware.cpu import resolve_threads
 from calib.hardware.kernels import Kernel, Ladder, ProbeShapes, kernel_ladders
-from calib.timing.engine import FixedTime, TimingPlan, Warmup
+from calib.timing.engine import TimingPlan
 from calib.timing.engine import measure as time_kernel
 from calib.timing.stats import summarize
 
@@ -53,7 +53,7 @@ class OpMeasurement:
 
 def budget_settings(budget_s: float) -> TimingPlan:
     """A plan that spends about `budget_s`: one warm-up call, then samples until the time is up."""
-    return TimingPlan(Warmup(min_count=1, min_time_s=0.0, max_time_s=budget_s), FixedTime(budget_s, min_count=1))
+    return TimingPlan.fixed(budget_s)
 
 
 def _fastest_call_s(kernel: Kernel, timer, limit_s: float, calls: int = 8) -> float:

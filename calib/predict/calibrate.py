@@ -134,9 +134,9 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
     from calib.backends.base import RunConfig
     from calib.configuration import Configuration
     from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cpu_use, prepare
-    from calib.predict.clock import profile_layers, timer_for
+    from calib.predict.clock import model_plan, profile_layers, timer_for
     from calib.settings import Int8Settings, LayerSettings
-    from calib.timing.engine import CiTarget, Warmup, measure
+    from calib.timing.engine import measure
 
     configuration = Configuration(model.name, "torch", precision, batch_size, (batch_size, *model.item_shape),
                                   plan.device)
@@ -147,10 +147,8 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
     try:
         with prepare(model, configuration, run_config) as prepared:
             watch = other_cpu_use()
-            measurement = measure(prepared.run, timer_for(plan.clock, prepared), batch_size=batch_size,
-                                  stop=CiTarget(min_count=10, min_time_s=min(0.5, plan.model_max_time_s),
-                                                max_time_s=plan.model_max_time_s, target_ci_rel=0.02),
-                                  warmup=Warmup(min_count=2, min_time_s=0.2, max_time_s=2.0))
+            measurement = measure(prepared.run, timer_for(plan.clock, prepared),
+                                  model_plan(plan.model_max_time_s, min_time_s=0.5), batch_size=batch_size)
             summary = fill_measured(record, prepared, measurement, watch.stop() if watch else None)
             record["layers"] = profile_layers(prepared.module, prepared.inputs, summary.median_ms,
                                               LayerSettings(budget_s=plan.layer_budget_s), prepared.call_context,

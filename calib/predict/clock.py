@@ -13,8 +13,16 @@ from __future__ import annotations
 import time
 
 from calib.errors import UsageError
+from calib.timing.engine import CiTarget, TimingPlan, Warmup
 
 CLOCKS = ("wall", "cpu")
+
+
+def model_plan(max_time_s: float, min_time_s: float = 1.0) -> TimingPlan:
+    """How calib.predict times a whole model (calibrate's real models, predict --check): a short warm-up,
+    then the median to 2% within max_time_s (min_time_s gives way to a shorter max_time_s)."""
+    return TimingPlan(Warmup(min_count=2, min_time_s=0.2, max_time_s=2.0),
+                      CiTarget.within(max_time_s, min_time_s=min_time_s, min_count=10, target_ci_rel=0.02))
 
 
 def check_clock(clock: str, threads: int) -> None:

@@ -56,9 +56,9 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
     """Measure the model (torch eager, as the table) into `record`: CiTarget, or a FixedTime block."""
     from calib.backends.base import RunConfig
     from calib.lifecycle import fill_measured, mark_unmeasured, other_cpu_use, prepare
-    from calib.predict.clock import timer_for
+    from calib.predict.clock import model_plan, timer_for
     from calib.settings import Int8Settings
-    from calib.timing.engine import CiTarget, FixedTime, Warmup, measure
+    from calib.timing.engine import FixedTime, measure
 
     from calib.errors import UsageError
 
@@ -68,13 +68,13 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
     configuration = Configuration.of(record)
     run_config = RunConfig(precision=view.precision, device=view.device, batch_size=batch_size,
                            threads=view.threads, int8=Int8Settings(path="fx"))
-    stop = FixedTime(fixed_time_s) if fixed_time_s else CiTarget(min_count=10, min_time_s=min(1.0, max_time_s),
-                                                                 max_time_s=max_time_s, target_ci_rel=0.02)
+    plan = model_plan(max_time_s)
+    stop = FixedTime(fixed_time_s) if fixed_time_s else plan.stop_rule
     try:
         with prepare(model, configuration, run_config) as prepared:
             watch = other_cpu_use()
             measurement = measure(prepared.run, timer_for(view.clock, prepared), batch_size=batch_size, stop=stop,
-                                  warmup=Warmup(min_count=2, min_time_s=0.2, max_time_s=2.0))
+                                  warmup=plan.warmup)
             fill_measured(record, prepared, measurement, watch.stop() if watch else None)
         record.update(status="ok", reason=None)
     except (KeyboardInterrupt, SystemExit):

@@ -146,12 +146,12 @@ def _layer_table(model, backend: str, run_config, settings):
     from calib import lifecycle
     from calib.sensitivity.score import configuration_for
     from calib.settings import LayerSettings
-    from calib.timing.engine import FixedTime, TimingPlan, Warmup, measure
+    from calib.timing.engine import TimingPlan, measure
 
     settings = settings or LayerSettings(budget_s=1.0)
     configuration = configuration_for(model, backend, run_config)
     # first calls of a converted graph are slow; then a short end-to-end median, only for the table's coverage
-    plan = TimingPlan(Warmup(min_count=1, min_time_s=0.3, max_time_s=1.0), FixedTime(0.5, min_count=5))
+    plan = TimingPlan.fixed(0.5, min_count=5, warmup_time_s=0.3, warmup_max_s=1.0)
     try:
         with lifecycle.prepare(model, configuration, run_config) as prepared:
             with torch.inference_mode():

@@ -41,6 +41,13 @@ class CiTarget:
     max_count: int = 1_000_000
     name = "ci_target"
 
+    @classmethod
+    def within(cls, max_time_s: float, **fields) -> "CiTarget":
+        """The rule with at most `max_time_s`: its min_time_s (the default or the one given) gives way to a
+        shorter max_time_s, so a short --max-time alone does not wait out the default minimum."""
+        min_time_s = fields.pop("min_time_s", cls.min_time_s)
+        return cls(min_time_s=min(min_time_s, max_time_s), max_time_s=max_time_s, **fields)
+
     def settled(self, samples_ns: list[int], elapsed_ns: int) -> str | None:
         if elapsed_ns / 1e9 < self.min_time_s:
             return None
@@ -117,6 +124,15 @@ class TimingPlan:
     """A warm-up and a stopping rule, for measurements that are not `calib run`'s (rounds, probes)."""
     warmup: Warmup
     stop_rule: StopRule
+
+    @classmethod
+    def fixed(cls, time_s: float, *, min_count: int = 1, warmup_count: int = 1, warmup_time_s: float = 0.0,
+              warmup_max_s: float | None = None) -> "TimingPlan":
+        """A fixed block of `time_s` (at least `min_count` calls) after at least `warmup_count` untimed calls
+        and `warmup_time_s`, at most `warmup_max_s` (default: the block's own length): `calib ab`'s rounds,
+        the tuning race's blocks, the device probe, the sensitivity table's end-to-end median."""
+        return cls(Warmup(warmup_count, warmup_time_s, time_s if warmup_max_s is None else warmup_max_s),
+                   FixedTime(time_s, min_count=min_count))
 
 
 def settings_dict(warmup: Warmup, stop: StopRule) -> dict:

@@ -53,3 +53,17 @@ def test_first_call_is_recorded_apart_from_warmup():
     result = measure(lambda: None, timer, settings)
     assert result.cold_ms == 50.0
     assert max(result.samples_ms) == 1.0
+
+
+def test_ci_target_within_a_short_max_time_lowers_its_minimum():
+    from calib.timing.engine import CiTarget
+
+    assert CiTarget.within(0.2).min_time_s == 0.2 and CiTarget.within(5.0).min_time_s == CiTarget.min_time_s
+    assert CiTarget.within(3.0, min_time_s=0.5, min_count=10).min_count == 10
+
+
+def test_fixed_plan_warms_up_at_most_its_block_unless_told():
+    from calib.timing.engine import FixedTime, TimingPlan, Warmup
+
+    assert TimingPlan.fixed(0.5) == TimingPlan(Warmup(1, 0.0, 0.5), FixedTime(0.5, min_count=1))
+    assert TimingPlan.fixed(0.5, min_count=5, warmup_time_s=0.3, warmup_max_s=1.0).warmup == Warmup(1, 0.3, 1.0)
