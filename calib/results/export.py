@@ -5,52 +5,51 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from calib.configuration import Configuration
-from calib.results.schema import summary_of
+from calib.results.record import Record, as_records
 
 RUN_COLUMNS = ["model", "backend", "precision", "batch_size", "input_shape", "device", "status", "reason",
                "storage_dtype", "compute_dtype", "verdict", "count", "median_ms", "p90_ms", "p95_ms", "p99_ms",
                "mean_ms", "min_ms", "iqr_ms", "ci95_low_ms", "ci95_high_ms", "throughput_per_s", "cold_ms",
                "conversion_s", "model_size_bytes", "peak_rss_bytes", "cuda_max_allocated_bytes",
                "fidelity", "fidelity_passed", "fidelity_judgement", "nan_count", "inf_count"]
+MEMORY_COLUMNS = ("model_size_bytes", "peak_rss_bytes", "cuda_max_allocated_bytes")
+FIDELITY_COLUMNS = {"fidelity": "compact", "fidelity_passed": "passed", "fidelity_judgement": "judgement",
+                    "nan_count": "nan_count", "inf_count": "inf_count"}
 
 
-def run_rows(records: list[dict]) -> list[dict]:
+def run_rows(records: list[Record | dict]) -> list[dict]:
     rows = []
-    for record in records:
-        ident = record["identity"]
-        summary = summary_of(record)
-        memory = record.get("memory") or {}
-        row = {**{k: ident[k] for k in ("model", "backend", "precision", "batch_size", "device")},
-               "precision": Configuration.of(record).precision_label,  # int8-static+mixed (calib.sensitivity)
-               "input_shape": "x".join(str(d) for d in ident["input_shape"]),
-               "status": record.get("status"), "reason": record.get("reason"),
-               "storage_dtype": record.get("storage_dtype"), "compute_dtype": record.get("compute_dtype"),
-               "verdict": (record.get("verdict") or {}).get("status"),
-               "cold_ms": (record.get("timing") or {}).get("cold_ms"), "conversion_s": record.get("conversion_s"),
-               **{k: memory.get(k) for k in ("model_size_bytes", "peak_rss_bytes", "cuda_max_allocated_bytes")}}
-        fidelity = record.get("fidelity") or {}
-        row.update(fidelity=fidelity.get("compact"), fidelity_passed=fidelity.get("passed"),
-                   fidelity_judgement=fidelity.get("judgement"), nan_count=fidelity.get("nan_count"),
-                   inf_count=fidelity.get("inf_count"))
+    for record in as_records(records):
+        ident = record.identity
+        summary = record.summary
+        row = {"model": ident.model, "backend": ident.backend,
+               "precision": ident.precision_label,  # int8-static+mixed (calib.sensitivity)
+               "batch_size": ident.batch_size, "device": ident.device,
+               "input_shape": "x".join(str(d) for d in ident.input_shape),
+               "status": record.status, "reason": record.reason,
+               "storage_dtype": record.storage_dtype, "compute_dtype": record.compute_dtype,
+               "verdict": record.verdict_status,
+               "cold_ms": record.timing.cold_ms if record.timing else None, "conversion_s": record.conversion_s,
+               **{k: getattr(record.memory, k) if record.memory else None for k in MEMORY_COLUMNS}}
+        row.update({column: getattr(record.fidelity, name) if record.fidelity else None
+                    for column, name in FIDELITY_COLUMNS.items()})
         if summary:
             row.update({k: v for k, v in summary.to_dict().items() if k in RUN_COLUMNS})
         rows.append(row)
     return rows
 
 
-def write_csv(records: list[dict], path) -> None:
+def write_csv(records: list[Record | dict], path) -> None:
     _write(path, RUN_COLUMNS, run_rows(records))
 
 
-def write_layers_csv(records: list[dict], path) -> None:
+def write_layers_csv(records: list[Record | dict], path) -> None:
     rows, columns = [], ["model", "backend", "precision", "batch_size"]
-    for record in records:
-        layers = record.get("layers") or {}
-        for layer in layers.get("layers", []):
-            ident = record["identity"]
-            row = {k: ident[k] for k in columns[:4]}
-            row["precision"] = Configuration.of(record).precision_label
+    for record in as_records(records):
+        for layer in record.layer_rows:
+            ident = record.identity
+            row = {"model": ident.model, "backend": ident.backend, "precision": ident.precision_label,
+                   "batch_size": ident.batch_size}
             row.update({k: v for k, v in layer.items() if not isinstance(v, (dict, list))})
             for key in row:
                 if key not in columns:
