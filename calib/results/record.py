@@ -37,14 +37,6 @@ from calib.timing.stats import Summary, summarize
 _EMPTY: Mapping = {}
 
 
-def _tuple(values) -> tuple:
-    return tuple(values) if values is not None else ()
-
-
-def _list(values) -> list | None:
-    return list(values) if values is not None else None
-
-
 def _copy(value):
     return copy.deepcopy(value)
 
@@ -74,12 +66,16 @@ class _Section:
     def _kwargs(cls, data: Mapping) -> dict:
         """Typed fields from `data` plus `extra` and `layout`."""
         known = cls._known()
+        sequences = {f.name for f in fields(cls) if f.default == ()}
         kwargs = {}
         for name in known:
             if name in data:
                 read = cls._READ.get(name)
                 value = data[name]
-                kwargs[name] = read(value) if read is not None and value is not None else _copy(value)
+                if value is None and name in sequences:  # a null list reads as empty (and is written as [])
+                    kwargs[name] = ()
+                else:
+                    kwargs[name] = read(value) if read is not None and value is not None else _copy(value)
         kwargs["extra"] = {key: _copy(value) for key, value in data.items() if key not in known}
         kwargs["layout"] = tuple(data)
         return kwargs
@@ -112,7 +108,7 @@ class _Section:
                 elif key in self.extra:
                     out[key] = _copy(self.extra[key])
         for key, value in values.items():
-            if key not in out and (key in self._ALWAYS and layout is None or not _unset(value)):
+            if key not in out and ((key in self._ALWAYS and layout is None) or not _unset(value)):
                 out[key] = value
         for key, value in self.extra.items():
             if key not in out:
@@ -124,6 +120,11 @@ class _Section:
         if self.layout is not None:
             return bool(self.layout)
         return bool(self.extra) or any(not _unset(getattr(self, name)) for name in self._known())
+
+
+class _ByName:
+    """`get(name)` for sections with engine- or metric-specific keys (not on Record: a record is read
+    through its typed fields, so a misspelt one fails loudly)."""
 
     def get(self, name: str, default=None):
         """A typed field or, for a key this class does not type, the stored value (JSON form)."""
@@ -138,7 +139,7 @@ def _unset(value) -> bool:
 
 
 @dataclass(frozen=True)
-class Verdict(_Section):
+class Verdict(_ByName, _Section):
     """The hardware rule's verdict on a precision (calib.hardware.rules), with what a probe measured."""
 
     status: str | None = None  # native | emulated | unsupported
@@ -152,7 +153,7 @@ class Verdict(_Section):
 
 
 @dataclass(frozen=True)
-class Interleave(_Section):
+class Interleave(_ByName, _Section):
     """How `calib ab` measured a record (calib.interleave)."""
 
     session: str | None = None
@@ -168,7 +169,7 @@ class Interleave(_Section):
 
 
 @dataclass(frozen=True)
-class Timing(_Section):
+class Timing(_ByName, _Section):
     """The raw measurement: samples are the truth, statistics are derived (Record.summary)."""
 
     settings: Mapping | None = field(default=None, hash=False)  # warm-up and stop rule (calib.timing.engine)
@@ -191,7 +192,7 @@ class Timing(_Section):
 
 
 @dataclass(frozen=True)
-class Memory(_Section):
+class Memory(_ByName, _Section):
     peak_rss_bytes: int | None = None
     cuda_max_allocated_bytes: int | None = None
     model_size_bytes: int | None = None
@@ -204,7 +205,7 @@ class Memory(_Section):
 
 
 @dataclass(frozen=True)
-class Fidelity(_Section):
+class Fidelity(_ByName, _Section):
     """Accuracy against the fp32 reference (calib.fidelity.assess; calib.train.record for training).
     The verdict fields (passed, judgement, max_drop, compact) are calib.fidelity.budget's."""
 
@@ -241,7 +242,7 @@ class Fidelity(_Section):
 
 
 @dataclass(frozen=True)
-class TuningCandidate(_Section):
+class TuningCandidate(_ByName, _Section):
     """One implementation raced by calib.tuning."""
 
     name: str | None = None
@@ -252,10 +253,13 @@ class TuningCandidate(_Section):
     failed: str | None = None
     backend: str | None = None
     computed: str | None = None
+    score: float | None = None  # the user's --eval score (candidates judged by it)
+    score_drop: float | None = None  # points under the fp32 score
+    unscored: str | None = None  # why a candidate has no score although --eval was given
 
 
 @dataclass(frozen=True)
-class Tuning(_Section):
+class Tuning(_ByName, _Section):
     """What calib.tuning measured: every candidate, the pick and why (the why names it)."""
 
     picked: str | None = None
@@ -273,7 +277,7 @@ class Tuning(_Section):
 
 
 @dataclass(frozen=True)
-class BackendChoice(_Section):
+class BackendChoice(_ByName, _Section):
     """--backend auto: what was requested, the engine picked and why (calib.backends.auto, calib.tuning)."""
 
     requested: str | None = None
@@ -285,7 +289,7 @@ class BackendChoice(_Section):
 
 
 @dataclass(frozen=True)
-class BackendInfo(_Section):
+class BackendInfo(_ByName, _Section):
     """What the backend did. The fields readers use are typed; engine-specific ones (ORT providers,
     calibration, compile time, ...) are in `extra`."""
 

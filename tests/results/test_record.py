@@ -94,7 +94,8 @@ def test_unknown_keys_survive_a_round_trip():
 def test_helpers_state_the_rules_once():
     layers = _load("run-layers.json").records
     fp32, bf16, int8, fp16 = layers
-    assert fp32.ok and fp32.measured and fp32.has_layers and fp32.short_label == f"tiny-cnn {fp32.identity.backend} fp32 b1"
+    assert fp32.ok and fp32.measured and fp32.has_layers
+    assert fp32.short_label == f"tiny-cnn {fp32.identity.backend} fp32 b1"
     assert fp32.verdict_status in ("native", "emulated") and fp32.fidelity.is_reference
     assert int8.fidelity_compact and int8.fidelity_failed is (int8.fidelity.passed is False)
     assert bf16.fidelity.max_drop == 1 and fp16.layer_rows == fp16.layers["layers"]
