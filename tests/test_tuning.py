@@ -116,8 +116,9 @@ def test_onnxruntime_int8_types_are_candidates_with_the_rule_table_first():
     model = load_model("tiny-cnn")
     listed = onnxruntime.candidates(model, run_config("int8-static"))
     first = onnx_convert.rule_int8_types("cpu").types
-    assert [name for name, _ in listed][0] == first and {name for name, _ in listed} == {"u8s8", "s8s8"}
-    assert all(config.int8.ort_types == name for name, config in listed)
+    other = "s8s8" if first == "u8s8" else "u8s8"
+    assert [name for name, _ in listed] == [first, f"{first}-entropy", f"{first}-percentile", other]
+    assert all(config.int8.ort_types == name.split("-")[0] for name, config in listed)
     assert onnxruntime.candidates(model, run_config("fp32")) == [("default", run_config("fp32"))]
 
 
@@ -229,3 +230,37 @@ def test_run_auto_stores_the_engine_that_won(runner, fast_options, tmp_path):
         assert f"{candidate['name']} " in result.output  # every engine's median on the tuning line
     shown = runner.invoke(main, ["show", str(out)])
     assert shown.exit_code == 0 and f"tuned tiny-cnn {tuning['engine']} fp32 b1:" in shown.output
+
+
+def test_with_eval_the_users_score_judges_a_candidate_not_cosine():
+    """A faster candidate that cosine on random inputs would rule out wins when its --eval score is within
+    the budget; one over the budget is out, and the reason names its score."""
+    entries = _entries(3.0, 1.0, 0.5)
+    race(entries, TuneSettings(budget_s=0.3, rounds=2))
+    entries[0].cosine, entries[1].cosine, entries[2].cosine = 0.9999, 0.97, 0.9999
+    entries[0].score, entries[0].score_drop = 0.90, 3.0
+    entries[1].score, entries[1].score_drop = 0.93, 0.0
+    entries[2].score, entries[2].score_drop = 0.40, 53.0
+    winner, why = pick(entries, max_drop=1.0)
+    assert winner.name == "c1"
+    assert "c2 was faster but is out: score 0.4000, 53.00 points under fp32 (budget 1)" in why
+    assert "the rule's choice c0 is out" in why
+
+
+def test_with_eval_and_no_budget_a_candidate_must_score_as_well_as_the_rules_choice():
+    entries = _entries(2.0, 1.0)
+    race(entries, TuneSettings(budget_s=0.3, rounds=2))
+    entries[0].score, entries[1].score = 0.95, 0.90
+    winner, why = pick(entries)
+    assert winner.name == "c0" and "score 0.9000 under the rule's choice's 0.9500" in why
+    entries[1].score = 0.95
+    assert pick(entries)[0].name == "c1"
+
+
+def test_when_no_candidate_keeps_the_budget_the_best_scoring_one_is_kept_and_said():
+    entries = _entries(2.0, 1.0)
+    race(entries, TuneSettings(budget_s=0.3, rounds=2))
+    entries[0].score, entries[0].score_drop = 0.80, 10.0
+    entries[1].score, entries[1].score_drop = 0.50, 40.0
+    winner, why = pick(entries, max_drop=1.0)
+    assert winner.name == "c0" and "no candidate kept the --max-drop budget" in why

@@ -150,6 +150,14 @@ def warning_lines(records: list[Record | dict]) -> list[str]:
     return [f"{record.short_label}: {warning}" for record in as_records(records) for warning in record.warnings]
 
 
+def _candidate_score(candidate) -> str:
+    """ " score 0.975 (-0.4)": a candidate's --eval score and its drop in points, where it was scored."""
+    if candidate.score is None:
+        return ""
+    drop = "" if candidate.score_drop is None else f" ({-candidate.score_drop:+.1f})"
+    return f" score {candidate.score:.3f}{drop}"
+
+
 def tuning_lines(records: list[Record | dict]) -> list[str]:
     """What calib.tuning measured per configuration: every candidate's median, the pick and why."""
     lines = []
@@ -158,7 +166,7 @@ def tuning_lines(records: list[Record | dict]) -> list[str]:
         if not tuning:
             continue
         timed = [c for c in tuning.candidates if c.median_ms is not None]
-        listed = " | ".join(f"{c.name} {fmt.ms(c.median_ms)} ms" for c in timed) or \
+        listed = " | ".join(f"{c.name} {fmt.ms(c.median_ms)} ms{_candidate_score(c)}" for c in timed) or \
             ", ".join(c.name for c in tuning.candidates)
         lines.append(f"tuned {record.short_label}: {listed} -> {tuning.why}")  # why names it
     return lines

@@ -20,11 +20,17 @@ def test_cpu_choices(tiny_cnn, precision, backend):
     assert picked == backend and precision.split("-")[0] in why
 
 
-def test_an_onnx_file_always_goes_to_onnxruntime(tiny_cnn):
+def test_an_onnx_file_goes_to_onnxruntime_and_to_openvino_where_onnxruntime_cannot(tiny_cnn):
+    import importlib.util
+
     class OnnxFile:
         module = None
 
-    assert choose(OnnxFile(), "bf16", "cpu")[0] == "onnxruntime"
+    assert choose(OnnxFile(), "fp32", "cpu")[0] == "onnxruntime"
+    # ONNX Runtime has no bf16 path; OpenVINO runs ONNX files at bf16 on x86 CPUs
+    expected = "openvino" if _x86() and importlib.util.find_spec("openvino") else "onnxruntime"
+    picked, why = choose(OnnxFile(), "bf16", "cpu")
+    assert picked == expected and "ONNX" in why
 
 
 def _x86() -> bool:
