@@ -33,6 +33,7 @@ from calib.errors import UsageError
 from calib.settings import check_finite
 from calib.sweep import configuration_of
 from calib.timing.engine import Measurement, TimingPlan, Warmup, measure, stability_warnings
+from calib.tuning import untuned
 
 BASELINE, CURRENT = "baseline", "current"
 ORDER = "ABBA"
@@ -135,8 +136,6 @@ def measure_pair(spec, baseline_model, current_model, configuration: Configurati
     sides = [_Side(role, model, lifecycle.new_record(configuration, device_report))
              for role, model in ((BASELINE, baseline_model), (CURRENT, current_model))]
     _note_filed_name(sides[1], baseline_model.name)
-    from calib.tuning import untuned
-
     try:
         # Both sides run the same implementation: the pinned candidate, else the rule's first
         candidate, run_config = untuned(baseline_model, configuration,

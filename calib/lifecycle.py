@@ -20,12 +20,12 @@ from calib.backends.base import Prepared
 from calib.configuration import Configuration
 from calib.environment import OtherCpuUse
 from calib.errors import BackendUnavailable, PrecisionUnavailable, first_line
+from calib.hardware import verdict_for
+from calib.timing.clock import CudaEventTimer, PerfCounterTimer
 
 
 def new_record(configuration: Configuration, device_report: dict | None) -> dict:
     """A record before measurement, with the hardware verdict of its precision on its device."""
-    from calib.hardware import verdict_for
-
     return {"identity": configuration.to_identity(), "status": "ok", "reason": None,
             "verdict": verdict_for(device_report, configuration.device, configuration.precision),
             "warnings": [], "layers": None, "fidelity": None}
@@ -56,8 +56,6 @@ def prepare(model, configuration: Configuration, run_config: RunConfig) -> Prepa
 
 def timer_for(prepared: Prepared):
     """CUDA events on a GPU, perf_counter (after the backend's sync) elsewhere."""
-    from calib.timing.clock import CudaEventTimer, PerfCounterTimer
-
     if prepared.device.startswith("cuda"):
         import torch
 

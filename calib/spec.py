@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from calib.backends import RunConfig
+from calib.backends import BACKENDS, RunConfig, get_backend
 from calib.configuration import check_batch_size
 from calib.errors import UsageError
 from calib.hardware.cpu import check_threads
+from calib.precisions import get_precision
 from calib.settings import (CalibrationSettings, CompileSettings, FidelitySettings, Int8Settings,
                             LayerSettings, TuneSettings, check_finite)
 from calib.timing.engine import TimingSettings
@@ -89,9 +90,6 @@ def resolve_device(requested: str) -> str:
 def validate(spec: SweepSpec) -> None:
     """Fail fast, before any work, on names that cannot be right and a grid that measures nothing or
     twice (the values are checked when the spec is built, SweepSpec.__post_init__)."""
-    from calib.backends import BACKENDS, get_backend
-    from calib.precisions import get_precision
-
     if not spec.precisions or not spec.backends or not spec.batch_sizes:
         raise UsageError("nothing to measure: give at least one --precision, --backend and --batch-size")
     for precision in spec.precisions:

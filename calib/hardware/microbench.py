@@ -21,9 +21,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from calib.dtypes import tf32_enabled
+from calib.environment import busy_cpu_warning
 from calib.errors import first_line
 from calib.hardware.cpu import resolve_threads
 from calib.hardware.kernels import Kernel, Ladder, ProbeShapes, kernel_ladders
+from calib.timing.clock import CudaEventTimer, PerfCounterTimer
 from calib.timing.engine import TimingPlan
 from calib.timing.engine import measure as time_kernel
 from calib.timing.stats import summarize
@@ -100,8 +102,6 @@ def _not_probed(exc: Exception) -> dict:
 
 
 def _default_timer(device_id: str):
-    from calib.timing.clock import CudaEventTimer, PerfCounterTimer
-
     return CudaEventTimer(device_id) if device_id.startswith("cuda") else PerfCounterTimer()
 
 
@@ -207,8 +207,6 @@ def run_probe(device_ids=None, time_per_compute_s: float | None = None, threads:
 
     if device_ids is None:
         device_ids = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]
-    from calib.environment import busy_cpu_warning
-
     warnings_found = [w for w in [busy_cpu_warning()] if w] if "cpu" in device_ids else []
     plan = {}
     for device_id in device_ids:

@@ -11,6 +11,8 @@ import gc
 import time
 from typing import Callable
 
+from calib.layers.facts import flag_for
+from calib.layers.table import finish_table
 from calib.settings import LayerSettings
 
 MIN_REPEATS = 3
@@ -82,9 +84,6 @@ def build_table(entries: list[tuple[str, dict]], per_pass: list[list[float]], co
     plain per-layer median is kept as layer_median_ms.
     """
     import numpy as np
-
-    from calib.layers.facts import flag_for
-    from calib.layers.table import finish_table
 
     samples = np.asarray(per_pass, dtype=float)  # passes x layers
     corrected = np.clip(samples - correction_ms, 0.0, None)

@@ -11,10 +11,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from calib.configuration import check_batch_size
+from calib.backends.base import RunConfig
+from calib.configuration import Configuration, check_batch_size
+from calib.environment import capture
 from calib.errors import UsageError
+from calib.hardware import device_report, verdict_for
 from calib.hardware.cpu import check_threads
+from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cpu_use, prepare
+from calib.precisions import get_precision
+from calib.predict.clock import check_clock, model_plan, profile_layers, timer_for
+from calib.predict.models import load_named
+from calib.predict.sweep import designed, run_sweep
 from calib.predict.table import TABLE_VERSION, device_name
+from calib.results.store import ResultWriter, load_result
+from calib.settings import Int8Settings, LayerSettings
+from calib.timing.engine import measure
 
 DEFAULT_MODELS = {"quick": ("tiny-cnn",), "full": ("resnet18", "mobilenet_v2", "mobilenet_v3_small",
                                                    "efficientnet_b0")}
@@ -38,16 +49,12 @@ class CalibrationPlan:
     clock: str = "wall"  # calib.predict.clock: "cpu" = thread CPU time, one thread
 
     def __post_init__(self):
-        from calib.precisions import get_precision
-
         for precision in self.precisions:
             if get_precision(precision).family not in ("float", "int8") or precision == "int8-dynamic":
                 raise UsageError(f"--precision {precision}: calibration tables cover fp32, bf16, fp16 and "
                                  "int8-static (torch eager)")
         if self.budget_s <= 0 or self.op_budget_s <= 0:
             raise UsageError("--budget-s must be positive")
-        from calib.predict.clock import check_clock
-
         check_clock(self.clock, self.threads)
         for batch_size in self.batch_sizes:
             check_batch_size(batch_size)
@@ -63,11 +70,6 @@ class CalibrationReport:
 
 def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationReport:
     import torch
-
-    from calib.environment import capture
-    from calib.hardware import device_report, verdict_for
-    from calib.predict.sweep import designed, run_sweep
-    from calib.results.store import ResultWriter
 
     progress = progress or (lambda text: None)
     torch.set_num_threads(plan.threads)
@@ -124,20 +126,11 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationRepo
 
 
 def _load(name: str):
-    from calib.predict.models import load_named
-
     return load_named(name)
 
 
 def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan, report: dict) -> dict:
     """One real model: end-to-end median (CiTarget) then its per-layer table, as `calib run --layers`."""
-    from calib.backends.base import RunConfig
-    from calib.configuration import Configuration
-    from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cpu_use, prepare
-    from calib.predict.clock import model_plan, profile_layers, timer_for
-    from calib.settings import Int8Settings, LayerSettings
-    from calib.timing.engine import measure
-
     configuration = Configuration(model.name, "torch", precision, batch_size, (batch_size, *model.item_shape),
                                   plan.device)
     record = new_record(configuration, report)
@@ -163,8 +156,6 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
 def _imported_records(paths, environment: dict, device: str) -> list[dict]:
     """Records of `calib run --layers` files measured on this device (same device name and threads),
     torch eager, contiguous layout (the layout calib predicts), with a per-layer table."""
-    from calib.results.store import load_result
-
     records = []
     for path in paths:
         payload = load_result(path)

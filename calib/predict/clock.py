@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 
 from calib.errors import UsageError
+from calib.layers import profile_module
+from calib.lifecycle import timer_for as wall_timer
 from calib.timing.engine import CiTarget, TimingPlan, Warmup
 
 CLOCKS = ("wall", "cpu")
@@ -47,8 +49,6 @@ class ThreadTimeTimer:
 def timer_for(clock: str, prepared):
     if clock == "cpu":
         return ThreadTimeTimer()
-    from calib.lifecycle import timer_for as wall_timer
-
     return wall_timer(prepared)
 
 
@@ -56,7 +56,5 @@ def profile_layers(module, inputs: tuple, end_to_end_ms: float | None, settings,
                    device: str = "cpu") -> dict:
     """calib.layers.profile_module on `clock`: for "cpu" the marks and the plain runs between passes
     read the thread's CPU time."""
-    from calib.layers import profile_module
-
     return profile_module(module, inputs, end_to_end_ms, settings=settings, device=device,
                           call_context=call_context, host_clock=time.thread_time_ns if clock == "cpu" else None)

@@ -17,7 +17,13 @@ import copy
 import time
 from dataclasses import dataclass
 
+from calib.backends.base import RunConfig
+from calib.backends.torch_eager import convert
 from calib.errors import UsageError, first_line
+from calib.layers.fx_profile import collect_facts
+from calib.layers.graph import TraceFailed, to_graph_module
+from calib.precisions import get_precision
+from calib.settings import Int8Settings
 
 
 @dataclass(frozen=True)
@@ -31,13 +37,6 @@ class Walk:
 def walk(model, precision: str, batch_size: int, device: str = "cpu") -> Walk:
     """`model`: a calib LoadedModel with a torch module."""
     import torch
-
-    from calib.backends.base import RunConfig
-    from calib.backends.torch_eager import convert
-    from calib.layers.fx_profile import collect_facts
-    from calib.layers.graph import TraceFailed, to_graph_module
-    from calib.precisions import get_precision
-    from calib.settings import Int8Settings
 
     if model.module is None:
         raise UsageError(f"{model.name}: no torch module to walk")
@@ -73,8 +72,6 @@ def _fake_facts(graph_module, inputs, context) -> dict:
     import contextlib
 
     from torch._subclasses.fake_tensor import FakeTensorMode
-
-    from calib.layers.fx_profile import collect_facts
 
     with FakeTensorMode(allow_non_fake_inputs=True) as mode:
         fake_inputs = tuple(mode.from_tensor(t) for t in inputs)

@@ -5,14 +5,13 @@ the catalog has no such entry), built with random seeded weights: latency does n
 from __future__ import annotations
 
 from calib.errors import UsageError
+from calib.models.catalog import CATALOG
+from calib.models.loader import LoadedModel, SEED, load_any
 
 PREFIX = "torchvision:"
 
 
 def load_named(spec: str, input_shape: tuple[int, ...] | None = None):
-    from calib.models.catalog import CATALOG
-    from calib.models.loader import load_any
-
     name = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
     if spec.startswith(PREFIX) or (spec not in CATALOG and _is_torchvision(name)):
         return torchvision_model(name, input_shape)
@@ -38,8 +37,6 @@ def _is_torchvision(name: str) -> bool:
 def torchvision_model(name: str, input_shape: tuple[int, ...] | None = None):
     import torch
     import torchvision
-
-    from calib.models.loader import SEED, LoadedModel
 
     if name not in torchvision.models.list_models(module=torchvision.models):
         raise UsageError(f"{PREFIX}{name}: not a torchvision classification model")

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 
 from calib.errors import ModelLoadError, UsageError, first_line
+from calib.precisions import get_precision
+from calib.predict.graph_walk import Walk
 
 # ONNX op type -> (op_kind, torch target)
 _OPS = {
@@ -40,9 +42,6 @@ class OnnxGraph:
     module = None
 
     def walk(self, precision: str, batch_size: int):
-        from calib.precisions import get_precision
-        from calib.predict.graph_walk import Walk
-
         if get_precision(precision).family != "float":
             raise UsageError(f"{self.path}: {precision} tables are torch's int8 graphs (FX conversion of a torch "
                              "module); an .onnx graph can be predicted at fp32 or bf16")

@@ -12,15 +12,19 @@ A prediction record (in the results file's "records", schema of calib.results.sc
 
 from __future__ import annotations
 
+from calib.backends.base import RunConfig
 from calib.configuration import Configuration
+from calib.errors import UsageError
+from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cpu_use, prepare
+from calib.predict.clock import model_plan, timer_for
+from calib.predict.graph_walk import walk
+from calib.settings import Int8Settings
+from calib.timing.engine import FixedTime, measure
 
 
 def predict_record(model, view, predictor, batch_size: int, report: dict | None) -> tuple[dict, object]:
     """(record, Prediction) for one model at one batch size. Not measured, so the record is "skipped" with that
     reason for every reader of results files (calib show, compare); check_record makes it "ok" with its timing."""
-    from calib.lifecycle import new_record
-    from calib.predict.graph_walk import walk
-
     if model.module is None and hasattr(model, "walk"):  # an .onnx graph (calib.predict.onnx_walk)
         graph = model.walk(view.precision, batch_size)
     else:
@@ -54,14 +58,6 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
 def check_record(record: dict, model, view, batch_size: int, report: dict | None, max_time_s: float = 3.0,
                  fixed_time_s: float | None = None) -> None:
     """Measure the model (torch eager, as the table) into `record`: CiTarget, or a FixedTime block."""
-    from calib.backends.base import RunConfig
-    from calib.lifecycle import fill_measured, mark_unmeasured, other_cpu_use, prepare
-    from calib.predict.clock import model_plan, timer_for
-    from calib.settings import Int8Settings
-    from calib.timing.engine import FixedTime, measure
-
-    from calib.errors import UsageError
-
     if model.module is None:
         raise UsageError(f"--check: {model.name} is an ONNX graph, which the torch eager backend the table "
                          "describes cannot run; predict it without --check")

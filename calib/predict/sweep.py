@@ -19,6 +19,13 @@ import itertools
 import time
 from dataclasses import asdict, dataclass
 
+from calib.backends.base import RunConfig
+from calib.backends.torch_eager import convert
+from calib.errors import UsageError, first_line
+from calib.precisions import get_precision
+from calib.predict.clock import profile_layers
+from calib.settings import Int8Settings, LayerSettings
+
 SWEEPS = ("quick", "full", "none")  # none: only --shapes ops and real models
 
 
@@ -38,8 +45,6 @@ class OpSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> "OpSpec":
-        from calib.errors import UsageError
-
         if data.get("op") not in BUILDERS:
             raise UsageError(f"op spec {data!r}: 'op' must be one of {', '.join(BUILDERS)}")
         try:
@@ -293,13 +298,6 @@ def run_sweep(specs: list[OpSpec], precision: str, device: str, threads: int, bu
               op_budget_s: float = 0.25, on_op=None, clock: str = "wall") -> SweepResult:
     """Time every spec alone at `precision`, until `budget_s` is spent."""
     import torch
-
-    from calib.backends.base import RunConfig
-    from calib.backends.torch_eager import convert
-    from calib.errors import first_line
-    from calib.predict.clock import profile_layers
-    from calib.precisions import get_precision
-    from calib.settings import Int8Settings, LayerSettings
 
     started = time.perf_counter()
     rows, skipped, measured = [], [], 0

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from calib.errors import UsageError
+from calib.predict.cost_model import ModelSample, Sample, fit_predictor
+from calib.results.store import load_result
 
 TABLE_VERSION = 1
 SUPPORTED_TABLE_VERSIONS = (1,)
@@ -57,9 +59,6 @@ class TableView:
 
 
 def load_view(path: str, precision: str, device: str | None = None) -> TableView:
-    from calib.predict.cost_model import ModelSample
-    from calib.results.store import load_result
-
     payload = load_result(path)
     section = payload.get("calibration")
     if not isinstance(section, dict) or "tables" not in section:
@@ -98,7 +97,5 @@ def load_view(path: str, precision: str, device: str | None = None) -> TableView
 
 
 def predictor_of(view: TableView):
-    from calib.predict.cost_model import Sample, fit_predictor
-
     isolated = [Sample.of(row, "isolated") for row in view.ops if row.get("median_ms")]
     return fit_predictor(isolated, view.models)

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from calib.errors import PrecisionUnavailable
+from calib.hardware import device_report
+from calib.hardware.verdict import first_rule
+
 ARM_ARCHES = ("aarch64", "arm64", "armv8", "armv7l")
 
 
@@ -27,8 +31,6 @@ class EngineChoice:
 
 def cpu_features() -> dict:
     """{"arch": ..., "flags": [...]} of this CPU, from the device report (no GPU probing)."""
-    from calib.hardware import device_report
-
     cpu = device_report(live_gpu=False).get("cpu") or {}
     return {"arch": cpu.get("arch") or "", "flags": list(cpu.get("flags") or [])}
 
@@ -39,8 +41,6 @@ def choose_engine(cpu: dict, supported_engines: list[str]) -> EngineChoice:
     The engine itself comes from the one rule table (calib.hardware.rules, the int8 rows), so
     `calib device` and the int8 conversion can never disagree; this adds what follows for torch.
     """
-    from calib.hardware.verdict import first_rule
-
     arch = (cpu.get("arch") or "").lower()
     if arch.startswith(ARM_ARCHES):
         arch = "aarch64"
@@ -60,8 +60,6 @@ def choose_engine(cpu: dict, supported_engines: list[str]) -> EngineChoice:
             return EngineChoice(fallback, fallback in ("x86", "fbgemm"), fallback != "qnnpack", "generic",
                                 f"{why}; the rule table's engine {engine!r} is not in this torch build, so "
                                 f"{fallback!r}, the first engine it supports")
-    from calib.errors import PrecisionUnavailable
-
     raise PrecisionUnavailable(f"this torch build has no quantized CPU engine (supported: {supported_engines})")
 
 

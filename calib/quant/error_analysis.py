@@ -17,6 +17,7 @@ import math
 
 from calib.errors import first_line
 from calib.quant import formulas
+from calib.quant.observers import activation_observer
 from calib.settings import QSCHEMES, WEIGHT_GRANULARITIES, CalibrationSettings
 
 SCHEMES = QSCHEMES
@@ -46,8 +47,6 @@ def weight_errors(layer) -> dict:
 
 def activation_errors(module, layers, batches, calibration: CalibrationSettings, reduce_range: bool) -> dict:
     """{layer name: {"mse", "sqnr_db", "range": [lo, hi]}} of each layer's output on `batches`."""
-    from calib.quant.observers import activation_observer
-
     constructor, _ = activation_observer(calibration.method, calibration.qscheme, reduce_range,
                                          calibration.percentile)
     observers = {name: constructor() for name, _ in layers}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 
+from calib.errors import UsageError
 from calib.settings import CALIBRATION_METHODS as METHODS
 from calib.settings import QSCHEMES, CalibrationSettings, check_percentile
 
@@ -118,8 +119,6 @@ def activation_observer(method: str, qscheme: str, reduce_range: bool,
     """(observer constructor, its class name) for quint8 activations; flavor "ao" (FX) or "pt2e"."""
     import torch
 
-    from calib.errors import UsageError
-
     if method not in METHODS:
         raise UsageError(f"--calib-method {method!r}: choose from {', '.join(METHODS)}")
     if method == "percentile":
@@ -149,8 +148,6 @@ def weight_observer(granularity: str):
 
 def _torch_qscheme(qscheme: str):
     import torch
-
-    from calib.errors import UsageError
 
     if qscheme not in QSCHEMES:
         raise UsageError(f"--qscheme {qscheme!r}: choose from {', '.join(QSCHEMES)}")

@@ -19,6 +19,7 @@ from torch import nn
 
 from calib.errors import CalibError, UsageError
 from calib.quant.counting import layer_counts
+from calib.quant.engine import select_engine
 from calib.settings import CalibrationSettings, Int8Settings
 
 DYNAMIC_PATH = "ao-dynamic"
@@ -30,8 +31,6 @@ def quantize(module, precision_name: str, example_inputs: tuple,
              calibration_model=None):
     """(quantized module, info). int8-static calibrates on `calibration_model`'s calibration inputs
     (a calib LoadedModel) when given, else on `example_inputs` alone."""
-    from calib.quant.engine import select_engine
-
     choice = select_engine(int8.engine)
     info = {"engine": choice.engine, "engine_reason": choice.reason, "isa": choice.isa,
             "reduce_range": choice.reduce_range}

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from calib.backends import get_backend
+from calib.backends.onnx_convert import quantizable_nodes
 from calib.errors import UsageError
+from calib.quant.error_analysis import quantizable_layers
 from calib.quant.openvino_scope import OPENVINO_OPS
 
 SENSITIVITY_BACKENDS = ("torch", "onnxruntime", "openvino")
@@ -46,17 +49,11 @@ def _torch_layers(model, precision: str) -> list[Layer]:
 
         return [Layer(name, type(sub).__name__, name) for name, sub in model.module.named_modules()
                 if isinstance(sub, DYNAMIC_TYPES)]
-    from calib.quant.error_analysis import quantizable_layers
-
     return [Layer(name, type(sub).__name__, name) for name, sub in quantizable_layers(model.module)]
 
 
 def _onnx_layers(model) -> list[Layer]:
-    from calib.backends import get_backend
-
     backend = get_backend("onnxruntime")  # BackendUnavailable in one line when onnxruntime is missing
-    from calib.backends.onnx_convert import quantizable_nodes
-
     source, _ = backend.source_graph(model)
     _, nodes = quantizable_nodes(source)
     return [Layer(name, op_type, _module_path_of_node(name)) for name, op_type in nodes]
@@ -69,8 +66,6 @@ def _module_path_of_node(name: str) -> str | None:
 
 
 def _openvino_layers(model, batch_size: int) -> list[Layer]:
-    from calib.backends import get_backend
-
     openvino_backend = get_backend("openvino")
     import openvino
 

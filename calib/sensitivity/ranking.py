@@ -18,8 +18,12 @@ import math
 import time
 from dataclasses import dataclass, replace
 
+from calib import fidelity, layers as layer_pass, lifecycle
+from calib.errors import UsageError
 from calib.sensitivity.names import Layer, layer_names
-from calib.sensitivity.score import Evaluation, evaluate
+from calib.sensitivity.score import Evaluation, configuration_for, evaluate
+from calib.settings import LayerSettings
+from calib.timing.engine import TimingPlan, measure
 
 INT8_PRECISIONS = ("int8-static", "int8-dynamic")
 FLOAT_PRECISIONS = ("fp16", "bf16")
@@ -83,8 +87,6 @@ def fp32_config(run_config):
 
 
 def check_precision(backend: str, precision: str) -> None:
-    from calib.errors import UsageError
-
     if precision in INT8_PRECISIONS or (precision in FLOAT_PRECISIONS and backend == "torch"):
         return
     raise UsageError(f"per-layer sensitivity of {precision} on {backend}: calib switches int8-static and "
@@ -95,8 +97,6 @@ def rank(model, backend: str, run_config, fidelity_settings, references=None, la
          latency: bool = True, layer_settings=None, on_layer=None) -> Ranking:
     """The per-layer pass. `references`: the fp32 reference cache (calib.fidelity.references(), filled
     by calib.sweep.prepare_sweep); `on_layer(index, total, layer)` reports progress."""
-    from calib import fidelity
-
     check_precision(backend, run_config.precision)
     started = time.perf_counter()
     references = references if references is not None else fidelity.references()
@@ -141,12 +141,6 @@ def layer_tables(model, backend: str, run_config, settings=None) -> tuple[dict |
 
 def _layer_table(model, backend: str, run_config, settings):
     import torch
-
-    from calib import layers as layer_pass
-    from calib import lifecycle
-    from calib.sensitivity.score import configuration_for
-    from calib.settings import LayerSettings
-    from calib.timing.engine import TimingPlan, measure
 
     settings = settings or LayerSettings(budget_s=1.0)
     configuration = configuration_for(model, backend, run_config)

@@ -16,7 +16,9 @@ import copy
 import time
 from dataclasses import dataclass
 
+from calib import fidelity, lifecycle
 from calib.backends.base import Prepared, module_size_bytes
+from calib.backends.torch_eager import bound_call, run_on_inputs
 from calib.configuration import Configuration
 from calib.precisions import get_precision, torch_dtype
 
@@ -74,8 +76,6 @@ def evaluate(model, backend: str, run_config, fidelity_settings, references) -> 
     `references` (evaluate fp32 on the same backend first to make that backend's run the reference)."""
     import torch
 
-    from calib import fidelity
-
     configuration = configuration_for(model, backend, run_config)
     started = time.perf_counter()
     with _prepare(model, backend, configuration, run_config) as prepared:
@@ -88,8 +88,6 @@ def evaluate(model, backend: str, run_config, fidelity_settings, references) -> 
 def _prepare(model, backend: str, configuration, run_config):
     """The backend's own conversion; a torch fp16/bf16 cast of some layers only goes through
     prepare_cast (the torch backend casts whole modules)."""
-    from calib import lifecycle
-
     if backend == "torch" and get_precision(run_config.precision).family == "float" and run_config.int8.quantize_only:
         return prepare_cast(model, run_config)
     return lifecycle.prepare(model, configuration, run_config)
@@ -100,7 +98,6 @@ def prepare_cast(model, run_config) -> Prepared:
     (calib.quant.cast), the rest fp32."""
     import torch
 
-    from calib.backends.torch_eager import bound_call, run_on_inputs
     from calib.quant.cast import cast_only
 
     precision = get_precision(run_config.precision)

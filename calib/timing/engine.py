@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from calib.errors import UsageError
 from calib.timing.stats import Summary, median_ci_sorted, summarize
 
 NS_PER_MS = 1e6
@@ -90,8 +91,6 @@ class TimingSettings(CiTarget):
 
     def __post_init__(self):
         import math
-
-        from calib.errors import UsageError
 
         for flag, value in (("--min-time", self.min_time_s), ("--max-time", self.max_time_s),
                             ("--target-ci", self.target_ci_rel), ("--warmup-min-time", self.warmup_min_time_s),

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from calib.train.dtypes import ComputeDtypeProbe, grad_dtypes, optimizer_state_dtypes, weight_dtypes
+from calib.train.layers import profile_training
 from calib.train.memory import PeakMemory
 from calib.train.precisions import TrainPrecision
 from calib.train.settings import TrainSettings
@@ -168,8 +169,6 @@ def _layers(task, setup, settings, device, run: TrainRun) -> dict:
     import statistics
 
     import torch
-
-    from calib.train.layers import profile_training
 
     clock = PhaseClock(device)
     timed = run.step_ms[settings.warmup:] or run.step_ms

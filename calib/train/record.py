@@ -26,7 +26,7 @@ import resource
 import statistics
 
 from calib.configuration import Configuration
-from calib.lifecycle import mark_unmeasured
+from calib.lifecycle import mark_unmeasured, new_record
 from calib.timing.stats import summarize
 from calib.train.precisions import TRAIN_PRECISIONS
 
@@ -41,8 +41,6 @@ def new_train_record(configuration: Configuration, device_report: dict | None) -
     """calib.lifecycle.new_record, with the verdict of the calib.precisions entry the training
     precision's arithmetic is (int8-qat: int8-static's, the int8 model it converts to)."""
     from dataclasses import replace
-
-    from calib.lifecycle import new_record
 
     precision = TRAIN_PRECISIONS[configuration.precision]
     record = new_record(replace(configuration, precision=precision.verdict_precision), device_report)

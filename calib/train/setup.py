@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from calib.dtypes import tf32_enabled
+from calib.errors import CalibError
 from calib.train.precisions import TrainPrecision
 from calib.train.settings import TrainSettings
 
@@ -111,7 +112,6 @@ def _prepare_qat(model, task, engine: str, device: str, settings: TrainSettings)
     """FX quantization-aware training with the engine's default QAT qconfig (fake-quant on weights
     and activations, straight-through estimator); calib.train.qat converts it after training."""
     import torch
-    from calib.errors import CalibError
 
     example, _ = task.make_batch(0, settings.batch_size)
     example = tuple(t.to(device) for t in example)
