@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from calib.check.gate import GateResult, ConfigOutcome, LOST, OUTCOME_ORDER, REGRESSION, SEPARATE_RUNS
-from calib.render import format as fmt
+from calib import format as fmt
 
 _MARK = {"regression": "❌", "fails fidelity": "❌", "improvement": "🚀", "unchanged": "✅",
          **{name: "❓" for name in LOST}}

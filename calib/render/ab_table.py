@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 from calib.results.record import as_record
 

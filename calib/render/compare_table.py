@@ -12,7 +12,7 @@ from rich.text import Text
 
 from calib.compare.align import Cell, Column, Row
 from calib.compare.ratios import RatioEstimate, ratio_to_reference
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted
 
 _VERDICT_STYLE = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted
 from calib.results.record import Record, as_record, as_records
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from calib.configuration import Configuration
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 
 DEFAULT_TOP = 10

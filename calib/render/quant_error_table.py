@@ -6,7 +6,7 @@ import math
 
 from rich.table import Table
 
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 
 WEIGHT_SCHEMES = {"w sym/tensor": "symmetric/per-tensor", "w sym/channel": "symmetric/per-channel",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 
 _DECISION_STYLE = {"best": "bold green", "runner-up": "green", "failed accuracy": "bold red", "failed": "red",

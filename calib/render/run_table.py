@@ -6,7 +6,7 @@ from rich.text import Text
 
 from calib.compare.ratios import speedups
 from calib.dtypes import short_name
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 from calib.results.record import Record, as_records
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 
 SEE_DROPPED = "a wider terminal or --json FILE has them"

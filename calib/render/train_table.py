@@ -10,7 +10,7 @@ import statistics
 from rich.text import Text
 
 from calib.dtypes import short_name
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 from calib.results.record import Record, as_records
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 
-from calib.render import format as fmt
+from calib import format as fmt
 
 # One colour per column (run/device); Okabe-Ito, readable by colour-blind readers.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

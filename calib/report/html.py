@@ -12,7 +12,7 @@ import json
 
 from calib import __version__
 from calib.render.compare_table import speedup_text
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.report import charts
 from calib.report.content import ReportContent
 from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table, loss_table
@@ -146,4 +146,3 @@ def render_html(content: ReportContent) -> str:
             + "<h2>Environment of each run</h2>" + _table(*environment_table(content)))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(content.title)}</title><style>{_CSS}</style></head><body>{body}</body></html>\n")
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.report.content import ReportContent
 from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table, loss_table
 

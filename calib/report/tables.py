@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from calib.compare.ratios import ratio_to_reference
 from calib.render.compare_table import format_ratio, speedup_text
-from calib.render import format as fmt
+from calib import format as fmt
 from calib.report.content import ENVIRONMENT_KEYS, ReportContent
 
 

@@ -31,7 +31,7 @@ def _invoke(args, width):
 def test_show_keeps_every_number_of_a_two_backend_run(tmp_path, width):
     from render.records import two_backend_records
 
-    from calib.render import format as fmt
+    from calib import format as fmt
     from calib.results.schema import summary_of
 
     records = two_backend_records()

@@ -89,7 +89,7 @@ def test_renders_in_headless_chromium(tmp_path):
 
 
 def test_scores_near_one_keep_their_digits_and_agreement_is_plotted_without_labels():
-    from calib.render.format import score
+    from calib.format import score
 
     assert score(0.999979723) == "0.999980" and score(1.0) == "1" and score(0.975) == "0.975" and score(None) == "-"
     fp32 = make_record(lognormal_samples(1, 2.0), "fp32", fidelity={"top1_agreement": 1.0, "cosine": 1.0})

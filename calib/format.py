@@ -1,4 +1,4 @@
-"""Number formatting shared by every table."""
+"""Number formatting shared by every table and writer (calib.render, calib.report, calib.check.markdown)."""
 
 from __future__ import annotations
 
