@@ -178,9 +178,6 @@ def _example_batch(model) -> int | None:
 
 def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: dict, references,
                  on_prepared=None) -> None:
-    import torch
-
-    from calib import fidelity
     from calib.tuning import adopt_engine, prepare_tuned
 
     run_config = spec.run_config(configuration.precision, configuration.batch_size)
@@ -191,6 +188,17 @@ def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: d
     if tuning:
         record["tuning"] = tuning
         configuration = adopt_engine(record, configuration, tuning)  # auto: the engine that won
+    measure_prepared(spec, model, configuration, record, prepared, references, on_prepared)
+
+
+def measure_prepared(spec: SweepSpec, model, configuration: Configuration, record: dict, prepared, references,
+                     on_prepared=None) -> None:
+    """Time a prepared model, then its fidelity and (with --layers) its per-layer table, into `record`
+    (the sweep's configurations, and a model prepared elsewhere: OpenVINO's accuracy-controlled int8)."""
+    import torch
+
+    from calib import fidelity
+
     with prepared:
         if on_prepared:
             on_prepared()
@@ -227,4 +235,5 @@ def _layers(prepared, end_to_end_ms: float, settings):
     return layers.profile(prepared, end_to_end_ms, settings)
 
 
-__all__ = ["run_sweep", "InProcessSweep", "prepare_sweep", "configuration_of", "measure_configuration"]
+__all__ = ["run_sweep", "InProcessSweep", "prepare_sweep", "configuration_of", "measure_configuration",
+           "measure_prepared"]

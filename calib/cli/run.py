@@ -157,11 +157,15 @@ def _say_fallback(configuration) -> None:
 def _fallback_outcome(mixed: dict) -> str:
     """One line: what the search tried and what it found (or why nothing)."""
     search = mixed.get("fallback") or {}
-    tried = (f"{search['evaluations']} evaluations of {search['layers']} layers in {search['seconds']:.1f} s"
-             if search else "")
+    tried = ", ".join(part for part in (
+        f"{search['evaluations']} evaluations" if search.get("evaluations") is not None else "",
+        f"{search['layers']} layers" if search.get("layers") is not None else "",
+        f"{search['seconds']:.1f} s" if search.get("seconds") is not None else "",
+        search.get("method", "")) if part)
+    tried = f" ({tried})" if tried else ""
     if mixed.get("status") == "ok":
-        return f"found: {search.get('reason')} ({tried}), measured as its own configuration"
-    return f"none found: {mixed.get('reason')}" + (f" ({tried})" if tried else "")
+        return f"found: {search.get('reason')}{tried}, measured as its own configuration"
+    return f"none found: {mixed.get('reason')}{tried}"
 
 
 def _is_default(parameter: str) -> bool:

@@ -71,6 +71,9 @@ def fallback_lines(record: dict) -> list[str]:
     from calib.configuration import Configuration
 
     label = Configuration.of(record).short_label
+    if fallback.get("method"):  # another engine's own search (OpenVINO: NNCF's accuracy control)
+        return [f"fallback {label}: {fallback.get('reason')}; {fallback.get('evaluations')} evaluations by "
+                f"{fallback['method']}, {fallback.get('seconds') or 0:.1f} s"]
     lines = [f"fallback {label}: {fallback['reason']}; {fallback['evaluations']} evaluations "
              f"({fallback['layers']} one-layer + fp32 + all-{fallback['precision']} + {len(fallback['search'])} "
              f"search steps), {fallback['seconds']:.1f} s"]

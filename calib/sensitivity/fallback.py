@@ -168,6 +168,13 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
         if on_start:
             on_start(configuration)
         run_config = spec.run_config(configuration.precision, configuration.batch_size)
+        controlled = accuracy_controlled(spec, model, configuration, device_report, references)
+        if controlled is not None:  # OpenVINO with --eval: NNCF's own accuracy control
+            controlled["fallback_of"] = configuration.to_identity()
+            if writer is not None:
+                writer.add(controlled)
+            added.append(controlled)
+            continue
         try:
             result = search(model, configuration.backend, run_config, spec.fidelity, spec.fidelity.max_drop,
                             references, layer_settings=spec.layers or LayerSettings(budget_s=spec.timing.max_time_s))
@@ -188,6 +195,59 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
             writer.add(mixed)
         added.append(mixed)
     return added
+
+
+def accuracy_controlled(spec, model, configuration, device_report, references) -> dict | None:
+    """int8-static on OpenVINO with --eval: NNCF's quantize_with_accuracy_control, scored by the user's
+    function, returns quantized layers to float until the score is within --max-drop (as OpenVINO's own
+    tooling does it); the model it gives is measured like every configuration, variant "mixed". None
+    where it does not apply (another engine or precision, no --eval): calib's own search runs instead.
+    A failure of NNCF's search is recorded as that configuration's failure."""
+    from calib import lifecycle
+    from calib.fidelity.user_eval import Predictor
+    from calib.quant.calibration_data import calibration_inputs
+    from calib.sweep import measure_prepared
+
+    user_eval = references.user_eval(spec.fidelity)
+    if configuration.backend != "openvino" or configuration.precision != "int8-static" or user_eval is None:
+        return None
+    from calib.backends import openvino_accuracy
+
+    run_config = spec.run_config(configuration.precision, configuration.batch_size)
+    mixed_configuration = replace(configuration, variant=VARIANT)
+    record = lifecycle.new_record(mixed_configuration, device_report)
+    record["model_weights"] = getattr(model, "weights", "user")
+    started = time.perf_counter()
+
+    def validation_fn(predict) -> float:
+        return user_eval.score(Predictor(predict, configuration.batch_size, item_shape=model.item_shape)).score
+
+    try:
+        batches = calibration_inputs(model, run_config.calibration, configuration.batch_size)
+        ov_model, info = openvino_accuracy.quantize_with_accuracy_control(
+            model, run_config, validation_fn, spec.fidelity.max_drop / 100, batches)
+        prepared = openvino_accuracy.prepare_quantized(model, run_config, ov_model, info)
+        info = dict(info)
+        record["fallback"] = {"backend": "openvino", "precision": configuration.precision,
+                              "method": "nncf.quantize_with_accuracy_control", "max_drop": spec.fidelity.max_drop,
+                              "found": True, "seconds": round(time.perf_counter() - started, 3),
+                              "evaluations": info.get("evaluations"), "layers": info.get("fake_quantize_ops"),
+                              "kept_float": [],
+                              "reason": _controlled_reason(info), "accuracy_control": info}
+        measure_prepared(spec, model, mixed_configuration, record, prepared, references)
+    except Exception as exc:  # noqa: BLE001 - recorded as this configuration's failure; the run goes on
+        lifecycle.mark_unmeasured(record, exc)
+        record.setdefault("fallback", {"backend": "openvino", "method": "nncf.quantize_with_accuracy_control",
+                                       "found": False, "seconds": round(time.perf_counter() - started, 3)})
+    return record
+
+
+def _controlled_reason(info: dict) -> str:
+    shown = {"fp32_score": "fp32 score", "int8_full_score": "all-int8 score", "score": "final score"}
+    parts = [f"{name} {info[key]:.4f}" for key, name in shown.items() if info.get(key) is not None]
+    parts += [f"{info['fake_quantize_ops']} FakeQuantize ops left"] if info.get("fake_quantize_ops") is not None else []
+    within = "within" if info.get("within_budget") else "NOT within"
+    return f"NNCF accuracy control, {within} the budget: " + ", ".join(parts)
 
 
 def unsearched(records: list[dict]) -> list[str]:

@@ -2,6 +2,7 @@
 bf16 goes to OpenVINO (ONNX Runtime has no bf16 path), --fallback works under auto and says what it did."""
 
 import importlib.util
+from pathlib import Path
 import platform
 
 import pytest
@@ -54,3 +55,29 @@ def test_fallback_is_never_silent_when_nothing_needs_it(runner, fast_options, tm
                                   *fast_options], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "fallback: tiny-mlp torch int8-dynamic b1 not searched: within the budget" in result.output
+
+
+@pytest.mark.skipif(not (X86 and importlib.util.find_spec("nncf")), reason="OpenVINO + NNCF on an x86 CPU are needed")
+def test_fallback_on_openvino_with_eval_runs_nncf_accuracy_control(runner, fast_options, tmp_path):
+    """The user's score drives NNCF's quantize_with_accuracy_control; what it returns is measured as the
+    mixed configuration, within the budget."""
+    evaluation = tmp_path / "evaluate.py"
+    evaluation.write_text(
+        "import sys\nimport numpy as np\nimport torch\n"
+        f"sys.path.insert(0, {str(Path(FRAGILE.rpartition(':')[0]).parent)!r})\n"
+        "from fragile_model import Fragile\n"
+        "X = torch.randn(300, 16, generator=torch.Generator().manual_seed(3))\n"
+        "with torch.no_grad():\n    Y = Fragile().eval()(X).argmax(1).numpy()\n"
+        "def evaluate(predict):\n    return float((np.asarray(predict(X.numpy())).argmax(1) == Y).mean())\n")
+    out = tmp_path / "r.json"
+    result = runner.invoke(main, ["run", "-m", FRAGILE, "--input-shape", "16", "-p", "fp32,int8-static", "-b",
+                                  "openvino", "--eval", f"{evaluation}:evaluate", "--max-drop", "2", "--fallback",
+                                  "--timeout", "0", "--out", str(out), *fast_options], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    records = load_result(out)["records"]
+    all_int8, mixed = records[1], records[2]
+    assert all_int8["fidelity"]["passed"] is False and all_int8["fidelity"]["score_drop"] > 2
+    assert mixed["identity"]["variant"] == "mixed" and mixed["status"] == "ok"
+    assert mixed["fallback"]["method"] == "nncf.quantize_with_accuracy_control"
+    assert mixed["fidelity"]["passed"] is True and mixed["fidelity"]["score_drop"] <= 2
+    assert "NNCF accuracy control, within the budget" in result.output
