@@ -19,7 +19,7 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("check")
     runner = CliRunner()
     for name, slowdown, threads in (("base", "0", "2"), ("slow", "1.0", "2"), ("one_thread", "0", "1")):
-        result = runner.invoke(main, ["run", "--model", SLOWED, "--threads", threads, "--out", str(folder / f"{name}.json"),
+        result = runner.invoke(main, ["run", "-b", "torch", "--model", SLOWED, "--threads", threads, "--out", str(folder / f"{name}.json"),
                                       *FAST], env={"CALIB_SLOWDOWN": slowdown})
         assert result.exit_code == 0, result.output
     return folder

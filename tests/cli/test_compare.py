@@ -13,7 +13,7 @@ def runs(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("compare")
     for threads in ("1", "2"):
-        result = CliRunner().invoke(main, ["run", "--model", "tiny-mlp", "-p", "fp32,bf16", "--threads", threads,
+        result = CliRunner().invoke(main, ["run", "-b", "torch", "--model", "tiny-mlp", "-p", "fp32,bf16", "--threads", threads,
                                            "--out", str(folder / f"t{threads}.json"), *FAST])
         assert result.exit_code == 0, result.output
     return folder

@@ -12,7 +12,7 @@ def _run(runner, args):
 
 def test_run_with_layers_then_layers_command(runner, fast_options, tmp_path):
     out, layers_csv = tmp_path / "r.json", tmp_path / "layers.csv"
-    result = _run(runner, ["run", "--model", "tiny-cnn", "-p", "fp32,bf16", "--layers", "--layers-csv",
+    result = _run(runner, ["run", "-b", "torch", "--model", "tiny-cnn", "-p", "fp32,bf16", "--layers", "--layers-csv",
                            str(layers_csv), "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output
     assert "slowest layers" in result.output and "by op kind" in result.output and "end-to-end" in result.output

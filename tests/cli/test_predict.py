@@ -91,7 +91,7 @@ def test_calibrate_refuses_bad_shapes_file_in_one_line(runner, tmp_path):
 
 def test_calibrate_takes_calib_run_layer_tables(runner, fast_options, tmp_path):
     run_file = tmp_path / "run.json"
-    result = _run(runner, ["run", "-m", "tiny-mlp", "-p", "fp32", "--threads", "1", "--layers", "--timeout", "0",
+    result = _run(runner, ["run", "-b", "torch", "-m", "tiny-mlp", "-p", "fp32", "--threads", "1", "--layers", "--timeout", "0",
                            "--out", str(run_file), *fast_options])
     assert result.exit_code == 0, result.output
     table = tmp_path / "table.json"

@@ -41,7 +41,7 @@ def test_quant_error_usage_error_is_one_line(runner):
 
 def test_run_records_engine_and_calibration(runner, fast_options, tmp_path):
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "--model", "tiny-cnn", "-p", "fp32,int8-static", "--calib-samples", "8",
+    result = runner.invoke(main, ["run", "-b", "torch", "--model", "tiny-cnn", "-p", "fp32,int8-static", "--calib-samples", "8",
                                   "--calib-method", "percentile", "--calib-percentile", "99.9", "--out", str(out),
                                   *fast_options], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -62,7 +62,7 @@ def test_unquantizable_model_fails_one_line_and_sweep_goes_on(runner, fast_optio
             return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU()), torch.randn(1, 3, 16, 16)
     """))
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "--model", f"{model_file}:build", "-p", "fp32,int8-dynamic,int8-static",
+    result = runner.invoke(main, ["run", "-b", "torch", "--model", f"{model_file}:build", "-p", "fp32,int8-dynamic,int8-static",
                                   "--calib-samples", "4", "--out", str(out), *fast_options])
     assert result.exit_code == 1
     records = {r["identity"]["precision"]: r for r in load_result(out)["records"]}

@@ -10,7 +10,7 @@ from calib.results.schema import summary_of
 
 
 def _run(runner, fast_options, path, *extra):
-    result = runner.invoke(main, ["run", "--model", "tiny-mlp", "-p", "fp32,int8-dynamic,bf16", "--batch-size", "1,4",
+    result = runner.invoke(main, ["run", "-b", "torch", "--model", "tiny-mlp", "-p", "fp32,int8-dynamic,bf16", "--batch-size", "1,4",
                                   "--max-drop", "1", "--out", str(path), *fast_options, *extra])
     assert result.exit_code in (0, 1), result.output  # 1: a configuration failed; recommend must say why
     return json.loads(path.read_text())

@@ -68,7 +68,7 @@ def test_empty_folder_is_a_usage_error(tmp_path):
 def test_run_with_eval_data_reports_accuracy_per_precision(tmp_path, runner, fast_options):
     folder = _folder(tmp_path / "data")
     out = tmp_path / "run.json"
-    result = runner.invoke(main, ["run", "--model", "tiny-cnn", "-p", "fp32,fp16", "--eval-data", str(folder),
+    result = runner.invoke(main, ["run", "-b", "torch", "--model", "tiny-cnn", "-p", "fp32,fp16", "--eval-data", str(folder),
                                   "--eval-mean", "0.5,0.5,0.5", "--eval-std", "0.25,0.25,0.25", "--max-drop", "50",
                                   "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output

@@ -16,7 +16,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "real_models.py"
 
 def test_trained_mnist_keeps_its_accuracy_at_int8_dynamic(runner, fast_options, tmp_path):
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "--model", f"{BENCH}:mnist", "--eval", f"{BENCH}:eval_mnist_1000",
+    result = runner.invoke(main, ["run", "-b", "torch", "--model", f"{BENCH}:mnist", "--eval", f"{BENCH}:eval_mnist_1000",
                                   "-p", "fp32,int8-dynamic", "--max-drop", "1", "--timeout", "0", "--threads", "1", "--out", str(out),
                                   *fast_options], catch_exceptions=False)
     assert result.exit_code == 0, result.output
