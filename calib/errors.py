@@ -6,6 +6,11 @@ class CalibError(Exception):
 
     exit_code = 1
 
+    @property
+    def lines(self) -> list[str]:
+        """What the CLI prints, each line as `calib: error: LINE`."""
+        return [str(self)]
+
 
 class UsageError(CalibError):
     """Bad command-line input: unknown model, precision, malformed option."""
@@ -29,6 +34,22 @@ class BackendUnavailable(CalibError):
 
 class PrecisionUnavailable(CalibError):
     """A precision that cannot run on the chosen device; recorded as skipped, not failed."""
+
+
+class FailuresFound(CalibError):
+    """The command finished and stored its results, but some of what it measured fails: a configuration that
+    failed to run, outputs over their --max-drop budget or holding NaN/Inf, a failed --check (exit 1).
+    One line each (calib.results.judge.failures)."""
+
+    exit_code = 1
+
+    def __init__(self, lines):
+        self._lines = list(lines)
+        super().__init__("; ".join(self._lines))
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self._lines)
 
 
 class ResultFileError(UsageError):

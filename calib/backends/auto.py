@@ -13,6 +13,9 @@ read through calib.backends.unsupported_reason); the tables here only say which 
 
 from __future__ import annotations
 
+import platform
+
+from calib import backends  # the registry: each backend's own unsupported_reason, get_backend
 from calib.backends.base import Prepared, RunConfig
 from calib.precisions import get_precision
 
@@ -32,6 +35,13 @@ _TORCH_FIRST_ON_CPU = {
 }
 
 
+def default_backends(model_path: str) -> list[str]:
+    """What `calib run` measures when --backend is not given: an OpenVINO IR (.xml) on OpenVINO, the one
+    engine that runs it; any other model under auto (every installed engine that can run a precision races,
+    calib.tuning); --backend pins one."""
+    return ["openvino"] if str(model_path).endswith(".xml") else ["auto"]
+
+
 def choose(model, precision: str, device: str) -> tuple[str, str]:
     """(backend name, why) for this model, precision and device."""
     if getattr(model, "module", None) is None:
@@ -44,14 +54,10 @@ def choose(model, precision: str, device: str) -> tuple[str, str]:
 def _choose_for_graph(precision: str, device: str) -> tuple[str, str]:
     """An ONNX file: ONNX Runtime first where it runs the precision, else OpenVINO (which runs ONNX files
     at bf16 and int8 on x86 CPUs), else ONNX Runtime, whose own reason is then what the record says."""
-    import platform
-
-    from calib.backends import unsupported_reason
-
-    ort_cannot = unsupported_reason("onnxruntime", precision, device)
+    ort_cannot = backends.unsupported_reason("onnxruntime", precision, device)
     if ort_cannot is None:
         return "onnxruntime", "the model is an ONNX file, which ONNX Runtime runs (OpenVINO races it)"
-    ov_cannot = unsupported_reason("openvino", precision, device)
+    ov_cannot = backends.unsupported_reason("openvino", precision, device)
     if ov_cannot is None and not device.startswith("cuda") and platform.machine().lower() in _X86:
         return "openvino", f"the model is an ONNX file; ONNX Runtime cannot run {precision} ({ort_cannot}), OpenVINO can"
     return "onnxruntime", f"the model is an ONNX file, which ONNX Runtime runs ({ort_cannot})"
@@ -68,10 +74,6 @@ def engines(model, precision: str, device: str) -> tuple[list[str], dict[str, st
     Each engine answers for itself (its unsupported_reason, or its missing package); what the model is
     decides too: a torch model runs everywhere, an ONNX file on ONNX Runtime and OpenVINO, an IR on
     OpenVINO only."""
-    import platform
-
-    from calib.backends import unsupported_reason as backend_reason
-
     picked, _ = choose(model, precision, device)
     kind = "cuda" if device.startswith("cuda") else "cpu"
     usable, not_usable = [], {}
@@ -79,7 +81,7 @@ def engines(model, precision: str, device: str) -> tuple[list[str], dict[str, st
         reason = _model_reason(model, name)
         if reason is None and name == "openvino" and platform.machine().lower() not in _X86:
             reason = f"calib measures OpenVINO on x86 CPUs only, not {platform.machine()}"
-        reason = reason or backend_reason(name, precision, device)
+        reason = reason or backends.unsupported_reason(name, precision, device)
         if reason is None:
             usable.append(name)
         else:
@@ -97,9 +99,7 @@ def _model_reason(model, backend: str) -> str | None:
 
 
 def _choose_for_torch_model(precision: str, device: str) -> tuple[str, str]:
-    from calib.backends import unsupported_reason
-
-    ort_cannot = unsupported_reason("onnxruntime", precision, device)  # None: ONNX Runtime can run it
+    ort_cannot = backends.unsupported_reason("onnxruntime", precision, device)  # None: ONNX Runtime can run it
     if device.startswith("cuda"):
         if get_precision(precision).family == "int8":
             if ort_cannot is None:
@@ -121,17 +121,13 @@ def _choose_for_torch_model(precision: str, device: str) -> tuple[str, str]:
 
 def unsupported_reason(precision: str, device: str) -> str | None:
     """The answer of the backend auto picks for a torch model."""
-    from calib.backends import unsupported_reason as backend_reason
-
     picked, _ = _choose_for_torch_model(precision, device)
-    return backend_reason(picked, precision, device)
+    return backends.unsupported_reason(picked, precision, device)
 
 
 def prepare(model, config: RunConfig) -> Prepared:
     """For callers that bypass the sweep: prepare with the chosen backend and record the choice."""
-    from calib.backends import get_backend
-
     picked, why = choose(model, config.precision, config.device)
-    prepared = get_backend(picked).prepare(model, config)
+    prepared = backends.get_backend(picked).prepare(model, config)
     prepared.info["backend_choice"] = {"requested": "auto", "picked": picked, "why": why}
     return prepared

@@ -6,6 +6,7 @@ a configuration of the baseline missing, failed or skipped in the current run, a
 current run, or nothing measured in both; `--allow-missing` accepts it). 2 stays the usage error
 (bad options, unreadable or incomparable files)."""
 
+from calib.check.gate import FIDELITY_FAILED
 from calib.errors import CalibError
 
 
@@ -24,8 +25,6 @@ class GateInconclusive(CalibError):
 def raise_if_regressed(result) -> None:
     """End the command with exit 1 naming the worst regression of a calib.check.gate.GateResult,
     or exit 3 saying what went unjudged when the result is inconclusive."""
-    from calib.check.gate import FIDELITY_FAILED
-
     if result.regressions:
         slower = [o for o in result.regressions if o.outcome != FIDELITY_FAILED]
         inaccurate = [o for o in result.regressions if o.outcome == FIDELITY_FAILED]

@@ -49,7 +49,9 @@ import math
 from dataclasses import dataclass, field
 
 from calib.compare.ratios import RatioEstimate, median_ratio
+from calib.errors import UsageError
 from calib.results.record import Record, ResultFile, as_record, as_result
+from calib.timing.stats import summarize
 
 DEFAULT_TOLERANCE = 0.05
 DEFAULT_ALPHA = 0.01
@@ -75,11 +77,35 @@ SEPARATE_RUNS_NOTE = ("compared separate runs: on a shared machine, drift betwee
                       "from a 10% change; measure both builds interleaved with `calib ab` for a gate you can trust")
 
 
+def parse_tolerance(text: str) -> float:
+    """'5%' or '0.05' -> 0.05 (GateSettings checks the range)."""
+    raw = str(text).strip()
+    try:
+        value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
+    except ValueError:
+        raise UsageError(f"--tolerance {text!r}: expected a percentage like 5% or a fraction like 0.05") from None
+    if not raw.endswith("%") and value >= 1:
+        raise UsageError(f"--tolerance {text!r}: a bare number is a fraction (0.05); write {raw}% for percent")
+    return value
+
+
 @dataclass(frozen=True)
 class GateSettings:
-    tolerance: float = DEFAULT_TOLERANCE
+    tolerance: float = DEFAULT_TOLERANCE  # a fraction: 0.05 allows 5% slower
     alpha: float = DEFAULT_ALPHA
     allow_missing: bool = False  # pass although configurations went unjudged (see the module docstring)
+
+    def __post_init__(self):
+        if not 0 < self.alpha < 1:
+            raise UsageError(f"--alpha {self.alpha}: must lie between 0 and 1")
+        if not self.tolerance >= 0 or self.tolerance == float("inf"):
+            raise UsageError(f"--tolerance {100 * self.tolerance:g}%: must be a finite, non-negative number")
+
+    @classmethod
+    def from_cli(cls, tolerance: str, alpha: float | None = None, allow_missing: bool = False) -> "GateSettings":
+        """From the command line's text: --tolerance 5% (or 0.05); --alpha not given: DEFAULT_ALPHA."""
+        return cls(tolerance=parse_tolerance(tolerance), alpha=DEFAULT_ALPHA if alpha is None else alpha,
+                   allow_missing=allow_missing)
 
 
 @dataclass
@@ -269,8 +295,6 @@ def round_statistic(summary) -> float:
 
 def split_rounds(samples_ms, counts) -> list[float]:
     """round_statistic of each round of a record's samples, given the samples per round."""
-    from calib.timing.stats import summarize
-
     if sum(counts) != len(samples_ms):
         raise ValueError("round counts do not match the samples")
     values, start = [], 0

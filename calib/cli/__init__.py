@@ -83,7 +83,8 @@ class CalibGroup(LazyGroup):
             click.echo("calib: interrupted", err=True)
             sys.exit(130)
         except CalibError as exc:
-            click.echo(f"calib: error: {exc}", err=True)
+            for line in exc.lines:
+                click.echo(f"calib: error: {line}", err=True)
             sys.exit(exc.exit_code)
 
 

@@ -1,11 +1,17 @@
-"""Helpers shared by the subcommands: the console and option parsing."""
+"""Helpers shared by the subcommands: the console, option parsing and the results file they write."""
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
+from pathlib import Path
 
+import click
 from rich.console import Console
+
+from calib.errors import UsageError
+from calib.results.store import ResultWriter, default_path
 
 
 # Width when writing to a file or pipe (a CI log) and COLUMNS is unset: rich would use 80 and cut
@@ -34,11 +40,6 @@ def check_output_path(path, flag: str) -> None:
     """Before any work: can a file be written at `path`? A one-line UsageError (exit 2) if not, so an
     unwritable --csv or --markdown never costs a finished sweep or reads as a regression (exit 1).
     Creates nothing: the folders it would need are made when the file is written."""
-    import tempfile
-    from pathlib import Path
-
-    from calib.errors import UsageError
-
     if path is None:
         return
     target = Path(path)
@@ -56,9 +57,20 @@ def check_output_path(path, flag: str) -> None:
         raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror or type(exc).__name__})") from None
 
 
+def open_results(out, results_dir, name: str, environment: dict, device_report: dict | None,
+                 flag: str = "--out") -> ResultWriter:
+    """The results file a measuring command writes its records to: `out` (the option `flag`), else a new
+    file under --results-dir named for `name` (calib.results.store.default_path). Checked writable first
+    (a one-line exit 2, not a traceback after the work), then locked for this run; an earlier run's
+    records found in it are moved aside, and where to is said."""
+    path = out or default_path(results_dir, name)
+    check_output_path(path, flag if out else "--results-dir")
+    writer = ResultWriter(path, environment, device_report)
+    say_kept_previous(writer)
+    return writer
+
+
 def say_kept_previous(writer) -> None:
     """An --out file that held an earlier run's records was moved aside, not lost: say where."""
-    import click
-
     if getattr(writer, "kept_previous", None):
         click.echo(f"calib: {writer.path} held an earlier run's records; kept as {writer.kept_previous}", err=True)

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import click
 
-from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
+from pathlib import Path
+
+from calib.check import raise_if_regressed
+from calib.check.gate import GateSettings, gate
+from calib.check.markdown import write_markdown
+from calib.cli._common import check_output_path, console, open_results, split_multi
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
                                 pop_calibration, pop_configuration, quiet_option)
-from calib.interleave import DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS, InterleaveSettings
-from calib.settings import TuneSettings
+from calib.environment import capture
 from calib.errors import UsageError
+from calib.hardware import device_report
+from calib.interleave import (DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS, InterleaveSettings,
+                              check_pairable, run_ab)
+from calib.models.loader import load_any
+from calib.render.ab_table import build_pair_table
+from calib.render.gate_table import build_gate_table
+from calib.results.store import default_path, load_result
+from calib.settings import TuneSettings
 
 
 @click.command(name="ab")
@@ -46,15 +58,6 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
             current_out, results_dir, tolerance, markdown_path, quiet, candidate, **options):
     """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits
     both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
-    from pathlib import Path
-
-    from calib.check.gate import GateSettings
-    from calib.environment import capture
-    from calib.hardware import device_report
-    from calib.interleave import check_pairable, run_ab
-    from calib.render.ab_table import build_pair_table
-    from calib.results.store import ResultWriter, default_path
-
     configuration = pop_configuration(options)
     if "auto" in split_multi(configuration["backends"]):
         raise UsageError("--backend auto is not available in calib ab: name the backend, both sides must use it")
@@ -63,7 +66,7 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
         check_output_path(path, flag)
     if markdown_path and tolerance is None:
         raise UsageError("--markdown writes the gate's summary: give --tolerance too (or run `calib check` later)")
-    gate_settings = _gate_settings(tolerance) if tolerance is not None else None
+    gate_settings = GateSettings.from_cli(tolerance) if tolerance is not None else None
     settings = InterleaveSettings(rounds=rounds, max_rounds=max_rounds, round_time_s=round_time,
                                   warmup_min_time_s=warmup_min_time, instances=instances,
                                   stop_rule=gate_settings or GateSettings())
@@ -73,14 +76,17 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
     check_pairable(baseline_loaded, current_loaded)
     report = device_report()
     environment = capture(spec.threads, report)
-    base_path = Path(baseline_out or default_path(results_dir, f"{baseline_loaded.name}-baseline"))
-    cur_path = Path(current_out or default_path(results_dir, f"{current_loaded.name}-current"))
+    # both paths before either file is opened: two long model names can share a default name
+    # (default_path keeps 40 characters of it)
+    base_name, cur_name = f"{baseline_loaded.name}-baseline", f"{current_loaded.name}-current"
+    base_path = Path(baseline_out or default_path(results_dir, base_name))
+    cur_path = Path(current_out or default_path(results_dir, cur_name))
     if base_path.resolve() == cur_path.resolve():
         raise UsageError(f"--baseline-out and --current-out are the same file ({base_path})")
-    base_writer = ResultWriter(base_path, environment, report)
-    cur_writer = ResultWriter(cur_path, environment, report)
-    for writer in (base_writer, cur_writer):
-        say_kept_previous(writer)
+    base_writer = open_results(base_path, results_dir, base_name, environment, report,
+                               flag="--baseline-out" if baseline_out else "--results-dir")
+    cur_writer = open_results(cur_path, results_dir, cur_name, environment, report,
+                              flag="--current-out" if current_out else "--results-dir")
 
     def on_start(configuration):
         if not quiet:
@@ -111,28 +117,13 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
 
 
 def _load(model_spec: str, spec):
-    from calib.models.loader import load_any
-
     if model_spec.endswith(".onnx"):
         raise UsageError(f"{model_spec}: calib ab times torch models; compare ONNX files with two `calib run`s")
     return load_any(model_spec, spec.input_shape, spec.seq_len, spec.trust_model_file)
 
 
-def _gate_settings(tolerance: str):
-    from calib.check.gate import GateSettings
-    from calib.cli.check import parse_tolerance
-
-    return GateSettings(tolerance=parse_tolerance(tolerance))
-
-
 def _gate(base_path, cur_path, settings, markdown_path, out) -> None:
     """What `calib check` would do with the two files just written (same environment by construction)."""
-    from calib.check import raise_if_regressed
-    from calib.check.gate import gate
-    from calib.check.markdown import write_markdown
-    from calib.render.gate_table import build_gate_table
-    from calib.results.store import load_result
-
     result = gate(load_result(base_path), load_result(cur_path), settings)
     out.print(build_gate_table(result))
     if markdown_path:

@@ -3,24 +3,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from calib.cli._common import console
+from calib.check import raise_if_regressed
+from calib.check.gate import GateSettings, gate
+from calib.check.junit import write_junit
+from calib.check.markdown import write_markdown
+from calib.cli._common import check_output_path, console
+from calib.compare.environment import environment_difference
 from calib.errors import UsageError
-
-
-def parse_tolerance(text: str) -> float:
-    """'5%' or '0.05' -> 0.05."""
-    raw = str(text).strip()
-    try:
-        value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
-    except ValueError:
-        raise UsageError(f"--tolerance {text!r}: expected a percentage like 5% or a fraction like 0.05") from None
-    if not raw.endswith("%") and value >= 1:
-        raise UsageError(f"--tolerance {text!r}: a bare number is a fraction (0.05); write {raw}% for percent")
-    if not value >= 0 or value == float("inf"):
-        raise UsageError(f"--tolerance {text!r}: must be a finite, non-negative number")
-    return value
+from calib.render.gate_table import build_gate_table
+from calib.results.record import read_result
 
 
 @click.command(name="check")
@@ -51,29 +46,14 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
          or nothing was measured in both; --allow-missing makes this a pass
 
     A configuration skipped in both runs is not measured, and is no reason to fail."""
-    from pathlib import Path
-
-    from calib.check import raise_if_regressed
-    from calib.check.gate import DEFAULT_ALPHA, GateSettings, gate
-    from calib.check.markdown import write_markdown
-    from calib.render.gate_table import build_gate_table
-    from calib.compare.environment import environment_difference
-    from calib.cli._common import check_output_path
-    from calib.results.record import read_result
-
     check_output_path(markdown_path, "--markdown")  # exit 2 now, never 1 (a "regression") after the gate
     check_output_path(junit_path, "--junit")
 
-    alpha = DEFAULT_ALPHA if alpha is None else alpha
-    if not 0 < alpha < 1:
-        raise UsageError(f"--alpha {alpha}: must lie between 0 and 1")
-    settings = GateSettings(tolerance=parse_tolerance(tolerance), alpha=alpha, allow_missing=allow_missing)
+    settings = GateSettings.from_cli(tolerance, alpha, allow_missing)
     baseline_result, current_result = read_result(baseline), read_result(current)
     difference = environment_difference(dict(baseline_result.environment), dict(current_result.environment),
                                         Path(baseline).name, Path(current).name)
-    # The host name alone differs between CI runners of one kind: a note, not a refusal.
-    serious = difference and (difference.settings or any(not d.startswith("host:") for d in difference.machine))
-    if serious and not force:
+    if difference and not difference.comparable and not force:
         raise UsageError("; ".join(difference.lines()) + "; timings are not comparable (pass --force to judge anyway)")
     result = gate(baseline_result, current_result, settings)
     result.environment_notes = difference.lines() if difference else []
@@ -89,7 +69,5 @@ def command(baseline, current, tolerance, alpha, markdown_path, junit_path, forc
     if markdown_path:
         write_markdown(result, markdown_path)
     if junit_path:
-        from calib.check.junit import write_junit
-
         write_junit(result, junit_path)
     raise_if_regressed(result)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from calib.cli._common import check_output_path, console, say_kept_previous
+from calib.cli._common import check_output_path, console, open_results
 from calib.cli._options import batch_size_option, device_option, out_option, quiet_option
-from calib.errors import UsageError
+from calib.configuration import check_batch_size
+from calib.environment import capture
+from calib.errors import FailuresFound, UsageError
+from calib.hardware import device_report
+from calib.models.loader import parse_shape
+from calib.predict.models import load_named
+from calib.predict.onnx_walk import load_onnx_graph
+from calib.predict.predictor import check_failures, check_record, predict_record
+from calib.predict.table import TableMismatch, device_name, load_view, predictor_of
+from calib.render.predict_table import build_breakdown_table, build_prediction_table, build_top_nodes_table
 
 
 @click.command(name="predict")
@@ -33,14 +40,6 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
     with a per-layer breakdown and an interval; --check measures it too."""
     import torch
 
-    from calib.configuration import check_batch_size
-    from calib.environment import capture
-    from calib.hardware import device_report
-    from calib.models.loader import parse_shape
-    from calib.predict.predictor import check_record, predict_record
-    from calib.predict.table import TableMismatch, device_name, load_view, predictor_of
-    from calib.results.store import ResultWriter, default_path
-
     check_output_path(out, "--out")
     batch_sizes = tuple(check_batch_size(b) for b in batch_sizes) or (1,)
     if max_time <= 0:
@@ -55,11 +54,9 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
                             "here would not check a prediction for that device")
     loaded = _load(model, parse_shape(input_shape))
     predictor = predictor_of(view)
-    path = out or default_path(results_dir, f"predict-{loaded.name}")
-    writer = ResultWriter(path, environment, report)
+    writer = open_results(out, results_dir, f"predict-{loaded.name}", environment, report)
     writer.payload["predicted_from"] = {"table": str(table_path), "describes": view.description,
                                         "table_environment": view.environment}
-    say_kept_previous(writer)
     records = []
     try:
         for batch_size in batch_sizes:
@@ -76,27 +73,18 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
     writer.finish()
     _print(records, view, top, check)
     console().print(f"results: {writer.path}")
-    failed = [r for r in records if (r.get("prediction") or {}).get("check_failed")]
-    for record in failed:
-        click.echo(f"calib: error: --check of b{record['identity']['batch_size']} failed: "
-                   f"{record['prediction']['check_failed']}", err=True)
-    if failed:
-        sys.exit(1)
+    problems = check_failures(records)
+    if problems:
+        raise FailuresFound(problems)
 
 
 def _load(model: str, input_shape):
     if model.endswith(".onnx"):
-        from calib.predict.onnx_walk import load_onnx_graph
-
         return load_onnx_graph(model, input_shape)
-    from calib.predict.models import load_named
-
     return load_named(model, input_shape)
 
 
 def _print(records, view, top: int, check: bool) -> None:
-    from calib.render.predict_table import build_breakdown_table, build_prediction_table, build_top_nodes_table
-
     out_console = console()
     out_console.print(build_prediction_table(records, f"calib predict: {view.description} (table {view.path})"))
     if view.emulated:

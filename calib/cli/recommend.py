@@ -7,7 +7,10 @@ import json
 import click
 
 from calib.cli._common import console
-from calib.errors import UsageError
+from calib.fidelity.choose import as_dict, recommend
+from calib.render.recommend_table import build_recommend_table, headline
+from calib.results.record import read_result
+from calib.settings import FidelitySettings
 
 
 @click.command(name="recommend")
@@ -21,12 +24,7 @@ from calib.errors import UsageError
 def command(files, max_drop, by, as_json):
     """Per device, the fastest configuration in the results FILES whose fidelity passes the budget,
     with the runners-up and why the others were excluded."""
-    from calib.fidelity.choose import as_dict, recommend
-    from calib.render.recommend_table import build_recommend_table, headline
-    from calib.results.record import read_result
-
-    if max_drop is not None and max_drop < 0:
-        raise UsageError("--max-drop must be zero or positive")
+    max_drop = FidelitySettings(max_drop=max_drop).max_drop  # the budget's own rule (calib.settings)
     choices = recommend([read_result(path) for path in files], max_drop=max_drop, by=by)
     if as_json:
         click.echo(json.dumps([as_dict(choice) for choice in choices], indent=1))

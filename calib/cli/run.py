@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from calib.cli._common import check_output_path, console, say_kept_previous
+from calib.backends.auto import default_backends
+from calib.cli._common import check_output_path, console, open_results
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
                                 pop_calibration, pop_configuration)
 from calib.configuration import Configuration
-from calib.errors import UsageError
+from calib.environment import capture
+from calib.errors import FailuresFound, UsageError
+from calib.hardware import device_report
 from calib.models.loader import load_any
-from calib.settings import CompileSettings, TuneSettings
+from calib.render.layers_table import print_layer_tables
+from calib.render.run_table import build_run_table, note_lines, tuning_lines, warning_lines
+from calib.render.sensitivity_table import print_fallback
+from calib.results.export import write_csv, write_layers_csv
+from calib.results.judge import failures
+from calib.sensitivity.fallback import judged_records, run_fallback, unsearched
+from calib.settings import CompileSettings, FidelitySettings, LayerSettings, TuneSettings
+from calib.sweep import InProcessSweep
 from calib.timing.engine import TimingSettings
-from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S
+from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S, IsolatedSweep
 
 _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 
@@ -73,11 +81,6 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
             layers_csv, eval_fn, eval_data, eval_size, eval_mean, eval_std, max_drop, compile_mode, out, results_dir,
             csv_path, quiet, **options):
     """Load, convert, check and time MODEL at each precision; write results/ and print the table."""
-    from calib.environment import capture
-    from calib.hardware import device_report
-    from calib.results.store import ResultWriter, default_path
-    from calib.settings import FidelitySettings, LayerSettings
-
     for path, flag in ((out, "--out"), (csv_path, "--csv"), (layers_csv, "--layers-csv")):
         check_output_path(path, flag)
     configuration = pop_configuration(options)
@@ -85,27 +88,23 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     if fallback and max_drop is None:
         raise UsageError("--fallback needs --max-drop: the budget the mixed configuration must keep")
     if _is_default("backends"):
-        # every installed engine that can run each precision races (calib.backends.auto); --backend pins one
-        configuration["backends"] = ["openvino"] if model.endswith(".xml") else ["auto"]
-    if timeout is not None and not 0 <= timeout < float("inf"):
-        raise UsageError(f"--timeout {timeout:g}: must be 0 (no limit) or a positive number of seconds")
-    if min_time > max_time and _is_default("min_time"):
-        min_time = max_time  # --max-time 0.2 alone: the default --min-time (1 s) gives way; both given: an error
-    timing = TimingSettings(warmup_min_count=warmup_min_count, warmup_min_time_s=warmup_min_time,
-                            min_count=min_samples, min_time_s=min_time, max_time_s=max_time, target_ci_rel=target_ci)
+        configuration["backends"] = default_backends(model)
+    timing = dict(warmup_min_count=warmup_min_count, warmup_min_time_s=warmup_min_time, min_count=min_samples,
+                  target_ci_rel=target_ci)
+    if _is_default("min_time"):  # --max-time 0.2 alone: the default --min-time (1 s) gives way; both given: an error
+        timing = TimingSettings.within(max_time, **timing)
+    else:
+        timing = TimingSettings(min_time_s=min_time, max_time_s=max_time, **timing)
     spec = build_spec(
         model, configuration, timing=timing, calibration=pop_calibration(options),
         fidelity=FidelitySettings.from_cli(eval_data, eval_size, eval_mean, eval_std, max_drop, eval_fn),
         compile=CompileSettings(mode=compile_mode), tune=TuneSettings(enabled=not no_tune, pin=candidate),
         layers=LayerSettings(budget_s=max_time) if layers or layers_csv else None,
-        timeout_s=None if timeout == 0 else timeout)
+        timeout_s=None if timeout == 0 else timeout)  # SweepSpec checks --timeout; 0 here is no limit
     report = device_report()
     out_console = console()
     with _sweep(spec, in_process=timeout == 0) as sweep:
-        path = out or default_path(results_dir, sweep.model_name)
-        check_output_path(path, "--out" if out else "--results-dir")
-        writer = ResultWriter(path, capture(spec.threads, report), report)
-        say_kept_previous(writer)
+        writer = open_results(out, results_dir, sweep.model_name, capture(spec.threads, report), report)
         try:
             records = _run_with_progress(spec, sweep, writer, report, quiet, out_console)
         except KeyboardInterrupt:
@@ -114,8 +113,6 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
                        f"{writer.path}", err=True)
             raise
     if fallback:  # after the sweep, in this process (calib.sensitivity.fallback)
-        from calib.sensitivity.fallback import run_fallback, unsearched
-
         for line in unsearched(records):  # --fallback is never silent: what it left alone, and why
             click.echo(line, err=True)
         added = run_fallback(spec, list(records), report, getattr(sweep, "model", None), writer,
@@ -126,28 +123,17 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     writer.finish()
     _print_results(spec, sweep.model_name, records, out_console)
     if fallback:
-        from calib.render.sensitivity_table import print_fallback
-
         print_fallback(records, out_console)
     if csv_path:
-        from calib.results.export import write_csv
-
         write_csv(records, csv_path)
     if layers_csv:
-        from calib.results.export import write_layers_csv
-
         write_layers_csv(records, layers_csv)
     out_console.print(f"results: {writer.path}")
     if fallback:  # an int8 configuration whose mixed configuration keeps the budget does not fail the run
-        from calib.sensitivity.fallback import judged_records
-
-        problems = failure_lines(judged_records(records))
-    else:
-        problems = failure_lines(records)
-    for line in problems:
-        click.echo(f"calib: error: {line}", err=True)
+        records = judged_records(records)
+    problems = failures(records)
     if problems:
-        sys.exit(1)
+        raise FailuresFound(problems)
 
 
 def _say_fallback(configuration) -> None:
@@ -172,39 +158,18 @@ def _is_default(parameter: str) -> bool:
     return click.get_current_context().get_parameter_source(parameter).name == "DEFAULT"
 
 
-def failure_lines(records: list[dict]) -> list[str]:
-    """One line per configuration that fails the run (exit 1): it failed to run, or its outputs
-    failed the --max-drop budget or held NaN/Inf. Skipped ones (the machine lacks it) do not."""
-    lines = []
-    for record in records:
-        label = Configuration.of(record).short_label
-        if record["status"] == "failed":
-            lines.append(f"{label} failed: {record['reason']}")
-        elif (record.get("fidelity") or {}).get("passed") is False:
-            lines.append(f"{label} fails its fidelity budget: {record['fidelity']['judgement']}")
-    return lines
-
-
 def _sweep(spec, in_process: bool):
     """In a worker process with the per-configuration limits (calib.worker), or, with --timeout 0,
     in this one."""
     if in_process:
-        from calib.sweep import InProcessSweep
-
         return InProcessSweep(spec, load_any(spec.model, spec.input_shape, spec.seq_len, spec.trust_model_file))
-    from calib.worker import IsolatedSweep
-
     return IsolatedSweep(spec)
 
 
 def _print_results(spec, model_name: str, records, out_console) -> None:
-    from calib.render.run_table import build_run_table, note_lines, tuning_lines, warning_lines
-
     out_console.print(build_run_table(records, title=f"calib run: {model_name} on {spec.device}, "
                                                      f"{spec.threads} threads"))
-    if spec.layers is not None:
-        from calib.render.layers_table import print_layer_tables  # per-layer tables (calib.layers)
-
+    if spec.layers is not None:  # per-layer tables (calib.layers)
         print_layer_tables(records, out_console)
     for line in warning_lines(records):
         out_console.print(f"[yellow]warning:[/] {line}")

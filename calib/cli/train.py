@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import click
 
-from calib.cli._common import check_output_path, console, say_kept_previous, split_multi
+from calib.cli._common import check_output_path, console, open_results, split_multi
 from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, quiet_option,
                                 threads_option, trust_model_file_option)
-from calib.errors import UsageError
+from calib.environment import capture
+from calib.errors import FailuresFound, UsageError
+from calib.hardware import device_report, resolve_threads
+from calib.models.loader import load_any, parse_shape
+from calib.render.train_table import print_train_results
+from calib.results.judge import failures
+from calib.settings import FidelitySettings
+from calib.spec import resolve_device
+from calib.train import build_task, train_all
+from calib.train.driver import ordered_precisions
 from calib.train.settings import DEFAULT_INIT_SCALE, DEFAULT_LAYER_STEPS, DEFAULT_STEPS, OPTIMIZERS, TrainSettings
+from calib.train.task import named_task, train_defaults
 
 
 @click.command(name="train")
@@ -50,13 +60,6 @@ def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_
             results_dir, quiet):
     """Train MODEL for the same steps, on the same batches from the same initial weights, at each precision;
     print samples/s, peak memory and the loss curve's deviation from the baseline; write results/."""
-    from calib.hardware import resolve_threads
-    from calib.settings import FidelitySettings
-    from calib.models.loader import parse_shape
-    from calib.spec import resolve_device
-    from calib.train.driver import ordered_precisions
-    from calib.train.task import train_defaults
-
     check_output_path(out, "--out")
     names, added = ordered_precisions(split_multi(precisions), baseline)
     max_drop = FidelitySettings(max_drop=max_drop).max_drop  # the budget's own rule (calib.settings)
@@ -84,23 +87,11 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
            results_dir, quiet, max_drop):
     import torch
 
-    from calib.environment import capture
-    from calib.hardware import device_report
-    from calib.models.loader import load_any
-    from calib.render.train_table import print_train_results
-    from calib.results.store import ResultWriter, default_path
-    from calib.train import build_task, train_all
-
     torch.set_num_threads(threads)
-    from calib.train.task import named_task
-
     task = named_task(model, settings.seed) or build_task(load_any(model, shape, seq_len, trust_model_file),
                                                           settings.seed)
     report = device_report()
-    path = out or default_path(results_dir, f"train-{task.name}")
-    check_output_path(path, "--out" if out else "--results-dir")
-    writer = ResultWriter(path, capture(threads, report), report)
-    say_kept_previous(writer)
+    writer = open_results(out, results_dir, f"train-{task.name}", capture(threads, report), report)
     if added and not quiet:
         click.echo(f"calib: training the baseline {baseline} too: the deviations are against its curve", err=True)
 
@@ -122,10 +113,6 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
     print_train_results(records, out_console, title=f"calib train: {task.name} [{shape_text}] batch "
                                                     f"{settings.batch_size} on {device}, {threads} threads")
     out_console.print(f"results: {writer.path}")
-    problems = [f"{r['identity']['precision']} failed: {r['reason']}" for r in records if r["status"] == "failed"]
-    problems += [f"{r['identity']['precision']} fails its fidelity budget: {r['fidelity']['judgement']}"
-                 for r in records if (r.get("fidelity") or {}).get("passed") is False]
-    for line in problems:
-        click.echo(f"calib: error: {line}", err=True)
+    problems = failures(records)
     if problems:
-        raise SystemExit(1)
+        raise FailuresFound(problems)

@@ -22,6 +22,13 @@ class EnvironmentDifference:
     machine: tuple[str, ...]
     settings: tuple[str, ...]
 
+    @property
+    def comparable(self) -> bool:
+        """Whether the two runs' timings may still be judged against each other (`calib check`): no setting
+        that changes timings differs, and of the machine keys at most the host name (CI runners of one kind
+        differ in it alone: a note, not a refusal)."""
+        return not self.settings and all(line.startswith("host:") for line in self.machine)
+
     def lines(self) -> list[str]:
         where = f"{self.first} vs {self.second}"
         out = [f"{where}: different machine ({'; '.join(self.machine)})"] if self.machine else []

@@ -80,6 +80,12 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
         record["prediction"]["check_failed"] = record.get("reason")
 
 
+def check_failures(records: list[dict]) -> list[str]:
+    """One line per batch size whose --check measurement failed: `calib predict --check` exits 1."""
+    return [f"--check of b{record['identity']['batch_size']} failed: {record['prediction']['check_failed']}"
+            for record in records if (record.get("prediction") or {}).get("check_failed")]
+
+
 def error_of(record: dict) -> float | None:
     """predicted / measured - 1, when both exist."""
     measured = (record.get("summary") or {}).get("median_ms")
