@@ -28,10 +28,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from calib import lifecycle
+from calib.backends import get_backend
+from calib.backends.auto import engines as auto_engines
 from calib.configuration import Configuration
 from calib.errors import first_line
+from calib.precisions import get_precision
 from calib.settings import TuneSettings
-from calib.timing.engine import FixedTime, TimingPlan, Warmup, measure
+from calib.timing.engine import TimingPlan, measure
 
 # A candidate is eligible when its outputs are at most this much further from fp32 (1 - cosine) than
 # the rule's first candidate's: a layout or kernel change must not buy speed with accuracy.
@@ -84,8 +87,7 @@ def _rounds(entries: list[Entry], settings: TuneSettings, batch_size: int) -> No
     block_s = settings.budget_s / (settings.rounds * len(entries))
     spent_s = 0.0
     for index in range(settings.rounds):
-        plan = TimingPlan(Warmup(min_count=2 if index == 0 else 0, min_time_s=0.0, max_time_s=block_s),
-                          FixedTime(block_s, min_count=1))
+        plan = TimingPlan.fixed(block_s, min_count=1, warmup_count=2 if index == 0 else 0)
         for entry in (entries if index % 2 == 0 else entries[::-1]):
             if entry.failed is not None:
                 continue
@@ -186,8 +188,6 @@ def _winner_of(first: Entry, winner: Entry, failed: list[Entry], passed_over: st
 
 def candidates_of(model, configuration: Configuration, run_config) -> list[tuple[str, object]]:
     """The backend's candidates for this configuration, the rule's choice first."""
-    from calib.backends import get_backend
-
     backend = get_backend(configuration.backend)
     return backend.candidates(model, run_config) if hasattr(backend, "candidates") else [("default", run_config)]
 
@@ -198,9 +198,7 @@ def engine_candidates(model, configuration: Configuration, run_config) -> tuple[
     by its engine, with the engine's own candidate name after a colon where it has several."""
     from dataclasses import replace
 
-    from calib.backends.auto import engines
-
-    usable, not_usable = engines(model, configuration.precision, configuration.device)
+    usable, not_usable = auto_engines(model, configuration.precision, configuration.device)
     if configuration.backend in usable:  # the rule's pick first, as in choose()
         usable = [configuration.backend, *(e for e in usable if e != configuration.backend)]
     listed = []
@@ -362,8 +360,6 @@ def _single(model, configuration, chosen, names, why, engines: dict):
 
 
 def _race_entries(prepared: dict, backends: dict[str, str], precision: str) -> list[Entry]:
-    from calib.precisions import get_precision
-
     wanted = get_precision(precision).compute_dtype
     entries = []
     for name, item in prepared.items():

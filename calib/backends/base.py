@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from calib.backends.int8_recipe import Int8Recipe
+from calib.configuration import check_batch_size
+from calib.hardware.cpu import check_threads
 from calib.settings import CalibrationSettings, CompileSettings, Int8Settings
 
 
@@ -25,6 +27,10 @@ class RunConfig:
     # int8: the quantization recipe of one candidate (NNCF model type, SmoothQuant, bias correction,
     # preset, OpenVINO's float-layer hint; ONNX Runtime's calibration method); None: the backend's default
     int8_recipe: Int8Recipe | None = None
+
+    def __post_init__(self):
+        check_batch_size(self.batch_size)
+        check_threads(self.threads)
 
 
 @dataclass

@@ -7,8 +7,10 @@ import copy
 import time
 
 from calib.backends.base import Prepared, RunConfig, module_size_bytes
+from calib.dtypes import tf32_enabled
 from calib.errors import BackendUnavailable, PrecisionUnavailable
-from calib.precisions import get_precision, torch_dtype
+from calib.precisions import capability_reason, get_precision, torch_dtype
+from calib.quant import fp8
 
 NAME = "torch"
 
@@ -27,12 +29,8 @@ def unsupported_reason(precision_name: str, device: str) -> str | None:
     if precision.family == "int8":
         return ("PyTorch-native int8 quantization is CPU-only; on NVIDIA GPUs use --backend onnxruntime "
                 "or --backend tensorrt")
-    capability = torch.cuda.get_device_capability(torch.device(device))
-    needed = precision.min_compute_capability
-    if needed and capability < needed:
-        return (f"{precision_name} needs CUDA compute capability {needed[0]}.{needed[1]}+; "
-                f"{device} is {capability[0]}.{capability[1]}")
-    return None
+    reason = capability_reason(precision, device)
+    return f"{precision_name} {reason}" if reason else None
 
 
 def check_device_supports(precision_name: str, device: str) -> None:
@@ -51,14 +49,12 @@ def convert(module, config: RunConfig, example_inputs: tuple, calibration_model=
     precision = get_precision(precision_name)
     info: dict = {}
     if precision.family == "int8":
-        from calib.quant import torch_int8
+        from calib.quant import torch_int8  # imports torch: only when int8 is asked for
 
         quantized, info = torch_int8.quantize(module, precision_name, example_inputs, config.calibration,
                                               config.int8, calibration_model)
         return quantized, example_inputs, None, info
     if precision.family == "fp8":
-        from calib.quant import fp8
-
         converted, info = fp8.convert(module.to(device))
         inputs = tuple(t.to(device).to(torch.bfloat16) if t.is_floating_point() else t.to(device)
                        for t in example_inputs)
@@ -77,7 +73,7 @@ def convert(module, config: RunConfig, example_inputs: tuple, calibration_model=
         dtype = torch_dtype(precision.storage_dtype)
         module = module.to(dtype)
         if config.int8.keep_float:  # mixed precision: these layers back in fp32 (calib.quant.cast)
-            from calib.quant.cast import keep_float
+            from calib.quant.cast import keep_float  # imports torch (as calib.quant.static_int8 below)
 
             module = keep_float(module, config.int8.keep_float, dtype, info)
         inputs = tuple(t.to(dtype) if t.is_floating_point() else t for t in inputs)
@@ -86,8 +82,6 @@ def convert(module, config: RunConfig, example_inputs: tuple, calibration_model=
         inputs = tuple(t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t for t in inputs)
         info["memory_format"] = "channels_last"
     if device.startswith("cuda"):
-        from calib.dtypes import tf32_enabled
-
         allow = precision.compute_dtype == "tf32"
         info["tf32"] = allow
 
