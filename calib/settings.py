@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from calib.errors import UsageError
+from calib.user_files import parse_eval_spec
 
 # --calib-data: "auto" (the default: the inputs --eval feeds the fp32 reference pass, captured; random
 # inputs without --eval), "eval" (those, and an error without --eval), "random", "digits", or a path
@@ -138,9 +139,7 @@ class FidelitySettings:
                 raise UsageError(f"--eval-data {self.eval_data}: not a directory (expected one sub-folder per "
                                  "class) nor a .jsonl/.csv file of text and label fields")
         if self.eval_fn is not None:
-            from calib.fidelity.user_eval import parse_spec
-
-            parse_spec(self.eval_fn)  # the file exists and the name is a name; imported by the sweep
+            parse_eval_spec(self.eval_fn)  # the file exists and the name is a name; imported by the sweep
         check_finite("--max-drop", self.max_drop)
         for flag, values in (("--eval-mean", self.eval_mean), ("--eval-std", self.eval_std)):
             for value in values or ():

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Callable
 
 from calib.errors import UserEvalError, first_line
-
-DEFAULT_FUNCTION = "evaluate"
-FLAG = "--eval"
+from calib.user_files import EVAL_FLAG as FLAG
+from calib.user_files import import_file
+from calib.user_files import parse_eval_spec as parse_spec  # the spec's check, which calib.settings also makes
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,6 @@ class UserEval:
 def load_eval(spec: str) -> UserEval:
     """Import `path.py:fn` (fn defaults to `evaluate`); one-line UsageError when it cannot be used."""
     path, function_name = parse_spec(spec)
-    from calib.models.loader import import_file
-
     try:
         module = import_file(path, "calib_user_eval")
     except Exception as exc:  # noqa: BLE001 - an import error of the user's file, said in one line
@@ -81,22 +79,6 @@ def load_eval(spec: str) -> UserEval:
         raise UserEvalError(f"{FLAG} {spec}: {function_name} in {path} is a {type(function).__name__}, "
                             "not a function")
     return UserEval(spec, path, function_name, function)
-
-
-def parse_spec(spec: str) -> tuple[Path, str]:
-    """'dir/f.py:fn' -> (Path('dir/f.py'), 'fn'); the file must exist (checked without importing it)."""
-    text = str(spec).strip()
-    path_text, colon, function_name = text.rpartition(":")
-    if not colon or not path_text.endswith(".py"):  # no ':fn', or a ':' inside the path only
-        path_text, function_name = text, DEFAULT_FUNCTION
-    path = Path(path_text)
-    if path.suffix != ".py":
-        raise UserEvalError(f"{FLAG} {spec}: expected path.py:function")
-    if not function_name.isidentifier():
-        raise UserEvalError(f"{FLAG} {spec}: {function_name!r} is not a function name")
-    if not path.is_file():
-        raise UserEvalError(f"{FLAG} {spec}: no such file {path}")
-    return path, function_name
 
 
 def checked_score(spec: str, returned) -> tuple[float, dict]:

@@ -7,10 +7,8 @@ Files other than .py need --input-shape, since nothing in them says what the inp
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
-import sys
 import warnings
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from calib.models.base import SEED, LoadedModel
 from calib.models.catalog import CATALOG, get_entry
 from calib.models.onnx_model import load_onnx_model
 from calib.models.openvino_model import load_ir_model
+from calib.user_files import import_file  # also calib.quant.calibration_data's (--calib-data file.py:fn)
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
@@ -182,21 +181,6 @@ def _refuse_code_members(path: Path, data: bytes) -> None:
         else:
             continue
         raise ModelLoadError(f"{path}: refused: it holds {what}; pass {TRUST_OPTION} to load a file you trust")
-
-
-def import_file(path: Path, prefix: str):
-    """Import a user's .py file as a module of its own (named from its resolved path); whatever it
-    raises is raised, and the half-imported module is not left in sys.modules."""
-    module_name = f"{prefix}_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
 
 
 def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedModel:
