@@ -25,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "calib"
 # training, prediction), the tables, the reports and the command line. A module may import its own floor
 # or any floor below it; the longest matching prefix places a module.
 FLOORS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("calib", "calib.errors", "calib.dtypes", "calib.format")),
+    ("foundation", ("calib", "calib.errors", "calib.dtypes", "calib.format", "calib.user_files")),
     ("facts", ("calib.precisions", "calib.environment", "calib.timing", "calib.configuration")),
     ("hardware", ("calib.hardware",)),
     ("settings and stored files", ("calib.settings", "calib.results")),
