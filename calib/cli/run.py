@@ -89,12 +89,12 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
         raise UsageError("--fallback needs --max-drop: the budget the mixed configuration must keep")
     if _is_default("backends"):
         configuration["backends"] = default_backends(model)
-    timing = dict(warmup_min_count=warmup_min_count, warmup_min_time_s=warmup_min_time, min_count=min_samples,
+    others = dict(warmup_min_count=warmup_min_count, warmup_min_time_s=warmup_min_time, min_count=min_samples,
                   target_ci_rel=target_ci)
     if _is_default("min_time"):  # --max-time 0.2 alone: the default --min-time (1 s) gives way; both given: an error
-        timing = TimingSettings.within(max_time, **timing)
+        timing = TimingSettings.within(max_time, **others)
     else:
-        timing = TimingSettings(min_time_s=min_time, max_time_s=max_time, **timing)
+        timing = TimingSettings(min_time_s=min_time, max_time_s=max_time, **others)
     spec = build_spec(
         model, configuration, timing=timing, calibration=pop_calibration(options),
         fidelity=FidelitySettings.from_cli(eval_data, eval_size, eval_mean, eval_std, max_drop, eval_fn),
