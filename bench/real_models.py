@@ -831,9 +831,9 @@ def _print_table(header: list[str], table: list[list[str]]) -> None:
 def bench_model(name: str, args, work: Path, verdicts: dict) -> list[str]:
     """Runs one model every way; prints its tables; returns its target lines."""
     setup = plan(name, args.quick)
-    if args.quick:  # the int8 target's rows and fp32; bf16 still runs on the ONNX file (c)
+    if args.quick:  # the int8 target's rows and fp32; bf16 still runs on the ONNX file ((c), or (a) for an .onnx)
         setup["precisions"] = [p for p in setup["precisions"] if p in ("fp32", "int8-static")
-                               or (p == "int8-dynamic" and name == "minilm")]
+                               or (p == "int8-dynamic" and name == "minilm") or (p == "bf16" and setup.get("onnx_file"))]
     print(f"\n== {name}: {setup['model']}  --eval {setup['eval']}", flush=True)
     targets = []
     # (a) what a new user runs: --eval and no --calib-data (calib calibrates on what it has: captured eval inputs)
