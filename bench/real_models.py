@@ -573,6 +573,16 @@ class Predict:
         return np.concatenate([self.run_one(batch[i:i + 1]) for i in range(len(batch))])
 
 
+def _load(name: str, setup: dict):
+    """The model as calib loads it (a calib LoadedModel: a factory file, or hf:DIR)."""
+    from calib.models.hf import is_hf_spec, load_hf
+    from calib.models.loader import load_model
+
+    seq_len = MINILM_SEQ_LEN if name == "minilm" else None
+    return load_hf(setup["model"], seq_len=seq_len) if is_hf_spec(setup["model"]) else \
+        load_model(setup["model"], seq_len=seq_len)
+
+
 def _threads(args) -> int:
     import psutil
 
@@ -589,14 +599,12 @@ def by_hand(name: str, setup: dict, args, work: Path) -> tuple[list[dict], str |
     import onnxruntime as ort
 
     from calib.backends.onnx_export import export_model
-    from calib.models.loader import load_model
 
     threads = _threads(args)
     if setup.get("onnx_file"):
         onnx_path = setup["model"]
     else:
-        loaded = load_model(setup["model"], seq_len=MINILM_SEQ_LEN if name == "minilm" else None)
-        onnx_path = str(export_model(loaded).path)
+        onnx_path = str(export_model(_load(name, setup)).path)
     items = calibration_items(name)
     dtype = {"minilm": np.int64, "magika": np.int32}.get(name, np.float32)
     shape = [1, *setup["item_shape"]]
@@ -719,9 +727,9 @@ def _eval_function(setup: dict):
     import importlib.util
 
     path, function = setup["eval"].rsplit(":", 1)
+    os.environ.update(setup["env"])
     if Path(path).resolve() == HERE:
         return globals()[function]
-    os.environ.update(setup["env"])
     spec = importlib.util.spec_from_file_location(f"bench_eval_{Path(path).stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -862,9 +870,8 @@ def bench_model(name: str, args, work: Path, verdicts: dict) -> list[str]:
     if not args.skip_onnx and not setup.get("onnx_file"):
         try:
             from calib.backends.onnx_export import export_model
-            from calib.models.loader import load_model
 
-            path = export_model(load_model(setup["model"], seq_len=MINILM_SEQ_LEN if name == "minilm" else None)).path
+            path = export_model(_load(name, setup)).path
             onnx_bf16 = calib_run(name, setup, ["bf16"], args, work / f"{name}-onnx.json", model=str(path),
                                   extra=("--input-shape", ",".join(map(str, setup["item_shape"]))))
             print(f"  the exported ONNX file ({path}) at bf16 under -b auto:")
@@ -943,6 +950,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     # `python bench/real_models.py` puts bench/ first on sys.path, where bench/openvino.py would shadow openvino
     sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE.parent]
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.max_time = args.max_time or (0.3 if args.quick else 1.0)
     args.rounds = args.rounds or (3 if args.quick else 15)
     names = [name.strip() for name in args.models.split(",") if name.strip()]
