@@ -1,5 +1,7 @@
-"""Real trained models, offline: the engine and candidate `calib run -b auto` picks per precision, its
-latency, the user's score and its drop from fp32, beside each engine's own tool run by hand.
+"""Real trained models, offline: per precision, what calib run -b auto picks, its speed and score, and each engine by hand.
+
+For each model and precision: the engine and candidate `calib run -b auto` picks, its latency, the
+user's score and its drop from fp32, beside each engine's own tool run by hand.
 
     pip install -e ".[onnx,openvino,transformers,real]"   # + apt-get install dataset-fashion-mnist
     python bench/real_models.py                           # all five models (tens of minutes on 2 cores)
@@ -922,9 +924,11 @@ def bench_model(name: str, args, work: Path, verdicts: dict) -> list[str]:
         bf16 = [r for r in (onnx_bf16 or {}).get("records", []) if r["identity"]["precision"] == "bf16"]
         if bf16 and bf16[0]["status"] == "ok":
             record = bf16[0]
+            fidelity = record.get("fidelity") or {}
+            score = None if fidelity.get("score") is None else 100 * fidelity["score"]
             targets.append(f"PASS {name}: bf16 measured for the ONNX file: {record['identity']['backend']} "
-                           f"{record['summary']['median_ms']:.3f} ms, score "
-                           f"{_fmt(100 * (record.get('fidelity') or {}).get('score', float('nan')), '{:.2f}')}")
+                           f"{record['summary']['median_ms']:.3f} ms ({_fmt(fastest / record['summary']['median_ms'] if fastest else None, '{:.2f}x')} the fastest fp32), score "
+                           f"{_fmt(score, '{:.2f}')}, drop {_fmt(fidelity.get('score_drop'), '{:+.2f}')} pts")
         else:
             why = (bf16[0].get("reason") or bf16[0]["status"]) if bf16 else (onnx_bf16 or {}).get("error", "not run")
             targets.append(f"FAIL {name}: bf16 measured for the ONNX file: {str(why)[:120]}")
