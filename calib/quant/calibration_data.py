@@ -140,10 +140,23 @@ def calibration_inputs(model, settings: CalibrationSettings, batch_size: int = 1
     if kind == "jsonl":
         return _batched(_from_text(Path(settings.data), model, count), batch_size)
     if kind == "random" or model.input_kind == "tokens":
-        return [model.make_inputs(batch_size, seed=1000 + i) for i in range(max(1, count // batch_size))]
+        return [_random_inputs(model, batch_size, seed=1000 + i) for i in range(max(1, count // batch_size))]
     items = _digits(count) if kind == "digits" else _from_dir(Path(settings.data), count)
     shaped = [(_match_shape(item, model.item_shape),) for item in items]
     return _batched(shaped, batch_size)
+
+
+def _random_inputs(model, batch_size: int, seed: int) -> tuple:
+    """Seeded random inputs: N(0, 1) in the shape of each float input. A factory's example inputs are not
+    used as they are (a real example repeated would quietly calibrate on real data); integer inputs (token
+    ids) are the model's own seeded ones."""
+    import torch
+
+    inputs = model.make_inputs(batch_size, seed=seed)
+    if model.example_inputs is None:
+        return inputs
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(t.shape, generator=generator) if t.is_floating_point() else t for t in inputs)
 
 
 def timed_calibration(observed_module, batches) -> float:

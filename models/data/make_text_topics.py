@@ -78,21 +78,26 @@ CROSS = {
 }
 
 
-def sentences(topic: str, rng: random.Random) -> list[str]:
+PREFIXES = ["", "Yesterday ", "Reports say ", "Everyone noticed that ", "Last week ", "In the end ",
+            "This morning ", "Once again "]  # 3 x 8 = 24 combinations for the 20 hard sentences
+
+
+def sentences(topic: str, rng: random.Random, per_class: int = PER_CLASS, prefixes=PREFIXES,
+              suffixes=None) -> list[str]:
+    """`per_class` distinct sentences of `topic`, a third of them hard (the topic's subject with another
+    topic's words, after a prefix and, where `suffixes` are given, before a suffix), shuffled."""
     words = TOPICS[topic]
     made = set()
-    hard = PER_CLASS // 3
+    hard = per_class // 3
     out = []
-    while len(out) < PER_CLASS - hard:
+    while len(out) < per_class - hard:
         text = (f"{rng.choice(words['subjects'])} {rng.choice(words['verbs'])} {rng.choice(words['objects'])} "
                 f"{rng.choice(words['tails'])}.")
         if text not in made:
             made.add(text)
             out.append(text[0].upper() + text[1:])
-    prefixes = ["", "Yesterday ", "Reports say ", "Everyone noticed that ", "Last week ", "In the end ",
-                "This morning ", "Once again "]  # 3 x 8 = 24 combinations for the 20 hard sentences
-    while len(out) < PER_CLASS:
-        text = f"{rng.choice(prefixes)}{rng.choice(CROSS[topic])}."
+    while len(out) < per_class:
+        text = f"{rng.choice(prefixes)}{rng.choice(CROSS[topic])}{rng.choice(suffixes) if suffixes else ''}."
         if text not in made:
             made.add(text)
             out.append(text[0].upper() + text[1:])

@@ -22,29 +22,12 @@ import make_text_topics as small  # noqa: E402
 SEED = 23
 PER_CLASS = 260
 OUT = Path(__file__).with_name("text_topics_large.jsonl")
-PREFIXES = ["", "Yesterday ", "Reports say ", "Everyone noticed that ", "Last week ", "In the end ", "This morning ",
-            "Once again "]
 SUFFIXES = ["", ", as expected", ", people said", ", for the second time", ", the radio reported",
             ", to nobody's surprise"]
 
 
 def sentences(topic: str, rng: random.Random) -> list[str]:
-    words = small.TOPICS[topic]
-    made, out = set(), []
-    hard = PER_CLASS // 3
-    while len(out) < PER_CLASS - hard:
-        text = (f"{rng.choice(words['subjects'])} {rng.choice(words['verbs'])} {rng.choice(words['objects'])} "
-                f"{rng.choice(words['tails'])}.")
-        if text not in made:
-            made.add(text)
-            out.append(text[0].upper() + text[1:])
-    while len(out) < PER_CLASS:
-        text = f"{rng.choice(PREFIXES)}{rng.choice(small.CROSS[topic])}{rng.choice(SUFFIXES)}."
-        if text not in made:
-            made.add(text)
-            out.append(text[0].upper() + text[1:])
-    rng.shuffle(out)
-    return out
+    return small.sentences(topic, rng, PER_CLASS, small.PREFIXES, SUFFIXES)
 
 
 def main() -> None:
