@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -102,12 +104,27 @@ def _preprocessed(source: Path) -> tuple[Path, dict]:
     started = time.perf_counter()
     staging = target.with_suffix(".partial.onnx")
     try:
-        with _quiet_root_logger():
-            quant_pre_process(str(source), str(staging), save_as_external_data=_has_external_data(source))
+        with _quiet_root_logger(), _in_scratch_dir():
+            quant_pre_process(str(source.resolve()), str(staging.resolve()),
+                              save_as_external_data=_has_external_data(source))
         staging.replace(target)
     except Exception as exc:  # noqa: BLE001 - quantization still works on the raw graph, a bit slower
         return source, {"preprocess": f"skipped: quant_pre_process failed ({type(exc).__name__})"}
     return target, {"preprocess": "quant_pre_process", "preprocess_s": time.perf_counter() - started}
+
+
+@contextlib.contextmanager
+def _in_scratch_dir():
+    """Run in a temporary working directory: ONNX Runtime's symbolic shape inference saves its partial
+    graph ("sym_shape_infer_temp.onnx" and an external-data file) into the current directory when it cannot
+    infer every shape, which would litter the user's folder."""
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="calib-ort-pre-") as scratch:
+        os.chdir(scratch)
+        try:
+            yield
+        finally:
+            os.chdir(previous)
 
 
 def _dynamic_int8(source: Path, target: Path, info: dict, scope: dict | None = None) -> tuple[Path, dict]:

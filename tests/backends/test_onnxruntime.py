@@ -125,3 +125,22 @@ def test_int8_types_follow_the_hardware_rule_table(monkeypatch):
 
     activation, weight, why = onnx_convert.int8_types("cuda:0")
     assert (activation.name, weight.name) == ("QInt8", "QInt8") and why.startswith("s8s8")
+
+
+def test_preprocessing_a_graph_leaves_nothing_in_the_working_directory(tmp_path, monkeypatch):
+    """ONNX Runtime's symbolic shape inference saves its partial graph into the current directory when it
+    cannot infer every shape (magika's graph): calib runs it in a scratch directory."""
+    magika = pytest.importorskip("magika")
+    from pathlib import Path
+
+    from calib.backends import onnx_convert
+
+    graph = next(Path(magika.__file__).parent.glob("models/*/model.onnx"), None)
+    if graph is None:
+        pytest.skip("magika ships no ONNX graph here")
+    monkeypatch.setenv("CALIB_CACHE_DIR", str(tmp_path / "cache"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    onnx_convert._preprocessed(graph)
+    assert list(work.iterdir()) == []
