@@ -104,3 +104,6 @@ def validate(spec: SweepSpec) -> None:
         repeated = sorted({str(v) for v in values if values.count(v) > 1})
         if repeated:
             raise UsageError(f"{name} {', '.join(repeated)} given more than once: each configuration is measured once")
+    if spec.calibration.data == "eval" and spec.fidelity.eval_fn is None:
+        raise UsageError("--calib-data eval calibrates on the inputs --eval feeds the fp32 pass: give --eval "
+                         "path.py:fn (or another --calib-data)")

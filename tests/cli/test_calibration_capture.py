@@ -41,3 +41,10 @@ def test_int8_collapses_on_random_calibration_and_holds_on_captured_eval_inputs(
 def test_a_trained_model_calibrated_on_random_inputs_is_warned(runner, fast_options, tmp_path):
     result, _, int8 = _int8(runner, fast_options, tmp_path, "torch", "--calib-data", "random")
     assert any("calibrated on random inputs" in warning and "--eval" in warning for warning in int8["warnings"])
+
+
+def test_calib_data_eval_without_eval_is_a_usage_error_before_any_work(runner, tmp_path):
+    result = runner.invoke(main, ["run", "-m", "tiny-mlp", "-p", "int8-static", "--calib-data", "eval",
+                                  "--results-dir", str(tmp_path / "results")])
+    assert result.exit_code == 2 and "--calib-data eval" in result.output and "--eval" in result.output
+    assert not (tmp_path / "results").exists()
