@@ -235,6 +235,9 @@ def accuracy_controlled(spec, model, configuration, device_report, references) -
                               "kept_float": [],
                               "reason": _controlled_reason(info), "accuracy_control": info}
         measure_prepared(spec, model, mixed_configuration, record, prepared, references)
+        if info.get("fake_quantize_ops") == 0:
+            record["warnings"].append("NNCF's accuracy control returned every quantized layer to float: this "
+                                      "configuration computes in float, not int8 (no int8 layer keeps the budget)")
     except Exception as exc:  # noqa: BLE001 - recorded as this configuration's failure; the run goes on
         lifecycle.mark_unmeasured(record, exc)
         record.setdefault("fallback", {"backend": "openvino", "method": "nncf.quantize_with_accuracy_control",
@@ -247,6 +250,8 @@ def _controlled_reason(info: dict) -> str:
     parts = [f"{name} {info[key]:.4f}" for key, name in shown.items() if info.get(key) is not None]
     parts += [f"{info['fake_quantize_ops']} FakeQuantize ops left"] if info.get("fake_quantize_ops") is not None else []
     within = "within" if info.get("within_budget") else "NOT within"
+    if info.get("fake_quantize_ops") == 0:
+        parts.append("no int8 layer left")
     return f"NNCF accuracy control, {within} the budget: " + ", ".join(parts)
 
 

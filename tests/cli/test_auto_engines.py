@@ -81,3 +81,5 @@ def test_fallback_on_openvino_with_eval_runs_nncf_accuracy_control(runner, fast_
     assert mixed["fallback"]["method"] == "nncf.quantize_with_accuracy_control"
     assert mixed["fidelity"]["passed"] is True and mixed["fidelity"]["score_drop"] <= 2
     assert "NNCF accuracy control, within the budget" in result.output
+    if mixed["fallback"]["accuracy_control"]["fake_quantize_ops"] == 0:  # every layer back to float: said
+        assert any("computes in float, not int8" in warning for warning in mixed["warnings"])
