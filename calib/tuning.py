@@ -133,22 +133,28 @@ def pick(entries: list[Entry], max_drop: float | None = None) -> tuple[Entry, st
     return _winner_of(first, winner, entries[:entries.index(first)], passed_over)
 
 
+def _out_by_score(entry: Entry, first: Entry, max_drop: float | None) -> str | None:
+    """Why `entry` is not eligible under --eval (None: it is): within the budget, or without one scoring
+    at least what the rule's choice `first` scores."""
+    if entry.computed is not None:
+        return f"computed {entry.computed}, not the precision asked for"
+    if not entry.finite:
+        return "non-finite outputs"
+    if entry.score is None:
+        return f"no --eval score ({entry.unscored or 'it cannot run other inputs'})"
+    if max_drop is not None and entry.score_drop is not None:
+        return None if entry.score_drop <= max_drop + 1e-9 else \
+            f"score {entry.score:.4f}, {entry.score_drop:.2f} points under fp32 (budget {max_drop:g})"
+    if entry is first or first.score is None:
+        return None
+    return None if entry.score >= first.score - SCORE_SLACK else \
+        f"score {entry.score:.4f} under the rule's choice's {first.score:.4f}"
+
+
 def _pick_by_score(ran: list[Entry], first: Entry, entries: list[Entry], max_drop: float | None):
     """--eval: eligible = within the budget (or, without one, scoring at least the rule's choice)."""
     def why_not(entry: Entry) -> str | None:
-        if entry.computed is not None:
-            return f"computed {entry.computed}, not the precision asked for"
-        if not entry.finite:
-            return "non-finite outputs"
-        if entry.score is None:
-            return f"no --eval score ({entry.unscored or 'it cannot run other inputs'})"
-        if max_drop is not None and entry.score_drop is not None:
-            return None if entry.score_drop <= max_drop + 1e-9 else \
-                f"score {entry.score:.4f}, {entry.score_drop:.2f} points under fp32 (budget {max_drop:g})"
-        if entry is first or first.score is None:
-            return None
-        return None if entry.score >= first.score - SCORE_SLACK else \
-            f"score {entry.score:.4f} under the rule's choice's {first.score:.4f}"
+        return _out_by_score(entry, first, max_drop)
 
     eligible = [e for e in ran if why_not(e) is None]
     if not eligible:
@@ -300,12 +306,15 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
                          f"{built[0]}: the first that builds (one call took {first_call_s:.1f} s: too slow to "
                          f"race the candidates in the {settings.budget_s:g} s budget)", settings, not_usable)
         _outputs_against_fp32(model, configuration, entries, prepared, references)
-        _user_scores(model, configuration, entries, prepared, references, fidelity)
         running = [e for e in entries if e.failed is None]
         if not running:  # every candidate built, none ran: the configuration failed, and each says why
             raise CandidatesFailed("; ".join(f"{e.name}: {e.failed}" for e in entries))
         race(running, settings, configuration.batch_size)
-        winner, why = pick(entries, fidelity.max_drop if fidelity is not None else None)
+        max_drop = fidelity.max_drop if fidelity is not None else None
+        scorer = _scorer(model, configuration, prepared, references, fidelity)
+        if scorer is not None:  # --eval judges, fastest first (calib.tuning module docstring)
+            score_fastest_first(entries, scorer, max_drop)
+        winner, why = pick(entries, max_drop)
         return _keep(prepared, winner.name, names, entries, why, settings, not_usable)
     except BaseException:
         for item in prepared.values():
@@ -413,32 +422,59 @@ def _outputs_against_fp32(model, configuration, entries: list[Entry], prepared: 
             entry.finite = not (compared.get("nan_count") or compared.get("inf_count"))
 
 
-def _user_scores(model, configuration, entries: list[Entry], prepared: dict, references, fidelity) -> None:
-    """With --eval: each running candidate's score and its drop in points from the fp32 reference."""
+def _scorer(model, configuration, prepared: dict, references, fidelity):
+    """With --eval: a function scoring one candidate (its score and drop in points from the fp32
+    reference; a candidate that cannot run the user's inputs is out of the race). None without --eval."""
     user_eval = references.user_eval(fidelity) if references is not None and fidelity is not None else None
     if user_eval is None:
-        return
+        return None
     from calib.errors import UserEvalError
     from calib.fidelity.assess import score_prepared
 
-    for entry in entries:
-        if entry.failed is not None:
-            continue
+    def score(entry: Entry) -> None:
         try:
             scored = score_prepared(user_eval, model, prepared[entry.name], configuration.batch_size)
         except UserEvalError as exc:
             entry.unscored = first_line(exc, 200)
-            continue
+            return
         except Exception as exc:  # noqa: BLE001 - the candidate cannot run the user's inputs: out of the race
             entry.failed = f"--eval: {type(exc).__name__}: {first_line(exc, 200)}"
-            continue
+            return
         if scored is None:
             entry.unscored = "its backend cannot run other inputs"
-            continue
+            return
         entry.score = scored.score
         reference, _ = references.fp32_user_score(entry.backend or configuration.backend)
         if reference is not None:
             entry.score_drop = 100 * (reference.score - scored.score)
+
+    return score
+
+
+def score_fastest_first(entries: list[Entry], score, max_drop: float | None) -> None:
+    """Score the raced candidates with the user's evaluation, the rule's choice first, then the others from
+    the fastest, stopping at the first eligible one: nothing slower can win, and an evaluation can take
+    minutes. Where none is eligible, every candidate is scored (the best-scoring one is kept)."""
+    ran = [e for e in entries if e.failed is None and e.median_ms is not None]
+    if not ran:
+        return
+    first = ran[0]
+    score(first)
+    if first.failed is not None:  # it cannot run the user's inputs: the next is the rule's choice now
+        score_fastest_first(entries, score, max_drop)
+        return
+    for entry in sorted(ran[1:], key=lambda e: e.median_ms):
+        if _out_by_score(first, first, max_drop) is None and entry.median_ms * MIN_GAIN > first.median_ms:
+            entry.unscored = "not scored: the rule's choice keeps the budget and this one is not faster"
+            continue
+        if entry.computed is not None or not entry.finite:
+            continue  # out of the race whatever it scores
+        score(entry)
+        if entry.failed is None and _out_by_score(entry, first, max_drop) is None:
+            for slower in ran:
+                if slower.score is None and slower.unscored is None and slower.median_ms > entry.median_ms:
+                    slower.unscored = "not scored: slower than an eligible candidate"
+            return
 
 
 def _keep(prepared: dict, name: str, names: list[str], entries: list[Entry], why: str, settings,

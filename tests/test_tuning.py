@@ -264,3 +264,31 @@ def test_when_no_candidate_keeps_the_budget_the_best_scoring_one_is_kept_and_sai
     entries[1].score, entries[1].score_drop = 0.50, 40.0
     winner, why = pick(entries, max_drop=1.0)
     assert winner.name == "c0" and "no candidate kept the --max-drop budget" in why
+
+
+def test_the_users_evaluation_scores_the_fastest_first_and_stops_at_the_first_eligible():
+    """An evaluation can take minutes: the rule's choice is scored, then the others from the fastest, until
+    one is eligible; slower ones are not scored (and say so). When none is eligible, all are scored."""
+    from calib.tuning import score_fastest_first
+
+    entries = _entries(4.0, 1.0, 2.0, 3.0)
+    race(entries, TuneSettings(budget_s=0.3, rounds=2))
+    scores = {"c0": (0.90, 0.0), "c1": (0.50, 40.0), "c2": (0.895, 0.5), "c3": (0.90, 0.0)}
+    scored = []
+
+    def score(entry):
+        scored.append(entry.name)
+        entry.score, entry.score_drop = scores[entry.name]
+
+    score_fastest_first(entries, score, max_drop=1.0)
+    assert scored == ["c0", "c1", "c2"]  # c3 is slower than c2, which keeps the budget
+    assert entries[3].score is None and "slower than an eligible candidate" in entries[3].unscored
+    winner, why = pick(entries, max_drop=1.0)
+    assert winner.name == "c2" and "c1 was faster but is out" in why
+
+    scored.clear()
+    scores.update(c1=(0.5, 40.0), c2=(0.5, 40.0), c3=(0.5, 40.0), c0=(0.5, 40.0))
+    for entry in entries:
+        entry.score = entry.score_drop = entry.unscored = None
+    score_fastest_first(entries, score, max_drop=1.0)
+    assert sorted(scored) == ["c0", "c1", "c2", "c3"]
