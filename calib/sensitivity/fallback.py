@@ -190,11 +190,43 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
             else:
                 mixed = lifecycle.new_record(replace(configuration, variant=VARIANT), device_report)
                 mixed.update(status="skipped", reason=result.reason, fallback=result.to_dict())
+        if not _kept(mixed) and record.get("backend_choice"):  # auto: another engine's own search may hold it
+            mixed = _on_openvino(spec, model, configuration, device_report, references, mixed)
         mixed["fallback_of"] = configuration.to_identity()
         if writer is not None:
             writer.add(mixed)
         added.append(mixed)
     return added
+
+
+def _kept(mixed: dict) -> bool:
+    """A measured mixed configuration within the budget."""
+    return mixed.get("status") == "ok" and (mixed.get("fidelity") or {}).get("passed") is not False
+
+
+def _on_openvino(spec, model, configuration, device_report, references, searched: dict) -> dict:
+    """Under auto, when calib's search on the engine that won found nothing within the budget: NNCF's
+    accuracy control on OpenVINO, where OpenVINO can run this model and there is an --eval. Its record is
+    kept when it is within the budget with some int8 left; otherwise the first search's record, which then
+    says what OpenVINO's gave."""
+    from calib.backends.auto import engines
+
+    if configuration.backend == "openvino" or "openvino" not in engines(model, configuration.precision,
+                                                                      configuration.device)[0]:
+        return searched
+    controlled = accuracy_controlled(spec, model, replace(configuration, backend="openvino"), device_report,
+                                     references)
+    if controlled is None:
+        return searched
+    int8_left = ((controlled.get("fallback") or {}).get("accuracy_control") or {}).get("fake_quantize_ops")
+    if _kept(controlled) and int8_left:
+        controlled["fallback"]["instead_of"] = {"backend": configuration.backend, "reason": searched.get("reason")}
+        return controlled
+    said = controlled.get("reason") or (controlled.get("fallback") or {}).get("reason")
+    if int8_left == 0:
+        said = "it returned every quantized layer to float"
+    searched["reason"] = f"{searched.get('reason')}; NNCF accuracy control on OpenVINO: {said}"
+    return searched
 
 
 def accuracy_controlled(spec, model, configuration, device_report, references) -> dict | None:

@@ -57,10 +57,7 @@ def test_fallback_is_never_silent_when_nothing_needs_it(runner, fast_options, tm
     assert "fallback: tiny-mlp torch int8-dynamic b1 not searched: within the budget" in result.output
 
 
-@pytest.mark.skipif(not (X86 and importlib.util.find_spec("nncf")), reason="OpenVINO + NNCF on an x86 CPU are needed")
-def test_fallback_on_openvino_with_eval_runs_nncf_accuracy_control(runner, fast_options, tmp_path):
-    """The user's score drives NNCF's quantize_with_accuracy_control; what it returns is measured as the
-    mixed configuration, within the budget."""
+def _fragile_eval(tmp_path) -> Path:
     evaluation = tmp_path / "evaluate.py"
     evaluation.write_text(
         "import sys\nimport numpy as np\nimport torch\n"
@@ -69,6 +66,17 @@ def test_fallback_on_openvino_with_eval_runs_nncf_accuracy_control(runner, fast_
         "X = torch.randn(300, 16, generator=torch.Generator().manual_seed(3))\n"
         "with torch.no_grad():\n    Y = Fragile().eval()(X).argmax(1).numpy()\n"
         "def evaluate(predict):\n    return float((np.asarray(predict(X.numpy())).argmax(1) == Y).mean())\n")
+    return evaluation
+
+
+NNCF = pytest.mark.skipif(not (X86 and importlib.util.find_spec("nncf")), reason="OpenVINO + NNCF on an x86 CPU")
+
+
+@NNCF
+def test_fallback_on_openvino_with_eval_runs_nncf_accuracy_control(runner, fast_options, tmp_path):
+    """The user's score drives NNCF's quantize_with_accuracy_control; what it returns is measured as the
+    mixed configuration, within the budget."""
+    evaluation = _fragile_eval(tmp_path)
     out = tmp_path / "r.json"
     result = runner.invoke(main, ["run", "-m", FRAGILE, "--input-shape", "16", "-p", "fp32,int8-static", "-b",
                                   "openvino", "--eval", f"{evaluation}:evaluate", "--max-drop", "2", "--fallback",
@@ -83,3 +91,21 @@ def test_fallback_on_openvino_with_eval_runs_nncf_accuracy_control(runner, fast_
     assert "NNCF accuracy control, within the budget" in result.output
     if mixed["fallback"]["accuracy_control"]["fake_quantize_ops"] == 0:  # every layer back to float: said
         assert any("computes in float, not int8" in warning for warning in mixed["warnings"])
+
+
+@NNCF
+def test_under_auto_a_search_that_finds_nothing_tries_openvino_accuracy_control_and_says_what_it_gave(
+        runner, fast_options, tmp_path):
+    out = tmp_path / "r.json"
+    result = runner.invoke(main, ["run", "-m", FRAGILE, "--input-shape", "16", "-p", "fp32,int8-static", "--eval",
+                                  f"{_fragile_eval(tmp_path)}:evaluate", "--max-drop", "0", "--fallback",
+                                  "--threads", "1", "--timeout", "0", "--out", str(out), *fast_options],
+                           catch_exceptions=False)
+    mixed = load_result(out)["records"][-1]
+    assert mixed["identity"]["variant"] == "mixed"
+    if mixed["identity"]["backend"] == "openvino":  # NNCF kept some int8 within the budget: its record won
+        assert mixed["fallback"]["method"] == "nncf.quantize_with_accuracy_control"
+        assert mixed["fallback"]["instead_of"]["backend"] != "openvino"
+    else:  # the first search's record says what OpenVINO's gave
+        assert "NNCF accuracy control on OpenVINO" in mixed["reason"]
+    assert "NNCF accuracy control" in result.output
