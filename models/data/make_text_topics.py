@@ -105,15 +105,20 @@ def sentences(topic: str, rng: random.Random, per_class: int = PER_CLASS, prefix
     return out
 
 
-def main() -> None:
-    rng = random.Random(SEED)
+def write(out: Path, seed: int, make=sentences) -> None:
+    """Every topic's sentences (`make(topic, rng)`), alternately train and test, shuffled, as .jsonl."""
+    rng = random.Random(seed)
     rows = []
     for topic in TOPICS:
-        for index, text in enumerate(sentences(topic, rng)):
+        for index, text in enumerate(make(topic, rng)):
             rows.append({"text": text, "label": topic, "split": "train" if index % 2 == 0 else "test"})
     rng.shuffle(rows)
-    OUT.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    print(f"wrote {len(rows)} rows to {OUT}")
+    out.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    print(f"wrote {len(rows)} rows to {out}")
+
+
+def main() -> None:
+    write(OUT, SEED)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ pointed here.
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 from pathlib import Path
@@ -31,14 +30,7 @@ def sentences(topic: str, rng: random.Random) -> list[str]:
 
 
 def main() -> None:
-    rng = random.Random(SEED)
-    rows = []
-    for topic in small.TOPICS:
-        for index, text in enumerate(sentences(topic, rng)):
-            rows.append({"text": text, "label": topic, "split": "train" if index % 2 == 0 else "test"})
-    rng.shuffle(rows)
-    OUT.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    print(f"wrote {len(rows)} rows to {OUT}")
+    small.write(OUT, SEED, sentences)
 
 
 if __name__ == "__main__":
