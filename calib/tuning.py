@@ -315,6 +315,8 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
         if scorer is not None:  # --eval judges, fastest first (calib.tuning module docstring)
             score_fastest_first(entries, scorer, max_drop)
         winner, why = pick(entries, max_drop)
+        if scorer is not None:
+            scorer.hand_over(winner)
         return _keep(prepared, winner.name, names, entries, why, settings, not_usable)
     except BaseException:
         for item in prepared.values():
@@ -431,6 +433,8 @@ def _scorer(model, configuration, prepared: dict, references, fidelity):
     from calib.errors import UserEvalError
     from calib.fidelity.assess import score_prepared
 
+    kept: dict[str, tuple] = {}  # name -> (EvalScore, predict description): the winner's goes to the fidelity pass
+
     def score(entry: Entry) -> None:
         try:
             scored = score_prepared(user_eval, model, prepared[entry.name], configuration.batch_size)
@@ -443,11 +447,19 @@ def _scorer(model, configuration, prepared: dict, references, fidelity):
         if scored is None:
             entry.unscored = "its backend cannot run other inputs"
             return
+        scored, described = scored
+        kept[entry.name] = (scored, described)
         entry.score = scored.score
         reference, _ = references.fp32_user_score(entry.backend or configuration.backend)
         if reference is not None:
             entry.score_drop = 100 * (reference.score - scored.score)
 
+    def hand_over(winner: Entry) -> None:
+        """The kept candidate's score, for the fidelity pass (calib.fidelity.assess) not to run it again."""
+        if winner.name in kept:
+            references.keep_run_score(prepared[winner.name].run_on, *kept[winner.name])
+
+    score.hand_over = hand_over
     return score
 
 

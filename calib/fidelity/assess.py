@@ -57,12 +57,15 @@ class References:
     def keep_user_score(self, family: str, score) -> None:
         self._user_scores[family] = score
 
-    def any_user_score(self) -> tuple[str, object] | tuple[None, None]:
-        """(family, fp32 score) of the first fp32 --eval score of this sweep on any engine: the reference of
-        a configuration whose own engine has none (under auto, fp32 may have been won by another engine)."""
-        for family, score in self._user_scores.items():
-            return family, score
-        return None, None
+    def keep_run_score(self, run_on, scored, described: str) -> None:
+        """The --eval score calib.tuning already took of the candidate it kept: the fidelity pass uses it
+        instead of running the evaluation again (one slot, so no released model is held)."""
+        self._run_score = (run_on, scored, described)
+
+    def take_run_score(self, run_on):
+        """(EvalScore, predict description) kept for this run_on, or None; the slot is emptied."""
+        kept, self._run_score = getattr(self, "_run_score", None), None
+        return kept[1:] if kept is not None and kept[0] is run_on else None
 
     def fp32_user_score(self, family: str) -> tuple[object, str | None]:
         """(fp32 score, what it was measured on) for a configuration on `family`: that engine's own fp32
@@ -71,8 +74,9 @@ class References:
             return self._user_scores[family], f"{family} fp32"
         if CPU_FAMILY in self._user_scores:
             return self._user_scores[CPU_FAMILY], CPU_REFERENCE
-        other, score = self.any_user_score()
-        return (score, f"{other} fp32") if score is not None else (None, None)
+        for other, score in self._user_scores.items():  # under auto, fp32 may have been won by another engine
+            return score, f"{other} fp32"
+        return None, None
 
     def labeled_set(self, model, settings: FidelitySettings):
         """Built on first use (the sweep asks before its first configuration, so a bad --eval-data
@@ -157,8 +161,8 @@ def reference_user_score(user_eval, model, batch_size: int, run_on=None, capture
 
 
 def score_prepared(user_eval, model, prepared, batch_size: int):
-    """--eval on one prepared candidate (calib.tuning judges candidates by it); None where the backend
-    cannot run other inputs."""
+    """(EvalScore, predict description) of --eval on one prepared candidate (calib.tuning judges candidates
+    by it); None where the backend cannot run other inputs."""
     import torch
 
     if prepared.run_on is None:
@@ -166,7 +170,7 @@ def score_prepared(user_eval, model, prepared, batch_size: int):
     predictor = _predictor(prepared.run_on, batch_size, getattr(model, "fixed_batch", None) is not None,
                            model.item_shape)
     with torch.inference_mode():
-        return user_eval.score(predictor)
+        return user_eval.score(predictor), predictor.describe()
 
 
 def _predictor(run_on, batch_size: int, fixed: bool, item_shape):
@@ -182,8 +186,14 @@ def _user_score(user_eval, model, backend_name, precision, batch_size, run_on, r
     if run_on is None:
         notes.append(f"no --eval score: the {backend_name} backend cannot run this model on other inputs")
         return empty
-    predictor = _predictor(run_on, batch_size, getattr(model, "fixed_batch", None) is not None, model.item_shape)
-    scored = user_eval.score(predictor)
+    kept = references.take_run_score(run_on)  # scored already when calib.tuning judged the candidates
+    if kept is not None:
+        scored, described = kept
+    else:
+        predictor = _predictor(run_on, batch_size, getattr(model, "fixed_batch", None) is not None,
+                               model.item_shape)
+        scored = user_eval.score(predictor)
+        described = predictor.describe()
     if precision == "fp32":
         references.keep_user_score(backend_name, scored)
         reference, reference_name = scored, "itself"
@@ -192,7 +202,7 @@ def _user_score(user_eval, model, backend_name, precision, batch_size, run_on, r
         if reference is None:
             notes.append("no --eval drop: no fp32 score to compare with (measure fp32 first: -p fp32 -p ...)")
     empty.update(score=scored.score, score_extras=scored.extras, score_s=round(scored.seconds, 3),
-                 predict=predictor.describe(), score_reference=reference_name)
+                 predict=described, score_reference=reference_name)
     if reference is not None:
         empty.update(reference_score=reference.score, score_drop=100 * (reference.score - scored.score))
     return empty

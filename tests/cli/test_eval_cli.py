@@ -70,3 +70,27 @@ def test_bad_eval_exits_2_with_one_line_before_any_timing(runner, fast_options, 
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and message.format(dir=tmp_path) in lines[0], result.output
     assert not out.exists()  # nothing was timed
+
+
+def test_the_kept_candidates_score_is_not_evaluated_twice(runner, fast_options, tmp_path):
+    """calib.tuning scores candidates with --eval; the fidelity pass reuses the kept one's score."""
+    import json
+
+    calls = tmp_path / "calls.txt"
+    evaluation = tmp_path / "counting.py"
+    evaluation.write_text(
+        "import numpy as np\n"
+        f"CALLS = {str(calls)!r}\n"
+        "def evaluate(predict):\n"
+        "    open(CALLS, 'a').write('x')\n"
+        "    predict(np.zeros((2, *predict.item_shape), dtype=np.float32))\n"
+        "    return 0.5\n")
+    fast_options.remove("--no-tune")  # race the memory formats
+    out = tmp_path / "r.json"
+    result = _run(runner, ["run", "-b", "torch", "--model", "tiny-cnn", "-p", "fp32", "--eval",
+                           f"{evaluation}:evaluate", "--timeout", "0", "--out", str(out), *fast_options])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())["records"][0]
+    scored = [c for c in record["tuning"]["candidates"] if c.get("score") is not None]
+    assert scored and record["fidelity"]["score"] == 0.5 and record["fidelity"]["predict"]
+    assert len(calls.read_text()) == 1 + len(scored)  # the reference pass, then each scored candidate once
