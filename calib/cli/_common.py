@@ -65,7 +65,9 @@ def open_results(out, results_dir, name: str, environment: dict, device_report: 
     records found in it are moved aside, and where to is said."""
     path = out or default_path(results_dir, name)
     check_output_path(path, flag if out else "--results-dir")
-    writer = ResultWriter(path, environment, device_report)
+    from calib.cli._store import current_target
+
+    writer = ResultWriter(path, environment, device_report, store=current_target())
     say_kept_previous(writer)
     return writer
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from calib.check import raise_if_regressed
 from calib.check.gate import GateSettings, gate
 from calib.check.markdown import write_markdown
+from calib.cli._store import store_options
 from calib.cli._common import check_output_path, console, open_results, split_multi
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
                                 pop_calibration, pop_configuration, quiet_option)
@@ -26,6 +27,7 @@ from calib.settings import TuneSettings
 
 
 @click.command(name="ab")
+@store_options
 @click.option("--baseline-model", required=True,
               help="The reference build: file.py:factory, .pt, .pt2 or catalog name.")
 @click.option("--current-model", required=True, help="The build under test (same kinds as --baseline-model).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from calib.cli._store import store_options
 from calib.cli._common import check_output_path, console, open_results
 from calib.cli._options import batch_size_option, device_option, out_option, quiet_option
 from calib.configuration import check_batch_size
@@ -19,6 +20,7 @@ from calib.render.predict_table import build_breakdown_table, build_prediction_t
 
 
 @click.command(name="predict")
+@store_options
 @click.option("--model", "-m", required=True,
               help="Catalog name, torchvision:NAME, file.py:factory, .pt2 or .onnx (its graph is walked, not run).")
 @click.option("--precision", "-p", required=True, help="The precision to predict; the table must hold it.")

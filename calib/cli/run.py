@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from calib.backends.auto import default_backends
+from calib.cli._store import store_options
 from calib.cli._common import check_output_path, console, open_results
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
                                 pop_calibration, pop_configuration)
@@ -28,6 +29,7 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 
 
 @click.command(name="run")
+@store_options
 @click.option("--model", "-m", required=True,
               help="Catalog name (see `calib models`), file.py:factory, .pt, .pt2, .onnx or OpenVINO IR .xml.")
 @configuration_options(default_backend="auto")

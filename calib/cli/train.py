@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from calib.cli._store import store_options
 from calib.cli._common import check_output_path, console, open_results, split_multi
 from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, quiet_option,
                                 threads_option, trust_model_file_option)
@@ -22,6 +23,7 @@ from calib.train.task import named_task, train_defaults
 
 
 @click.command(name="train")
+@store_options
 @click.option("--model", "-m", required=True,
               help="Catalog name (see `calib models`), fashion-cnn (Fashion-MNIST) or file.py:factory; the factory "
                    "may return (module, example_inputs, loss_fn, make_batch): see calib/train/task.py.")

@@ -74,8 +74,12 @@ class ResultWriter:
     """Holds one invocation's result and rewrites the file after every added record; finish()
     marks the run complete and lets go of the file."""
 
-    def __init__(self, path: Path, environment: dict, device_report: dict | None, command: list[str] | None = None):
+    def __init__(self, path: Path, environment: dict, device_report: dict | None, command: list[str] | None = None,
+                 store=None):
+        """`store`: a calib.store.live.StoreTarget; the run's header gains its identity ("run_id"), device
+        class and git commit/branch, and every record also goes into the store as it is written."""
         self.path = Path(path)
+        self._sink = store.sink() if store is not None else None
         self._lock = _FileLock(self.path)
         try:
             self.kept_previous = _keep_existing_records(self.path)  # the CLI says where it went
@@ -89,7 +93,11 @@ class ResultWriter:
                 "device_report": device_report,
                 "records": [],
             }
+            if store is not None:
+                self.payload.update(store.header(environment))
             self.flush()
+            if self._sink is not None:
+                self._sink.begin(self.payload, self.path)
         except BaseException:
             self._lock.release()
             raise
@@ -101,6 +109,8 @@ class ResultWriter:
     def add(self, record: dict) -> None:
         self.payload["records"].append(record)
         self.flush()
+        if self._sink is not None:
+            self._sink.add(len(self.payload["records"]) - 1, record)
 
     def flush(self) -> None:
         write_json_atomic(self.path, self.payload)
@@ -109,10 +119,16 @@ class ResultWriter:
         """The run ended normally: record that the file is complete, write it, release the lock."""
         self.payload["complete"] = True
         self.flush()
+        if self._sink is not None:
+            self._sink.finish(self.payload["records"])
+            self._sink = None
         self.close()
 
     def close(self) -> None:
         """Let go of the file without marking it complete (an interrupted run). Idempotent."""
+        if self._sink is not None:
+            sink, self._sink = self._sink, None
+            sink.close(self.payload["records"])
         self._lock.release()
 
     def __enter__(self) -> "ResultWriter":

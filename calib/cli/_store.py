@@ -1,0 +1,43 @@
+"""The store options every measuring command takes (`calib run`, `ab`, `train`, `predict`), defined once.
+
+The decorator opens the store before the command does any work, so a bad --store URL, an unreachable
+server or a store of a newer schema is a one-line exit 2 with nothing measured and no file written;
+calib.cli._common.open_results then files each results file's records into it as they finish."""
+
+from __future__ import annotations
+
+import functools
+
+import click
+
+_KEY = "calib.store"
+
+
+def store_options(command):
+    @click.option("--store", "store_url", metavar="URL",
+                  help="Also file the records in this store: sqlite:///path.db or postgresql://user@host/db "
+                       "(default: CALIB_STORE, else <results-dir>/calib.db; 'none' turns it off).")
+    @click.option("--commit", "store_commit", metavar="SHA",
+                  help="The commit this run measures (default: the CI's variables, else `git rev-parse HEAD`).")
+    @click.option("--branch", "store_branch", metavar="NAME",
+                  help="The branch this run measures (default: the CI's variables, else the current branch).")
+    @click.option("--device-class", "store_device_class", metavar="NAME",
+                  help="Name of this kind of device in the store (default: CALIB_DEVICE_CLASS, else derived from "
+                       "the CPU or GPU model), e.g. the CI runner's label.")
+    @functools.wraps(command)
+    def wrapped(*args, store_url=None, store_commit=None, store_branch=None, store_device_class=None, **kwargs):
+        from calib.store import open_store, resolve_url
+        from calib.store.live import StoreTarget
+
+        url = resolve_url(store_url, kwargs.get("results_dir") or "results")
+        target = StoreTarget(open_store(url) if url else None, store_commit, store_branch, store_device_class)
+        click.get_current_context().meta[_KEY] = target
+        return command(*args, **kwargs)
+
+    return wrapped
+
+
+def current_target():
+    """The StoreTarget the running command opened (None outside a command with store options)."""
+    context = click.get_current_context(silent=True)
+    return context.meta.get(_KEY) if context is not None else None
