@@ -405,7 +405,7 @@ def _engine(url: str):
 
     try:
         parsed = make_url(url)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):
         raise StoreError(f"--store {url}: not a database URL (sqlite:///path.db or postgresql://user@host/db)") from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
