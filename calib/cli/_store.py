@@ -34,6 +34,9 @@ def store_options(command):
         click.get_current_context().meta[_KEY] = target
         return command(*args, **kwargs)
 
+    # listed last in --help (click shows the options added last first)
+    params = wrapped.__click_params__
+    params[0:0] = [params.pop() for _ in range(4)][::-1]
     return wrapped
 
 

@@ -6,7 +6,11 @@
               absent in files written before it: unknown (calib.results.store.run_complete),
   "environment": {...calib.environment.capture()...},
   "device_report": {...calib.hardware report, as `calib device --json`...},
-  "records": [ one record per configuration, see below ]
+  "records": [ one record per configuration, see below ],
+  the results store's part (calib.store; absent in files written before it):
+  "run_id": the run's stable identity (a store files a run once, whoever pushes it),
+  "device_class": the kind of device (--device-class, CALIB_DEVICE_CLASS, else from the hardware),
+  "git": {"commit", "branch"} the run measured (--commit/--branch, the CI's variables, else git)
 }
 
 A record (read and written by calib.results.record.Record.from_json / to_json):
@@ -37,7 +41,8 @@ Version history:
      "min_rounds", "max_rounds", "stop", "stop_rule"; the top-level "complete" (a reader treats
      its absence as unknown; `calib check` calls a current file whose "complete" is false
      inconclusive, exit 3, unless --allow-missing); "model_weights"; timing.settings "stop_rule"
-     (absent: "ci_target") and, for "fixed_time", "time_s".
+     (absent: "ci_target") and, for "fixed_time", "time_s"; the header's "run_id", "device_class" and
+     "git" (calib.store).
 """
 
 from __future__ import annotations
