@@ -215,3 +215,26 @@ def test_result_file_and_latest_runs_rebuild_what_readers_take(store_url, measur
 def test_store_errors_are_store_errors(tmp_path):
     with pytest.raises(StoreError):
         Store("postgresql://calib@127.0.0.1:1/x")
+
+
+def test_an_older_store_is_moved_forward_on_open_and_a_missing_step_refused(tmp_path, monkeypatch, measured):
+    """Schema migrations: a store written by an older calib opens in a newer one (its records still read);
+    a version with no migration step is refused in one line, never half-read."""
+    from sqlalchemy import select
+
+    from calib.store import db, tables
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = Store(url)
+    old.push(measured)
+    old.close()
+    monkeypatch.setattr(tables, "SCHEMA_VERSION", 2)
+    with pytest.raises(StoreError, match="no migration"):
+        Store(url)
+    monkeypatch.setitem(db.MIGRATIONS, 1, lambda conn: conn.exec_driver_sql(
+        "CREATE INDEX ix_records_status ON records (status)"))
+    store = Store(url)
+    with store.engine.connect() as conn:
+        version = conn.execute(select(tables.store_meta.c.value).where(tables.store_meta.c.key == "schema_version"))
+        assert version.scalar() == "2"
+    assert len(store.select_records()) == len(measured["records"])
