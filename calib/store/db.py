@@ -20,6 +20,9 @@ from typing import Any, Iterable, Mapping
 from calib.errors import UsageError
 
 _KINDS = ("run", "ab", "train", "predict", "calibrate", "fleet")
+# The runs whose records make a configuration's history: not `calib ab`'s, whose baseline and current
+# sides share one configuration identity (two builds of one model), nor predictions.
+SERIES_KINDS = ("run", "train", "fleet")
 
 
 class StoreError(UsageError):
@@ -236,9 +239,11 @@ class Store:
     def select_records(self, *, model: str | None = None, precision: str | None = None,
                        device_class: str | None = None, backend: str | None = None, branch: str | None = None,
                        config_key: str | None = None, status: str | None = "ok", before=None,
-                       limit: int | None = None, newest_first: bool = False, with_body: bool = False) -> list[dict]:
+                       limit: int | None = None, newest_first: bool = False, with_body: bool = False,
+                       kinds: Iterable[str] | None = SERIES_KINDS) -> list[dict]:
         """Stored records, oldest first (or newest first), with the columns history and the gate read.
-        `with_body` adds the whole record (raw samples): only where a test needs them."""
+        `with_body` adds the whole record (raw samples): only where a test needs them. `kinds`: the runs
+        whose records make a series (not `calib ab`'s: its two sides share one identity; None: all)."""
         from sqlalchemy import select
 
         from calib.store.tables import records, runs
@@ -259,6 +264,8 @@ class Store:
                 query = query.where(column == value)
         if before is not None:
             query = query.where(records.c.created < _naive_utc(before))
+        if kinds is not None:
+            query = query.where(runs.c.kind.in_(list(kinds)))
         order = (records.c.created, records.c.run_id, records.c.seq)
         query = query.order_by(*(c.desc() for c in order) if newest_first else order)
         if limit is not None:
