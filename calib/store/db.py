@@ -98,7 +98,7 @@ class Store:
                 except exc.IntegrityError:  # another process created the tables between check and create
                     if attempt == 2:
                         raise
-                except exc.ProgrammingError as error:  # PostgreSQL: the same race, as "already exists"
+                except (exc.ProgrammingError, exc.OperationalError) as error:  # the same race, as "already exists"
                     if "already exists" not in str(error) or attempt == 2:
                         raise
             with self.engine.begin() as conn:
