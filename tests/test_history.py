@@ -153,8 +153,9 @@ def test_report_store_draws_each_series(runner, store_url, measured_file, tmp_pa
     assert "## History" in (tmp_path / "history.md").read_text()
 
 
-def test_history_of_real_runs(runner, fast_options, tmp_path):
+def test_history_of_real_runs(runner, fast_options, tmp_path, monkeypatch):
     """Runs of `calib run` file their records into the store; history reads them back in order."""
+    monkeypatch.delenv("CALIB_STORE", raising=False)
     url = f"sqlite:///{tmp_path}/calib.db"
     for number in range(2):
         result = runner.invoke(main, ["run", "-m", "tiny-mlp", "-p", "fp32", *fast_options, "--max-time", "0.2",
