@@ -100,7 +100,10 @@ def build_device_table(device: dict) -> Fitted:
     table.add_column("evidence", ratio=1, min_width=20, overflow="fold")
     for precision, verdict in device["precisions"].items():
         status = verdict["status"]
-        row = [precision, f"[{_STATUS_STYLE[status]}]{status}[/]"]
+        # the flags decide the status; the words say what the probe measured ("native, no gain measured")
+        words = verdict.get("measured_verdict") or status
+        style = _STATUS_STYLE[status] if words == status else "bold yellow"
+        row = [precision, f"[{style}]{escape(words)}[/]"]
         if probed:
             row.append(_measured_cell(verdict.get("measured") or {}))
         table.add_row(*row, escape(verdict["evidence"]))
@@ -113,6 +116,9 @@ def _measured_cell(measured: dict) -> str:
     if not measured.get("probed"):
         return "not probed"
     text = f"{ratio_text(measured['ratio_to_fp32'])} fp32 ({measured['op']})"
+    slower = measured.get("slower_ops") or {}
+    if slower:  # the ops that lost time in this type, beside the one that decides
+        text += "; " + ", ".join(f"{op} {ratio_text(ratio)}" for op, ratio in slower.items())
     if measured.get("agrees") is False:
         return f"[bold red]{text} DISAGREES[/]"
     return text

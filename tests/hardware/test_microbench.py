@@ -209,3 +209,47 @@ def test_a_disagreement_on_a_busy_machine_says_so(fixture_text):
     busy = {**_probe({"fp32": 1.0, "fp16": 0.84}), "warnings": ["other processes used 200% of a core"]}
     note = apply_probe(report, busy)["devices"][0]["precisions"]["fp16"]["measured_note"]
     assert note.endswith("(measured while the probe warned that the machine was busy: rerun it idle)")
+
+
+def _ops(**ratios) -> dict:
+    """A probed compute type whose ops ran at `ratios` of fp32 (measured values passed in, none in calib)."""
+    shapes = {"matmul": "1024x1024x1024", "conv": "1x128x56x56 k3 nhwc", "linear": "1024x1024"}
+    return {"probed": True, "ops": {op: {"gflops": 10.0 * ratio, "ratio_to_fp32": ratio, "shape": shapes[op],
+                                         "calls": 9} for op, ratio in ratios.items()}}
+
+
+def test_native_flags_without_a_measured_gain_say_so_in_the_verdict(fixture_text):
+    """Issue 30 item 7: fp16 "native, 1.0x fp32 (matmul)" with conv at 0.58x read as a plain "native"."""
+    from rich.console import Console
+
+    from calib.hardware.report import report_from_cpu_text
+    from calib.render.device_table import build_device_table
+
+    report = report_from_cpu_text(fixture_text("sapphirerapids-xeon-8480plus.cpuinfo"), "spr")
+    probe_result = {**_probe({"fp32": 1.0}), "devices": {"cpu": {
+        "fp32": _ops(matmul=1.0, conv=1.0), "fp16": _ops(matmul=1.02, conv=0.58),
+        "bf16": _ops(matmul=2.1, conv=0.7)}}}
+    device = apply_probe(report, probe_result)["devices"][0]
+    fp16 = device["precisions"]["fp16"]
+    assert fp16["status"] == "native"  # the rule (flags) still decides native/emulated
+    assert fp16["measured_verdict"] == "native, no gain measured" and fp16["measured_agrees"] is False
+    assert fp16["measured"]["slower_ops"] == {"conv": 0.58}
+    assert "no gain over fp32 (under 1.05x)" in fp16["measured_note"] and "conv 0.58x" in fp16["measured_note"]
+    bf16 = device["precisions"]["bf16"]  # matmul gains, conv loses: agrees, and the conv loss is named
+    assert bf16["measured_agrees"] is True and bf16["measured_verdict"] == "native, conv 0.7x"
+    assert "conv 0.7x" in bf16["measured_note"]
+    console = Console(width=200, record=True)
+    console.print(build_device_table(device))
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in console.export_text().splitlines()
+            if line.count("│") > 3 and line.split("│")[1].strip()}
+    assert rows["fp16"] == "native, no gain measured" and rows["fp32"] == "native"
+    assert rows["bf16"] == "native, conv 0.7x"
+
+
+def test_a_measured_gain_keeps_the_plain_verdict():
+    native = {"status": "native", "compute": "fp16", "evidence": "avx512_fp16"}
+    assert measurement_for(native, _ops(matmul=1.9, conv=1.3))["verdict"] == "native"
+    int8 = {"status": "native", "compute": "int8", "evidence": "amx_int8"}
+    assert measurement_for(int8, _ops(linear=1.1))["verdict"] == "native, only 1.1x measured"
+    emulated = {"status": "emulated", "compute": "bf16", "evidence": "no flags"}
+    assert measurement_for(emulated, _ops(matmul=1.6))["verdict"] == "emulated, yet 1.6x measured"
