@@ -97,7 +97,8 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
                        f"{round_time:g} s per side ...", err=True)
 
     try:
-        pairs = run_ab(spec, baseline_loaded, current_loaded, base_writer, cur_writer, report, settings, on_start)
+        pairs = run_ab(spec, baseline_loaded, current_loaded, _ExampleBatchNoted(base_writer, baseline_loaded),
+                       _ExampleBatchNoted(cur_writer, current_loaded), report, settings, on_start)
     except KeyboardInterrupt:
         base_writer.close()
         cur_writer.close()
@@ -116,6 +117,20 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
         out.print(f"gate them: calib check --baseline {base_path} --current {cur_path}", style="dim")
         return
     _gate(base_path, cur_path, gate_settings, markdown_path, out)
+
+
+class _ExampleBatchNoted:
+    """A results writer that adds the example-inputs batch warning to each record before storing it, as
+    `calib run` records it: the rounds run at --batch-size, not at the batch of a factory's example inputs."""
+
+    def __init__(self, writer, model):
+        self.writer, self.model = writer, model
+
+    def add(self, record: dict) -> None:
+        warning = self.model.example_batch_warning(record["identity"]["batch_size"])
+        if warning and warning not in record["warnings"]:
+            record["warnings"].append(warning)
+        self.writer.add(record)
 
 
 def _load(model_spec: str, spec):

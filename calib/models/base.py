@@ -28,6 +28,21 @@ class LoadedModel:
     fixed_batch_hint: str = ""  # how to get a graph that takes other batch sizes
     train_parts: tuple = ()  # a factory's (loss_fn, make_batch) after (module, example_inputs): calib.train.task
 
+    @property
+    def example_batch(self) -> int | None:
+        """The batch size of a factory's example inputs (their first tensor's first dimension), else None."""
+        first = self.example_inputs[0] if self.example_inputs else None
+        return int(first.shape[0]) if getattr(first, "dim", lambda: 0)() > 0 else None
+
+    def example_batch_warning(self, batch_size: int) -> str | None:
+        """The warning of a configuration measured at another batch size than the example inputs' (they
+        are repeated or cut to `batch_size`: make_inputs), for every command that measures."""
+        example = self.example_batch
+        if example is None or example == batch_size:
+            return None
+        return (f"the model's example inputs have batch {example}; measured at batch {batch_size} "
+                f"(--batch-size {example} measures theirs)")
+
     def make_inputs(self, batch_size: int, seed: int = SEED) -> tuple:
         """Seeded inputs for one call at this batch size (fp32 / int64, on the CPU)."""
         import torch

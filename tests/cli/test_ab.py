@@ -126,3 +126,33 @@ def test_a_large_slowdown_settles_as_soon_as_the_test_can_decide(runner, tmp_pat
     _, timing = _round_values(cur)
     assert len(timing["rounds"]) == 8 and timing["interleave"]["stop"] == "settled"
     assert "8 (settled)" in result.output
+
+
+BATCH_8 = """
+import torch
+from torch import nn
+
+def build():
+    torch.manual_seed(0)
+    return nn.Linear(16, 4), (torch.randn(8, 16),)
+"""
+
+
+def test_example_inputs_of_another_batch_are_warned_as_run_does(runner, tmp_path):
+    """Issue 30 item 7: a factory whose example batch is 8, measured at batch 1 by default, said nothing."""
+    factory = tmp_path / "net8.py"
+    factory.write_text(BATCH_8)
+    base, cur = tmp_path / "base.json", tmp_path / "cur.json"
+    result = runner.invoke(main, ["ab", "--baseline-model", f"{factory}:build", "--current-model", f"{factory}:build",
+                                  "--baseline-out", str(base), "--current-out", str(cur), "--rounds", "2",
+                                  "--max-rounds", "2", *ROUND_OPTIONS])
+    assert result.exit_code == 0, result.output
+    expected = "the model's example inputs have batch 8; measured at batch 1 (--batch-size 8 measures theirs)"
+    assert f"baseline: {expected}" in " ".join(result.output.split())
+    for path in (base, cur):
+        assert expected in json.loads(path.read_text())["records"][0]["warnings"]
+    at_8 = runner.invoke(main, ["ab", "--baseline-model", f"{factory}:build", "--current-model", f"{factory}:build",
+                                "--baseline-out", str(base), "--current-out", str(cur), "--rounds", "2",
+                                "--max-rounds", "2", "--batch-size", "8", *ROUND_OPTIONS])
+    assert at_8.exit_code == 0, at_8.output
+    assert "example inputs" not in at_8.output
