@@ -34,6 +34,7 @@ from calib.settings import check_finite
 from calib.sweep import configuration_of
 from calib.timing.engine import Measurement, TimingPlan, Warmup, measure, stability_warnings
 from calib.tuning import untuned
+from calib.user_files import call_user
 
 BASELINE, CURRENT = "baseline", "current"
 ORDER = "ABBA"
@@ -136,23 +137,8 @@ def measure_pair(spec, baseline_model, current_model, configuration: Configurati
     sides = [_Side(role, model, lifecycle.new_record(configuration, device_report))
              for role, model in ((BASELINE, baseline_model), (CURRENT, current_model))]
     _note_filed_name(sides[1], baseline_model.name)
-    try:
-        # Both sides run the same implementation: the pinned candidate, else the rule's first
-        candidate, run_config = untuned(baseline_model, configuration,
-                                        spec.run_config(configuration.precision, configuration.batch_size),
-                                        spec.tune.pin)
-        _prepare(sides, configuration, run_config)
-        for side in sides:
-            if side.prepared is not None:
-                side.prepared.info["candidate"] = candidate
-        if all(side.record["status"] == "ok" for side in sides):
-            other_cpu = lifecycle.other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
-            stop = _interleave(sides, settings, configuration.batch_size,
-                               lambda: _reprepare(sides, configuration, run_config))
-            other_cpu_percent = other_cpu.stop() if other_cpu else None
-            session = uuid.uuid4().hex
-            for side in sides:
-                _fill(side, settings, session, configuration.batch_size, other_cpu_percent, stop)
+    try:  # supervised: the models' own code runs here, and sys.exit() in it fails this configuration only
+        call_user(_measure_sides, spec, sides, baseline_model, configuration, settings)
     except Exception as exc:  # noqa: BLE001 - a configuration failing must not end the others
         for side in sides:
             if side.record["status"] == "ok":
@@ -162,6 +148,26 @@ def measure_pair(spec, baseline_model, current_model, configuration: Configurati
             if side.prepared is not None:
                 side.prepared.release()
     return sides[0].record, sides[1].record
+
+
+def _measure_sides(spec, sides: list[_Side], baseline_model, configuration: Configuration,
+                   settings: InterleaveSettings) -> None:
+    # Both sides run the same implementation: the pinned candidate, else the rule's first
+    candidate, run_config = untuned(baseline_model, configuration,
+                                    spec.run_config(configuration.precision, configuration.batch_size),
+                                    spec.tune.pin)
+    _prepare(sides, configuration, run_config)
+    for side in sides:
+        if side.prepared is not None:
+            side.prepared.info["candidate"] = candidate
+    if all(side.record["status"] == "ok" for side in sides):
+        other_cpu = lifecycle.other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
+        stop = _interleave(sides, settings, configuration.batch_size,
+                           lambda: _reprepare(sides, configuration, run_config))
+        other_cpu_percent = other_cpu.stop() if other_cpu else None
+        session = uuid.uuid4().hex
+        for side in sides:
+            _fill(side, settings, session, configuration.batch_size, other_cpu_percent, stop)
 
 
 def _note_filed_name(side: _Side, baseline_name: str) -> None:

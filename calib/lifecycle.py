@@ -19,9 +19,10 @@ from calib.backends import RunConfig, get_backend
 from calib.backends.base import Prepared
 from calib.configuration import Configuration
 from calib.environment import OtherCpuUse
-from calib.errors import BackendUnavailable, PrecisionUnavailable, first_line
+from calib.errors import BackendUnavailable, PrecisionUnavailable
 from calib.hardware import verdict_for
 from calib.timing.clock import CudaEventTimer, PerfCounterTimer
+from calib.user_files import described
 
 
 def new_record(configuration: Configuration, device_report: dict | None) -> dict:
@@ -36,7 +37,7 @@ def mark_unmeasured(record: dict, exc: BaseException) -> None:
     if isinstance(exc, (PrecisionUnavailable, BackendUnavailable)):
         record.update(status="skipped", reason=str(exc))
     else:
-        record.update(status="failed", reason=f"{type(exc).__name__}: {first_line(exc)}",
+        record.update(status="failed", reason=described(exc, 300),
                       traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=8)))
 
 

@@ -15,6 +15,7 @@ from calib import lifecycle
 from calib.configuration import Configuration
 from calib.spec import SweepSpec
 from calib.timing.engine import measure
+from calib.user_files import call_user, described
 
 
 def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
@@ -102,16 +103,16 @@ def _check_inputs_fit(model) -> None:
     take is the user's to fix (exit 2), not a failure of every configuration."""
     import torch
 
-    from calib.errors import UsageError, first_line
+    from calib.errors import UsageError
 
     inputs = model.make_inputs(1)
     try:
         with torch.inference_mode():
-            model.module(*inputs)
+            call_user(model.module, *inputs)
     except Exception as exc:  # noqa: BLE001 - whatever the model raises, it is about these inputs
         shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
-        raise UsageError(f"{model.name} cannot take inputs of shape {shapes} ({type(exc).__name__}: "
-                         f"{first_line(exc, 160)}): check --input-shape / --seq-len") from None
+        raise UsageError(f"{model.name} cannot take inputs of shape {shapes} ({described(exc, 160)}): "
+                         "check --input-shape / --seq-len") from None
 
 
 def configuration_of(spec: SweepSpec, model, backend: str, precision: str, batch_size: int
@@ -163,8 +164,8 @@ def measure_configuration(spec: SweepSpec, model, backend: str, precision: str, 
                                   f"{batch_size} (--batch-size {example_batch} measures theirs)")
     if on_start:
         on_start(configuration)
-    try:
-        _measure_one(spec, model, configuration, record, references, on_prepared)
+    try:  # supervised: the model's own code runs here, and sys.exit() in it fails this configuration only
+        call_user(_measure_one, spec, model, configuration, record, references, on_prepared)
     except Exception as exc:  # noqa: BLE001 - one configuration failing must not end the sweep
         lifecycle.mark_unmeasured(record, exc)
     return record

@@ -1,17 +1,33 @@
 """The user's own Python files that calib runs: a `path.py:function` spec read without importing anything,
-and a .py file imported as a module of its own.
+a .py file imported as a module of its own, and `call_user`, the one supervised place every user
+callable is called from.
 
 On the foundation floor, so that checking an option's spec at construction (calib.settings, --eval) needs
 nothing above it; the importers are calib.models.loader (file.py:factory), calib.fidelity.user_eval
-(--eval) and calib.quant.calibration_data (--calib-data file.py:fn)."""
+(--eval), calib.quant.calibration_data (--calib-data file.py:fn) and calib.train.task (loss_fn,
+make_batch).
+
+Supervision: what the user's code raises that is not an Exception is still a failure of that code, never
+calib's own exit. `sys.exit(0)` inside a factory or an --eval function used to end calib with status 0
+and nothing measured; under `call_user` it is a `UserCodeExit` (an Exception) that the caller reports as
+the failure of that configuration, as it reports a ValueError. A KeyboardInterrupt is the user's Ctrl-C
+(passed on: calib stops, keeping what finished) only when SIGINT really arrived during the call; raised
+by the code itself it is a failure like sys.exit. With `limit_s`, a call that runs past it is stopped
+(SIGALRM, main thread) with `UserCodeTimeout`; one stuck outside Python, where no signal reaches, is
+said on stderr and calib exits (1) rather than hang silently."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import sys
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
-from calib.errors import UserEvalError
+from calib.errors import UserEvalError, first_line
 
 EVAL_FLAG = "--eval"
 DEFAULT_EVAL_FUNCTION = "evaluate"  # --eval path.py without :fn
@@ -41,8 +57,105 @@ def import_file(path: Path, prefix: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        call_user(spec.loader.exec_module, module)  # its module-level code is the user's too
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
     return module
+
+
+class UserCodeExit(Exception):
+    """The user's code called sys.exit() (or raised KeyboardInterrupt without a Ctrl-C): a failure of the
+    configuration that called it, reported like any exception it raised."""
+
+
+class UserCodeTimeout(Exception):
+    """The user's code ran past the time limit it was called with."""
+
+
+# Seconds past limit_s before a call stuck outside Python (no signal handler can run) is given up on.
+STUCK_GRACE_S = 30.0
+
+
+def call_user(function, *args, limit_s: float | None = None, **kwargs):
+    """`function(*args, **kwargs)`, the user's code, supervised (see the module's docstring): its SystemExit
+    and a KeyboardInterrupt that no Ctrl-C caused become UserCodeExit; past `limit_s` seconds (main thread
+    only), UserCodeTimeout. Exceptions pass through unchanged, for the caller to say in its own words."""
+    with _ctrl_c_watch() as pressed, _time_limit(limit_s, getattr(function, "__name__", "the user's code")):
+        try:
+            return function(*args, **kwargs)
+        except SystemExit as exc:
+            code = "" if exc.code is None else repr(exc.code)
+            raise UserCodeExit(f"sys.exit({code}) called in the user's code") from None
+        except KeyboardInterrupt:
+            if pressed():
+                raise
+            raise UserCodeExit("KeyboardInterrupt raised in the user's code (no Ctrl-C)") from None
+
+
+def described(exc: BaseException, limit: int = 200) -> str:
+    """A failure in a few words: 'ValueError: boom', "sys.exit(0) called in the user's code"."""
+    if isinstance(exc, (UserCodeExit, UserCodeTimeout)):
+        return first_line(exc, limit)
+    return f"{type(exc).__name__}: {first_line(exc, limit)}"
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def _ctrl_c_watch():
+    """Yields pressed(): whether SIGINT arrived while the block ran (the previous handler still runs)."""
+    if not _in_main_thread():
+        yield lambda: True  # no handler can be set here: every KeyboardInterrupt counts as a Ctrl-C
+        return
+    arrived = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum, frame):
+        arrived.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield lambda: bool(arrived)
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+@contextmanager
+def _time_limit(limit_s: float | None, name: str):
+    """SIGALRM after `limit_s` raises UserCodeTimeout in the block; a watchdog thread says so on stderr, and
+    ends calib, when the block is stuck where the signal cannot interrupt it."""
+    if not limit_s or limit_s <= 0 or not _in_main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise UserCodeTimeout(f"the user's code did not return within {limit_s:g} s")
+
+    finished = threading.Event()
+
+    def watchdog():
+        if not finished.wait(limit_s + STUCK_GRACE_S):
+            print(f"calib: error: {name} has not returned {limit_s + STUCK_GRACE_S:g} s after it was "
+                  f"started (limit {limit_s:g} s) and cannot be interrupted (stuck outside Python); calib "
+                  "stops, the results finished so far are on disk", file=sys.stderr, flush=True)
+            os._exit(1)
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    outer_left, _ = signal.setitimer(signal.ITIMER_REAL, limit_s)
+    threading.Thread(target=watchdog, name="calib-user-code-watchdog", daemon=True).start()
+    try:
+        yield
+    finally:
+        finished.set()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+        if outer_left:  # an enclosing limit goes on with what it has left
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001))

@@ -13,6 +13,7 @@ import sys
 import click
 
 from calib import __version__
+from calib.cli._encoding import tolerate
 from calib.errors import CalibError
 
 # name -> (module, one-line help). Registering a command is one line here.
@@ -70,6 +71,7 @@ def _not_built(name, short_help):
 
 class CalibGroup(LazyGroup):
     def main(self, *args, standalone_mode=True, **kwargs):
+        tolerate()  # help text and one-line errors too (calib.cli._encoding)
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Exit as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from calib.cli._encoding import tolerate
 from calib.errors import UsageError
 from calib.results.store import ResultWriter, default_path
 
@@ -23,6 +24,7 @@ def console(stderr: bool = False) -> Console:
     # COLUMNS lets tests (and CI logs) fix the width; rich reads it too, this makes it explicit.
     width = int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else None
     stream = sys.stderr if stderr else sys.stdout
+    tolerate(stream)  # a latin-1 or ASCII stream gets "d" for "Δ", not a UnicodeEncodeError after the work
     if width is None and not (hasattr(stream, "isatty") and stream.isatty()):
         width = PIPE_WIDTH
     return Console(stderr=stderr, width=width, highlight=False)

@@ -92,6 +92,7 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
     torch.set_num_threads(threads)
     task = named_task(model, settings.seed) or build_task(load_any(model, shape, seq_len, trust_model_file),
                                                           settings.seed)
+    task.check_batch(settings.batch_size)
     report = device_report()
     writer = open_results(out, results_dir, f"train-{task.name}", capture(threads, report), report)
     if added and not quiet:

@@ -48,6 +48,15 @@ class References:
             self._user_eval = load_eval(settings.eval_fn) if settings.eval_fn else None
         return self._user_eval
 
+    def limit_user_eval(self, settings: FidelitySettings, limit_s: float | None) -> None:
+        """From now on, each call of --eval's function may take `limit_s` seconds (calib.user_files.call_user);
+        for evaluations in calib's own process, where no worker's timeout reaches (the --fallback search)."""
+        from dataclasses import replace
+
+        user_eval = self.user_eval(settings)
+        if user_eval is not None:
+            self._user_eval = replace(user_eval, limit_s=limit_s)
+
     def user_score(self, family: str, compute=None):
         """The fp32 score of --eval on one backend family (CPU_FAMILY: the torch module on the CPU)."""
         if family not in self._user_scores and compute is not None:

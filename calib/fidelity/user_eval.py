@@ -32,7 +32,7 @@ from typing import Callable
 
 from calib.errors import UserEvalError, first_line
 from calib.user_files import EVAL_FLAG as FLAG
-from calib.user_files import import_file
+from calib.user_files import UserCodeExit, UserCodeTimeout, call_user, described, import_file
 from calib.user_files import parse_eval_spec as parse_spec  # the spec's check, which calib.settings also makes
 
 
@@ -49,14 +49,18 @@ class UserEval:
     path: Path
     function_name: str
     function: Callable = field(repr=False, compare=False)
+    limit_s: float | None = None  # seconds one call may take (calib.user_files.call_user); None: no limit
 
     def score(self, predict: Callable) -> EvalScore:
-        """Call the function once with `predict`; its return value checked (UserEvalError if not a score)."""
+        """Call the function once with `predict`, supervised (calib.user_files.call_user: sys.exit() in it is
+        its failure, and `limit_s` holds); its return value checked (UserEvalError if not a score)."""
         started = time.perf_counter()
         try:
-            returned = self.function(predict)
+            returned = call_user(self.function, predict, limit_s=self.limit_s)
         except UserEvalError:
             raise
+        except (UserCodeExit, UserCodeTimeout) as exc:
+            raise UserEvalError(f"{FLAG} {self.spec}: {described(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - whatever it raises is about the user's function
             raise UserEvalError(f"{FLAG} {self.spec} raised {type(exc).__name__}: {first_line(exc, 200)}") from None
         seconds = time.perf_counter() - started
@@ -70,8 +74,7 @@ def load_eval(spec: str) -> UserEval:
     try:
         module = import_file(path, "calib_user_eval")
     except Exception as exc:  # noqa: BLE001 - an import error of the user's file, said in one line
-        raise UserEvalError(f"{FLAG} {spec}: cannot import {path} ({type(exc).__name__}: "
-                            f"{first_line(exc, 200)})") from None
+        raise UserEvalError(f"{FLAG} {spec}: cannot import {path} ({described(exc)})") from None
     function = getattr(module, function_name, None)
     if function is None:
         raise UserEvalError(f"{FLAG} {spec}: {path} has no function {function_name!r}")

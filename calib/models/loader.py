@@ -17,7 +17,7 @@ from calib.models.base import SEED, LoadedModel
 from calib.models.catalog import CATALOG, get_entry
 from calib.models.onnx_model import load_onnx_model
 from calib.models.openvino_model import load_ir_model
-from calib.user_files import import_file  # also calib.quant.calibration_data's (--calib-data file.py:fn)
+from calib.user_files import call_user, described, import_file  # import_file also calib.quant.calibration_data's (--calib-data file.py:fn)
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
@@ -191,14 +191,14 @@ def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedM
     try:
         user_module = import_file(path, "calib_user")
     except Exception as exc:  # noqa: BLE001
-        raise ModelLoadError(f"{path}: cannot import ({type(exc).__name__}: {first_line(exc)})") from None
+        raise ModelLoadError(f"{path}: cannot import ({described(exc, 300)})") from None
     factory = getattr(user_module, factory_name, None)
     if not callable(factory):
         raise ModelLoadError(f"{path}: has no callable {factory_name!r} (use path.py:factory)")
     try:
-        built = factory()
-    except Exception as exc:  # noqa: BLE001
-        raise ModelLoadError(f"{path}:{factory_name}() failed ({type(exc).__name__}: {first_line(exc)})") from None
+        built = call_user(factory)
+    except Exception as exc:  # noqa: BLE001 - sys.exit() in it included (calib.user_files.call_user)
+        raise ModelLoadError(f"{path}:{factory_name}() failed ({described(exc, 300)})") from None
     example, train_parts = None, ()
     if isinstance(built, tuple):
         built, example, train_parts = built[0], built[1], tuple(built[2:4])

@@ -200,19 +200,20 @@ def _as_tensor(value):
 
 def _from_function(spec: str, model, count: int, batch_size: int) -> list[tuple]:
     """file.py:fn returning or yielding batches; split into items, then re-batched at `batch_size`."""
-    from calib.errors import first_line
-    from calib.models.loader import import_file
+    from calib.user_files import call_user, described, import_file
 
     file_part, _, name = spec.rpartition(":")
     try:
         module = import_file(Path(file_part), "calib_user_calibration")
-        produced = getattr(module, name)()
+        function = getattr(module, name)
+        produced = call_user(function)
     except AttributeError:
         raise UsageError(f"--calib-data {spec}: {file_part} has no function {name!r}") from None
-    except Exception as exc:  # noqa: BLE001 - the user's function, said in one line
-        raise UsageError(f"--calib-data {spec} raised {type(exc).__name__}: {first_line(exc, 200)}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's function, said in one line (sys.exit() included)
+        raise UsageError(f"--calib-data {spec} failed ({described(exc)})") from None
     items: list[tuple] = []
-    try:
+
+    def collect():  # a generator's body runs here, as it is iterated: the user's code too
         for batch in produced:
             tensors = tuple(_as_tensor(t) for t in (batch if isinstance(batch, (tuple, list)) else (batch,)))
             if tensors[0].dim() == len(model.item_shape):  # one item, without the batch dimension
@@ -220,11 +221,13 @@ def _from_function(spec: str, model, count: int, batch_size: int) -> list[tuple]
             items.extend(tuple(t[i] for t in tensors) for i in range(int(tensors[0].shape[0])))
             if len(items) >= count:
                 break
+
+    try:
+        call_user(collect)
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise UsageError(f"--calib-data {spec}: its batches could not be read ({type(exc).__name__}: "
-                         f"{first_line(exc, 200)})") from None
+        raise UsageError(f"--calib-data {spec}: its batches could not be read ({described(exc)})") from None
     if not items:
         raise UsageError(f"--calib-data {spec}: the function gave no batches")
     return _batched(items[:count], batch_size)

@@ -13,7 +13,9 @@ The search (like NNCF's accuracy control, which reverts the quantizers that cost
      a distinct configuration, variant "mixed" (calib.configuration), with `record["fallback"]`:
      the assignment (which layers in which precision), the search steps, how many evaluations it
      took, and the all-int8 and fp32 latency and score it is set against.
-Evaluations run in this process (no timeout), after the sweep, outside any timed region.
+Evaluations run in this process, after the sweep, outside any timed region; each call of the user's --eval
+may take --timeout seconds (else the worker's default for an evaluation, DEFAULT_EVAL_SLACK_S): past it, or
+when it calls sys.exit(), that configuration's search fails and says why (calib.user_files.call_user).
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
     saying why (status "skipped")."""
     from calib import fidelity, lifecycle
     from calib.configuration import Configuration
-    from calib.errors import UsageError
+    from calib.errors import UsageError, UserEvalError
     from calib.models.loader import load_any
     from calib.settings import LayerSettings
     from calib.sweep import prepare_sweep
@@ -161,12 +163,25 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
     if model is None:
         model = load_any(spec.model, spec.input_shape, spec.seq_len, spec.trust_model_file)
     references = fidelity.references()
-    prepare_sweep(spec, model, references)
+    references.limit_user_eval(spec.fidelity, eval_limit_s(spec))
+    try:
+        prepare_sweep(spec, model, references)
+        reference_failure = None
+    except UserEvalError as exc:  # the fp32 score, again in this process: no search can be judged without it
+        reference_failure = exc
     added = []
     for record in failing:
         configuration = Configuration.of(record)
         if on_start:
             on_start(configuration)
+        if reference_failure is not None:
+            mixed = lifecycle.new_record(replace(configuration, variant=VARIANT), device_report)
+            lifecycle.mark_failed(mixed, f"the fp32 reference score failed: {reference_failure}")
+            mixed["fallback_of"] = configuration.to_identity()
+            if writer is not None:
+                writer.add(mixed)
+            added.append(mixed)
+            continue
         run_config = spec.run_config(configuration.precision, configuration.batch_size)
         controlled = accuracy_controlled(spec, model, configuration, device_report, references)
         if controlled is not None:  # OpenVINO with --eval: NNCF's own accuracy control
@@ -178,6 +193,9 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
         try:
             result = search(model, configuration.backend, run_config, spec.fidelity, spec.fidelity.max_drop,
                             references, layer_settings=spec.layers or LayerSettings(budget_s=spec.timing.max_time_s))
+        except UserEvalError as exc:  # the user's evaluation failed, exited or ran past its limit: failed
+            mixed = lifecycle.new_record(replace(configuration, variant=VARIANT), device_report)
+            lifecycle.mark_failed(mixed, str(exc))
         except UsageError as exc:  # a precision or backend calib cannot switch per layer: said, not failed
             mixed = lifecycle.new_record(replace(configuration, variant=VARIANT), device_report)
             mixed.update(status="skipped", reason=str(exc))
@@ -197,6 +215,14 @@ def run_fallback(spec, records: list[dict], device_report, model=None, writer=No
             writer.add(mixed)
         added.append(mixed)
     return added
+
+
+def eval_limit_s(spec) -> float:
+    """Seconds one call of --eval may take in the fallback: --timeout, else the worker's default slack for
+    an evaluation (calib.worker.DEFAULT_EVAL_SLACK_S)."""
+    from calib.worker import DEFAULT_EVAL_SLACK_S
+
+    return spec.timeout_s or DEFAULT_EVAL_SLACK_S
 
 
 def _kept(mixed: dict) -> bool:

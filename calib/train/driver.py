@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from calib.errors import PrecisionUnavailable
+from calib.errors import CalibError, ModelLoadError, PrecisionUnavailable
 from calib.train.loop import train_precision
 from calib.train.precisions import get_train_precision, unsupported_reason
 from calib.train.record import add_fidelity, configuration_of, fill_trained, mark_train_unmeasured, new_train_record
 from calib.train.settings import TrainSettings
+from calib.user_files import call_user, described
 
 
 def ordered_precisions(precisions: list[str], baseline: str) -> tuple[list[str], bool]:
@@ -27,7 +28,12 @@ def train_all(task, precisions: list[str], settings: TrainSettings, device: str,
     import torch
 
     records = []
-    _prime(task, settings, device)
+    try:  # the model's and the factory's code runs first here: what it raises (sys.exit() too) is said in one line
+        call_user(_prime, task, settings, device)
+    except CalibError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an fp32 step that fails would fail every precision
+        raise ModelLoadError(f"{task.name}: a first fp32 training step failed ({described(exc)})") from None
     for name in precisions:
         precision = get_train_precision(name)
         record = new_train_record(configuration_of(task, name, settings.batch_size, device), device_report)
@@ -37,7 +43,8 @@ def train_all(task, precisions: list[str], settings: TrainSettings, device: str,
             reason = unsupported_reason(precision, device)
             if reason:
                 raise PrecisionUnavailable(reason)
-            run = train_precision(task, precision, settings, device, record.get("verdict"))
+            # supervised: the model's, loss_fn's and make_batch's code runs here; sys.exit() fails this precision
+            run = call_user(train_precision, task, precision, settings, device, record.get("verdict"))
             fill_trained(record, run, task, settings)
         except (KeyboardInterrupt, SystemExit):
             raise
