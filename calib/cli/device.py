@@ -65,7 +65,10 @@ def command(as_json, root, cpuinfo_file, probe, probe_time, threads):
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise UsageError(f"--cpuinfo {path}: {exc.strerror or exc}") from None
+    """A pasted /proc/cpuinfo or lscpu output: a regular file of at most MAX_CPUINFO_BYTES (a FIFO hung here)."""
+    from calib.input_files import read_input_text
+
+    return read_input_text(path, f"--cpuinfo {path}", MAX_CPUINFO_BYTES)
+
+
+MAX_CPUINFO_BYTES = 16 * 1024 * 1024  # /proc/cpuinfo of a 256-core machine is about 400 KiB

@@ -25,6 +25,7 @@ Code that still holds dicts (calib run, the sweep, calib train, calib ab) passes
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
@@ -518,16 +519,136 @@ class ResultFile(_Section):
 
 
 def read_result(path: str | Path) -> ResultFile:
-    """A results file as typed records; a missing, unreadable or foreign file is a one-line UsageError
-    (calib.results.store.load_result)."""
+    """A results file as typed records; a missing, unreadable, foreign or malformed file is a one-line
+    ResultFileError (exit 2): the file checks are calib.results.store.load_result's, the content is
+    checked against these types (check_layout) before any reader sees it."""
     from calib.results.store import load_result
 
     loaded = load_result(path)
+    check_layout(loaded, path)
     try:
         return ResultFile.from_json(loaded)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ResultFileError(f"{path}: not a calib results file (a record cannot be read: "
                               f"{type(exc).__name__}: {exc})") from None
+
+
+# ---- the layout check: a file's JSON against the types above ----
+
+STATUSES = ("ok", "skipped", "failed")
+
+
+def check_layout(payload: Mapping, path: str | Path) -> None:
+    """Every typed field of the file and of each record holds what its type says (a number where a number
+    is read, an object where a section is, ...), each record is an object with a full identity and a known
+    status, and an "ok" record has its samples: a ResultFileError naming the first that does not, so that
+    no table, gate or report meets a null record or a string of samples."""
+    if not isinstance(payload, Mapping):
+        raise ResultFileError(f"{path}: not a calib results file ({_kind(payload)}, not an object)")
+    records = payload.get("records")
+    if not isinstance(records, list):
+        raise ResultFileError(f"{path}: not a calib results file ('records' is {_kind(records)}, not a list)")
+    try:
+        _check_fields(ResultFile, payload, "", skip=("records", "complete"))
+        for index, record in enumerate(records, start=1):
+            _check_record(record, f"record {index}")
+    except _Malformed as exc:
+        raise ResultFileError(f"{path}: not a readable calib results file: {exc}") from None
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _check_record(record, where: str) -> None:
+    if not isinstance(record, Mapping):
+        raise _Malformed(f"{where} is {_kind(record)}, not an object")
+    identity = record.get("identity")
+    if not isinstance(identity, Mapping):
+        raise _Malformed(f"{where}: 'identity' is {_kind(identity)}, not an object")
+    for name in ("model", "backend", "precision", "device"):
+        if not isinstance(identity.get(name), str):
+            raise _Malformed(f"{where}: identity.{name} is {_kind(identity.get(name))}, not a string")
+    batch = identity.get("batch_size")
+    if not (isinstance(batch, int) and not isinstance(batch, bool) and batch > 0):
+        raise _Malformed(f"{where}: identity.batch_size is {_kind(batch)}, not a positive integer")
+    shape = identity.get("input_shape")
+    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                            for d in shape)):
+        raise _Malformed(f"{where}: identity.input_shape is {_kind(shape)}, not a list of sizes")
+    if record.get("status") not in STATUSES:
+        raise _Malformed(f"{where}: status is {_kind(record.get('status'))}, not one of {', '.join(STATUSES)}")
+    _check_fields(Record, record, f"{where}:", skip=("identity",))
+    samples = (record.get("timing") or {}).get("samples_ms")
+    if record["status"] == "ok" and not samples:
+        raise _Malformed(f"{where} ({identity['model']} {identity['precision']}) is 'ok' but holds no timing "
+                         "samples")
+    if any(not (math.isfinite(ms) and ms >= 0) for ms in samples or ()):
+        raise _Malformed(f"{where}: timing.samples_ms holds a time that is negative, NaN or infinite")
+
+
+def _check_fields(section: type, data: Mapping, where: str, skip: tuple = ()) -> None:
+    if not isinstance(data, Mapping):
+        raise _Malformed(f"{where} is {_kind(data)}, not an object")
+    hints = _hints(section)
+    for name in section._known():
+        if name in skip or data.get(name) is None:
+            continue
+        _check_value(hints[name], data[name], f"{where} {name}" if where.endswith(":") else
+                     f"{where}.{name}" if where else name)
+
+
+def _check_value(hint, value, where: str) -> None:
+    import collections.abc
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        hint = next(arg for arg in args if arg is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return
+    if isinstance(hint, type) and issubclass(hint, _Section):
+        _check_fields(hint, value, where)
+    elif hint is bool:
+        if not isinstance(value, bool):
+            raise _Malformed(f"{where} is {_kind(value)}, not true or false")
+    elif hint in (int, float):  # NaN and Infinity included: a fidelity metric of NaN outputs is NaN
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _Malformed(f"{where} is {_kind(value)}, not a number")
+    elif hint is str:
+        if not isinstance(value, str):
+            raise _Malformed(f"{where} is {_kind(value)}, not a string")
+    elif origin is tuple:
+        if not isinstance(value, list):
+            raise _Malformed(f"{where} is {_kind(value)}, not a list")
+        for index, item in enumerate(value):
+            _check_value(args[0], item, f"{where}[{index}]")
+    elif hint is Mapping or origin is collections.abc.Mapping:
+        if not isinstance(value, Mapping):
+            raise _Malformed(f"{where} is {_kind(value)}, not an object")
+
+
+_HINTS: dict = {}
+
+
+def _hints(section: type) -> dict:
+    if section not in _HINTS:
+        import typing
+
+        _HINTS[section] = typing.get_type_hints(section)
+    return _HINTS[section]
+
+
+def _kind(value) -> str:
+    """A JSON value in a few words: 'null', 'a string ('x')', 'a list'."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}
+    text = repr(value)
+    shown = f" ({text[:40]}{'...' if len(text) > 40 else ''})" if isinstance(value, (str, bool, int, float)) else ""
+    return names.get(type(value), type(value).__name__) + shown
 
 
 def as_records(records: Iterable[Record | Mapping]) -> list[Record]:
@@ -545,4 +666,4 @@ def as_result(result: ResultFile | Mapping) -> ResultFile:
 
 
 __all__ = ["Record", "ResultFile", "Timing", "Interleave", "Memory", "Verdict", "Fidelity", "Tuning",
-           "TuningCandidate", "BackendChoice", "BackendInfo", "read_result", "as_records", "as_record", "as_result"]
+           "TuningCandidate", "BackendChoice", "BackendInfo", "read_result", "check_layout", "as_records", "as_record", "as_result"]

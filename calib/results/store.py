@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from calib import __version__
-from calib.errors import ResultFileError
+from calib.errors import ResultFileError, first_line
 from calib.results.schema import SCHEMA_VERSION, SUPPORTED_VERSIONS
 
 try:
@@ -224,22 +224,46 @@ class _FileLock:
             pass
 
 
+# A results file larger than this is refused before it is read (a long `calib ab` with per-layer tables is a
+# few MiB; parsing JSON takes several times its size in memory).
+MAX_RESULT_BYTES = 256 * 1024 * 1024
+
+
 def load_result(path: str | Path) -> dict:
+    """A results file as the dict it holds ("_path" added). Refused in one line (ResultFileError, exit 2):
+    a path that is not a regular file (a FIFO, /dev/zero) or is over MAX_RESULT_BYTES, before a byte is read
+    (calib.input_files); text that is not JSON; JSON that is not a results file of a known schema or whose
+    records are not objects with an identity. calib.results.record.read_result checks the rest of the
+    layout against the typed record."""
+    from calib.input_files import read_input
+
     path = Path(path)
+    data = read_input(path, str(path), MAX_RESULT_BYTES, error=ResultFileError)
     try:
-        with open(path) as handle:
-            payload = json.load(handle)
-    except FileNotFoundError:
-        raise ResultFileError(f"{path}: no such file") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResultFileError(f"{path}: not a readable calib results file ({exc})") from None
+        payload = json.loads(data)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
+        raise ResultFileError(f"{path}: not a readable calib results file ({first_line(exc, 200)})") from None
     if not isinstance(payload, dict) or "records" not in payload:
         raise ResultFileError(f"{path}: not a calib results file (no 'records')")
     version = payload.get("schema_version")
     if version not in SUPPORTED_VERSIONS:
         raise ResultFileError(f"{path}: schema version {version!r} is not one this calib reads {SUPPORTED_VERSIONS}")
+    _check_records(payload["records"], path)
     payload["_path"] = str(path)
     return payload
+
+
+def _check_records(records, path: Path) -> None:
+    """The part of the layout every reader of a loaded dict relies on: a list of objects with an identity."""
+    if not isinstance(records, list):
+        what = "null" if records is None else f"a {type(records).__name__}"
+        raise ResultFileError(f"{path}: not a calib results file ('records' is {what}, not a list)")
+    for index, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            what = "null" if record is None else f"a {type(record).__name__}"
+            raise ResultFileError(f"{path}: not a readable calib results file: record {index} is {what}, not an object")
+        if not isinstance(record.get("identity"), dict):
+            raise ResultFileError(f"{path}: not a readable calib results file: record {index} has no identity object")
 
 
 def run_complete(result: dict) -> bool | None:
