@@ -9,17 +9,44 @@ import sys
 
 from calib import __version__
 
+# Every engine calib runs or quantizes with beyond torch and ONNX Runtime's CPU wheel: the environment
+# key and the distributions that ship it, first found wins. Read from the installed metadata, never
+# imported (recording must not cost an OpenVINO or TensorRT import). `--backend auto` may pick any of
+# them, so an upgrade of one can change timings: the gate names a difference in any of them
+# (calib.compare.environment), without refusing the pair, since only the runs that used it move.
+ENGINE_DISTRIBUTIONS = {
+    "openvino": ("openvino",),
+    "nncf": ("nncf",),  # OpenVINO's int8 quantizer
+    "tensorrt": ("tensorrt", "tensorrt-cu13", "tensorrt-cu12", "tensorrt-cu11"),
+    "onnxruntime-gpu": ("onnxruntime-gpu",),  # the CUDA/TensorRT providers ("onnxruntime" is the CPU wheel)
+    "onnx": ("onnx",),  # the exporter's graph format: its version changes what ONNX Runtime and OpenVINO get
+    "torchao": ("torchao",),
+    "transformers": ("transformers",),
+}
+ENGINE_KEYS = tuple(ENGINE_DISTRIBUTIONS)
 # Keys whose difference changes timings; compare/check name them when they differ.
 TIMING_KEYS = ("threads", "cpu_model", "cpu_governor", "gpu_name", "torch", "onnxruntime", "power_mode", "host")
+# Recorded since issue 30 (calib 0.1.0): files written before lack these keys, and a key absent from one
+# environment cannot differ (an engine that is not installed is recorded as None, so that can).
+_RECORDED_LATER = frozenset(ENGINE_KEYS)
+
+
+def distribution_version(*distributions: str) -> str | None:
+    """The version of the first of `distributions` installed, from its metadata (no import), else None."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in distributions:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            continue
+        except Exception:  # noqa: BLE001 - unreadable metadata: as good as not installed
+            continue
+    return None
 
 
 def _version(package: str) -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version(package)
-    except Exception:  # noqa: BLE001 - not installed
-        return None
+    return distribution_version(package)
 
 
 def _read(path: str) -> str | None:
@@ -45,6 +72,7 @@ def capture(threads: int, device_report: dict | None = None) -> dict:
         "torchvision": _version("torchvision"),
         "onnxruntime": _version("onnxruntime"),
         "numpy": _version("numpy"),
+        **{key: distribution_version(*names) for key, names in ENGINE_DISTRIBUTIONS.items()},
         "cpu_model": cpu.get("model") or platform.processor(),
         "cpu_arch": cpu.get("arch") or platform.machine(),
         "cpu_flags": cpu.get("flags"),
@@ -67,8 +95,10 @@ def _cpu_capability(torch) -> str | None:
 
 
 def differences(env_a: dict, env_b: dict, keys=TIMING_KEYS) -> list[str]:
-    """Human-readable list of timing-relevant differences between two environments."""
-    return [f"{key}: {env_a.get(key)!r} vs {env_b.get(key)!r}" for key in keys if env_a.get(key) != env_b.get(key)]
+    """Human-readable list of timing-relevant differences between two environments. An engine version one
+    of them lacks altogether was not recorded (a file from before calib recorded it): not a difference."""
+    return [f"{key}: {env_a.get(key)!r} vs {env_b.get(key)!r}" for key in keys
+            if env_a.get(key) != env_b.get(key) and (key not in _RECORDED_LATER or (key in env_a and key in env_b))]
 
 
 class OtherCpuUse:

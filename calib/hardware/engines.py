@@ -8,8 +8,9 @@ they are missing.
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
+
+from calib.environment import distribution_version
 
 # (backend, module to find, distributions that ship it, device kinds, CPU architectures or None for any,
 #  what it is there, the install hint)
@@ -49,13 +50,9 @@ def _installed_version(module: str, distributions: tuple[str, ...], need_distrib
     """The version of the first installed distribution, "" when the module is found without one, None
     when it is not installed. `need_distribution`: only these distributions count (ONNX Runtime's CUDA
     provider ships in onnxruntime-gpu, not in the CPU wheel)."""
-    for name in distributions:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    if need_distribution:
-        return None
+    version = distribution_version(*distributions)
+    if version is not None or need_distribution:
+        return version
     try:
         found = importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
