@@ -29,7 +29,7 @@ from calib.settings import TuneSettings
 @click.command(name="ab")
 @store_options
 @click.option("--baseline-model", required=True,
-              help="The reference build: file.py:factory, .pt, .pt2 or catalog name.")
+              help="The reference build: file.py:factory, .pt, .pt2, catalog name or torchvision:NAME.")
 @click.option("--current-model", required=True, help="The build under test (same kinds as --baseline-model).")
 @configuration_options
 @candidate_option

@@ -31,7 +31,8 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 @click.command(name="run")
 @store_options
 @click.option("--model", "-m", required=True,
-              help="Catalog name (see `calib models`), file.py:factory, .pt, .pt2, .onnx or OpenVINO IR .xml.")
+              help="Catalog name (see `calib models`), torchvision:NAME, file.py:factory, .pt, .pt2, .onnx or "
+                   "OpenVINO IR .xml.")
 @configuration_options(default_backend="auto")
 @click.option("--warmup-min-count", type=int, default=_TIMING.warmup_min_count, show_default=True)
 @click.option("--warmup-min-time", type=float, default=_TIMING.warmup_min_time_s, show_default=True, help="Seconds.")

@@ -1,7 +1,8 @@
 """Turn a --model argument into a module plus seeded example inputs.
 
-Accepted: a catalog name, `file.py:factory` (factory returns an nn.Module, or a tuple
-(module, example_inputs)), a TorchScript file (.pt/.ts/.jit) or a torch.export file (.pt2).
+Accepted: a catalog name, `torchvision:NAME` (any torchvision classifier), `file.py:factory` (factory
+returns an nn.Module, or a tuple (module, example_inputs)), a TorchScript file (.pt/.ts/.jit) or a
+torch.export file (.pt2).
 Files other than .py need --input-shape, since nothing in them says what the input is.
 """
 
@@ -17,6 +18,7 @@ from calib.models.base import SEED, LoadedModel
 from calib.models.catalog import CATALOG, get_entry
 from calib.models.onnx_model import load_onnx_model
 from calib.models.openvino_model import load_ir_model
+from calib.models.torchvision_model import PREFIX, is_torchvision_name, load_torchvision
 from calib.user_files import call_user, described, import_file  # import_file also calib.quant.calibration_data's (--calib-data file.py:fn)
 
 
@@ -53,9 +55,9 @@ def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int
 
 def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None,
                trust_code: bool = False) -> LoadedModel:
-    """trust_code: load a .pt2 whose pickles need more than the weights-only unpickler (see
-    load_exported); a .py factory always runs its code, by design."""
-    """A torch model: catalog name, file.py:factory, .pt (TorchScript) or .pt2 (torch.export)."""
+    """A torch model: catalog name, torchvision:NAME (calib.models.torchvision_model), file.py:factory,
+    .pt (TorchScript) or .pt2 (torch.export). trust_code: load a .pt2 whose pickles need more than the
+    weights-only unpickler (see load_exported); a .py factory always runs its code, by design."""
     import torch
 
     torch.manual_seed(SEED)
@@ -69,6 +71,8 @@ def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: i
         return LoadedModel(spec, module, entry.input_kind, tuple(shape), source="catalog",
                            family=entry.family, vocab_size=vocab, weights=entry.weights)
 
+    if spec.startswith(PREFIX):
+        return load_torchvision(spec[len(PREFIX):], input_shape)
     path_text, _, factory_name = spec.partition(":")
     path = Path(path_text)
     if path.suffix == ".py" or factory_name:
@@ -96,8 +100,10 @@ def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: i
                            source=str(path), fixed_batch=fixed_batch,
                            fixed_batch_hint="export it with a dynamic batch: torch.export.export(model, args, "
                                             "dynamic_shapes=({0: torch.export.Dim('batch')},))")
+    if not path.exists() and is_torchvision_name(spec):  # the bare name, as calib predict has taken it
+        return load_torchvision(spec, input_shape)
     raise UsageError(f"unknown model {spec!r}; choose from: {', '.join(CATALOG)} "
-                     "(or a file: path.py:factory, .pt TorchScript, .pt2 torch.export)")
+                     "(or torchvision:NAME, or a file: path.py:factory, .pt TorchScript, .pt2 torch.export)")
 
 
 def exported_fixed_batch(exported) -> int | None:

@@ -144,3 +144,13 @@ def test_version_and_module_entry_point(runner):
     assert __version__ in runner.invoke(main, ["--version"]).output
     completed = subprocess.run([sys.executable, "-m", "calib", "--help"], capture_output=True, text=True, check=True)
     assert "run" in completed.stdout and "device" in completed.stdout
+
+
+def test_run_takes_a_torchvision_name(runner, tmp_path):
+    """Issue 30 item 7: `calib run -m torchvision:resnet34` failed ("torchvision: no such file")."""
+    out = tmp_path / "r.json"
+    result = _run(runner, ["run", "-m", "torchvision:resnet18", "-p", "fp32", "--max-time", "0.2", "--no-tune",
+                           "-b", "torch", "--threads", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    record = load_result(out)["records"][0]
+    assert (record["identity"]["model"], record["status"], record["model_weights"]) == ("resnet18", "ok", "random")

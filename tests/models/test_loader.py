@@ -166,3 +166,19 @@ def test_trusted_pt2_loads_with_the_unrestricted_unpickler(tmp_path, monkeypatch
     loaded = load_model(str(evil), input_shape=(8,), trust_code=True)
     assert marker.exists()  # trusting a file means letting it run its code
     assert loaded.module(*loaded.make_inputs(1)).shape == (1, 4)
+
+
+def test_torchvision_names_load_as_predict_and_calibrate_take_them():
+    """Issue 30 item 7: one model-name grammar: torchvision:NAME, and the bare NAME the catalog lacks."""
+    prefixed = load_model("torchvision:resnet18")
+    assert (prefixed.name, prefixed.source, prefixed.weights, prefixed.item_shape) == (
+        "resnet18", "torchvision", "random", (3, 224, 224))
+    catalog = load_model("resnet18")  # the catalog's entry: the same seeded architecture
+    assert all(torch.equal(a, b) for a, b in zip(prefixed.module.state_dict().values(),
+                                                 catalog.module.state_dict().values()))
+    bare = load_model("squeezenet1_1", input_shape=(3, 64, 64))
+    assert (bare.name, bare.source, bare.item_shape) == ("squeezenet1_1", "torchvision", (3, 64, 64))
+    with pytest.raises(UsageError, match="not a torchvision classification model"):
+        load_model("torchvision:no_such_net")
+    with pytest.raises(UsageError, match="torchvision:NAME"):
+        load_model("no_such_net")
