@@ -33,6 +33,7 @@ COMMANDS = {
     "train": ("calib.cli.train", "Training speed, memory and loss-curve fidelity per precision."),
     "calibrate": ("calib.cli.calibrate", "Measure a per-op latency table for this device and precision."),
     "predict": ("calib.cli.predict", "Predict a model's latency from a calibration table, without running it."),
+    "fleet": ("calib.cli.fleet", "One sweep on every device of a Ray cluster, into one store (needs Ray)."),
     "history": ("calib.cli.history", "Each configuration's medians over runs in the store, and its change points."),
     "push": ("calib.cli.push", "Add results files written anywhere to the results store."),
 }
