@@ -45,18 +45,25 @@ def check_output_path(path, flag: str) -> None:
     if path is None:
         return
     target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{flag} {path}: is a directory, not a file")
-    folder = target.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise UsageError(f"{flag} {path}: {folder} is a file, not a folder")
-    try:
+    try:  # every step can raise: a name over NAME_MAX (ENAMETOOLONG) already at the first stat
+        if target.is_dir():
+            raise UsageError(f"{flag} {_shown(path)}: is a directory, not a file")
+        folder = target.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise UsageError(f"{flag} {_shown(path)}: {_shown(folder)} is a file, not a folder")
+        # the longest name calib makes beside it (this check's, the atomic write's temporary, the .lock)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.", suffix=".check"):
             pass
     except OSError as exc:
-        raise UsageError(f"{flag} {path}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+        raise UsageError(f"{flag} {_shown(path)}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+
+
+def _shown(path) -> str:
+    """A path for a one-line message: a 300-character name is cut in the middle."""
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]}"
 
 
 def open_results(out, results_dir, name: str, environment: dict, device_report: dict | None,

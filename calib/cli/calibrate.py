@@ -62,6 +62,8 @@ def command(precisions, device, threads, quick, sweep, shapes_file, models, no_m
     if not plan.device.startswith("cpu"):
         raise UsageError(f"--device {plan.device}: calibration tables are measured on the CPU in this build")
     path = out or default_path(results_dir, "calibration")
+    if not out:
+        check_output_path(path, "--results-dir")  # before any work, as --out is
     started = time.perf_counter()
 
     def progress(text):
@@ -90,10 +92,21 @@ def _extra_ops(path) -> tuple:
 
     from calib.predict.sweep import OpSpec
 
+    from calib.input_files import read_input
+
     try:
-        data = json.loads(open(path).read())
-    except (OSError, ValueError) as exc:
+        data = json.loads(read_input(path, f"--shapes {path}", MAX_SHAPES_BYTES))
+    except (ValueError, RecursionError) as exc:
         raise UsageError(f"--shapes {path}: not readable JSON ({exc})") from None
-    if not isinstance(data, list):
-        raise UsageError(f"--shapes {path}: expected a JSON list of op specs")
-    return tuple(OpSpec.from_dict(item if isinstance(item, dict) else {}) for item in data)
+    if not isinstance(data, list) or not data:
+        raise UsageError(f"--shapes {path}: expected a JSON list of op specs (at least one)")
+    ops = []
+    for index, item in enumerate(data, start=1):
+        try:
+            ops.append(OpSpec.from_dict(item))
+        except UsageError as exc:
+            raise UsageError(f"--shapes {path}: item {index}: {exc}") from None
+    return tuple(ops)
+
+
+MAX_SHAPES_BYTES = 16 * 1024 * 1024

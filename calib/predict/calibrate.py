@@ -116,6 +116,7 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationRepo
                               and r["status"] == "ok"),
                 "emulated": table["emulated"]}
         section["elapsed_s"] = time.perf_counter() - started
+        _refuse_empty(result.per_precision, section)
         writer.finish()
     except BaseException:
         section["elapsed_s"] = time.perf_counter() - started
@@ -124,6 +125,18 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationRepo
         raise
     result.elapsed_s = section["elapsed_s"]
     return result
+
+
+def _refuse_empty(per_precision: dict, section: dict) -> None:
+    """A precision with no op and no model measured is no table to predict from: the file is kept, not marked
+    complete, and the command fails (exit 1) saying why, never a complete table of 0 ops."""
+    from calib.errors import CalibError
+
+    empty = [precision for precision, figures in per_precision.items() if not figures["ops"] and not figures["models"]]
+    if empty:
+        skipped = section["tables"][empty[0]]["skipped"]
+        why = f" ({len(skipped)} op(s) left out; first: {skipped[0]})" if skipped else ""
+        raise CalibError(f"nothing was measured at {', '.join(empty)}: no op and no model{why}")
 
 
 def _load(name: str):

@@ -29,12 +29,42 @@ from calib.settings import Int8Settings, LayerSettings
 SWEEPS = ("quick", "full", "none")  # none: only --shapes ops and real models
 
 
+# The integer arguments of each op's shape (the builders in _build), and the most elements one op may hold in
+# its inputs, weights and output together (512 MiB of fp32; the full sweep's largest op holds about 40M).
+SHAPE_ARGUMENTS = {"conv": ("cin", "cout", "kernel", "stride", "size", "groups"), "linear": ("tokens", "in", "out"),
+                   "matmul": ("heads", "m", "k", "n"), "sdpa": ("heads", "tokens", "head_dim"),
+                   "mha": ("tokens", "embed", "heads"), "layernorm": ("tokens", "embed")}
+MAX_OP_ELEMENTS = 2 ** 27
+
+
 @dataclass(frozen=True)
 class OpSpec:
-    """One op at one shape: `op` names the builder below; `shape` its integer arguments."""
+    """One op at one shape: `op` names the builder below; `shape` its integer arguments (SHAPE_ARGUMENTS;
+    (channels, size) for the others). Checked when built: a malformed, negative, zero-sized or huge op is a
+    one-line UsageError, not a row the sweep skips (a table of 0 ops marked complete)."""
     op: str
     shape: tuple[int, ...]
     batch: int = 1
+
+    def __post_init__(self):
+        if self.op not in BUILDERS:
+            raise UsageError(f"op {self.op!r}: 'op' must be one of {', '.join(BUILDERS)}")
+        names = SHAPE_ARGUMENTS.get(self.op, ("channels", "size"))
+        if len(self.shape) != len(names):
+            raise UsageError(f"op {self.label}: {self.op} takes {len(names)} shape numbers ({', '.join(names)}), "
+                             f"not {len(self.shape)}")
+        for name, value in (*zip(names, self.shape), ("batch", self.batch)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"op {self.label}: {name} {value!r} must be a positive integer")
+        values = dict(zip(names, self.shape))
+        if self.op == "conv" and (values["cin"] % values["groups"] or values["cout"] % values["groups"]):
+            raise UsageError(f"op {self.label}: groups {values['groups']} must divide cin and cout")
+        if self.op == "mha" and values["embed"] % values["heads"]:
+            raise UsageError(f"op {self.label}: heads {values['heads']} must divide embed {values['embed']}")
+        elements = _elements(self.op, values, self.batch)
+        if elements > MAX_OP_ELEMENTS:
+            raise UsageError(f"op {self.label}: {elements:,} elements in its tensors, more than the "
+                             f"{MAX_OP_ELEMENTS:,} an op of the sweep may hold")
 
     @property
     def label(self) -> str:
@@ -45,12 +75,41 @@ class OpSpec:
 
     @classmethod
     def from_dict(cls, data: dict) -> "OpSpec":
+        shown = repr(data)[:120]
+        if not isinstance(data, dict):
+            raise UsageError(f"op spec {shown}: not an object with 'op', 'shape' and optionally 'batch'")
         if data.get("op") not in BUILDERS:
-            raise UsageError(f"op spec {data!r}: 'op' must be one of {', '.join(BUILDERS)}")
-        try:
-            return cls(data["op"], tuple(int(d) for d in data["shape"]), int(data.get("batch", 1)))
-        except (KeyError, TypeError, ValueError):
-            raise UsageError(f"op spec {data!r}: needs 'op', 'shape' (integers) and optionally 'batch'") from None
+            raise UsageError(f"op spec {shown}: 'op' must be one of {', '.join(BUILDERS)}")
+        shape, batch = data.get("shape"), data.get("batch", 1)
+        if not isinstance(shape, list) or not all(_is_integer(d) for d in shape) or not _is_integer(batch):
+            raise UsageError(f"op spec {shown}: needs 'op', 'shape' (a list of integers) and optionally 'batch' "
+                             "(an integer)")
+        return cls(data["op"], tuple(int(d) for d in shape), int(batch))
+
+
+def _is_integer(value) -> bool:
+    """An integer, or a float with an integer value (JSON 3.0); not a bool or a string."""
+    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+
+
+def _elements(op: str, values: dict, batch: int) -> int:
+    """Elements an op's inputs, weights and output hold (what building and timing it allocates)."""
+    v = values
+    if op == "conv":
+        out_size = -(-v["size"] // v["stride"])
+        return (batch * v["cin"] * v["size"] ** 2 + v["cin"] // v["groups"] * v["cout"] * v["kernel"] ** 2
+                + batch * v["cout"] * out_size ** 2)
+    if op == "linear":
+        return batch * v["tokens"] * (v["in"] + v["out"]) + v["in"] * v["out"]
+    if op == "matmul":
+        return batch * v["heads"] * (v["m"] * v["k"] + v["k"] * v["n"] + v["m"] * v["n"])
+    if op == "sdpa":
+        return batch * v["heads"] * v["tokens"] * (4 * v["head_dim"] + v["tokens"])
+    if op == "mha":
+        return batch * v["tokens"] * 5 * v["embed"] + 4 * v["embed"] ** 2 + batch * v["heads"] * v["tokens"] ** 2
+    if op == "layernorm":
+        return 2 * batch * v["tokens"] * v["embed"]
+    return 3 * batch * v["channels"] * v["size"] ** 2  # two inputs and an output at most
 
 
 def _modules():

@@ -286,6 +286,8 @@ def _from_dir(folder: Path, count: int):
     import numpy as np
     import torch
 
+    from calib.errors import first_line
+
     if not folder.is_dir():
         raise UsageError(f"--calib-data {folder}: not random, digits or a directory")
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in CALIBRATION_FILE_SUFFIXES)
@@ -293,14 +295,20 @@ def _from_dir(folder: Path, count: int):
         raise UsageError(f"--calib-data {folder}: no images, .npy or .pt files in it")
     items = []
     for path in files:
-        if path.suffix == ".npy":
-            tensor = torch.from_numpy(np.load(path)).float()
-        elif path.suffix == ".pt":
-            tensor = torch.load(path, map_location="cpu", weights_only=True).float()
-        else:
-            from torchvision.io import ImageReadMode, read_image
+        if not path.is_file():  # a FIFO named x.png would block the reader
+            raise UsageError(f"--calib-data {folder}: {path} is not a regular file")
+        try:
+            if path.suffix == ".npy":
+                tensor = torch.from_numpy(np.load(path, allow_pickle=False)).float()
+            elif path.suffix == ".pt":
+                tensor = torch.load(path, map_location="cpu", weights_only=True).float()
+            else:
+                from torchvision.io import ImageReadMode, read_image
 
-            tensor = read_image(str(path), ImageReadMode.RGB).float() / 255.0
+                tensor = read_image(str(path), ImageReadMode.RGB).float() / 255.0
+        except Exception as exc:  # noqa: BLE001 - a corrupt or foreign file, said in one line with its name
+            raise UsageError(f"--calib-data {folder}: {path} cannot be read ({type(exc).__name__}: "
+                             f"{first_line(exc, 160)})") from None
         items.extend(tensor.unbind(0) if tensor.dim() == 4 else [tensor])
         if len(items) >= count:
             break
