@@ -199,6 +199,7 @@ def measure_prepared(spec: SweepSpec, model, configuration: Configuration, recor
     import torch
 
     from calib import fidelity
+    from calib.fidelity.alarm import warning as total_disagreement
 
     with prepared:
         if on_prepared:
@@ -212,6 +213,9 @@ def measure_prepared(spec: SweepSpec, model, configuration: Configuration, recor
         summary = lifecycle.fill_measured(record, prepared, measurement, other_cpu_percent)
         record["fidelity"] = fidelity.evaluate(spec.fidelity, model, configuration, outputs, references,
                                                prepared=prepared)
+        disagreement = total_disagreement(record["fidelity"], configuration.precision, getattr(model, "weights", None))
+        if disagreement:  # outputs unrelated to fp32's: a warning line, not only a number in the table
+            record["warnings"].append(disagreement)
         if spec.layers is not None:
             record["layers"] = _layers(prepared, summary.median_ms, spec.layers)
 

@@ -6,8 +6,11 @@ datasets - labelled data: digits-cnn's test split, or --eval-data image folders
 assess   - evaluate(): called by the sweep after each configuration's timing
 budget   - --max-drop: pass/fail and the compact text of the run table (no torch import)
 user_eval - --eval path.py:fn: the user's score per configuration (load_eval, UserEval.score, Predictor)
+alarm    - a total disagreement with fp32 (SQNR <= 1 dB, cosine near 0, top-1 near 0%): the loud warning
+           the sweep adds to the record, and the fidelity cell's "BROKEN?"
 
-The stored dict (record["fidelity"]): metrics.METRIC_KEYS, plus sample, reference, is_reference,
+The stored dict (record["fidelity"]): metrics.METRIC_KEYS, plus sample (with its item count), sample_items,
+sample_capped_s (where the time cap cut the seeded items short), reference, is_reference,
 accuracy, reference_accuracy, accuracy_drop (points; labelled data only), passed, judgement,
 max_drop, notes, evaluation_s and compact; with --eval also score, reference_score, score_drop (points),
 score_reference, score_extras, score_s, score_function and predict (how the batches were passed);

@@ -12,6 +12,8 @@ Pure Python: `calib recommend` re-judges stored results with another X without i
 
 from __future__ import annotations
 
+from calib.fidelity.alarm import MARKER, evidence
+
 
 def judge(fidelity: dict | None, max_drop: float | None) -> tuple[bool | None, str]:
     """(passed, why): True/False against `max_drop`, None when there is no budget or nothing to judge."""
@@ -53,7 +55,7 @@ def _non_finite(fidelity: dict) -> str:
 
 def compact(fidelity: dict) -> str:
     """A few characters for the run table: accuracy and its drop, or top-1 agreement and SQNR."""
-    parts = []
+    parts = [MARKER] if evidence(fidelity) else []  # outputs unrelated to fp32's: calib.fidelity.alarm
     nan_count, inf_count = fidelity.get("nan_count") or 0, fidelity.get("inf_count") or 0
     if nan_count:
         parts.append(f"NaN x{nan_count}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 METRIC_KEYS = ("max_abs", "mean_abs", "rel_error", "cosine", "sqnr_db", "top1_agreement", "top1_items",
-               "nan_count", "inf_count", "elements")
+               "nan_count", "inf_count", "elements", "reference_max_abs")
 
 
 def output_tensors(outputs) -> list:
@@ -63,7 +63,7 @@ def compare(calls: list, reference_calls: list) -> dict:
         "inf_count": int(torch.isinf(values).sum()),
         "elements": int(values.numel()),
         "max_abs": None, "mean_abs": None, "rel_error": None, "cosine": None, "sqnr_db": None,
-        "top1_agreement": None, "top1_items": None,
+        "top1_agreement": None, "top1_items": None, "reference_max_abs": None,
     }
     finite = torch.isfinite(values) & torch.isfinite(reference)
     if bool(finite.any()):
@@ -85,6 +85,8 @@ def _errors(values, reference) -> dict:
         "cosine": float((values * reference).sum()) / norms if norms > 0 else None,
         # None when the outputs are identical: no noise, infinite SQNR (JSON has no infinity)
         "sqnr_db": 10 * math.log10(signal_power / noise_power) if noise_power > 0 and signal_power > 0 else None,
+        # the reference's scale: outputs of 1e-9 (random weights) are below what int8 can represent
+        "reference_max_abs": float(reference.abs().max()),
     }
 
 

@@ -39,7 +39,8 @@ def test_reference_comes_from_cpu_until_fp32_ran_on_the_backend():
     after = _evaluate(spec, model, "fp16", references)
     assert after["reference"] == "torch fp32"
     # the classifier probe: more than the one timed item, same items for every precision
-    assert before["top1_items"] == reference["top1_items"] == after["top1_items"] == 32
+    assert before["top1_items"] == reference["top1_items"] == after["top1_items"] == 64  # assess.PROBE_ITEMS
+    assert after["sample"] == "seeded inputs (64 items)" and after["sample_items"] == 64
     assert 0 < after["max_abs"] < 0.05 and after["sqnr_db"] > 40 and after["passed"] is True
     assert before["sqnr_db"] < after["sqnr_db"]  # bf16 keeps 8 mantissa bits, fp16 11
 
