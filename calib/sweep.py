@@ -13,9 +13,10 @@ from typing import Callable
 
 from calib import lifecycle
 from calib.configuration import Configuration
+from calib.models.loader import check_inputs_fit
 from calib.spec import SweepSpec
 from calib.timing.engine import measure
-from calib.user_files import call_user, described
+from calib.user_files import call_user
 
 
 def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
@@ -51,7 +52,7 @@ def prepare_sweep(spec: SweepSpec, model, references) -> None:
                          "(use --input-shape)")
     torch.set_num_threads(spec.threads)
     if (spec.input_shape is not None or spec.seq_len is not None) and model.module is not None:
-        _check_inputs_fit(model)
+        check_inputs_fit(model)  # calib.models.loader's, as quant-error, train and ab check it
     references.labeled_set(model, spec.fidelity)
     _prepare_user_eval(spec, model, references)
 
@@ -98,23 +99,6 @@ def _fp32_engine(spec: SweepSpec, model, batch_size: int):
     return None, None
 
 
-def _check_inputs_fit(model) -> None:
-    """One fp32 call on the given --input-shape / --seq-len before any timing: a shape the model cannot
-    take is the user's to fix (exit 2), not a failure of every configuration."""
-    import torch
-
-    from calib.errors import UsageError
-
-    inputs = model.make_inputs(1)
-    try:
-        with torch.inference_mode():
-            call_user(model.module, *inputs)
-    except Exception as exc:  # noqa: BLE001 - whatever the model raises, it is about these inputs
-        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
-        raise UsageError(f"{model.name} cannot take inputs of shape {shapes} ({described(exc, 160)}): "
-                         "check --input-shape / --seq-len") from None
-
-
 def configuration_of(spec: SweepSpec, model, backend: str, precision: str, batch_size: int
                      ) -> tuple[Configuration, dict | None]:
     """The configuration a cell measures: `auto` becomes a concrete backend per precision and
@@ -158,10 +142,9 @@ def measure_configuration(spec: SweepSpec, model, backend: str, precision: str, 
     record["model_weights"] = getattr(model, "weights", "user")
     if choice:
         record["backend_choice"] = choice
-    example_batch = _example_batch(model)
-    if example_batch is not None and example_batch != batch_size:
-        record["warnings"].append(f"the model's example inputs have batch {example_batch}; measured at batch "
-                                  f"{batch_size} (--batch-size {example_batch} measures theirs)")
+    example_batch = model.example_batch_warning(batch_size)  # calib ab records the same (calib.models.base)
+    if example_batch:
+        record["warnings"].append(example_batch)
     if on_start:
         on_start(configuration)
     try:  # supervised: the model's own code runs here, and sys.exit() in it fails this configuration only
@@ -169,12 +152,6 @@ def measure_configuration(spec: SweepSpec, model, backend: str, precision: str, 
     except Exception as exc:  # noqa: BLE001 - one configuration failing must not end the sweep
         lifecycle.mark_unmeasured(record, exc)
     return record
-
-
-def _example_batch(model) -> int | None:
-    inputs = getattr(model, "example_inputs", None)
-    first = inputs[0] if inputs else None
-    return int(first.shape[0]) if getattr(first, "dim", lambda: 0)() > 0 else None
 
 
 def _measure_one(spec: SweepSpec, model, configuration: Configuration, record: dict, references,
