@@ -15,13 +15,14 @@ from calib.cli._common import check_output_path, console, open_results, split_mu
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
                                 pop_calibration, pop_configuration, quiet_option)
 from calib.environment import capture
-from calib.errors import UsageError
+from calib.errors import FailuresFound, UsageError
 from calib.hardware import device_report
 from calib.interleave import (DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_ROUNDS, InterleaveSettings,
                               check_pairable, run_ab)
-from calib.models.loader import load_any
+from calib.models.loader import check_inputs_fit, load_any
 from calib.render.ab_table import build_pair_table
 from calib.render.gate_table import build_gate_table
+from calib.results.judge import failures, nothing_measured
 from calib.results.store import default_path, load_result
 from calib.settings import TuneSettings
 
@@ -115,6 +116,10 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
     out.print(f"results: {base_path} (baseline), {cur_path} (current)")
     if gate_settings is None:
         out.print(f"gate them: calib check --baseline {base_path} --current {cur_path}", style="dim")
+        records = [record for pair in pairs for record in pair]
+        problems = list(dict.fromkeys(failures(records) or nothing_measured(records)))  # both sides may say it
+        if problems:  # without a gate, exit 1 as `calib run` does: never 0 for what did not run
+            raise FailuresFound(problems)
         return
     _gate(base_path, cur_path, gate_settings, markdown_path, out)
 
@@ -136,7 +141,9 @@ class _ExampleBatchNoted:
 def _load(model_spec: str, spec):
     if model_spec.endswith(".onnx"):
         raise UsageError(f"{model_spec}: calib ab times torch models; compare ONNX files with two `calib run`s")
-    return load_any(model_spec, spec.input_shape, spec.seq_len, spec.trust_model_file)
+    loaded = load_any(model_spec, spec.input_shape, spec.seq_len, spec.trust_model_file)
+    check_inputs_fit(loaded)  # a shape the model cannot take: one line before any file is opened
+    return loaded
 
 
 def _gate(base_path, cur_path, settings, markdown_path, out) -> None:

@@ -25,7 +25,7 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, qu
     """Per-layer int8 weight and activation error (MSE, SQNR dB), worst first, and model size per precision."""
     from calib.cli._common import check_output_path
     from calib.errors import UsageError
-    from calib.models.loader import load_model, parse_shape
+    from calib.models.loader import check_inputs_fit, load_model, parse_shape
     from calib.quant.calibration_data import calibration_inputs
     from calib.quant.engine import select_engine
     from calib.quant.error_analysis import analyse, model_sizes
@@ -38,6 +38,7 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, qu
     check_output_path(out, "--out")
     calibration = pop_calibration(options)
     loaded = load_model(model, parse_shape(input_shape), seq_len, trust_model_file)
+    check_inputs_fit(loaded)
     choice = select_engine()
 
     def progress(text):

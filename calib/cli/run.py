@@ -18,7 +18,7 @@ from calib.render.layers_table import print_layer_tables
 from calib.render.run_table import build_run_table, note_lines, tuning_lines, warning_lines
 from calib.render.sensitivity_table import print_fallback
 from calib.results.export import write_csv, write_layers_csv
-from calib.results.judge import failures
+from calib.results.judge import failures, nothing_measured
 from calib.sensitivity.fallback import judged_records, run_fallback, unsearched
 from calib.settings import CompileSettings, FidelitySettings, LayerSettings, TuneSettings
 from calib.sweep import InProcessSweep
@@ -134,7 +134,7 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     out_console.print(f"results: {writer.path}")
     if fallback:  # an int8 configuration whose mixed configuration keeps the budget does not fail the run
         records = judged_records(records)
-    problems = failures(records)
+    problems = failures(records) or nothing_measured(records)
     if problems:
         raise FailuresFound(problems)
 

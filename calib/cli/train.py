@@ -13,7 +13,7 @@ from calib.errors import FailuresFound, UsageError
 from calib.hardware import device_report, resolve_threads
 from calib.models.loader import load_any, parse_shape
 from calib.render.train_table import print_train_results
-from calib.results.judge import failures
+from calib.results.judge import failures, nothing_measured
 from calib.settings import FidelitySettings
 from calib.spec import resolve_device
 from calib.train import build_task, train_all
@@ -116,6 +116,6 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
     print_train_results(records, out_console, title=f"calib train: {task.name} [{shape_text}] batch "
                                                     f"{settings.batch_size} on {device}, {threads} threads")
     out_console.print(f"results: {writer.path}")
-    problems = failures(records)
+    problems = failures(records) or nothing_measured(records)
     if problems:
         raise FailuresFound(problems)

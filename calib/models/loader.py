@@ -8,6 +8,7 @@ Files other than .py need --input-shape, since nothing in them says what the inp
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
@@ -22,6 +23,28 @@ from calib.models.torchvision_model import PREFIX, is_torchvision_name, load_tor
 from calib.user_files import call_user, described, import_file  # import_file also calib.quant.calibration_data's (--calib-data file.py:fn)
 
 
+# One input item past this many elements (8 GiB of fp32) is refused as it is parsed.
+MAX_ITEM_ELEMENTS = 2 ** 31
+
+
+def check_inputs_fit(model) -> None:
+    """One fp32 call at batch 1 on the inputs calib will feed (--input-shape / --seq-len) before any work: a
+    shape the model cannot take is the user's to fix (exit 2, one line), not a traceback deep in a conversion
+    or a failure of every configuration. The model's code runs supervised (calib.user_files.call_user)."""
+    import torch
+
+    if model.module is None:
+        return
+    inputs = model.make_inputs(1)
+    try:
+        with torch.inference_mode():
+            call_user(model.module, *inputs)
+    except Exception as exc:  # noqa: BLE001 - whatever the model raises, it is about these inputs
+        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
+        raise UsageError(f"{model.name} cannot take inputs of shape {shapes} ({described(exc, 160)}): "
+                         "check --input-shape / --seq-len") from None
+
+
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
     if not text:
         return None
@@ -34,6 +57,9 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
         raise UsageError(f"--input-shape {text!r}: expected comma-separated integers, e.g. 3,224,224") from None
     if not dims or any(d <= 0 for d in dims):
         raise UsageError(f"--input-shape {text!r}: dimensions must be positive integers")
+    if math.prod(dims) > MAX_ITEM_ELEMENTS:
+        raise UsageError(f"--input-shape {text}: one item is {math.prod(dims):,} elements, more than the "
+                         f"{MAX_ITEM_ELEMENTS:,} calib takes")
     return dims
 
 

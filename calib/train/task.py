@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from calib.errors import ModelLoadError, UsageError
+from calib.models.loader import check_inputs_fit
 from calib.train import fashion
 from calib.user_files import call_user, described
 
@@ -91,6 +92,7 @@ def build_task(loaded, seed: int = 0) -> TrainTask:
     for what, value in (("loss_fn", loss_fn), ("make_batch", make_batch)):
         if value is not None and not callable(value):
             raise ModelLoadError(f"{loaded.name}: the factory's {what} is a {type(value).__name__}, not callable")
+    check_inputs_fit(loaded)  # --input-shape 5,32,32 on a 3-channel model: one line, before any step
     probe_inputs = loaded.make_inputs(1, seed)
     default_loss, default_batch, data = _synthetic(loaded, module, probe_inputs, seed)
     return TrainTask(loaded.name, module, loaded.input_kind, tuple(loaded.item_shape),
