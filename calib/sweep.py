@@ -13,9 +13,10 @@ from typing import Callable
 
 from calib import lifecycle
 from calib.configuration import Configuration
+from calib.models.loader import check_inputs_fit
 from calib.spec import SweepSpec
 from calib.timing.engine import measure
-from calib.user_files import call_user, described
+from calib.user_files import call_user
 
 
 def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
@@ -51,7 +52,7 @@ def prepare_sweep(spec: SweepSpec, model, references) -> None:
                          "(use --input-shape)")
     torch.set_num_threads(spec.threads)
     if (spec.input_shape is not None or spec.seq_len is not None) and model.module is not None:
-        _check_inputs_fit(model)
+        check_inputs_fit(model)  # calib.models.loader's, as quant-error, train and ab check it
     references.labeled_set(model, spec.fidelity)
     _prepare_user_eval(spec, model, references)
 
@@ -96,23 +97,6 @@ def _fp32_engine(spec: SweepSpec, model, batch_size: int):
             return engine, prepared
         prepared.release()
     return None, None
-
-
-def _check_inputs_fit(model) -> None:
-    """One fp32 call on the given --input-shape / --seq-len before any timing: a shape the model cannot
-    take is the user's to fix (exit 2), not a failure of every configuration."""
-    import torch
-
-    from calib.errors import UsageError
-
-    inputs = model.make_inputs(1)
-    try:
-        with torch.inference_mode():
-            call_user(model.module, *inputs)
-    except Exception as exc:  # noqa: BLE001 - whatever the model raises, it is about these inputs
-        shapes = ", ".join("x".join(map(str, t.shape)) for t in inputs)
-        raise UsageError(f"{model.name} cannot take inputs of shape {shapes} ({described(exc, 160)}): "
-                         "check --input-shape / --seq-len") from None
 
 
 def configuration_of(spec: SweepSpec, model, backend: str, precision: str, batch_size: int
