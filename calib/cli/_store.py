@@ -26,11 +26,17 @@ def store_options(command):
                        "the CPU or GPU model), e.g. the CI runner's label.")
     @functools.wraps(command)
     def wrapped(*args, store_url=None, store_commit=None, store_branch=None, store_device_class=None, **kwargs):
-        from calib.store import open_store, resolve_url
+        from calib.store import check_sqlite_folder, open_store, resolve_url, sqlite_file
         from calib.store.live import StoreTarget
 
         url = resolve_url(store_url, kwargs.get("results_dir") or "results")
-        target = StoreTarget(open_store(url) if url else None, store_commit, store_branch, store_device_class)
+        target = StoreTarget(None, store_commit, store_branch, store_device_class)
+        path = sqlite_file(url) if url else None
+        if path is not None and not path.exists():
+            check_sqlite_folder(path, url)  # created with the first results file, not before
+            target.pending_url = url
+        elif url:
+            target.store = open_store(url)
         click.get_current_context().meta[_KEY] = target
         return command(*args, **kwargs)
 

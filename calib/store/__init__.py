@@ -30,3 +30,35 @@ def open_store(url: str):
     from calib.store.db import Store
 
     return Store(url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a sqlite:/// URL (None for other databases)."""
+    if not url.startswith("sqlite:"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(url).database
+    except Exception:  # noqa: BLE001 - the store's own open says why in one line
+        return None
+    return Path(database).expanduser() if database and database != ":memory:" else None
+
+
+def check_sqlite_folder(path: Path, url: str) -> None:
+    """Before any work: can the SQLite file be created where the URL says? One line (exit 2) if not;
+    creates nothing."""
+    import tempfile
+
+    from calib.store.db import StoreError
+
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise StoreError(f"--store {url}: {folder} is a file, not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".calib-store.", suffix=".check"):
+            pass
+    except OSError as error:
+        raise StoreError(f"--store {url}: cannot write in {folder} ({error.strerror or type(error).__name__})") from None

@@ -1,7 +1,8 @@
 """A running command's records going into the store as they finish (calib.results.store.ResultWriter
 calls this sink after each write of the JSON file, which stays the artifact).
 
-The store was opened before any work (a bad URL or a dead server is exit 2 then). A failure later, in
+The store was opened, or its SQLite file's folder checked, before any work (a bad URL, a dead server
+or a newer schema is exit 2 then). A failure later, in
 the middle of a run, never costs a measurement: the sink says so once, stops writing, and names the
 command that adds the file's records afterwards (`calib push FILE`)."""
 
@@ -16,11 +17,21 @@ from dataclasses import dataclass, field
 class StoreTarget:
     """Where a command's runs go and what they are filed under (from --store/--commit/--branch/--device-class)."""
 
-    store: object | None  # calib.store.db.Store, or None: the store is turned off
+    store: object | None  # calib.store.db.Store, or None: the store is turned off (or not opened yet)
     commit: str | None = None
     branch: str | None = None
     device_class: str | None = None
     sinks: list = field(default_factory=list)
+    # A SQLite store that does not exist yet is created with the first results file, not before: a command
+    # refused for bad input leaves nothing behind (its folder was checked writable up front).
+    pending_url: str | None = None
+
+    def opened(self):
+        if self.store is None and self.pending_url is not None:
+            from calib.store import open_store
+
+            self.store, self.pending_url = open_store(self.pending_url), None
+        return self.store
 
     def header(self, environment: dict) -> dict:
         """What a results file's header records for the store: its identity, device class and commit."""
@@ -30,7 +41,7 @@ class StoreTarget:
                 "git": git_info(self.commit, self.branch)}
 
     def sink(self) -> "StoreSink | None":
-        if self.store is None:
+        if self.opened() is None:
             return None
         made = StoreSink(self.store)
         self.sinks.append(made)
