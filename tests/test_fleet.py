@@ -64,7 +64,8 @@ def test_nodes_lists_the_calib_nodes_with_their_classes(cluster):
 
 def _check_side_by_side(done, url, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "side by side" in done.stdout and "#1 fleet-" in done.stdout and "#2 fleet-" in done.stdout
+    # read back from the store as `calib compare --store` shows it: the latest run of each class, by name
+    assert "side by side" in done.stdout and "#1 fleet-a@" in done.stdout and "#2 fleet-b@" in done.stdout
     assert "calib history --store " in done.stdout
     records, runs = _store_rows(url)
     assert sorted(run["device_class"] for run in runs) == ["fleet-a", "fleet-b"]
@@ -247,7 +248,7 @@ def test_the_node_table_names_each_node_and_what_calib_device_says():
 
     from rich.console import Console
 
-    from calib.fleet.view import nodes_table
+    from calib.render.fleet_table import nodes_table
 
     out = Console(file=StringIO(), width=200)
     out.print(nodes_table([_description("orin", torch="2.8.0"), _description(None, offers=False, node_id="c" * 40)],
@@ -255,3 +256,39 @@ def test_the_node_table_names_each_node_and_what_calib_device_says():
     text = out.file.getvalue()
     assert "orin" in text and "2.8.0 *" in text and "no: no calib resource" in text
     assert "cpu a cpu: native fp32, emulated bf16" in text
+
+
+def _node_run(state="running", records=(), reason=None):
+    from pathlib import Path
+
+    from calib.fleet.driver import NodeRun
+
+    return NodeRun(_description("orin"), [], False, Path("x.json"), total=3, records=list(records), state=state,
+                   reason=reason, started_at=0.0, measuring="tiny-mlp torch bf16 b1" if state == "running" else None)
+
+
+def test_progress_is_a_line_per_event_off_a_terminal_and_a_table_on_one():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from calib.render.fleet_table import LiveProgress, PlainProgress
+
+    finished = {"identity": {"model": "tiny-mlp", "backend": "torch", "precision": "fp32", "batch_size": 1,
+                             "input_shape": [1, 64], "device": "cpu"}, "status": "failed", "reason": "node lost: gone."}
+    lines = []
+    plain = PlainProgress(lines.append)
+    running = _node_run(records=[finished])
+    for what in ("measuring", "record"):
+        plain(running, what)
+    plain(_node_run("lost", [finished] * 3, "node lost: gone."), "ended")
+    plain(None, "tick")
+    assert lines == ["orin (orin0000): measuring tiny-mlp torch bf16 b1 ...",
+                     "orin (orin0000): 1/3 tiny-mlp torch fp32 b1: failed (node lost: gone.)",
+                     "orin (orin0000): lost, 0/3 measured: node lost: gone."]
+    terminal = Console(file=StringIO(), force_terminal=True, width=120)
+    runs = [running, _node_run("lost", [finished] * 3, "node lost: gone.")]
+    with LiveProgress(terminal, runs, clock=lambda: 12.0) as live:
+        live(runs[0], "record")
+    drawn = terminal.file.getvalue()
+    assert "measuring tiny-mlp torch bf16 b1" in drawn and "node lost: gone." in drawn and "12 s" in drawn

@@ -43,7 +43,7 @@ def nodes(address, as_json):
 
     require_ray()
     from calib.fleet.cluster import alive_nodes, connected, describe_nodes
-    from calib.fleet.view import nodes_table
+    from calib.render.fleet_table import nodes_table
 
     driver = _driver_versions()
     with connected(address):
@@ -183,7 +183,7 @@ def _run(address, devices, store_url, node_timeout, config_timeout, allow_mixed_
             raise
     elapsed = time.monotonic() - started
     out = console()
-    _print_side_by_side(runs, out)
+    _print_side_by_side(runs, store, out)
     for run in runs:
         out.print(f"{run.label}: {run.state}, {run.measured}/{run.total} measured, {run.local_path}"
                   + (f" ({run.reason})" if run.reason else ""), style="dim" if run.state == "done" else None)
@@ -203,7 +203,7 @@ def _item_shape(input_shape: str | None) -> tuple:
 
 
 def _progress(fleet, quiet: bool, say):
-    from calib.fleet.view import LiveProgress, PlainProgress
+    from calib.render.fleet_table import LiveProgress, PlainProgress
 
     err_console = console(stderr=True)
     if quiet:
@@ -213,16 +213,29 @@ def _progress(fleet, quiet: bool, say):
     return PlainProgress(say)
 
 
-def _print_side_by_side(runs, out) -> None:
-    """The nodes' records as `calib compare` shows results files: one column per node, a row per configuration."""
+def _print_side_by_side(runs, store, out) -> None:
+    """The devices side by side as `calib compare --store` shows them: the latest run of each device class
+    of this fleet, read back from the store (one column each, a row per configuration). Without a store,
+    the nodes' own results files, the same way."""
     from calib.compare.align import align
     from calib.render.compare_table import LEGEND, build_compare_table
 
-    results = [dict(run.payload(), _path=run.description.device_class or run.label) for run in runs if run.records]
+    from calib.store.db import StoreError
+
+    results = None
+    if store is not None:
+        classes = list(dict.fromkeys(run.description.device_class for run in runs if run.header is not None))
+        try:
+            latest = {row["device_class"]: row["id"] for row in store.latest_runs(kind="run")}
+            results = [store.result_file(latest[name]) for name in classes if name in latest]
+        except StoreError as error:  # the runs are in the local files; the table is read from those
+            click.echo(f"calib: warning: {error}", err=True)
+    if results is None:
+        results = [dict(run.payload(), _path=run.label) for run in runs if run.records]
     if not results:
         return
     columns, rows = align(results)
-    out.print(build_compare_table(columns, rows, title=f"calib fleet run: {len(results)} node(s) side by side"))
+    out.print(build_compare_table(columns, rows, title=f"calib fleet run: {len(results)} device class(es) side by side"))
     out.print(LEGEND, style="dim")
 
 

@@ -10,7 +10,7 @@ and streams its records back as each configuration finishes; they go into the st
     calib.fleet.node     what runs ON a node: describe it, run the sweep and stream its records
     calib.fleet.cluster  the connection to a cluster and the list of its nodes
     calib.fleet.driver   the fleet run: the tasks, their events, the store and the local files
-    calib.fleet.view     the node table and the live progress
+    (calib.render.fleet_table: the node table and the live progress)
 
 Ray is an optional extra (`pip install 'calib-bench[fleet]'`): it is imported inside functions of
 calib.fleet.cluster and calib.fleet.driver only, never by `calib --help` or `calib device`."""

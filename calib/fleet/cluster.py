@@ -8,6 +8,7 @@ with a deadline, so an address that answers but is no Ray cluster is a one-line 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 
@@ -65,8 +66,9 @@ def connected(address: str, timeout_s: float = CONNECT_TIMEOUT_S):
     restore = _quiet_node_messages()
     try:
         thread = threading.Thread(target=init, name="calib-fleet-connect", daemon=True)
-        thread.start()
-        thread.join(timeout_s)
+        with _stderr_aside():  # Ray's core logs each retry of a GCS that does not answer (one a second)
+            thread.start()
+            thread.join(timeout_s)
         if thread.is_alive():
             raise FleetError(f"--address {address}: no Ray cluster answered within {timeout_s:g} s")
         if failure:
@@ -80,6 +82,25 @@ def connected(address: str, timeout_s: float = CONNECT_TIMEOUT_S):
             ray.shutdown()
     finally:
         restore()
+
+
+@contextlib.contextmanager
+def _stderr_aside():
+    """File descriptor 2 into a discarded file for the block (Ray's C++ core writes there directly)."""
+    import sys
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as aside:
+            os.dup2(aside.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def _quiet_node_messages():

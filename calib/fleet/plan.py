@@ -104,7 +104,7 @@ def select(descriptions: list[NodeDescription], devices: list[str] | None, addre
         usable = [d for d in usable if d.device_class in devices]
     if not usable:
         raise FleetError(f"no node offering {RESOURCE} at {address} could take the run: " + "; ".join(left_out))
-    return usable, left_out
+    return sorted(usable, key=lambda d: (d.device_class or "", d.node.node_id)), left_out
 
 
 def version_differences(descriptions: list[NodeDescription], driver: dict) -> list[str]:

@@ -1,4 +1,4 @@
-"""What the fleet commands show: the node table (`calib fleet nodes`) and each node's progress during a run,
+"""What `calib fleet` shows: the node table (`calib fleet nodes`) and each node's progress during a run,
 redrawn live on a terminal and as plain lines in a log (one line per event, nothing redrawn)."""
 
 from __future__ import annotations
