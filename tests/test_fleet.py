@@ -292,3 +292,31 @@ def test_progress_is_a_line_per_event_off_a_terminal_and_a_table_on_one():
         live(runs[0], "record")
     drawn = terminal.file.getvalue()
     assert "measuring tiny-mlp torch bf16 b1" in drawn and "node lost: gone." in drawn and "12 s" in drawn
+
+
+def test_a_lost_node_that_filed_its_own_records_keeps_them_all(tmp_path):
+    """A node writing into the store itself may have filed a record the driver never received before the node
+    was lost: the driver's failed records fill only the places the store lacks."""
+    from dataclasses import replace
+
+    from calib.fleet.driver import FleetRun
+    from calib.fleet.plan import plan_sweep, stand_in_header
+    from calib.store.db import Store
+
+    store = Store(f"sqlite:///{tmp_path}/calib.db")
+    node = replace(_description("orin"), store_reachable=True)
+    sweep = plan_sweep("tiny-mlp", ["torch"], ["fp32", "bf16", "fp16"], [1], "cpu")
+    measured = [{"identity": {"model": "tiny-mlp", "backend": "torch", "precision": precision, "batch_size": 1,
+                              "input_shape": [1, 64], "device": "cpu"}, "status": "ok"} for precision in ("fp32", "bf16")]
+    header = stand_in_header(node, ["calib", "run"], {})
+    run_id, _ = store.add_run(header)
+    store.add_records(run_id, enumerate(measured))  # what the node filed: fp32 and bf16
+    fleet = FleetRun([node], [], sweep, store=store, store_url="postgresql://db/calib", results_dir=tmp_path)
+    run = fleet.runs[0]
+    assert run.direct
+    run.header, run.records, run.state = header, measured[:1], "running"  # the driver received fp32 only
+    fleet._give_up(run, "lost", "node lost: NodeDiedError: gone.")
+    stored = store.select_records(status=None, with_body=True)
+    assert [(r["precision"], r["status"]) for r in stored] == [("fp32", "ok"), ("bf16", "ok"), ("fp16", "failed")]
+    assert stored[2]["body"]["reason"] == "node lost: NodeDiedError: gone."
+    assert run.state == "lost" and json.loads(run.local_path.read_text())["complete"] is False

@@ -182,6 +182,9 @@ class FleetRun:
         (not when cancelled: Ctrl-C keeps what finished and adds nothing)."""
         if run.ended:
             return
+        if run.header is None and state == "cancelled":  # stopped before its run began: nothing to keep
+            self._close(run, state, reason)
+            return
         if run.header is None:
             run.header = stand_in_header(run.description, ["calib", "fleet", "run", *run.argv], self.git)
         run.measured = len(run.records)
@@ -195,13 +198,32 @@ class FleetRun:
         if run.header is not None:
             self._write_local(run)
         if self.store is not None and run.header is not None:
-            if run.sink is None:  # the node wrote (or was to write) its records itself: add what the store lacks
-                self._begin_sink(run)
-            if run.complete:
-                run.sink.finish(run.records)
+            if run.direct:
+                self._add_missing(run)
             else:
-                run.sink.close(run.records)
+                if run.sink is None:  # lost before its header came: the stand-in's run
+                    self._begin_sink(run)
+                if run.complete:
+                    run.sink.finish(run.records)
+                else:
+                    run.sink.close(run.records)
         self.on_change(run, "ended")
+
+    def _add_missing(self, run: NodeRun) -> None:
+        """The node filed its records itself: add only what the store lacks (its failed records, any its own
+        writes missed). A record the node filed is never rewritten: it may be a measurement that finished
+        after the last one the driver received."""
+        import sys
+
+        from calib.errors import first_line
+
+        try:
+            run_id, _ = self.store.add_run(run.payload(), source=str(run.local_path))
+            self.store.add_records(run_id, enumerate(run.records))
+        except Exception as error:  # noqa: BLE001 - the store failing never costs the run: its file is kept
+            print(f"calib: warning: the store did not take what {run.label} lacks there ({first_line(error)}); "
+                  f"it is in {run.local_path}: `calib push {run.local_path} --store URL` adds it later",
+                  file=sys.stderr)
 
     def _begin_sink(self, run: NodeRun) -> None:
         from calib.store.live import StoreSink
