@@ -169,6 +169,8 @@ def _run(address, devices, store_url, node_timeout, config_timeout, allow_mixed_
         chosen, left_out = select(descriptions, wanted, address)
         for line in left_out + [f"mixed versions: {d}" for d in check_versions(chosen, driver, allow_mixed_versions)]:
             say(f"calib: warning: {line}")
+        if not quiet:
+            say(f"fleet: {len(chosen)} node(s) of {address}: {', '.join(d.label for d in chosen)}")
         fleet = FleetRun(chosen, argv, sweep, store=store, store_url=url, results_dir=results_dir,
                          timeout_s=node_timeout or None, git=git)
         progress = _progress(fleet, quiet, say)
