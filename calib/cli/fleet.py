@@ -149,7 +149,7 @@ def _run(address, devices, store_url, node_timeout, config_timeout, allow_mixed_
     context = click.get_current_context()
     for name, value in (("--timeout", node_timeout), ("--config-timeout", config_timeout)):
         if value is not None and not value >= 0:
-            raise UsageError(f"{name} {value:g}: must be a positive number of seconds")
+            raise UsageError(f"{name} {value:g}: must be a number of seconds (0: no limit)")
     if context.get_parameter_source("backends") == ParameterSource.DEFAULT:
         backends = default_backends(model)
     sweep = plan_sweep(model, split_multi(backends), split_multi(precisions), parse_batch_sizes(batch_sizes), device,
