@@ -31,8 +31,8 @@ def read_input(path: str | Path, what: str, max_bytes: int, error: type = UsageE
         raise error(f"{what}: cannot be read ({exc.strerror or exc})") from None
     try:
         info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+        kind = irregular_kind(info.st_mode)
+        if kind:
             target = f" ({os.path.realpath(path)})" if os.path.islink(path) else ""
             raise error(f"{what}: is {kind}{target}, not a regular file")
         if info.st_size > max_bytes:
@@ -51,6 +51,14 @@ def read_input(path: str | Path, what: str, max_bytes: int, error: type = UsageE
         raise error(f"{what}: cannot be read ({exc.strerror or exc})") from None
     finally:
         os.close(descriptor)
+
+
+def irregular_kind(mode: int) -> str | None:
+    """What a file of this st_mode is when it is not a regular file ("a FIFO (named pipe)", "a character
+    device", ...); None for a regular file. Also the output policy's (calib.cli._outputs)."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
 def read_input_text(path: str | Path, what: str, max_bytes: int, error: type = UsageError) -> str:

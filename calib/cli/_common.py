@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-from pathlib import Path
 
 import click
 from rich.console import Console
 
 from calib.cli._encoding import tolerate
-from calib.errors import UsageError
+from calib.cli._outputs import check_output_path
 from calib.results.store import ResultWriter, default_path
 
 
-# Width when writing to a file or pipe (a CI log) and COLUMNS is unset: rich would use 80 and cut
-# the run table (which fits 120) into ellipses; a log has no width to respect.
-PIPE_WIDTH = 120
+# Width when writing to a file or pipe (a CI log) and COLUMNS is unset: a log has no width to respect, so
+# every table is laid out at its natural width (calib.render.fit drops, wraps and cuts nothing that fits)
+# and a line is one line. rich would otherwise use 80 columns and drop or cut columns a CI log needs.
+PIPE_WIDTH = 1_000_000
 
 
 def console(stderr: bool = False) -> Console:
@@ -38,34 +37,6 @@ def split_multi(values) -> list[str]:
     return out
 
 
-def check_output_path(path, flag: str) -> None:
-    """Before any work: can a file be written at `path`? A one-line UsageError (exit 2) if not, so an
-    unwritable --csv or --markdown never costs a finished sweep or reads as a regression (exit 1).
-    Creates nothing: the folders it would need are made when the file is written."""
-    if path is None:
-        return
-    target = Path(path)
-    try:  # every step can raise: a name over NAME_MAX (ENAMETOOLONG) already at the first stat
-        if target.is_dir():
-            raise UsageError(f"{flag} {_shown(path)}: is a directory, not a file")
-        folder = target.parent
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent
-        if not folder.is_dir():
-            raise UsageError(f"{flag} {_shown(path)}: {_shown(folder)} is a file, not a folder")
-        # the longest name calib makes beside it (this check's, the atomic write's temporary, the .lock)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{target.name}.", suffix=".check"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"{flag} {_shown(path)}: cannot write there ({exc.strerror or type(exc).__name__})") from None
-
-
-def _shown(path) -> str:
-    """A path for a one-line message: a 300-character name is cut in the middle."""
-    text = str(path)
-    return text if len(text) <= 120 else f"{text[:60]}...{text[-40:]}"
-
-
 def open_results(out, results_dir, name: str, environment: dict, device_report: dict | None,
                  flag: str = "--out") -> ResultWriter:
     """The results file a measuring command writes its records to: `out` (the option `flag`), else a new
@@ -73,7 +44,7 @@ def open_results(out, results_dir, name: str, environment: dict, device_report: 
     (a one-line exit 2, not a traceback after the work), then locked for this run; an earlier run's
     records found in it are moved aside, and where to is said."""
     path = out or default_path(results_dir, name)
-    check_output_path(path, flag if out else "--results-dir")
+    check_output_path(path, flag if out else "--results-dir", results=True)
     from calib.cli._store import current_target
 
     writer = ResultWriter(path, environment, device_report, store=current_target())
@@ -82,6 +53,8 @@ def open_results(out, results_dir, name: str, environment: dict, device_report: 
 
 
 def say_kept_previous(writer) -> None:
-    """An --out file that held an earlier run's records was moved aside, not lost: say where."""
+    """An --out file that held an earlier run's records (or table) was moved aside, not lost: say where."""
     if getattr(writer, "kept_previous", None):
-        click.echo(f"calib: {writer.path} held an earlier run's records; kept as {writer.kept_previous}", err=True)
+        table = str(getattr(writer, "kept_what", None) or "").startswith("a calibration table")
+        what = "calibration table" if table else "run's records"
+        click.echo(f"calib: {writer.path} held an earlier {what}; kept as {writer.kept_previous}", err=True)

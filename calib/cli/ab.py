@@ -11,7 +11,8 @@ from calib.check import raise_if_regressed
 from calib.check.gate import GateSettings, gate
 from calib.check.markdown import write_markdown
 from calib.cli._store import store_options
-from calib.cli._common import check_output_path, console, open_results, split_multi
+from calib.cli._common import console, open_results, split_multi
+from calib.cli._outputs import Output, check_outputs
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
                                 pop_calibration, pop_configuration, quiet_option)
 from calib.environment import capture
@@ -64,9 +65,10 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
     configuration = pop_configuration(options)
     if "auto" in split_multi(configuration["backends"]):
         raise UsageError("--backend auto is not available in calib ab: name the backend, both sides must use it")
-    for path, flag in ((baseline_out, "--baseline-out"), (current_out, "--current-out"),
-                       (markdown_path, "--markdown")):
-        check_output_path(path, flag)
+    check_outputs([Output("--baseline-out", baseline_out, results=True),
+                   Output("--current-out", current_out, results=True), Output("--markdown", markdown_path)],
+                  inputs=[("--baseline-model", baseline_model), ("--current-model", current_model),
+                          ("--calib-data", options.get("calib_data"))])
     if markdown_path and tolerance is None:
         raise UsageError("--markdown writes the gate's summary: give --tolerance too (or run `calib check` later)")
     gate_settings = GateSettings.from_cli(tolerance) if tolerance is not None else None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from calib.cli._common import check_output_path, console, split_multi
+from calib.cli._common import console, say_kept_previous, split_multi
+from calib.cli._outputs import check_output_path
 from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, quiet_option,
                                 threads_option)
 from calib.errors import UsageError
@@ -49,7 +50,8 @@ def command(precisions, device, threads, quick, sweep, shapes_file, models, no_m
     from calib.results.store import default_path
     from calib.spec import resolve_device
 
-    check_output_path(out, "--out")
+    inputs = [("--shapes", shapes_file), ("--from-results", from_results), ("--model", models)]
+    check_output_path(out, "--out", inputs=inputs, results=True)
     sweep = sweep or ("quick" if quick else "full")
     chosen = () if no_models else (tuple(models) or DEFAULT_MODELS["quick" if quick else "full"])
     plan = CalibrationPlan(
@@ -63,14 +65,14 @@ def command(precisions, device, threads, quick, sweep, shapes_file, models, no_m
         raise UsageError(f"--device {plan.device}: calibration tables are measured on the CPU in this build")
     path = out or default_path(results_dir, "calibration")
     if not out:
-        check_output_path(path, "--results-dir")  # before any work, as --out is
+        check_output_path(path, "--results-dir", inputs=inputs, results=True)  # before any work, as --out is
     started = time.perf_counter()
 
     def progress(text):
         if not quiet:
             click.echo(f"calibrating: {text}", err=True)
 
-    report = calibrate(plan, path, progress)
+    report = calibrate(plan, path, progress, on_open=say_kept_previous)
     out_console = console()
     from calib.render.predict_table import build_calibration_table
 

@@ -13,7 +13,8 @@ from calib.check import raise_if_regressed
 from calib.check.gate import GateSettings, gate
 from calib.check.junit import write_junit
 from calib.check.markdown import write_markdown
-from calib.cli._common import check_output_path, console
+from calib.cli._common import console
+from calib.cli._outputs import Output, check_outputs
 from calib.compare.environment import environment_difference
 from calib.errors import UsageError
 from calib.render.gate_table import build_gate_table
@@ -80,8 +81,9 @@ def command(baseline, history, current, store_url, window, base_branch, device_c
                  if value is not None]
         if given:
             raise UsageError(f"{', '.join(given)} go(es) with --history, not --baseline")
-    check_output_path(markdown_path, "--markdown")  # exit 2 now, never 1 (a "regression") after the gate
-    check_output_path(junit_path, "--junit")
+    # exit 2 now, never 1 (a "regression") after the gate; never over the files it judges
+    check_outputs([Output("--markdown", markdown_path), Output("--junit", junit_path)],
+                  inputs=[("--baseline", baseline), ("--current", current)])
 
     settings = GateSettings.from_cli(tolerance, alpha, allow_missing)
     if history:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from calib.cli._store import store_options
-from calib.cli._common import check_output_path, console, open_results
+from calib.cli._common import console, open_results
+from calib.cli._outputs import check_output_path
 from calib.cli._options import batch_size_option, device_option, out_option, quiet_option
 from calib.configuration import check_batch_size
 from calib.environment import capture
@@ -42,7 +43,7 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
     with a per-layer breakdown and an interval; --check measures it too."""
     import torch
 
-    check_output_path(out, "--out")
+    check_output_path(out, "--out", inputs=[("--table", table_path), ("--model", model)], results=True)
     batch_sizes = tuple(check_batch_size(b) for b in batch_sizes) or (1,)
     if max_time <= 0:
         raise UsageError(f"--max-time {max_time:g}: must be positive")

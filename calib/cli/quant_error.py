@@ -23,7 +23,7 @@ from calib.cli._options import calibration_options, out_option, pop_calibration,
 @quiet_option
 def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, quiet, **options):
     """Per-layer int8 weight and activation error (MSE, SQNR dB), worst first, and model size per precision."""
-    from calib.cli._common import check_output_path
+    from calib.cli._outputs import check_output_path
     from calib.errors import UsageError
     from calib.models.loader import check_inputs_fit, load_model, parse_shape
     from calib.quant.calibration_data import calibration_inputs
@@ -35,7 +35,7 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, qu
         raise UsageError("--top must be 0 or positive")
     if seq_len is not None and seq_len <= 0:
         raise UsageError(f"--seq-len {seq_len}: must be positive")
-    check_output_path(out, "--out")
+    check_output_path(out, "--out", inputs=[("--model", model), ("--calib-data", options.get("calib_data"))])
     calibration = pop_calibration(options)
     loaded = load_model(model, parse_shape(input_shape), seq_len, trust_model_file)
     check_inputs_fit(loaded)

@@ -38,10 +38,10 @@ def command(files, html_path, markdown_path, title, store_url, model, precision,
         raise UsageError("-m/--model, --precision and --device-class choose series of a store: give --store URL")
     if not html_path and not markdown_path:
         raise UsageError("say where the report goes: --html FILE and/or --markdown FILE")
-    from calib.cli._common import check_output_path
+    from calib.cli._outputs import Output, check_outputs
 
-    check_output_path(html_path, "--html")
-    check_output_path(markdown_path, "--markdown")
+    check_outputs([Output("--html", html_path), Output("--markdown", markdown_path)],
+                  inputs=[("FILES", files)])
     history = _history(store_url, model, precision, device_class) if store_url is not None else None
     content = build_content([read_result(path) for path in files], title) if files else None
     out = console()

@@ -6,7 +6,8 @@ import click
 
 from calib.backends.auto import default_backends
 from calib.cli._store import store_options
-from calib.cli._common import check_output_path, console, open_results
+from calib.cli._common import console, open_results
+from calib.cli._outputs import Output, check_outputs
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
                                 pop_calibration, pop_configuration)
 from calib.configuration import Configuration
@@ -84,8 +85,9 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
             layers_csv, eval_fn, eval_data, eval_size, eval_mean, eval_std, max_drop, compile_mode, out, results_dir,
             csv_path, quiet, **options):
     """Load, convert, check and time MODEL at each precision; write results/ and print the table."""
-    for path, flag in ((out, "--out"), (csv_path, "--csv"), (layers_csv, "--layers-csv")):
-        check_output_path(path, flag)
+    check_outputs([Output("--out", out, results=True), Output("--csv", csv_path), Output("--layers-csv", layers_csv)],
+                  inputs=[("--model", model), ("--eval", eval_fn), ("--eval-data", eval_data),
+                          ("--calib-data", options.get("calib_data"))])
     configuration = pop_configuration(options)
     fallback = options.pop("fallback")
     if fallback and max_drop is None:

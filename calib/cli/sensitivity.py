@@ -6,7 +6,8 @@ import json
 
 import click
 
-from calib.cli._common import check_output_path, console
+from calib.cli._common import console
+from calib.cli._outputs import check_output_path
 from calib.cli._options import (backend_option, batch_size_option, build_spec, calibration_options, out_option,
                                 precision_option, pop_calibration, quiet_option, threads_option,
                                 trust_model_file_option)
@@ -51,7 +52,8 @@ def command(model, precision, backend, batch_size, threads, input_shape, seq_len
         raise UsageError("--top must be 0 or positive")
     get_precision(precision)
     check_precision(backend, precision)
-    check_output_path(out, "--out")
+    check_output_path(out, "--out", inputs=[("--model", model), ("--eval", eval_fn), ("--eval-data", eval_data),
+                                            ("--calib-data", options.get("calib_data"))])
     user_eval = {"eval_fn": eval_fn} if eval_fn else {}
     settings = FidelitySettings.from_cli(eval_data, None, None, None, max_drop, **user_eval)
     configuration = {"precisions": ("fp32", precision), "backends": (backend,), "batch_sizes": (str(batch_size),),

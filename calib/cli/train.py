@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from calib.cli._store import store_options
-from calib.cli._common import check_output_path, console, open_results, split_multi
+from calib.cli._common import console, open_results, split_multi
+from calib.cli._outputs import check_output_path
 from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, quiet_option,
                                 threads_option, trust_model_file_option)
 from calib.environment import capture
@@ -62,7 +63,7 @@ def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_
             results_dir, quiet):
     """Train MODEL for the same steps, on the same batches from the same initial weights, at each precision;
     print samples/s, peak memory and the loss curve's deviation from the baseline; write results/."""
-    check_output_path(out, "--out")
+    check_output_path(out, "--out", inputs=[("--model", model)], results=True)
     names, added = ordered_precisions(split_multi(precisions), baseline)
     max_drop = FidelitySettings(max_drop=max_drop).max_drop  # the budget's own rule (calib.settings)
     threads = resolve_threads(threads)

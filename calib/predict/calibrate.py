@@ -69,7 +69,8 @@ class CalibrationReport:
     per_precision: dict = field(default_factory=dict)  # precision -> {"sweep_s", "models_s", "ops", ...}
 
 
-def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationReport:
+def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None) -> CalibrationReport:
+    """`on_open(writer)`: called once the results file is open (the CLI says where an earlier table there went)."""
     import torch
 
     progress = progress or (lambda text: None)
@@ -80,6 +81,8 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None) -> CalibrationRepo
     imported = _imported_records(plan.from_results, environment, plan.device)
     loaded = [_load(name) for name in plan.models]
     writer = ResultWriter(out_path, environment, report)
+    if on_open is not None:
+        on_open(writer)
     section = {"table_version": TABLE_VERSION, "device": plan.device,
                "device_name": device_name(environment, plan.device), "backend": "torch",
                "threads": plan.threads, "clock": plan.clock, "sweep": plan.sweep, "tables": {}, "elapsed_s": None}

@@ -82,7 +82,8 @@ class ResultWriter:
         self._sink = store.sink() if store is not None else None
         self._lock = _FileLock(self.path)
         try:
-            self.kept_previous = _keep_existing_records(self.path)  # the CLI says where it went
+            # the CLI says where an earlier run's file went, and what it held ("3 records", "a calibration table")
+            self.kept_previous, self.kept_what = _keep_existing_records(self.path)
             self.payload = {
                 "schema_version": SCHEMA_VERSION,
                 "calib_version": __version__,
@@ -138,27 +139,54 @@ class ResultWriter:
         self.close()
 
 
-def _keep_existing_records(path: Path) -> Path | None:
-    """A results file that already holds records is an earlier run's data: it is moved aside to
-    `<name>.previous[-N].json` (returned), never overwritten. A file that is not a calib results
-    file is refused: it is not ours to move."""
+def _keep_existing_records(path: Path) -> tuple[Path | None, str | None]:
+    """A results file that already holds an earlier run's data (records, or a `calib calibrate` table, whose
+    ops are not records) is moved aside to `<name>.previous[-N].json`, never overwritten: (where it went,
+    what it held), or (None, None) when there was nothing to keep. A file that is not a calib results file
+    is refused: it is not ours to move."""
     if not path.exists() or path.stat().st_size == 0:
-        return None
-    try:
-        existing = json.loads(path.read_text())
-        count = len(existing["records"]) if isinstance(existing, dict) else None
-    except (OSError, ValueError, KeyError, TypeError):
-        count = None
-    if count is None:
+        return None, None
+    payload = existing_results(path)
+    if payload is None:
         raise ResultFileError(f"{path}: exists and is not an empty calib results file; choose another --out")
-    if count == 0:
-        return None  # a run that ended before its first record: nothing to lose
+    held = earlier_run(payload)
+    if held is None:
+        return None, None  # a run that ended before its first record: nothing to lose
     for index in range(1, 10_000):
         kept = path.with_name(f"{path.stem}.previous{'' if index == 1 else f'-{index}'}{path.suffix}")
         if not kept.exists():
             os.replace(path, kept)
-            return kept
+            return kept, held
     raise ResultFileError(f"{path}: exists, and so do 9999 earlier copies; choose another --out")
+
+
+def existing_results(path: str | Path) -> dict | None:
+    """The JSON object of the calib results file at `path` (an object with a list of "records"), or None when
+    what is there is not one: no file, not a regular file, over MAX_RESULT_BYTES, not JSON, another JSON.
+    Unlike load_result it never raises: the output policy (calib.cli._outputs) and the writer ask it whether
+    writing at `path` would lose a results file."""
+    from calib.input_files import read_input
+
+    try:
+        data = read_input(path, str(path), MAX_RESULT_BYTES, error=ResultFileError)
+        if not data.lstrip()[:1] == b"{":  # a report, a CSV, a log: not JSON, not parsed
+            return None
+        payload = json.loads(data)
+    except (ResultFileError, ValueError, RecursionError):
+        return None
+    if isinstance(payload, dict) and isinstance(payload.get("records"), list):
+        return payload
+    return None
+
+
+def earlier_run(payload: dict) -> str | None:
+    """What a results file's payload holds of the run that wrote it, in words ("3 records", "a calibration
+    table and 2 records"), or None when it holds nothing to lose (a run that ended before its first record)."""
+    count = len(payload.get("records") or ())
+    records = f"{count} record{'s' if count != 1 else ''}" if count else ""
+    if payload.get("calibration"):
+        return "a calibration table" + (f" and {records}" if records else "")
+    return records or None
 
 
 def _holder_pid(handle) -> str:
