@@ -110,7 +110,7 @@ class OtherCpuUse:
     so every measurement records what others took and says so when it was a lot.
     """
 
-    WARN_PERCENT_OF_ONE_CORE = 25.0
+    WARN_PERCENT_OF_ONE_CORE = 25.0  # above it a measurement is "busy": no verdict is drawn from it
 
     def __init__(self):
         import psutil
@@ -128,8 +128,13 @@ class OtherCpuUse:
         return max(0.0, system - own)
 
     @classmethod
+    def busy(cls, other_percent: float | None) -> bool:
+        """Too much taken by others for the timing to carry a conclusion (a speed-up, native*)."""
+        return other_percent is not None and other_percent >= cls.WARN_PERCENT_OF_ONE_CORE
+
+    @classmethod
     def warning(cls, other_percent: float | None) -> str | None:
-        if other_percent is None or other_percent < cls.WARN_PERCENT_OF_ONE_CORE:
+        if not cls.busy(other_percent):
             return None
         return (f"other processes used {other_percent:.0f}% of a core while this ran: with every core busy, "
                 "threads wait on each other and times can be many times too slow; rerun on an idle machine "

@@ -23,6 +23,24 @@ def ratio(value: float | None) -> str:
     return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
 
 
+def ratio_interval(point: float | None, low: float | None, high: float | None) -> str:
+    """A ratio with its interval, "5.10x [4.90-5.30]"; one whose interval holds 1 is no speed-up or
+    slowdown and says so: "1.02x [0.80-1.30] n.s." (not significant)."""
+    if point is None or low is None or high is None or not all(map(math.isfinite, (point, low, high))):
+        return ratio(point)
+    shown = f"{_small_ratio(point)}x" if 0 < point < 0.1 else ratio(point)
+    text = f"{shown} [{_small_ratio(low)}-{_small_ratio(high)}]"
+    return f"{text} n.s." if low <= 1.0 <= high else text
+
+
+def _small_ratio(value: float) -> str:
+    """fmt.ratio's digits without the x, keeping two significant ones below 0.1 (0.0038, not 0.00) and
+    none from 100 (an interval bound of 792243, not 792243.3: the cell stays narrow)."""
+    if 0 < value < 0.1:
+        return f"{value:.2g}"
+    return f"{value:.0f}" if value >= 100 else ratio(value)[:-1]
+
+
 def size(num_bytes: int | None) -> str:
     if num_bytes is None:
         return "-"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
 from calib.cli._common import console, say_kept_previous, split_multi
 from calib.cli._outputs import check_output_path
 from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, quiet_option,
                                 threads_option)
+from calib.environment import OtherCpuUse
 from calib.errors import UsageError
 
 
@@ -80,6 +82,9 @@ def command(precisions, device, threads, quick, sweep, shapes_file, models, no_m
                                               f"calib calibrate: {plan.device}, {plan.threads} threads, "
                                               f"{plan.sweep} sweep"))
     for precision, figures in report.per_precision.items():
+        busy = OtherCpuUse.warning(figures.get("other_cpu_percent"))
+        if busy:  # the table is saved: a neighbour's load is in its timings (calib predict reads them)
+            out_console.print(Text.assemble(("warning:", "yellow"), f" {precision}: {busy}"))
         if figures.get("emulated"):
             out_console.print(f"note: {precision} is emulated on this CPU (no native instructions): the table "
                               "describes emulated timings, valid for predicting this machine only", style="dim")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
 from calib.cli._store import store_options
 from calib.cli._common import console, open_results
@@ -18,6 +19,8 @@ from calib.predict.onnx_walk import load_onnx_graph
 from calib.predict.predictor import check_failures, check_record, predict_record
 from calib.predict.table import TableMismatch, device_name, load_view, predictor_of
 from calib.render.predict_table import build_breakdown_table, build_prediction_table, build_top_nodes_table
+from calib.render.printout import warning_lines
+from calib.render.run_table import warning_pairs
 
 
 @click.command(name="predict")
@@ -107,3 +110,5 @@ def _print(records, view, top: int, check: bool) -> None:
                           f"{prediction['walk_s']:.1f} s); node sum {prediction['node_sum_ms']:.3f} ms x whole-model "
                           f"factor {prediction['factor']:.3f}; interval from the table's models left out one at a "
                           f"time ({len(prediction['validation'])} held out)", style="dim")
+    for line in warning_lines(warning_pairs(records)):  # --check's timing: a busy machine, an unstable run
+        out_console.print(Text.assemble(("warning:", "yellow"), " ", line))

@@ -15,9 +15,9 @@ from calib.environment import capture
 from calib.errors import FailuresFound, UsageError
 from calib.hardware import device_report
 from calib.models.loader import load_any
-from calib.render.layers_table import print_layer_tables
-from calib.render.run_table import build_run_table, note_lines, tuning_lines, warning_lines
-from calib.render.sensitivity_table import print_fallback
+from calib.render.printout import FORMATS, Line, emit
+from calib.render.run_table import run_printout
+from calib.render.sensitivity_table import fallback_blocks
 from calib.results.export import write_csv, write_layers_csv
 from calib.results.judge import failures, nothing_measured
 from calib.sensitivity.fallback import judged_records, run_fallback, unsearched
@@ -80,10 +80,15 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write a flat CSV table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="How the final tables print: table (a pipe gets every column at full width), or json, csv, "
+                   "markdown for machines (as `calib show --format`).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Each configuration's own warnings (not grouped by kind), the candidates tuned, auto's choices.")
 def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max_time, target_ci, timeout, no_tune,
             candidate, layers,
             layers_csv, eval_fn, eval_data, eval_size, eval_mean, eval_std, max_drop, compile_mode, out, results_dir,
-            csv_path, quiet, **options):
+            csv_path, quiet, output_format, verbose, **options):
     """Load, convert, check and time MODEL at each precision; write results/ and print the table."""
     check_outputs([Output("--out", out, results=True), Output("--csv", csv_path), Output("--layers-csv", layers_csv)],
                   inputs=[("--model", model), ("--eval", eval_fn), ("--eval-data", eval_data),
@@ -126,14 +131,16 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
             click.echo(f"fallback: {Configuration.of(mixed).short_label}: {_fallback_outcome(mixed)}", err=True)
         records = list(writer.records)  # the sweep's and the mixed configurations
     writer.finish()
-    _print_results(spec, sweep.model_name, records, out_console)
-    if fallback:
-        print_fallback(records, out_console)
     if csv_path:
         write_csv(records, csv_path)
     if layers_csv:
         write_layers_csv(records, layers_csv)
-    out_console.print(f"results: {writer.path}")
+    printout = run_printout(records, title=f"calib run: {sweep.model_name} on {spec.device}, {spec.threads} threads",
+                            layers=spec.layers is not None, source=str(writer.path))
+    if fallback:
+        printout.blocks.extend(fallback_blocks(records))
+    printout.blocks.append(Line(f"results: {writer.path}", "info"))
+    emit([printout], output_format, out_console, verbose)
     if fallback:  # an int8 configuration whose mixed configuration keeps the budget does not fail the run
         records = judged_records(records)
     problems = failures(records) or nothing_measured(records)
@@ -169,24 +176,6 @@ def _sweep(spec, in_process: bool):
     if in_process:
         return InProcessSweep(spec, load_any(spec.model, spec.input_shape, spec.seq_len, spec.trust_model_file))
     return IsolatedSweep(spec)
-
-
-def _print_results(spec, model_name: str, records, out_console) -> None:
-    out_console.print(build_run_table(records, title=f"calib run: {model_name} on {spec.device}, "
-                                                     f"{spec.threads} threads"))
-    if spec.layers is not None:  # per-layer tables (calib.layers)
-        print_layer_tables(records, out_console)
-    for line in warning_lines(records):
-        out_console.print(f"[yellow]warning:[/] {line}")
-    for line in tuning_lines(records):
-        out_console.print(line, style="dim")
-    for line in note_lines(records):
-        out_console.print(line, style="dim")
-    for record in records:  # what --backend auto picked, and why
-        if record.get("backend_choice"):
-            choice = record["backend_choice"]
-            out_console.print(f"auto: {record['identity']['precision']} -> {choice['picked']}: {choice['why']}",
-                              style="dim")
 
 
 def _run_with_progress(spec, sweep, writer, report, quiet, out_console):

@@ -39,7 +39,11 @@ def command(model, precision, backend, batch_size, threads, input_shape, seq_len
     with each layer's share of the per-layer latency: what keeping it float costs."""
     import torch
 
+    from rich.text import Text
+
     from calib import fidelity
+    from calib.environment import OtherCpuUse
+    from calib.lifecycle import other_cpu_use
     from calib.errors import UsageError
     from calib.models.loader import load_any
     from calib.precisions import get_precision
@@ -70,15 +74,20 @@ def command(model, precision, backend, batch_size, threads, input_shape, seq_len
         if not quiet:
             err.print(f"layer {index + 1}/{total}: {layer.name}", style="dim", highlight=False)
 
+    watch = other_cpu_use()  # the per-layer latency shares are timings: a neighbour's load makes them no evidence
     ranking = rank(loaded, backend, spec.run_config(precision, spec.batch_sizes[0]), settings, references,
                    latency=not no_latency, on_layer=on_layer)
+    other_cpu_percent = watch.stop() if watch else None
     if not ranking.layers:
         raise UsageError(f"{loaded.name}: no layer to switch on {backend} at {precision}")
     screen = console()
     screen.print(build_ranking_table(ranking, top or None))
     for line in ranking_lines(ranking):
         screen.print(line, style="dim")
+    busy = OtherCpuUse.warning(other_cpu_percent)
+    if busy:
+        screen.print(Text.assemble(("warning:", "yellow"), f" {busy}"))
     if out:
         with open(out, "w") as handle:
-            json.dump(ranking.to_dict(), handle, indent=1, default=str)
+            json.dump({**ranking.to_dict(), "other_cpu_percent": other_cpu_percent}, handle, indent=1, default=str)
         screen.print(f"written: {out}")

@@ -5,41 +5,42 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import console
+from calib.render.printout import FORMATS
 
 
 @click.command(name="show")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--fidelity", "show_fidelity", is_flag=True, help="Also print the full fidelity table.")
 @click.option("--env", "show_env", is_flag=True, help="Also print each file's environment.")
-def command(files, show_fidelity, show_env):
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table: for people (a pipe gets every column at full width); json, csv (the main table of "
+                   "each file) or markdown: for machines and pull requests. Cells read as the table shows them; "
+                   "the results file itself holds the raw samples.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Each configuration's own warnings (not grouped by kind), the candidates tuned, auto's choices.")
+def command(files, show_fidelity, show_env, output_format, verbose):
     """Re-render the run table of one or more results FILES."""
-    from calib.render.run_table import build_run_table, note_lines, tuning_lines, warning_lines
+    from calib.render.printout import emit
+    from calib.render.run_table import run_printout
+    from calib.render.train_table import is_train_result, train_printout
     from calib.results.record import read_result
 
-    out = console()
+    printouts = []
     for path in files:
         result = read_result(path)
         env = result.environment
         title = (f"{path}: calib {result.calib_version} on {env.get('host')} "
                  f"({env.get('cpu_model')}), {env.get('threads')} threads, {result.created}")
-        from calib.render.train_table import is_train_result, print_train_results
-
         records = list(result.records)
         if is_train_result(records):  # a `calib train` file: its own table (calib.render.train_table)
-            print_train_results(records, out, title=title)
+            printouts.append(train_printout(records, title=title, source=str(path)))
             continue
-        out.print(build_run_table(records, title=title))
-        for line in warning_lines(records):
-            out.print(f"[yellow]warning:[/] {line}")
-        for line in tuning_lines(records):
-            out.print(line, style="dim")
-        for line in note_lines(records):
-            out.print(line, style="dim")
+        printout = run_printout(records, title=title, source=str(path))
         if show_fidelity:
             from calib.render.fidelity_table import build_fidelity_table
 
-            out.print(build_fidelity_table(records))
+            printout.table(build_fidelity_table(records))
         if show_env:
-            for key, value in env.items():
-                if key != "cpu_flags":
-                    out.print(f"  {key}: {value}")
+            printout.lines([f"  {key}: {value}" for key, value in env.items() if key != "cpu_flags"], "info")
+        printouts.append(printout)
+    emit(printouts, output_format, console(), verbose)

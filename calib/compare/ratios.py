@@ -27,6 +27,11 @@ class RatioEstimate:
     high: float
     confidence: float
 
+    @property
+    def crosses_one(self) -> bool:
+        """The interval holds 1: no speed-up or slowdown can be called from it (n.s.)."""
+        return self.low <= 1.0 <= self.high
+
     def to_dict(self) -> dict:
         return {"ratio": self.ratio, "low": self.low, "high": self.high, "confidence": self.confidence}
 
@@ -64,20 +69,39 @@ def median_ratio(baseline_ms, current_ms, baseline_median: float, current_median
     return RatioEstimate(ratio=float(point), low=float(low), high=float(high), confidence=confidence)
 
 
-def speedups(records) -> dict[int, float]:
-    """Speed-up over fp32 on the same model, backend, batch and device (record index -> ratio of medians).
-    Under --backend auto the backend is "auto": fp32 on the backend auto picked for it is the reference.
-    `records`: calib.results.record.Record (or stored dicts)."""
-    from calib.results.record import Record, as_records
+def fp32_peers(records) -> list[tuple]:
+    """(record, its fp32 peer or None) for each record, in order: fp32 on the same model, backend, batch
+    and device. Under --backend auto the backend is "auto": fp32 on the backend auto picked for it is
+    the reference. `records`: calib.results.record.Record (or stored dicts)."""
+    from calib.results.record import as_records
 
-    def key(record: Record) -> tuple:
+    def key(record) -> tuple:
         peer = record.identity.peer_key
         return (peer[0], record.requested_backend or peer[1], *peer[2:])
 
-    keyed = [(key(record), record.precision, record.summary) for record in as_records(records)]
-    fp32 = {peer: summary.median_ms for peer, precision, summary in keyed if precision == "fp32" and summary}
-    return {index: fp32[peer] / summary.median_ms for index, (peer, _, summary) in enumerate(keyed)
-            if summary and fp32.get(peer)}
+    records = as_records(records)
+    fp32 = {key(record): record for record in records if record.precision == "fp32" and record.summary}
+    return [(record, fp32.get(key(record)) if record.summary else None) for record in records]
+
+
+def speedups(records) -> dict[int, float]:
+    """Speed-up over fp32 on the same model, backend, batch and device (record index -> ratio of medians)."""
+    return {index: peer.summary.median_ms / record.summary.median_ms
+            for index, (record, peer) in enumerate(fp32_peers(records))
+            if peer is not None and peer.summary.median_ms and record.summary.median_ms}
+
+
+def speedup_estimates(records) -> dict[int, RatioEstimate]:
+    """speedups() with each ratio's bootstrap interval from the two records' raw samples (fp32's median
+    time / this one's: > 1 is faster). The fp32 records themselves are left out: 1x by definition."""
+    estimates = {}
+    for index, (record, peer) in enumerate(fp32_peers(records)):
+        if peer is None or peer is record or not peer.summary.median_ms or not record.summary.median_ms:
+            continue
+        # median_ratio gives current/baseline: with this record as the baseline that is fp32 / this
+        estimates[index] = median_ratio(record.samples_ms, peer.samples_ms, record.summary.median_ms,
+                                        peer.summary.median_ms)
+    return estimates
 
 
 def ratio_to_reference(row, column_index: int) -> tuple[int, RatioEstimate] | None:

@@ -36,6 +36,29 @@ def finish_table(rows: list[dict], end_to_end_ms: float | None, method: str, *,
             "repeats": repeats, **extra, "layers": completed, "by_kind": by_kind(completed, sum_ms)}
 
 
+# A layer table whose rows sum to more than this fraction away from end-to-end does not account for the
+# inference: a busy machine, timer cost or a missed op. Its per-layer figures are rough, and say so.
+COVERAGE_TOLERANCE = 0.25
+
+
+def coverage_of(table: dict | None) -> float | None:
+    """Sum of the rows / end-to-end: against the plain runs interleaved with the passes where there were
+    some (the fair denominator on a drifting machine), else against the sweep's median."""
+    table = table or {}
+    for key in ("coverage_interleaved", "coverage"):
+        if isinstance(table.get(key), (int, float)):
+            return float(table[key])
+    return None
+
+
+def layer_sum_off(table: dict | None) -> str | None:
+    """"layers sum 326% of end-to-end" where the rows are outside +-COVERAGE_TOLERANCE of it, else None."""
+    coverage = coverage_of(table)
+    if coverage is None or abs(coverage - 1.0) <= COVERAGE_TOLERANCE:
+        return None
+    return f"layers sum {100 * coverage:.0f}% of end-to-end"
+
+
 def by_kind(rows: list[dict], sum_ms: float | None = None) -> list[dict]:
     """One row per op kind, slowest first."""
     total = sum_ms if sum_ms is not None else sum(row.get("median_ms") or 0.0 for row in rows)

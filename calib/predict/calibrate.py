@@ -92,14 +92,16 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None) -> C
         for precision in plan.precisions:
             precision_started = time.perf_counter()
             specs = list(plan.ops if plan.ops is not None else designed(plan.sweep)) + list(plan.extra_ops)
+            watch = other_cpu_use()  # the op sweep's neighbours, as each model record keeps its own
             sweep = run_sweep(specs, precision, plan.device, plan.threads, plan.budget_s, plan.op_budget_s,
                               on_op=lambda spec: progress(f"{precision} op {spec.label}"), clock=plan.clock)
+            sweep_other_cpu = watch.stop() if watch else None
             verdict = verdict_for(report, plan.device, precision)
             section["tables"][precision] = {
                 "precision": precision, "verdict": verdict,
                 "emulated": bool(verdict and verdict.get("status") == "emulated"),
                 "ops": sweep.rows, "op_count": sweep.measured, "skipped": sweep.skipped, "sweep_s": sweep.elapsed_s,
-                "models_s": None, "elapsed_s": None}
+                "models_s": None, "elapsed_s": None, "other_cpu_percent": sweep_other_cpu}
             writer.flush()
             models_started = time.perf_counter()
             for model in loaded:
@@ -117,7 +119,10 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None) -> C
                 "models_s": table["models_s"], "elapsed_s": table["elapsed_s"],
                 "models": sum(1 for r in writer.records if r["identity"]["precision"] == precision
                               and r["status"] == "ok"),
-                "emulated": table["emulated"]}
+                "emulated": table["emulated"],
+                # the most other processes took during the sweep or any model: above 25% no timing here is evidence
+                "other_cpu_percent": _most([sweep_other_cpu] + [r.get("other_cpu_percent") for r in writer.records
+                                                                 if r["identity"]["precision"] == precision])}
         section["elapsed_s"] = time.perf_counter() - started
         _refuse_empty(result.per_precision, section)
         writer.finish()
@@ -128,6 +133,11 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None) -> C
         raise
     result.elapsed_s = section["elapsed_s"]
     return result
+
+
+def _most(percents) -> float | None:
+    known = [percent for percent in percents if percent is not None]
+    return max(known) if known else None
 
 
 def _refuse_empty(per_precision: dict, section: dict) -> None:

@@ -6,9 +6,10 @@ writes them) and whose "calibration" section holds the isolated op sweep of each
                   "backend": "torch", "threads": N, "elapsed_s": ...,
                   "tables": {precision: {"precision", "emulated": bool, "verdict": {...}, "sweep": "full",
                                          "ops": [per-layer rows with "median_ms", "source", "op_spec"],
-                                         "op_count", "skipped": [...], "sweep_s", "models_s"}}}
+                                         "op_count", "skipped": [...], "sweep_s", "models_s",
+                                         "other_cpu_percent": what other processes took during the op sweep}}}
 
-Table version history: 1: first version.
+Table version history: 1: first version ("other_cpu_percent" added since: optional, older tables lack it).
 A table describes one device (its id and name) and the precisions it holds; `load_view` refuses
 (exit 2, one line) a request for any other.
 """

@@ -7,13 +7,12 @@ bootstrap interval. Bookkeeping (align, ratios) lives apart from this drawing.
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from calib.compare.align import Cell, Column, Row
 from calib.compare.ratios import RatioEstimate, ratio_to_reference
 from calib import format as fmt
-from calib.render.fit import Fitted
+from calib.render.fit import Fitted, light_table
 
 _VERDICT_STYLE = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}
 
@@ -50,7 +49,7 @@ def _cell_text(row: Row, column: Column) -> Text:
 
 def build_compare_table(columns: list[Column], rows: list[Row], title: str | None = None) -> Fitted:
     """Every column is a run: none is dropped; the labels and cells wrap between their words."""
-    table = Table(title=title, header_style="bold", title_justify="left", show_lines=True)
+    table = light_table(title, show_lines=True)  # a blank line between rows of three-line cells
     table.add_column("configuration", min_width=16, overflow="fold")
     for column in columns:
         table.add_column(column.label, justify="right", overflow="fold")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.markup import escape
-from rich.table import Table
 
 from calib.render.fit import Fitted, light_table
 
@@ -92,12 +91,12 @@ def device_title(device: dict) -> str:
 def build_device_table(device: dict) -> Fitted:
     """One row per precision: its verdict, what the probe measured, and the evidence (which wraps)."""
     probed = any("measured" in v for v in device["precisions"].values())
-    table = Table(title=device_title(device), title_justify="left", expand=True)
+    table = light_table(device_title(device))
     table.add_column("precision", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     if probed:
         table.add_column("measured", no_wrap=True)
-    table.add_column("evidence", ratio=1, min_width=20, overflow="fold")
+    table.add_column("evidence", min_width=20, overflow="fold")
     for precision, verdict in device["precisions"].items():
         status = verdict["status"]
         # the flags decide the status; the words say what the probe measured ("native, no gain measured")

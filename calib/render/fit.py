@@ -8,11 +8,17 @@ number included ("1.…"). A `Fitted` table is laid out at render time, at the w
    widest number, so a number inside a note or a label is wrapped around, never through (other
    words, the header's too, fold only past ten characters);
 3. while even that does not fit, the droppable columns go, in the order given, and a dim line
-   under the table names them and where they can still be read; when none is left to drop, the
-   wrapping columns give up their `min_width`;
-4. the wrapping columns share the width left, the ones that want least filled first;
-5. a title or caption wider than the table is printed on its own line, where it wraps only at
+   under the table names them and where they can still be read;
+4. when none is left to drop, the table wraps whole columns: the columns that do not fit go to
+   a second table under the first (a third, ...), each starting with the first column, the row's
+   name; only where one column beside that first one does not fit do the wrapping columns give
+   up their `min_width` (never a number's width);
+5. the wrapping columns share the width left, the ones that want least filled first;
+6. a title or caption wider than the table is printed on its own line, where it wraps only at
    the terminal's edge (inside the table rich would fold "by op kind" into "by op\\nkind").
+
+A console as wide as a pipe's (calib.cli._common.console: no width to respect) gets every table
+at its natural width: nothing dropped, wrapped or cut.
 """
 
 from __future__ import annotations
@@ -62,28 +68,59 @@ class Fitted:
             if header in _headers(table):
                 table = _without(table, header)
                 dropped.append(header)
-        if _minimum_width(table) > width:  # nothing left to drop: text columns below their preferred width
-            table = _at_least(table, least)
-        table = _shared_out(table, natural, width)
-        table_width = width if table.expand else Measurement.get(console, options, table).maximum
-        title, caption = table.title, table.caption
-        long_title = title is not None and _text(console, title, "table.title").cell_len > table_width
-        long_caption = caption is not None and _text(console, caption, "table.caption").cell_len > table_width
-        if long_title or long_caption:
-            table = copy.copy(table)
-        if long_title:
-            table.title = None
-            yield _text(console, title, table.title_style or "table.title")
-        if long_caption:
-            table.caption = None
-        yield table
-        if long_caption:
-            yield _text(console, caption, table.caption_style or "table.caption")
+        parts = _stacked(table, width) if _minimum_width(table) > width else [table]
+        # a part that does not fit even alone: its text columns below their preferred width
+        parts = [_at_least(part, least) if _minimum_width(part) > width else part for part in parts]
+        for number, part in enumerate(parts):
+            part = copy.copy(part)
+            if number:
+                part.title = None
+            if number < len(parts) - 1:
+                part.caption = None
+            yield from _with_long_titles(_shared_out(part, natural, width), console, options, width)
         if dropped:
             yield Text(f"left out at {width} columns: {', '.join(dropped)} ({self.where})", style="dim")
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement.get(console, options, self.table)
+
+
+def _with_long_titles(table: Table, console: Console, options: ConsoleOptions, width: int) -> RenderResult:
+    """The table, its title or caption on a line of its own where wider than the table (step 6)."""
+    table_width = width if table.expand else Measurement.get(console, options, table).maximum
+    title, caption = table.title, table.caption
+    long_title = title is not None and _text(console, title, "table.title").cell_len > table_width
+    long_caption = caption is not None and _text(console, caption, "table.caption").cell_len > table_width
+    if long_title or long_caption:
+        table = copy.copy(table)
+    if long_title:
+        table.title = None
+        yield _text(console, title, table.title_style or "table.title")
+    if long_caption:
+        table.caption = None
+    yield table
+    if long_caption:
+        yield _text(console, caption, table.caption_style or "table.caption")
+
+
+def _stacked(table: Table, width: int) -> list[Table]:
+    """Step 4: the columns in order, as many to a table as fit `width` at their minimum; every table
+    after the first starts again with the first column, which names the row."""
+    first, *rest = table.columns
+    groups, current = [], [first]
+    for column in rest:
+        if len(current) > 1 and _minimum_width(_only(table, [*current, column])) > width:
+            groups.append(current)
+            current = [first]
+        current.append(column)
+    groups.append(current)
+    return [_only(table, group) for group in groups]
+
+
+def _only(table: Table, columns) -> Table:
+    fitted = copy.copy(table)
+    fitted.columns = [dataclasses.replace(column, _index=index) for index, column in enumerate(columns)]
+    return fitted
 
 
 def _text(console: Console, text, style) -> Text:
@@ -136,11 +173,8 @@ def _at_least(table: Table, least: dict) -> Table:
 
 
 def _without(table: Table, header: str) -> Table:
-    kept = [column for column in table.columns if str(column.header) != header]
-    fitted = copy.copy(table)
-    # rich reads a column's _index for its edge padding: number them afresh.
-    fitted.columns = [dataclasses.replace(column, _index=index) for index, column in enumerate(kept)]
-    return fitted
+    # rich reads a column's _index for its edge padding: _only numbers them afresh.
+    return _only(table, [column for column in table.columns if str(column.header) != header])
 
 
 def _padding(table: Table, index: int) -> int:

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from calib import format as fmt
+from calib.render.fit import light_table
 
 LEGEND = ("Runs counted from the oldest. A change point is the first run at a new level: ratio = median of the "
           "runs after / before it (> 1 is slower), p from a t-test on log medians (kept when p <= {max_pvalue}).")
@@ -58,7 +59,7 @@ def _changes(series) -> Text:
 
 
 def build_history_table(series_list, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = light_table(title)
     for header in ("configuration", "device class", "runs", "first -> last median", "latest median [95% CI]",
                    "change points"):
         table.add_column(header, justify="right" if header == "runs" else "left")

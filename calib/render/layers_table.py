@@ -6,11 +6,10 @@ here runs a model. The builders take calib.results.record.Record (or the dicts c
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from calib import format as fmt
-from calib.render.fit import Fitted
+from calib.render.fit import Fitted, light_table
 from calib.results.record import Record, as_record, as_records
 
 DEFAULT_TOP = 15
@@ -45,6 +44,16 @@ def coverage_line(table: dict) -> str:
     return "; ".join(parts)
 
 
+def rough_note(*named_tables) -> str:
+    """"; ROUGH: layers sum 326% of end-to-end" for a table title, where a layer table's rows do not add
+    up to end-to-end within +-25% (calib.layers.table.layer_sum_off): said in the header, where the
+    per-layer numbers are read, not under them. `named_tables`: (name or "", layer table) pairs."""
+    from calib.layers.table import layer_sum_off
+
+    off = [f"{name} {layer_sum_off(table)}".strip() for name, table in named_tables if layer_sum_off(table)]
+    return f"; ROUGH: {', '.join(off)}" if off else ""
+
+
 def build_layer_table(record: Record | dict, top: int | None = DEFAULT_TOP) -> Fitted:
     from calib.layers.table import top_layers
 
@@ -52,8 +61,8 @@ def build_layer_table(record: Record | dict, top: int | None = DEFAULT_TOP) -> F
     table = record.layers
     rows = top_layers(table, top)
     shown = f"top {len(rows)} of {len(record.layer_rows)}" if top is not None else "all"
-    result = Table(title=f"{record.label}: slowest layers ({shown})", title_justify="left",
-                   header_style="bold", caption=coverage_line(table), caption_justify="left")
+    result = light_table(f"{record.label}: slowest layers ({shown}){rough_note(('', table))}",
+                         caption=coverage_line(table), caption_justify="left")
     # "ms" is the layer's time in the median passes (see calib.layers.passes.build_table).
     for name in ("layer", "kind", "output", "compute", "ms", "p90", "share", "GFLOP/s", "flag"):
         result.add_column(name, justify="right" if name in ("ms", "p90", "share", "GFLOP/s") else "left",
@@ -70,7 +79,7 @@ def build_layer_table(record: Record | dict, top: int | None = DEFAULT_TOP) -> F
 def build_kind_table(record: Record | dict) -> Fitted:
     record = as_record(record)
     table = record.layers
-    result = Table(title=f"{record.label}: by op kind", title_justify="left", header_style="bold")
+    result = light_table(f"{record.label}: by op kind{rough_note(('', table))}")
     for name in ("kind", "layers", "ms", "share", "GFLOP/s"):
         result.add_column(name, justify="left" if name == "kind" else "right", no_wrap=True)
     for group in table.get("by_kind") or []:
@@ -87,8 +96,8 @@ def build_compare_table(baseline: Record | dict, record: Record | dict, top: int
     base_precision, precision = baseline.precision, record.precision
     pairs = compare_tables(baseline.layers, record.layers)
     rows = pairs if top is None else pairs[:top]
-    result = Table(title=f"{record.label} vs {base_precision}: layers by time added",
-                   title_justify="left", header_style="bold")
+    rough = rough_note((base_precision, baseline.layers), (precision, record.layers))
+    result = light_table(f"{record.label} vs {base_precision}: layers by time added{rough}")
     for name in ("layer", "kind", f"{base_precision} ms", f"{precision} ms", "speed-up", "added ms", "compute",
                  "flag"):
         result.add_column(name, justify="right" if name.endswith(("ms", "up")) else "left",
@@ -105,18 +114,22 @@ def build_compare_table(baseline: Record | dict, record: Record | dict, top: int
     return Fitted(result, ("compute",), where=SEE_DROPPED)
 
 
-def print_layer_tables(records: list[Record | dict], console, top: int | None = DEFAULT_TOP) -> None:
-    """What `calib run --layers` prints after the run table: per configuration, layers then kinds."""
+def layer_blocks(records: list[Record | dict], top: int | None = DEFAULT_TOP) -> list:
+    """What `calib run --layers` prints after the run table: per configuration, layers then kinds (or
+    why there is no table), as calib.render.printout blocks."""
+    from calib.render.printout import Line
+
+    blocks = []
     for record in as_records(records):
         table = record.layers
         if not record.ok or not table:
             continue
         if not record.has_layers:
             why = table.get("reason") or table.get("method")
-            console.print(f"{record.label}: no per-layer table ({why})", style="dim")
+            blocks.append(Line(f"{record.label}: no per-layer table ({why})"))
             continue
-        console.print(build_layer_table(record, top))
-        console.print(build_kind_table(record))
+        blocks += [build_layer_table(record, top), build_kind_table(record)]
+    return blocks
 
 
 def _percent(value) -> str:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
-from calib.render.fit import Fitted
+from calib.render.fit import Fitted, light_table
 
 
 def build_models_table(entries, parameter_counts: dict[str, int] | None) -> Fitted:
     """Catalog entries with their parameter counts (None: not counted); "item shape" is the default
     shape of one input item, without the batch."""
-    table = Table(header_style="bold")
+    table = light_table()
     for header in ("name", "family", "input", "item shape", "parameters", "description"):
         table.add_column(header, justify="right" if header == "parameters" else "left",
                          no_wrap=header != "description", min_width=20 if header == "description" else None,

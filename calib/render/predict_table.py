@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from calib.configuration import Configuration
+from calib.environment import OtherCpuUse
 from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 
@@ -22,9 +23,10 @@ def build_prediction_table(records: list[dict], title: str) -> Fitted:
         measured = (record.get("summary") or {}).get("median_ms")
         predicted = prediction.get("predicted_ms")
         error = f"{100 * (predicted / measured - 1):+.1f}%" if measured and predicted else "-"
+        busy = " busy" if OtherCpuUse.busy(record.get("other_cpu_percent")) else ""  # --check timed on a busy machine
         table.add_row(identity["model"], identity["precision"], str(identity["batch_size"]), fmt.ms(predicted),
-                      f"{fmt.ms(prediction.get('low_ms'))}-{fmt.ms(prediction.get('high_ms'))}", fmt.ms(measured),
-                      error, str(prediction.get("nodes", "-")), str(len(prediction.get("uncosted") or [])))
+                      f"{fmt.ms(prediction.get('low_ms'))}-{fmt.ms(prediction.get('high_ms'))}",
+                      fmt.ms(measured) + (busy if measured else ""), error + (busy if measured else ""), str(prediction.get("nodes", "-")), str(len(prediction.get("uncosted") or [])))
     return Fitted(table, droppable=("uncosted", "nodes"))
 
 
@@ -62,7 +64,11 @@ def build_calibration_table(per_precision: dict, title: str) -> Table:
     for name in ("precision", "ops timed", "left out", "sweep s", "model records", "models s", "total s", "note"):
         table.add_column(name, justify="left" if name in ("precision", "note") else "right", no_wrap=name != "note")
     for precision, figures in per_precision.items():
-        note = "emulated on this CPU: the table describes emulated timings" if figures.get("emulated") else ""
+        notes = ["emulated on this CPU: the table describes emulated timings"] * bool(figures.get("emulated"))
+        if OtherCpuUse.busy(figures.get("other_cpu_percent")):  # said in the row its timings are in
+            notes.append(f"BUSY: other processes used {figures['other_cpu_percent']:.0f}% of a core: timings too "
+                         "slow, recalibrate on an idle machine")
+        note = "; ".join(notes)
         table.add_row(precision, str(figures["ops"]), str(figures["skipped"]), f"{figures['sweep_s']:.1f}",
                       str(figures["models"]), f"{figures['models_s']:.1f}", f"{figures['elapsed_s']:.1f}", note)
     return table

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-from rich.table import Table
 
 from calib import format as fmt
 from calib.render.fit import Fitted, light_table
@@ -39,7 +38,7 @@ def build_layer_error_table(model_name: str, rows: list[dict], granularity: str,
 
 def build_size_table(sizes: list[dict]) -> Fitted:
     """Serialized bytes per precision beside the params x bits estimate."""
-    table = Table(title="model size per precision", title_justify="left", header_style="bold")
+    table = light_table("model size per precision")
     for column in ("precision", "serialized", "vs fp32", "params x bits", "note"):
         table.add_column(column, justify="left" if column in ("precision", "note") else "right",
                          no_wrap=column != "note", min_width=16 if column == "note" else None, overflow="fold")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from calib.compare.ratios import speedups
+from calib.compare.ratios import RatioEstimate, fp32_peers, speedup_estimates, speedups
 from calib.dtypes import short_name
 from calib import format as fmt
 from calib.render.fit import Fitted, light_table
+from calib.render.printout import Printout
 from calib.results.record import Record, as_records
 
 
@@ -18,19 +19,42 @@ NATIVE_BUT_SLOWER_NOTE = ("native*: the hardware has the instructions (`calib de
                           "slower than fp32 here; `calib layers FILE --compare-precision fp32` shows which layers "
                           "lost the time (runs with --layers have them), `calib device --probe` whether the kernels "
                           "gain at all")
+NOT_SIGNIFICANT_NOTE = ("n.s.: the speed-up's 95% bootstrap interval (from both configurations' raw samples) holds "
+                        "1x: neither faster nor slower than fp32 can be told from this run")
+BUSY_NOTE = ("busy: other processes took at least 25% of a core while this was timed (the warnings say how much): "
+             "its times and ratios carry no conclusion, and native* is not claimed from them; rerun on an idle "
+             "machine or with fewer --threads")
 
 
-def _verdict_text(record: Record, speedup: float | None) -> Text:
+def _verdict_text(record: Record, slower: bool) -> Text:
     status = record.verdict_status
     style = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}.get(status, "dim")
-    if status == "native" and _native_but_slower(record, speedup):
+    if status == "native" and slower:
         return Text("native*", style="yellow")
     return Text(status or "?", style=style)
 
 
-def _native_but_slower(record: Record, speedup: float | None) -> bool:
-    return (speedup is not None and speedup < SLOWER_THAN_FP32 and record.precision != "fp32"
-            and record.verdict_status == "native")
+def _native_but_slower(record: Record, estimate: RatioEstimate | None, busy: bool) -> bool:
+    """Slower than fp32 beyond doubt: the whole interval below 1, the point below SLOWER_THAN_FP32, and
+    neither side timed while other processes took the CPU."""
+    return (estimate is not None and not busy and estimate.ratio < SLOWER_THAN_FP32 and estimate.high < 1.0
+            and record.precision != "fp32" and record.verdict_status == "native")
+
+
+def _busy_pairs(records: list[Record]) -> dict[int, bool]:
+    """Record index -> whether it, or the fp32 peer its speed-up is against, was timed on a busy machine."""
+    return {index: record.busy or bool(peer is not None and peer.busy)
+            for index, (record, peer) in enumerate(fp32_peers(records))}
+
+
+def _speedup_text(estimate: RatioEstimate | None, plain: float | None, busy: bool) -> Text:
+    """The vs fp32 cell: the ratio with its interval, n.s. where that holds 1, busy where a side was."""
+    text = fmt.ratio_interval(estimate.ratio, estimate.low, estimate.high) if estimate else fmt.ratio(plain)
+    style = "dim" if estimate is not None and estimate.crosses_one else ""
+    cell = Text(text, style=style)
+    if busy:
+        cell.append(" busy", style="bold yellow")
+    return cell
 
 
 def dtype_text(record: Record | dict) -> str:
@@ -56,7 +80,8 @@ def _fidelity_text(record: Record) -> Text:
 # Dropped first when the terminal is too narrow for every column (calib.render.fit).
 DROPPABLE = ("p99", "peak mem", "items/s", "dtype", "p90")
 SEE_DROPPED = "`calib show FILE` on a wider terminal, the JSON or --csv has them"
-TEXT_COLUMNS = {"model": 20, "fidelity": 10}  # they wrap (down to these widths); other cells stay whole
+# They wrap (down to these widths; a ratio's interval goes under it); other cells stay whole.
+TEXT_COLUMNS = {"model": 20, "fidelity": 10, "vs fp32": 6}
 
 
 def build_run_table(records: list[Record | dict], title: str | None = None) -> Fitted:
@@ -80,13 +105,14 @@ def build_run_table(records: list[Record | dict], title: str | None = None) -> F
         left = name in ("model", "backend", "precision", "dtype", "hw", "fidelity")
         table.add_column(name, justify="left" if left else "right", no_wrap=name not in TEXT_COLUMNS,
                          min_width=TEXT_COLUMNS.get(name), overflow="fold")
-    ratios = speedups(records)
+    ratios, estimates, busy = speedups(records), speedup_estimates(records), _busy_pairs(records)
     notes = note_numbers(records)
     for index, record in enumerate(records):
         ident = record.identity
         summary = record.summary
+        slower = _native_but_slower(record, estimates.get(index), busy[index])
         cells = {"model": ident.model, "backend": ident.backend, "precision": ident.precision_label,
-                 "batch": str(ident.batch_size), "hw": _verdict_text(record, ratios.get(index))}
+                 "batch": str(ident.batch_size), "hw": _verdict_text(record, slower)}
         row_style = None
         if summary is None:
             row_style = "red" if record.status == "failed" else "dim"
@@ -97,14 +123,22 @@ def build_run_table(records: list[Record | dict], title: str | None = None) -> F
                 row_style = "yellow"
             cells.update({
                 "dtype": dtype_text(record),
-                "median ms": fmt.ms(summary.median_ms),
+                "median ms": _median_text(summary.median_ms, record.busy),
                 "p90": fmt.ms(summary.p90_ms), "p99": fmt.ms(summary.p99_ms),
                 "items/s": fmt.rate(summary.throughput_per_s),
-                "vs fp32": fmt.ratio(ratios.get(index)), "fidelity": _fidelity_text(record),
+                "vs fp32": _speedup_text(estimates.get(index), ratios.get(index), busy[index]),
+                "fidelity": _fidelity_text(record),
                 "peak mem": fmt.size(record.peak_memory_bytes),
             })
         table.add_row(*[cells.get(name, "") for name in shown], style=row_style)
     return Fitted(table, DROPPABLE, where=SEE_DROPPED)
+
+
+def _median_text(median_ms: float, busy: bool) -> Text:
+    cell = Text(fmt.ms(median_ms))
+    if busy:  # marked where the number is: a log reader may never reach the warnings
+        cell.append(" busy", style="bold yellow")
+    return cell
 
 
 def note_numbers(records: list[Record | dict]) -> dict[int, int]:
@@ -118,22 +152,27 @@ def note_lines(records: list[Record | dict]) -> list[str]:
     then what the table's labels mean where they appear (native*, random weights). Under native*,
     each such configuration with a per-layer table, beside its fp32 peer's, names the op kinds
     that grew most (the sum of their layers' medians, from calib.layers.table.by_kind)."""
-    from calib.layers.table import by_kind
+    from calib.layers.table import by_kind, layer_sum_off
 
     records = as_records(records)
     lines = [f"note {number}: {records[index].precision} on {records[index].identity.backend} "
              f"{records[index].unmeasured_reason}"
              for index, number in note_numbers(records).items()]
-    ratios = speedups(records)
-    slower = [record for index, record in enumerate(records) if _native_but_slower(record, ratios.get(index))]
+    estimates, busy = speedup_estimates(records), _busy_pairs(records)
+    slower = [record for index, record in enumerate(records)
+              if _native_but_slower(record, estimates.get(index), busy[index])]
+    if any(estimate.crosses_one for estimate in estimates.values()):
+        lines.append(NOT_SIGNIFICANT_NOTE)
+    if any(busy.values()):
+        lines.append(BUSY_NOTE)
     if slower:
         lines.append(NATIVE_BUT_SLOWER_NOTE)
-    fp32_layers = {r.identity.peer_key: r.layer_rows for r in records if r.precision == "fp32" and r.has_layers}
+    fp32_layers = {r.identity.peer_key: r for r in records if r.precision == "fp32" and r.has_layers}
     for record in slower:
         baseline = fp32_layers.get(record.identity.peer_key)
-        rows = record.layer_rows
-        if not baseline or not rows:
-            continue
+        if not baseline or not record.has_layers or layer_sum_off(baseline.layers) or layer_sum_off(record.layers):
+            continue  # layer tables that do not add up to end-to-end name no culprit
+        baseline, rows = baseline.layer_rows, record.layer_rows
         base_ms = {group["op_kind"]: group["median_ms"] for group in by_kind(baseline)}
         grown = sorted(((group["median_ms"] - base_ms.get(group["op_kind"], 0.0), group) for group in by_kind(rows)),
                        key=lambda pair: -pair[0])
@@ -147,7 +186,42 @@ def note_lines(records: list[Record | dict]) -> list[str]:
 
 
 def warning_lines(records: list[Record | dict]) -> list[str]:
-    return [f"{record.short_label}: {warning}" for record in as_records(records) for warning in record.warnings]
+    return [f"{label}: {warning}" for label, warning in warning_pairs(records)]
+
+
+def warning_pairs(records: list[Record | dict]) -> list[tuple[str, str]]:
+    """(configuration, warning) for every warning of every record (calib.render.printout groups them);
+    a configuration is named by what tells it from the others in the table (the title has the rest)."""
+    records = as_records(records)
+    return [(_distinct_label(record, records), warning) for record in records for warning in record.warnings]
+
+
+def _distinct_label(record: Record, records: list[Record]) -> str:
+    ident = record.identity
+    parts = [(ident.model, "model"), (ident.backend, "backend"), (ident.precision_label, None),
+             (f"b{ident.batch_size}", "batch_size")]
+    return " ".join(text for text, key in parts
+                    if key is None or len({getattr(r.identity, key) for r in records}) > 1)
+
+
+def auto_lines(records: list[Record | dict]) -> list[str]:
+    """What --backend auto picked for each configuration, and why."""
+    return [f"auto: {record.precision} -> {record.backend_choice.picked}: {record.backend_choice.why}"
+            for record in as_records(records) if record.backend_choice]
+
+
+def run_printout(records: list[Record | dict], title: str | None = None, layers: bool = False,
+                 source: str | None = None) -> Printout:
+    """The run table, the per-layer tables (`layers`), the warnings grouped by kind, the notes; the
+    candidates tuned and auto's choices as details (-v). `calib run` and `calib show` print this."""
+    from calib.render.layers_table import layer_blocks
+
+    records = as_records(records)
+    printout = Printout(source=source).table(build_run_table(records, title=title))  # the title is the table's
+    if layers:
+        printout.blocks.extend(layer_blocks(records))
+    return (printout.warnings(warning_pairs(records)).lines(tuning_lines(records), "detail")
+            .lines(note_lines(records)).lines(auto_lines(records), "detail"))
 
 
 def _candidate_score(candidate) -> str:

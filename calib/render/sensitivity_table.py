@@ -97,10 +97,13 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def print_fallback(records: list[dict], console) -> None:
-    """After `calib run --fallback`'s table: per mixed configuration, fp32 / all-int8 / mixed side by side."""
+def fallback_blocks(records: list[dict]) -> list:
+    """After `calib run --fallback`'s table: per mixed configuration, fp32 / all-int8 / mixed side by side,
+    as calib.render.printout blocks."""
     from calib.configuration import Configuration
+    from calib.render.printout import Line
 
+    blocks = []
     for mixed in records:
         if not mixed.get("fallback_of"):
             continue
@@ -110,9 +113,9 @@ def print_fallback(records: list[dict], console) -> None:
         original = next((r for r in records if Configuration.of(r).key == of.key), None)
         if mixed.get("status") == "ok":
             rows = fallback_rows(fp32, original, mixed)
-            console.print(build_fallback_table(f"fallback: {of.short_label} over its budget -> mixed", rows))
-        for line in fallback_lines(mixed) or [f"fallback {of.short_label}: {mixed.get('reason')}"]:
-            console.print(line, style="dim")
+            blocks.append(build_fallback_table(f"fallback: {of.short_label} over its budget -> mixed", rows))
+        blocks += [Line(line) for line in fallback_lines(mixed) or [f"fallback {of.short_label}: {mixed.get('reason')}"]]
+    return blocks
 
 
 def fallback_rows(fp32: dict | None, original: dict | None, mixed: dict) -> list[dict]:

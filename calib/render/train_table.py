@@ -9,9 +9,12 @@ import statistics
 
 from rich.text import Text
 
+from calib.compare.ratios import median_ratio
 from calib.dtypes import short_name
 from calib import format as fmt
 from calib.render.fit import Fitted, light_table
+from calib.render.layers_table import coverage_line, rough_note
+from calib.render.printout import Printout, emit
 from calib.results.record import Record, as_records
 
 DROPPABLE = ("fwd", "bwd", "opt", "NaN", "scaler", "Δ mem", "peak mem", "dtypes w/g/opt/mm")
@@ -116,15 +119,35 @@ def build_train_table(records: list[Record | dict], title: str | None = None) ->
         is_base = record is base
         table.add_row(
             precision + (" (base)" if is_base else ""), hw, _dtypes(record),
-            fmt.ms(summary.median_ms if summary else None),
+            _marked(fmt.ms(summary.median_ms if summary else None), busy=record.busy),
             fmt.ms(_median(phases.get("forward"))), fmt.ms(_median(phases.get("backward"))),
             fmt.ms(_median(phases.get("optimizer"))), fmt.rate(rate),
-            "-" if is_base else _delta(rate, base_rate), fmt.size(_peak(record)),
+            "-" if is_base else _rate_delta(record, base, rate, base_rate), fmt.size(_peak(record)),
             "-" if is_base else _delta(_peak(record), base_peak),
             _loss(training.get("final_loss")), "-" if deviation is None or is_base else _loss(deviation),
             _accuracy(record), _scaler(record), str(nan_steps) if nan_steps else "0",
             style="yellow" if verdict == "emulated" else None)
     return Fitted(table, DROPPABLE, where=SEE_DROPPED)
+
+
+def _marked(text: str, busy: bool = False, not_significant: bool = False) -> Text:
+    """A figure with what stops it carrying a conclusion, in its own cell: n.s., busy."""
+    cell = Text(text, style="dim" if not_significant else "")
+    if not_significant:
+        cell.append(" n.s.")
+    if busy:
+        cell.append(" busy", style="bold yellow")
+    return cell
+
+
+def _rate_delta(record: Record, base: Record | None, rate, base_rate) -> Text | str:
+    """Δ samples/s against the baseline; n.s. where the 95% bootstrap interval of the step times' ratio
+    (calib.compare.ratios, from both records' raw samples) holds 1, busy where either was timed busy."""
+    text = _delta(rate, base_rate)
+    if base is None or text == "-" or not record.summary or not base.summary:
+        return text
+    estimate = median_ratio(record.samples_ms, base.samples_ms, record.summary.median_ms, base.summary.median_ms)
+    return _marked(text, busy=record.busy or base.busy, not_significant=estimate.crosses_one)
 
 
 def _loss(value) -> str:
@@ -174,7 +197,11 @@ def note_lines(records: list[Record | dict]) -> list[str]:
 
 
 def warning_lines(records: list[Record | dict]) -> list[str]:
-    return [f"{record.precision}: {warning}" for record in as_records(records) for warning in record.warnings]
+    return [f"{label}: {warning}" for label, warning in warning_pairs(records)]
+
+
+def warning_pairs(records: list[Record | dict]) -> list[tuple[str, str]]:
+    return [(record.precision, warning) for record in as_records(records) for warning in record.warnings]
 
 
 def build_train_layers_table(records: list[Record | dict], top: int | None = LAYER_ROWS) -> Fitted | None:
@@ -191,8 +218,9 @@ def build_train_layers_table(records: list[Record | dict], top: int | None = LAY
     if top is not None:
         names = names[:top]
     base_name = base.precision
+    rough = rough_note(*[(record.precision, record.layers) for record in with_layers])
     table = light_table(f"{base.identity.model}: forward / backward ms per layer and training step "
-                        f"(slowest {len(names)} in {base_name})")
+                        f"(slowest {len(names)} in {base_name}){rough.replace('end-to-end', 'the step')}")
     table.add_column("layer", no_wrap=False, overflow="fold", min_width=14)
     table.add_column("kind", no_wrap=True)
     for record in with_layers:
@@ -226,22 +254,18 @@ def build_train_layers_table(records: list[Record | dict], top: int | None = LAY
 
 
 def layer_coverage_lines(records: list[Record | dict]) -> list[str]:
-    from calib.render.layers_table import coverage_line
-
     return [f"{record.precision}: {coverage_line(record.layers)}" for record in as_records(records)
             if record.ok and record.has_layers]
 
 
-def print_train_results(records: list[Record | dict], console, title: str | None = None) -> None:
-    """The run table, the layer table (when there is one), then warnings and notes."""
+def train_printout(records: list[Record | dict], title: str | None = None, source: str | None = None) -> Printout:
+    """The run table, the layer table (when there is one), then warnings grouped by kind and notes."""
     records = as_records(records)
-    console.print(build_train_table(records, title))
-    layers = build_train_layers_table(records)
-    if layers is not None:
-        console.print(layers)
-        for line in layer_coverage_lines(records):
-            console.print(line, style="dim")
-    for line in warning_lines(records):
-        console.print(f"[yellow]warning:[/] {line}")
-    for line in note_lines(records):
-        console.print(line, style="dim")
+    printout = Printout(source=source).table(build_train_table(records, title)).table(
+        build_train_layers_table(records))
+    return printout.lines(layer_coverage_lines(records)).warnings(warning_pairs(records)).lines(note_lines(records))
+
+
+def print_train_results(records: list[Record | dict], console, title: str | None = None, output_format: str = "table",
+                        verbose: bool = False) -> None:
+    emit([train_printout(records, title)], output_format, console, verbose)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
 
 from calib.configuration import Configuration
+from calib.environment import OtherCpuUse
 from calib.errors import ResultFileError
 from calib.timing.stats import Summary, summarize
 
@@ -452,6 +453,12 @@ class Record(_Section):
     def kept_float(self) -> list | None:
         """A mixed configuration's layers kept in float (calib.sensitivity's fallback)."""
         return (self.fallback or _EMPTY).get("kept_float")
+
+    @property
+    def busy(self) -> bool:
+        """Other processes took enough CPU while this was timed (calib.environment.OtherCpuUse) that its
+        numbers carry no conclusion: tables mark them, native* is not claimed from them."""
+        return OtherCpuUse.busy(self.other_cpu_percent)
 
     @property
     def is_training(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from calib.errors import CalibError, ModelLoadError, PrecisionUnavailable
+from calib.lifecycle import other_cpu_use
 from calib.train.loop import train_precision
 from calib.train.precisions import get_train_precision, unsupported_reason
 from calib.train.record import add_fidelity, configuration_of, fill_trained, mark_train_unmeasured, new_train_record
@@ -44,8 +45,9 @@ def train_all(task, precisions: list[str], settings: TrainSettings, device: str,
             if reason:
                 raise PrecisionUnavailable(reason)
             # supervised: the model's, loss_fn's and make_batch's code runs here; sys.exit() fails this precision
+            watch = other_cpu_use()  # what a neighbour takes makes step times no evidence: recorded, warned
             run = call_user(train_precision, task, precision, settings, device, record.get("verdict"))
-            fill_trained(record, run, task, settings)
+            fill_trained(record, run, task, settings, watch.stop() if watch else None)
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 - one precision failing must not lose the others

@@ -26,6 +26,7 @@ import resource
 import statistics
 
 from calib.configuration import Configuration
+from calib.environment import OtherCpuUse
 from calib.lifecycle import mark_unmeasured, new_record
 from calib.timing.stats import summarize
 from calib.train.precisions import TRAIN_PRECISIONS
@@ -49,7 +50,9 @@ def new_train_record(configuration: Configuration, device_report: dict | None) -
     return record
 
 
-def fill_trained(record: dict, run, task, settings) -> None:
+def fill_trained(record: dict, run, task, settings, other_cpu_percent: float | None = None) -> None:
+    """`other_cpu_percent`: what other processes took while this precision trained (calib.lifecycle.other_cpu_use);
+    recorded, and a warning where it was enough to make the step times no evidence (as calib run's records)."""
     warmup = settings.warmup
     timed = run.step_ms[warmup:]
     batch = settings.batch_size
@@ -89,6 +92,10 @@ def fill_trained(record: dict, run, task, settings) -> None:
         nonfinite={"loss_steps": run.nonfinite_loss_steps, "grad_steps": run.nonfinite_grad_steps},
         memory=run.memory, compile_s=run.compile_s, eval=run.eval,
     )
+    record["other_cpu_percent"] = other_cpu_percent
+    busy = OtherCpuUse.warning(other_cpu_percent)
+    if busy:
+        record["warnings"].append(busy)
     nonfinite = len(run.nonfinite_loss_steps)
     if nonfinite:
         record["warnings"].append(f"the loss was NaN/Inf at {nonfinite} of {len(run.loss)} steps")
