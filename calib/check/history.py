@@ -6,7 +6,9 @@ The history of a configuration is the last N (--window) ok records of the same c
 current run itself left out (it was most likely filed live into the same store). Runs whose timing
 settings (threads, governor, power mode, library versions: calib.compare.environment.SETTING_KEYS)
 differ from the current run's measure something else and are left out of the window, with a
-warning, unless --force.
+warning, unless --force; so are runs whose record of the configuration differs from the current one in
+the settings that define it (calib.compare.defining: a training run's optimizer, learning rate, steps;
+int8-static's calibration data, method, qscheme, weight granularity).
 
 Why run-level statistics: the raw samples of one run say how precisely that run knows its own
 median, not how far the next run on another runner instance will land (placement in memory, a new
@@ -231,6 +233,7 @@ def gate_history(store, current: ResultFile, settings: GateSettings, scope: Hist
 
     own_key = run_key(current_header(current))
     environments = _RunSettings(store, dict(current.environment))
+    unlike = _UnlikeRuns()
     current_records: dict[tuple, Record] = {}
     for record in current.records:
         current_records.setdefault(record.key, record)
@@ -238,7 +241,7 @@ def gate_history(store, current: ResultFile, settings: GateSettings, scope: Hist
     for record in current_records.values():
         key = config_key(record.identity.to_identity())
         keys.add(key)
-        window = _window(store, key, record.label, own_key, scope, environments)
+        window = _window(store, key, record, own_key, scope, environments, unlike)
         windows.append(window)
         outcome = _judge(record, window, settings)
         if outcome.outcome == MISSING_BASELINE and window.count and record.measured:
@@ -251,7 +254,7 @@ def gate_history(store, current: ResultFile, settings: GateSettings, scope: Hist
     result = HistoryGateResult(settings, outcomes, f"history in {store.shown}: {scope.where}, last {scope.window} runs",
                                current.path or "", baseline_complete=True, current_complete=current.complete,
                                scope=scope, windows=windows, short=short)
-    result.environment_notes = environments.notes()
+    result.environment_notes = environments.notes() + unlike.notes()
     return result
 
 
@@ -276,16 +279,24 @@ def _judge(record: Record, window: HistoryWindow, settings: GateSettings) -> Con
     return outcome
 
 
-def _window(store, key: str, label: str, own_key: str, scope: HistoryScope, environments) -> HistoryWindow:
+def _window(store, key: str, record: Record, own_key: str, scope: HistoryScope, environments,
+            unlike: "_UnlikeRuns") -> HistoryWindow:
     """The last `scope.window` ok runs of one configuration, oldest first, one point per run."""
+    from calib.compare.defining import defining_settings
+
+    label = record.label
+    compare_bodies = bool(defining_settings(record)) and not scope.force  # a body is read only where it can differ
     rows = store.select_records(config_key=key, device_class=scope.device_class, branch=scope.branch, status="ok",
-                                newest_first=True, limit=4 * scope.window + 8)
+                                newest_first=True, limit=4 * scope.window + 8, with_body=compare_bodies)
     points, seen, left_out = [], {own_key}, 0
     for row in rows:
         if row["run_key"] in seen or not row["median_ms"] or row["median_ms"] <= 0:
             continue
         seen.add(row["run_key"])
         if not scope.force and not environments.comparable(row["run_key"]):
+            left_out += 1
+            continue
+        if compare_bodies and unlike.differs(row, record):
             left_out += 1
             continue
         points.append(HistoryPoint(row["created"], row["git_commit"], float(row["median_ms"]), row["run_key"]))
@@ -344,6 +355,34 @@ class _RunSettings:
         shown = sorted({line for found in differing.values() for line in found})
         return [f"{len(differing)} run(s) of the history left out: settings that change timings differ from the "
                 f"current run's ({'; '.join(shown[:4])}{' ...' if len(shown) > 4 else ''}); --force keeps them"]
+
+
+class _UnlikeRuns:
+    """History runs left out because their record of a configuration differs from the current run's in the
+    settings that define it (calib.compare.defining), and in which."""
+
+    def __init__(self):
+        self._found: dict[str, tuple[str, ...]] = {}  # run key -> the differences
+
+    def differs(self, row: dict, record: Record) -> bool:
+        from calib.compare.defining import settings_difference
+        from calib.errors import CalibError
+
+        try:
+            found = settings_difference(row["body"], record)
+        except (CalibError, TypeError, ValueError, KeyError, AttributeError):  # a body calib cannot read: no setting
+            return False
+        if found:
+            self._found[row["run_key"]] = self._found.get(row["run_key"], ()) + found
+        return bool(found)
+
+    def notes(self) -> list[str]:
+        if not self._found:
+            return []
+        shown = list(dict.fromkeys(line for found in self._found.values() for line in found))
+        return [f"{len(self._found)} run(s) of the history left out: settings that define the configuration differ "
+                f"from the current run's ({'; '.join(shown[:4])}{' ...' if len(shown) > 4 else ''}); --force keeps "
+                "them"]
 
 
 def _run_environment(store, run_key: str) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from calib.check import raise_if_regressed
+from calib.check.comparable import defining_notes, refuse_not_a_run
 from calib.check.gate import GateSettings, gate
 from calib.check.junit import write_junit
 from calib.check.markdown import write_markdown
@@ -46,8 +47,12 @@ _HISTORY_ONLY = ("--store", "--window", "--base-branch", "--device-class")
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
               help="Write a markdown summary here (e.g. $GITHUB_STEP_SUMMARY).")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here.")
-@click.option("--force", is_flag=True, help="Judge even when the two runs' timing settings or machines differ "
-                                            "(--history: keep runs of other settings in the history).")
+@click.option("--force", is_flag=True,
+              help="Judge even when the two runs' timing settings or machines differ, or the settings that define "
+                   "a configuration do (training: optimizer, learning rate, momentum, steps, warm-up steps, seed, "
+                   "init scale, compile; int8-static: calibration data source and items, method, percentile, "
+                   "qscheme, weight granularity); the difference is named in the verdict (--history: keep runs of "
+                   "other settings in the history).")
 @click.option("--allow-missing", is_flag=True,
               help="Pass (exit 0) although configurations of BASELINE are missing, failed or skipped in CURRENT, "
                    "CURRENT's run did not finish, or (--history) a configuration's history is too short; they are "
@@ -73,7 +78,14 @@ def command(baseline, history, current, store_url, window, base_branch, device_c
          nothing was measured in both, or (--history) a configuration has fewer than 3 runs
          of history; --allow-missing makes this a pass
 
-    A configuration skipped in both runs is not measured, and is no reason to fail."""
+    A configuration skipped in both runs is not measured, and is no reason to fail.
+
+    Refused (exit 2, one line) before judging: a calibration table (calib calibrate) or a prediction
+    (calib predict) given as BASELINE or CURRENT, which hold no measured run; runs whose timing settings
+    (threads, governor, library versions) or machines differ; runs whose settings that define a
+    configuration differ (a training run's optimizer, learning rate or steps; int8-static's calibration
+    data, method, qscheme or weight granularity). --force judges the last two anyway, naming the
+    difference."""
     if (baseline is None) == (not history):
         raise UsageError("give exactly one of --baseline FILE or --history (with --store URL)")
     if baseline is not None:
@@ -87,7 +99,9 @@ def command(baseline, history, current, store_url, window, base_branch, device_c
 
     settings = GateSettings.from_cli(tolerance, alpha, allow_missing)
     if history:
-        result = _history_gate(read_result(current), settings, store_url, window, base_branch, device_class, force)
+        current_result = read_result(current)
+        refuse_not_a_run(current_result, "--current", current)
+        result = _history_gate(current_result, settings, store_url, window, base_branch, device_class, force)
     else:
         result = _file_gate(baseline, current, settings, force)
 
@@ -117,12 +131,15 @@ def command(baseline, history, current, store_url, window, base_branch, device_c
 
 def _file_gate(baseline, current, settings, force):
     baseline_result, current_result = read_result(baseline), read_result(current)
-    difference = environment_difference(dict(baseline_result.environment), dict(current_result.environment),
-                                        Path(baseline).name, Path(current).name)
+    refuse_not_a_run(baseline_result, "--baseline", baseline)
+    refuse_not_a_run(current_result, "--current", current)
+    names = Path(baseline).name, Path(current).name
+    difference = environment_difference(dict(baseline_result.environment), dict(current_result.environment), *names)
     if difference and not difference.comparable and not force:
         raise UsageError("; ".join(difference.lines()) + "; timings are not comparable (pass --force to judge anyway)")
+    defining = defining_notes(baseline_result, current_result, *names, force)
     result = gate(baseline_result, current_result, settings)
-    result.environment_notes = difference.lines() if difference else []
+    result.environment_notes = (difference.lines() if difference else []) + defining
     return result
 
 

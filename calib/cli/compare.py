@@ -26,11 +26,13 @@ def command(files, store_url, model, kind):
     store's device classes in name order.
 
     Differences in settings that change timings (threads, governor, power mode, library
-    versions) are named as warnings: side by side is the point here. `calib check`, which
+    versions) or that define a configuration (a training run's optimizer, learning rate, steps;
+    int8-static's calibration) are named as warnings: side by side is the point here. `calib check`, which
     passes or fails a build, refuses them unless --force."""
     from pathlib import Path
 
     from calib.compare.align import align
+    from calib.compare.defining import configuration_difference
     from calib.compare.environment import against_first
     from calib.errors import UsageError
     from calib.render.compare_table import LEGEND, build_compare_table
@@ -44,6 +46,8 @@ def command(files, store_url, model, kind):
     from_store = _store_results(store_url, model, kind) if store_url is not None else []
     results += from_store
     differences = against_first([(Path(r.path).name, dict(r.environment)) for r in results])
+    unlike = [found for found in (configuration_difference(results[0], other, Path(results[0].path).name,
+                                                           Path(other.path).name) for other in results[1:]) if found]
     columns, rows = align(results)
     title = f"calib compare: {len(files)} file(s)" + (f", {len(from_store)} device class(es) from the store"
                                                       if store_url is not None else "")
@@ -53,6 +57,8 @@ def command(files, store_url, model, kind):
     for difference in differences:
         for line in difference.lines():
             out.print(f"[yellow]warning:[/] {line}")
+    for found in unlike:  # side by side is the point here; `calib check` refuses them unless --force
+        out.print(f"[yellow]warning:[/] {found.line()}")
 
 
 def _store_results(store_url: str, model: str | None, kind: str) -> list:

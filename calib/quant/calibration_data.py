@@ -101,9 +101,12 @@ def source_kind(model, settings: CalibrationSettings) -> str:
 
 
 def describe(model, settings: CalibrationSettings) -> dict:
-    """Where the calibration data of this model and settings comes from, as the record keeps it."""
+    """Where the calibration data of this model and settings comes from, and how its ranges are observed
+    (method, percentile, qscheme, weight granularity), as the record keeps it: the settings that define an
+    int8-static configuration besides its identity (calib check refuses to judge runs where they differ)."""
     kind = source_kind(model, settings)
     described = {"source": kind, "data": settings.data, "items": settings.items(captured=kind == "eval")}
+    described.update({key: value for key, value in settings.to_dict().items() if key not in ("data", "samples")})
     if kind == "eval":
         captured = captured_of(model)
         described.update(items=min(described["items"], len(captured.items)), origin=captured.origin,
