@@ -79,6 +79,21 @@ def out_option(help: str = "Results JSON path (default results/<time>-<model>.js
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 
 
+def printout_options(command):
+    """--format and -v: how the tables after the work are written (calib.render.printout)."""
+    from calib.render.printout import FORMATS
+
+    return _apply(command, [
+        click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True,
+                     help="table: for people (a pipe or file gets every column at full width); json, csv (the main "
+                          "table) or markdown: for machines and pull requests, every column, cells as the table "
+                          "shows them (the results file holds the raw samples)."),
+        click.option("--verbose", "-v", is_flag=True,
+                     help="Each configuration's own warnings (otherwise one line per kind of warning), and the "
+                          "candidates tuned and the engine auto picked."),
+    ])
+
+
 def configuration_options(command=None, *, default_backend: str = "torch"):
     """What to measure: precisions, backends, batch sizes, device, threads, input shape (`run`, `ab`).
     `calib run` races every engine by default (`default_backend="auto"`); `calib ab` pins torch, so a

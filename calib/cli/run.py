@@ -9,13 +9,13 @@ from calib.cli._store import store_options
 from calib.cli._common import console, open_results
 from calib.cli._outputs import Output, check_outputs
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
-                                pop_calibration, pop_configuration)
+                                pop_calibration, pop_configuration, printout_options)
 from calib.configuration import Configuration
 from calib.environment import capture
 from calib.errors import FailuresFound, UsageError
 from calib.hardware import device_report
 from calib.models.loader import load_any
-from calib.render.printout import FORMATS, Line, emit
+from calib.render.printout import Line, emit
 from calib.render.run_table import run_printout
 from calib.render.sensitivity_table import fallback_blocks
 from calib.results.export import write_csv, write_layers_csv
@@ -80,11 +80,7 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write a flat CSV table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="How the final tables print: table (a pipe gets every column at full width), or json, csv, "
-                   "markdown for machines (as `calib show --format`).")
-@click.option("--verbose", "-v", is_flag=True,
-              help="Each configuration's own warnings (not grouped by kind), the candidates tuned, auto's choices.")
+@printout_options
 def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max_time, target_ci, timeout, no_tune,
             candidate, layers,
             layers_csv, eval_fn, eval_data, eval_size, eval_mean, eval_std, max_drop, compile_mode, out, results_dir,

@@ -5,19 +5,14 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import console
-from calib.render.printout import FORMATS
+from calib.cli._options import printout_options
 
 
 @click.command(name="show")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--fidelity", "show_fidelity", is_flag=True, help="Also print the full fidelity table.")
 @click.option("--env", "show_env", is_flag=True, help="Also print each file's environment.")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table: for people (a pipe gets every column at full width); json, csv (the main table of "
-                   "each file) or markdown: for machines and pull requests. Cells read as the table shows them; "
-                   "the results file itself holds the raw samples.")
-@click.option("--verbose", "-v", is_flag=True,
-              help="Each configuration's own warnings (not grouped by kind), the candidates tuned, auto's choices.")
+@printout_options
 def command(files, show_fidelity, show_env, output_format, verbose):
     """Re-render the run table of one or more results FILES."""
     from calib.render.printout import emit

@@ -7,13 +7,14 @@ import click
 from calib.cli._store import store_options
 from calib.cli._common import console, open_results, split_multi
 from calib.cli._outputs import check_output_path
-from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, quiet_option,
-                                threads_option, trust_model_file_option)
+from calib.cli._options import (batch_size_option, device_option, out_option, precision_option, printout_options,
+                                quiet_option, threads_option, trust_model_file_option)
 from calib.environment import capture
 from calib.errors import FailuresFound, UsageError
 from calib.hardware import device_report, resolve_threads
 from calib.models.loader import load_any, parse_shape
-from calib.render.train_table import print_train_results
+from calib.render.printout import Line, emit
+from calib.render.train_table import train_printout
 from calib.results.judge import failures, nothing_measured
 from calib.settings import FidelitySettings
 from calib.spec import resolve_device
@@ -58,9 +59,10 @@ from calib.train.task import named_task, train_defaults
 @out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
+@printout_options
 def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_shape, seq_len, optimizer, lr, seed,
             init_scale, layers, layer_steps, use_compile, no_eval, max_drop, device, threads, trust_model_file, out,
-            results_dir, quiet):
+            results_dir, quiet, output_format, verbose):
     """Train MODEL for the same steps, on the same batches from the same initial weights, at each precision;
     print samples/s, peak memory and the loss curve's deviation from the baseline; write results/."""
     check_output_path(out, "--out", inputs=[("--model", model)], results=True)
@@ -83,11 +85,11 @@ def command(model, precisions, baseline, steps, warmup_steps, batch_size, input_
                              compile=use_compile, eval=not no_eval)
     device = resolve_device(device)
     _train(model, names, added, baseline, settings, shape, seq_len, device, threads, trust_model_file, out,
-           results_dir, quiet, max_drop)
+           results_dir, quiet, max_drop, output_format, verbose)
 
 
 def _train(model, names, added, baseline, settings, shape, seq_len, device, threads, trust_model_file, out,
-           results_dir, quiet, max_drop):
+           results_dir, quiet, max_drop, output_format, verbose):
     import torch
 
     torch.set_num_threads(threads)
@@ -114,9 +116,10 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
     writer.finish()
     out_console = console()
     shape_text = "x".join(str(d) for d in task.item_shape)
-    print_train_results(records, out_console, title=f"calib train: {task.name} [{shape_text}] batch "
-                                                    f"{settings.batch_size} on {device}, {threads} threads")
-    out_console.print(f"results: {writer.path}")
+    printout = train_printout(records, title=f"calib train: {task.name} [{shape_text}] batch {settings.batch_size} "
+                                             f"on {device}, {threads} threads", source=str(writer.path))
+    printout.blocks.append(Line(f"results: {writer.path}", "info"))
+    emit([printout], output_format, out_console, verbose)
     problems = failures(records) or nothing_measured(records)
     if problems:
         raise FailuresFound(problems)

@@ -14,7 +14,7 @@ from calib.dtypes import short_name
 from calib import format as fmt
 from calib.render.fit import Fitted, light_table
 from calib.render.layers_table import coverage_line, rough_note
-from calib.render.printout import Printout, emit
+from calib.render.printout import Printout
 from calib.results.record import Record, as_records
 
 DROPPABLE = ("fwd", "bwd", "opt", "NaN", "scaler", "Δ mem", "peak mem", "dtypes w/g/opt/mm")
@@ -264,8 +264,3 @@ def train_printout(records: list[Record | dict], title: str | None = None, sourc
     printout = Printout(source=source).table(build_train_table(records, title)).table(
         build_train_layers_table(records))
     return printout.lines(layer_coverage_lines(records)).warnings(warning_pairs(records)).lines(note_lines(records))
-
-
-def print_train_results(records: list[Record | dict], console, title: str | None = None, output_format: str = "table",
-                        verbose: bool = False) -> None:
-    emit([train_printout(records, title)], output_format, console, verbose)

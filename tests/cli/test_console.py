@@ -108,3 +108,18 @@ def test_show_keeps_every_number_of_a_two_backend_run(tmp_path, width):
     for whole in ("onnxruntime", "int8-static", "native", "emulated", "1637.2", "0.012", "skipped", "FAIL"):
         assert whole in result.output, result.output
     assert "1.…" not in result.output
+
+
+def test_run_and_train_print_their_final_tables_as_json_or_csv(fast_options, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", "-b", "torch", "-m", "tiny-mlp", "-p", "fp32,bf16", "--out",
+                                  str(tmp_path / "r.json"), "--format", "json", *fast_options], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    document, = json.loads(result.stdout)  # stdout is the JSON and nothing else
+    assert document["info"] == [f"results: {tmp_path / 'r.json'}"]
+    bf16 = document["tables"][0]["rows"][1]
+    assert bf16["precision"] == "bf16" and bf16["vs fp32"].split()[1].startswith("[")  # its interval
+    result = runner.invoke(main, ["train", "-m", "tiny-mlp", "-p", "fp32", "--steps", "4", "-q", "--format", "csv",
+                                  "--out", str(tmp_path / "t.json")], catch_exceptions=False)
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert tuple(rows[0]) == TRAIN_COLUMNS and rows[0]["precision"] == "fp32 (base)"
