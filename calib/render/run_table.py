@@ -141,6 +141,11 @@ def _median_text(median_ms: float, busy: bool) -> Text:
     return cell
 
 
+def _with_unit(value_ms: float) -> str:
+    text = fmt.ms(value_ms)  # "5.77 us" carries its unit already
+    return text if text.endswith(" us") else f"{text} ms"
+
+
 def note_numbers(records: list[Record | dict]) -> dict[int, int]:
     """Record index -> its note's number (1, 2, ...) for every configuration that did not run."""
     unmeasured = [index for index, record in enumerate(as_records(records)) if not record.ok]
@@ -176,7 +181,7 @@ def note_lines(records: list[Record | dict]) -> list[str]:
         base_ms = {group["op_kind"]: group["median_ms"] for group in by_kind(baseline)}
         grown = sorted(((group["median_ms"] - base_ms.get(group["op_kind"], 0.0), group) for group in by_kind(rows)),
                        key=lambda pair: -pair[0])
-        named = [f"{group['op_kind']} +{fmt.ms(added)} ms ({fmt.ms(base_ms.get(group['op_kind'], 0.0))} -> "
+        named = [f"{group['op_kind']} +{_with_unit(added)} ({fmt.ms(base_ms.get(group['op_kind'], 0.0))} -> "
                  f"{fmt.ms(group['median_ms'])})" for added, group in grown[:3] if added > 0]
         if named:
             lines.append(f"  {record.short_label} slowed most in: {', '.join(named)}")
