@@ -13,7 +13,7 @@ and nothing measured; under `call_user` it is a `UserCodeExit` (an Exception) th
 the failure of that configuration, as it reports a ValueError. A KeyboardInterrupt is the user's Ctrl-C
 (passed on: calib stops, keeping what finished) only when SIGINT really arrived during the call; raised
 by the code itself it is a failure like sys.exit. With `limit_s`, a call that runs past it is stopped
-(SIGALRM, main thread) with `UserCodeTimeout`; one stuck outside Python, where no signal reaches, is
+(SIGALRM to the main thread) with `UserCodeTimeout`; one stuck outside Python, where no signal reaches, is
 said on stderr and calib exits (1) rather than hang silently."""
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -85,12 +84,25 @@ def call_user(function, *args, limit_s: float | None = None, **kwargs):
         try:
             return function(*args, **kwargs)
         except SystemExit as exc:
-            code = "" if exc.code is None else repr(exc.code)
-            raise UserCodeExit(f"sys.exit({code}) called in the user's code") from None
+            raise _exited(exc) from None
         except KeyboardInterrupt:
             if pressed():
                 raise
             raise UserCodeExit("KeyboardInterrupt raised in the user's code (no Ctrl-C)") from None
+
+
+def call_user_in_loop(function, *args):
+    """call_user for a call inside a timed region (a loss_fn, once per training step), where call_user's ~10 us
+    would be timed: only SystemExit becomes UserCodeExit here; a raised KeyboardInterrupt is told from a Ctrl-C
+    by the call_user around the loop."""
+    try:
+        return function(*args)
+    except SystemExit as exc:
+        raise _exited(exc) from None
+
+
+def _exited(exc: SystemExit) -> UserCodeExit:
+    return UserCodeExit(f"sys.exit({'' if exc.code is None else repr(exc.code)}) called in the user's code")
 
 
 def described(exc: BaseException, limit: int = 200) -> str:
@@ -120,6 +132,7 @@ def _ctrl_c_watch():
         elif previous != signal.SIG_IGN:
             raise KeyboardInterrupt
 
+    _sound_signal_stack()  # a Ctrl-C's handler runs on it too
     signal.signal(signal.SIGINT, on_sigint)
     try:
         yield lambda: bool(arrived)
@@ -129,33 +142,70 @@ def _ctrl_c_watch():
 
 @contextmanager
 def _time_limit(limit_s: float | None, name: str):
-    """SIGALRM after `limit_s` raises UserCodeTimeout in the block; a watchdog thread says so on stderr, and
-    ends calib, when the block is stuck where the signal cannot interrupt it."""
-    if not limit_s or limit_s <= 0 or not _in_main_thread() or not hasattr(signal, "setitimer"):
+    """Past `limit_s`, a watchdog thread sends SIGALRM to this (the main) thread, whose handler raises
+    UserCodeTimeout in the block; when the block is stuck where no signal handler runs, the watchdog says so on
+    stderr and ends calib. The signal goes to this thread only (pthread_kill, not a process timer, which the
+    kernel may hand to any thread), and never after the block has ended (`lock`)."""
+    if not limit_s or limit_s <= 0 or not _in_main_thread() or not hasattr(signal, "pthread_kill"):
         yield
         return
+    main = threading.get_ident()
+    finished, fired, lock = threading.Event(), threading.Event(), threading.Lock()
 
     def on_alarm(signum, frame):
-        raise UserCodeTimeout(f"the user's code did not return within {limit_s:g} s")
-
-    finished = threading.Event()
+        if fired.is_set() and not finished.is_set():
+            raise UserCodeTimeout(f"the user's code did not return within {limit_s:g} s")
 
     def watchdog():
-        if not finished.wait(limit_s + STUCK_GRACE_S):
+        if finished.wait(limit_s):
+            return
+        with lock:
+            if finished.is_set():
+                return
+            fired.set()
+            signal.pthread_kill(main, signal.SIGALRM)
+        if not finished.wait(STUCK_GRACE_S):
             print(f"calib: error: {name} has not returned {limit_s + STUCK_GRACE_S:g} s after it was "
                   f"started (limit {limit_s:g} s) and cannot be interrupted (stuck outside Python); calib "
                   "stops, the results finished so far are on disk", file=sys.stderr, flush=True)
             os._exit(1)
 
-    started = time.monotonic()
+    _sound_signal_stack()
     previous = signal.signal(signal.SIGALRM, on_alarm)
-    outer_left, _ = signal.setitimer(signal.ITIMER_REAL, limit_s)
     threading.Thread(target=watchdog, name="calib-user-code-watchdog", daemon=True).start()
     try:
         yield
     finally:
-        finished.set()
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
-        if outer_left:  # an enclosing limit goes on with what it has left
-            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001))
+        try:
+            with lock:  # a SIGALRM sent before this is delivered by now, and handled by on_alarm
+                finished.set()
+        finally:
+            signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
+
+_signal_stack = None  # (sigaltstack, its argument, the buffer it points to): _sound_signal_stack's
+
+
+def _sound_signal_stack() -> None:
+    """Give the main thread an alternate signal stack of calib's own before a handler can be needed. Python's
+    handlers run on the thread's alternate stack when one is registered; native code can leave one registered
+    after freeing it (seen after NNCF's accuracy control through OpenVINO: the next SIGALRM or SIGINT crashed
+    calib with SIGSEGV). Linux only; a failure leaves things as they were."""
+    global _signal_stack
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        if _signal_stack is None:
+            import ctypes
+
+            class _Stack(ctypes.Structure):
+                _fields_ = [("ss_sp", ctypes.c_void_p), ("ss_flags", ctypes.c_int), ("ss_size", ctypes.c_size_t)]
+
+            size = max(1 << 16, os.sysconf("SC_SIGSTKSZ") if "SC_SIGSTKSZ" in os.sysconf_names else 0)
+            buffer = ctypes.create_string_buffer(size)
+            _signal_stack = (ctypes.CDLL(None).sigaltstack,
+                             ctypes.byref(_Stack(ctypes.addressof(buffer), 0, size)), buffer)
+        sigaltstack, stack, _ = _signal_stack
+        sigaltstack(stack, None)  # -1 (EPERM) while on the stack itself: then it is in use and sound
+    except (OSError, AttributeError, ValueError):
+        pass

@@ -29,7 +29,7 @@ from typing import Callable
 from calib.errors import ModelLoadError, UsageError
 from calib.models.loader import check_inputs_fit
 from calib.train import fashion
-from calib.user_files import call_user, described
+from calib.user_files import call_user, call_user_in_loop, described
 
 # Sizes that keep a CPU training run to a couple of minutes, where the catalog's inference shape
 # would not (resnet18 at 224x224 trains at seconds per step with emulated bf16). --input-shape,
@@ -133,7 +133,7 @@ def _checked_loss(loss_fn, name):
 
     def loss(output, target):
         try:
-            value = call_user(loss_fn, output, target)
+            value = call_user_in_loop(loss_fn, output, target)  # timed: the step's forward includes it
         except Exception as exc:  # noqa: BLE001 - the user's code: say where it failed
             raise ModelLoadError(f"{name}: loss_fn(output, target) failed ({described(exc)})") from None
         if not isinstance(value, torch.Tensor):
@@ -142,7 +142,7 @@ def _checked_loss(loss_fn, name):
         if value.numel() != 1 or not value.is_floating_point():
             raise ModelLoadError(f"{name}: loss_fn(output, target) returned a {value.dtype} tensor of shape "
                                  f"{list(value.shape)}, not a scalar floating-point tensor (reduce it: .mean())")
-        return value.reshape(())
+        return value if value.dim() == 0 else value.reshape(())
     return loss
 
 
