@@ -60,7 +60,7 @@ def test_an_empty_store_exits_2(runner, store_url):
 
 def test_usage_errors_exit_2_in_one_line(runner, tmp_path):
     for args, message in (([], "give results FILES, --store URL, or both"),
-                          (["--store", str(tmp_path / "none.db")], "no such store"),
+                          (["--store", str(tmp_path / "none.db")], "no store at"),
                           (["--store", "mysql://u@h/db"], "calib stores into sqlite:// or postgresql://"),
                           (["x.json", "-m", "tiny-mlp"], "give --store URL")):
         result = runner.invoke(main, ["compare", *args])

@@ -185,7 +185,7 @@ def test_missing_sqlite_store_is_exit_2_and_not_created(runner, tmp_path, monkey
     result = runner.invoke(main, ["history"])
     assert result.exit_code == 2
     assert result.output.strip() == ("calib: error: no store at results/calib.db "
-                                     "(run `calib run` first or pass --store)")
+                                     "(run `calib run` first, or pass --store URL)")
     assert not (tmp_path / "results").exists()
     elsewhere = runner.invoke(main, ["history", "--store", f"sqlite:///{tmp_path}/none.db"])
     assert elsewhere.exit_code == 2 and not (tmp_path / "none.db").exists()

@@ -33,7 +33,7 @@ _HISTORY_ONLY = ("--store", "--window", "--base-branch", "--device-class")
 @click.option("--current", required=True, type=click.Path(dir_okay=False), help="Results file of the build under test.")
 @click.option("--store", "store_url", metavar="URL",
               help="With --history: the results store (sqlite:///path.db or postgresql://user@host/db; "
-                   "default: CALIB_STORE).")
+                   "default: CALIB_STORE, else results/calib.db).")
 @click.option("--window", type=int, default=None,
               help="With --history: how many of the latest runs of a configuration make its history [default: 10].")
 @click.option("--base-branch", metavar="NAME",
@@ -146,9 +146,9 @@ def _file_gate(baseline, current, settings, force):
 def _history_gate(current_result, settings, store_url, window, base_branch, device_class, force):
     from calib.check.history import (DEFAULT_WINDOW, HistoryScope, current_device_class, default_branch,
                                      gate_history)
-    from calib.compare.store import open_reading
+    from calib.store import open_existing
 
-    store = open_reading(store_url)
+    store = open_existing(store_url)
     try:
         chosen_class = device_class or current_device_class(current_result)
         scope = HistoryScope(chosen_class, base_branch or default_branch(store, chosen_class),

@@ -62,10 +62,11 @@ def command(files, store_url, model, kind):
 
 
 def _store_results(store_url: str, model: str | None, kind: str) -> list:
-    from calib.compare.store import latest_results, open_reading
+    from calib.compare.store import latest_results
+    from calib.store import open_existing
     from calib.errors import UsageError
 
-    store = open_reading(store_url)
+    store = open_existing(store_url)
     try:
         found = latest_results(store, model=model, kind=kind)
     finally:

@@ -29,9 +29,10 @@ def command(store_url, results_dir, model, precision, device_class, backend, bra
     """Per configuration and device class: the medians of every run in the store, oldest first, with
     their intervals, and the change points in them: where the level moved, by how much (ratio of the
     medians after and before) and how surely (p-value of a t-test on log medians)."""
+    from calib.store import open_existing
     from calib.store.history import build_series
 
-    store = open_history_store(store_url, results_dir)
+    store = open_existing(store_url, results_dir)
     try:
         series = build_series(store, model=model, precision=precision, device_class=device_class, backend=backend,
                               branch=branch, max_pvalue=max_pvalue)
@@ -54,27 +55,3 @@ def command(store_url, results_dir, model, precision, device_class, backend, bra
     out.print(LEGEND.format(max_pvalue=max_pvalue), style="dim")
 
 
-def open_history_store(url: str | None, results_dir: str | None = "results"):
-    """The store `calib history` and `calib report --store` read: --store, else CALIB_STORE, else
-    <results-dir>/calib.db. Reading never creates a store: a SQLite file that is not there is a one-line
-    exit 2 (StoreError), as is a store that cannot be opened."""
-    from pathlib import Path
-
-    from calib.errors import UsageError
-    from calib.store import open_store, resolve_url
-    from calib.store.db import StoreError
-
-    resolved = resolve_url(url, results_dir or "results")
-    if resolved is None:
-        raise UsageError("the store is turned off ('none'); give --store URL to read one")
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(resolved)
-    except ArgumentError:
-        parsed = None  # open_store says why, in one line
-    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).expanduser().is_file():
-            raise StoreError(f"no store at {parsed.database} (run `calib run` first or pass --store)")
-    return open_store(resolved)

@@ -67,10 +67,10 @@ def _write(path: str, text: str) -> None:
 
 def _history(store_url, model, precision, device_class):
     """(the series of the store the filters select, the store's name for the page)."""
-    from calib.cli.history import open_history_store
+    from calib.store import open_existing
     from calib.store.history import build_series
 
-    store = open_history_store(store_url)
+    store = open_existing(store_url)
     try:
         return build_series(store, model=model, precision=precision, device_class=device_class), store.shown
     finally:

@@ -62,3 +62,19 @@ def check_sqlite_folder(path: Path, url: str) -> None:
             pass
     except OSError as error:
         raise StoreError(f"--store {url}: cannot write in {folder} ({error.strerror or type(error).__name__})") from None
+
+
+def open_existing(url: str | None, results_dir: str | Path | None = "results", option: str = "--store"):
+    """A store to READ (history, compare --store, check --history, report --store): `url`, else CALIB_STORE,
+    else <results-dir>/calib.db. Reading never creates a store: a SQLite file that is not there, or the
+    store turned off, is a one-line exit 2, as is a store that cannot be opened (StoreError)."""
+    from calib.errors import UsageError
+    from calib.store.db import StoreError
+
+    resolved = resolve_url(url, results_dir or "results")
+    if resolved is None:
+        raise UsageError(f"the store is turned off ('none'); give {option} URL to read one")
+    path = sqlite_file(resolved)
+    if path is not None and not path.is_file():
+        raise StoreError(f"no store at {path} (run `calib run` first, or pass {option} URL)")
+    return open_store(resolved)
