@@ -138,6 +138,8 @@ def calibration_inputs(model, settings: CalibrationSettings, batch_size: int = 1
         return _batched(captured_of(model).subset(count), batch_size)
     if kind == "function":
         return _from_function(settings.data, model, count, batch_size)
+    if kind in ("npy", "npz", "jsonl"):  # a FIFO or a device named x.npy would block or never end
+        _check_regular(Path(settings.data))
     if kind in ("npy", "npz"):
         return _batched(_from_arrays(Path(settings.data), model, count), batch_size)
     if kind == "jsonl":
@@ -147,6 +149,17 @@ def calibration_inputs(model, settings: CalibrationSettings, batch_size: int = 1
     items = _digits(count) if kind == "digits" else _from_dir(Path(settings.data), count)
     shaped = [(_match_shape(item, model.item_shape),) for item in items]
     return _batched(shaped, batch_size)
+
+
+def _check_regular(path: Path) -> None:
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise UsageError(f"--calib-data {path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"--calib-data {path}: not a regular file")
 
 
 def _random_inputs(model, batch_size: int, seed: int) -> tuple:
