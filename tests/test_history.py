@@ -78,12 +78,15 @@ def test_same_input_same_answer():
 
 
 # ---- the store's series and the command --------------------------------------------------------------
+# Timing options that keep a run of the tiny model short (tests/conftest.py's FAST; a module named conftest
+# is not importable reliably in a full run: tests/hardware and tests/train have their own).
+FAST = ["--max-time", "0.3", "--min-time", "0.05", "--min-samples", "5", "--warmup-min-time", "0.01",
+        "--warmup-min-count", "1", "-q", "--no-tune"]
+
 @pytest.fixture(scope="module")
 def measured_file(tmp_path_factory):
     """One real `calib run` of the tiny MLP (its raw samples feed the synthetic histories below)."""
     from click.testing import CliRunner
-
-    from conftest import FAST
 
     out = tmp_path_factory.mktemp("measured") / "tiny.json"
     result = CliRunner().invoke(main, ["run", "-m", "tiny-mlp", "-p", "fp32", *FAST, "--max-time", "0.2",

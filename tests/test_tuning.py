@@ -125,7 +125,7 @@ def test_onnxruntime_int8_types_are_candidates_with_the_rule_table_first():
 def test_run_shows_the_tuning_and_a_pinned_candidate_is_recorded(runner, fast_options, tmp_path):
     fast_options.remove("--no-tune")  # this one races
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "-b", "torch", "-m", "tiny-cnn", "--out", str(out), *fast_options])
+    result = runner.invoke(main, ["run", "-v", "-b", "torch", "-m", "tiny-cnn", "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output
     assert "tuned tiny-cnn torch fp32 b1: contiguous" in result.output and "channels_last" in result.output
     record = load_result(out)["records"][0]
@@ -219,7 +219,7 @@ def test_run_auto_stores_the_engine_that_won(runner, fast_options, tmp_path):
     pytest.importorskip("onnxruntime")
     fast_options.remove("--no-tune")
     out = tmp_path / "r.json"
-    result = runner.invoke(main, ["run", "-m", "tiny-cnn", "-b", "auto", "-p", "fp32",
+    result = runner.invoke(main, ["run", "-v", "-m", "tiny-cnn", "-b", "auto", "-p", "fp32",
                                   "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output
     record = load_result(out)["records"][0]

@@ -66,7 +66,7 @@ def test_onnx_file_runs_on_onnxruntime_by_default(runner, fast_options, tmp_path
 def test_auto_says_what_it_picked_and_why(runner, fast_options, tmp_path):
     pytest.importorskip("onnxruntime")
     out = tmp_path / "r.json"
-    result = _run(runner, ["run", "--model", "tiny-mlp", "--backend", "auto", "-p", "fp32,bf16", "--device", "cpu",
+    result = _run(runner, ["run", "-v", "--model", "tiny-mlp", "--backend", "auto", "-p", "fp32,bf16", "--device", "cpu",
                            "--out", str(out), *fast_options])
     assert result.exit_code == 0, result.output
     records = load_result(out)["records"]

@@ -68,7 +68,7 @@ def test_run_warns_loudly_on_a_model_made_to_disagree(runner, tmp_path):
                                   "--out", str(out)])
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
-    assert "flipped:build torch bf16 b1: TOTAL DISAGREEMENT with fp32 (SQNR -6.0 dB, cosine -1.000, top-1 agrees " \
+    assert "bf16: TOTAL DISAGREEMENT with fp32 (SQNR -6.0 dB, cosine -1.000, top-1 agrees " \
            "on 0% of 64 items" in output
     assert "overflow or underflow in bf16" in output and MARKER in output
     fp32, bf16 = json.loads(out.read_text())["records"]
