@@ -228,7 +228,7 @@ def test_run_auto_stores_the_engine_that_won(runner, fast_options, tmp_path):
     assert choice["requested"] == "auto" and choice["rule_pick"] == tuning["rule_first"].split(":")[0]
     for candidate in tuning["candidates"]:
         assert f"{candidate['name']} " in result.output  # every engine's median on the tuning line
-    shown = runner.invoke(main, ["show", str(out)])
+    shown = runner.invoke(main, ["show", "-v", str(out)])
     assert shown.exit_code == 0 and f"tuned tiny-cnn {tuning['engine']} fp32 b1:" in shown.output
 
 
