@@ -21,14 +21,15 @@ from calib.user_files import call_user
 
 def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
               on_start: Callable[[Configuration], None] | None = None,
-              on_done: Callable[[dict], None] | None = None) -> list[dict]:
+              on_done: Callable[[dict], None] | None = None,
+              on_prepared: Callable[[], None] | None = None) -> list[dict]:
     """Measure every configuration of `spec` in this process; each record is added to `writer` as it finishes."""
     from calib import fidelity
 
     references = fidelity.references()
     prepare_sweep(spec, model, references)
     for cell in spec.cells():
-        record = measure_configuration(spec, model, *cell, device_report, references, on_start)
+        record = measure_configuration(spec, model, *cell, device_report, references, on_start, on_prepared)
         writer.add(record)
         if on_done:
             on_done(record)
@@ -122,6 +123,7 @@ class InProcessSweep:
     def __init__(self, spec: SweepSpec, model):
         self.spec, self.model, self.model_name = spec, model, model.name
         self.on_start: Callable[[Configuration], None] | None = None
+        self.on_prepared: Callable[[], None] | None = None  # its conversion is done: timing starts
 
     def __enter__(self) -> "InProcessSweep":
         return self
@@ -130,7 +132,8 @@ class InProcessSweep:
         pass
 
     def run(self, writer, device_report: dict | None, on_done: Callable[[dict], None] | None = None) -> list[dict]:
-        return run_sweep(self.spec, self.model, writer, device_report, on_start=self.on_start, on_done=on_done)
+        return run_sweep(self.spec, self.model, writer, device_report, on_start=self.on_start, on_done=on_done,
+                         on_prepared=self.on_prepared)
 
 
 def measure_configuration(spec: SweepSpec, model, backend: str, precision: str, batch_size: int,

@@ -62,6 +62,7 @@ class IsolatedSweep:
         self.model_name: str | None = None
         self.item_shape: tuple[int, ...] = ()
         self.on_start: Callable | None = None  # called with each Configuration as it starts
+        self.on_prepared: Callable | None = None  # called when its conversion is done (timing starts)
         self._process = self._conn = None
 
     def __enter__(self) -> "IsolatedSweep":
@@ -126,6 +127,8 @@ class IsolatedSweep:
                     self.on_start(Configuration.from_identity(payload))
             elif kind == "prepared":
                 phase = "measuring"
+                if self.on_prepared:
+                    self.on_prepared()
                 deadline = time.monotonic() + self.limits.after_conversion(deadline - time.monotonic())
             elif kind == "record":
                 return "record", payload, None

@@ -70,11 +70,15 @@ def command(precisions, device, threads, quick, sweep, shapes_file, models, no_m
         check_output_path(path, "--results-dir", inputs=inputs, results=True)  # before any work, as --out is
     started = time.perf_counter()
 
-    def progress(text):
-        if not quiet:
-            click.echo(f"calibrating: {text}", err=True)
+    from calib.render.progress import progress_display
 
-    report = calibrate(plan, path, progress, on_open=say_kept_previous)
+    display = progress_display("calib calibrate", None, quiet=quiet, console=console(stderr=True))
+
+    def on_item(index, total, kind, label):  # "fp32 op conv ..." -> op N of M: fp32 conv ...
+        display.start(label.replace(f" {kind} ", " ", 1), index=index, total=total, noun=kind)
+
+    with display:
+        report = calibrate(plan, path, on_open=say_kept_previous, on_item=on_item)
     out_console = console()
     from calib.render.predict_table import build_calibration_table
 

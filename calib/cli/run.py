@@ -112,7 +112,7 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     with _sweep(spec, in_process=timeout == 0) as sweep:
         writer = open_results(out, results_dir, sweep.model_name, capture(spec.threads, report), report)
         try:
-            records = _run_with_progress(spec, sweep, writer, report, quiet, out_console)
+            records = _run_with_progress(spec, sweep, writer, report, quiet)
         except KeyboardInterrupt:
             writer.close()
             click.echo(f"calib: interrupted; {len(writer.records)} finished configuration(s) kept in "
@@ -174,27 +174,18 @@ def _sweep(spec, in_process: bool):
     return IsolatedSweep(spec)
 
 
-def _run_with_progress(spec, sweep, writer, report, quiet, out_console):
+def _run_with_progress(spec, sweep, writer, report, quiet):
+    """The sweep under calib's one progress display (calib.render.progress): configuration N of M, its
+    phase as the sweep reports it (converting and tuning, then timing and the checks), elapsed and an ETA."""
+    from calib.render.progress import progress_display
+
     total = sum(1 for _ in spec.cells())
-    if quiet or not out_console.is_terminal:
-        def on_start(configuration):
-            if not quiet:
-                click.echo(f"measuring {configuration.short_label} ...", err=True)
-        sweep.on_start = on_start
-        return sweep.run(writer, report)
-
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console(stderr=True), transient=True) as progress:
-        task = progress.add_task("starting", total=total)
-
-        def on_start(configuration):
-            progress.update(task, description=f"{configuration.backend} {configuration.precision} "
-                                              f"b{configuration.batch_size}")
-
-        def on_done(record):
-            progress.advance(task)
-
-        sweep.on_start = on_start
-        return sweep.run(writer, report, on_done=on_done)
+    measuring = ", ".join(["time", "fidelity"] + (["layers"] if spec.layers is not None else []))
+    converting = "convert, tune" if spec.tune.enabled else "convert"
+    display = progress_display("calib run", total, quiet=quiet, console=console(stderr=True),
+                               noun="configuration")
+    with display:
+        sweep.on_start = lambda configuration: display.start(
+            f"{configuration.backend} {configuration.precision} b{configuration.batch_size}", converting)
+        sweep.on_prepared = lambda: display.phase(measuring)
+        return sweep.run(writer, report, on_done=lambda record: display.finish())

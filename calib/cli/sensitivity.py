@@ -68,15 +68,21 @@ def command(model, precision, backend, batch_size, threads, input_shape, seq_len
     references = fidelity.references()
     prepare_sweep(spec, loaded, references)
     torch.set_num_threads(spec.threads)
-    err = console(stderr=True)
+    from calib.render.progress import progress_display
+
+    display = progress_display("calib sensitivity", None, quiet=quiet, console=console(stderr=True), noun="layer")
 
     def on_layer(index, total, layer):
-        if not quiet:
-            err.print(f"layer {index + 1}/{total}: {layer.name}", style="dim", highlight=False)
+        display.start(layer.name, "fidelity", index=index, total=total)
+
+    def on_phase(name):  # after the last layer: the fp32 and precision per-layer timings (no ETA of their own)
+        display.finish()
+        display.phase(f"per-layer {name}, fp32 and {precision}")
 
     watch = other_cpu_use()  # the per-layer latency shares are timings: a neighbour's load makes them no evidence
-    ranking = rank(loaded, backend, spec.run_config(precision, spec.batch_sizes[0]), settings, references,
-                   latency=not no_latency, on_layer=on_layer)
+    with display:
+        ranking = rank(loaded, backend, spec.run_config(precision, spec.batch_sizes[0]), settings, references,
+                       latency=not no_latency, on_layer=on_layer, on_phase=on_phase)
     other_cpu_percent = watch.stop() if watch else None
     if not ranking.layers:
         raise UsageError(f"{loaded.name}: no layer to switch on {backend} at {precision}")

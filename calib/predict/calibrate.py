@@ -69,11 +69,23 @@ class CalibrationReport:
     per_precision: dict = field(default_factory=dict)  # precision -> {"sweep_s", "models_s", "ops", ...}
 
 
-def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None) -> CalibrationReport:
-    """`on_open(writer)`: called once the results file is open (the CLI says where an earlier table there went)."""
+def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_item=None) -> CalibrationReport:
+    """`on_open(writer)`: called once the results file is open (the CLI says where an earlier table there went).
+    `progress(text)` says what starts; `on_item(index, total, phase, label)` the same with its place among
+    all the ops and models of every precision (an op over the budget is skipped past)."""
     import torch
 
-    progress = progress or (lambda text: None)
+    specs = list(plan.ops if plan.ops is not None else designed(plan.sweep)) + list(plan.extra_ops)
+    per_precision = len(specs) + len(plan.models) * len(plan.batch_sizes)
+    total = per_precision * len(plan.precisions)
+    said = progress or (lambda text: None)
+
+    def progress(index, phase, label):
+        said(label)
+        if on_item is not None:
+            on_item(index, total, phase, label)
+
+    op_index = {id(spec): position for position, spec in enumerate(specs)}
     torch.set_num_threads(plan.threads)
     started = time.perf_counter()
     report = device_report()
@@ -89,12 +101,14 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None) -> C
     writer.payload["calibration"] = section
     result = CalibrationReport(str(writer.path), 0.0)
     try:
-        for precision in plan.precisions:
+        for precision_index, precision in enumerate(plan.precisions):
+            first = precision_index * per_precision
             precision_started = time.perf_counter()
-            specs = list(plan.ops if plan.ops is not None else designed(plan.sweep)) + list(plan.extra_ops)
             watch = other_cpu_use()  # the op sweep's neighbours, as each model record keeps its own
             sweep = run_sweep(specs, precision, plan.device, plan.threads, plan.budget_s, plan.op_budget_s,
-                              on_op=lambda spec: progress(f"{precision} op {spec.label}"), clock=plan.clock)
+                              on_op=lambda spec: progress(first + op_index[id(spec)], "op",
+                                                         f"{precision} op {spec.label}"),
+                              clock=plan.clock)
             sweep_other_cpu = watch.stop() if watch else None
             verdict = verdict_for(report, plan.device, precision)
             section["tables"][precision] = {
@@ -104,9 +118,11 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None) -> C
                 "models_s": None, "elapsed_s": None, "other_cpu_percent": sweep_other_cpu}
             writer.flush()
             models_started = time.perf_counter()
+            position = first + len(specs)
             for model in loaded:
                 for batch_size in plan.batch_sizes:
-                    progress(f"{precision} model {model.name} b{batch_size}")
+                    progress(position, "model", f"{precision} model {model.name} b{batch_size}")
+                    position += 1
                     writer.add(measure_model(model, precision, batch_size, plan, report))
             for record in imported:
                 if record["identity"]["precision"] == precision:

@@ -94,9 +94,10 @@ def check_precision(backend: str, precision: str) -> None:
 
 
 def rank(model, backend: str, run_config, fidelity_settings, references=None, layers: list[Layer] | None = None,
-         latency: bool = True, layer_settings=None, on_layer=None) -> Ranking:
+         latency: bool = True, layer_settings=None, on_layer=None, on_phase=None) -> Ranking:
     """The per-layer pass. `references`: the fp32 reference cache (calib.fidelity.references(), filled
-    by calib.sweep.prepare_sweep); `on_layer(index, total, layer)` reports progress."""
+    by calib.sweep.prepare_sweep); `on_layer(index, total, layer)` reports progress, `on_phase(name)`
+    the per-layer latency pass that follows the layers."""
     check_precision(backend, run_config.precision)
     started = time.perf_counter()
     references = references if references is not None else fidelity.references()
@@ -114,6 +115,8 @@ def rank(model, backend: str, run_config, fidelity_settings, references=None, la
     rows = [replace(row, rank=position) for position, row in enumerate(rows, 1)]
     note = ""
     if latency:
+        if on_phase:
+            on_phase("latency")
         rows, note = _with_latency(model, backend, run_config, rows, layer_settings)
     rows = _with_estimates(model, backend, run_config, rows)
     return Ranking(model.name, backend, run_config.precision, reference, full, tuple(rows), len(layers) + 2,
