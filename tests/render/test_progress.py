@@ -177,3 +177,16 @@ def test_calib_calibrate_counts_ops_and_models_and_q_says_nothing(runner, tmp_pa
     assert "calibrating:" not in said.stderr  # no more line per op without a count
     quiet = runner.invoke(main, [*args, "-q", "--out", str(tmp_path / "b.json")], catch_exceptions=False)
     assert quiet.exit_code == 0 and "calib calibrate: op" not in quiet.stderr
+
+
+def test_calib_sensitivity_counts_layers_then_says_the_latency_pass_and_q_says_nothing(runner, tmp_path):
+    said = runner.invoke(main, ["sensitivity", "-m", "tiny-cnn"], catch_exceptions=False)
+    assert said.exit_code == 0, said.output
+    full = [line for line in said.stderr.splitlines() if line.startswith("calib sensitivity:")]
+    lines = [line.split(" (")[0] for line in full]
+    assert lines[0].startswith("calib sensitivity: layer 1 of 3: ") and lines[0].endswith(" · fidelity")
+    assert lines[3] == "calib sensitivity: layer 3 of 3 done: per-layer latency, fp32 and int8-static"
+    assert lines[4].startswith("calib sensitivity: 3 of 3 done in ")
+    assert "ETA ~" not in full[0] and "ETA ~" in full[1]  # none until a layer finished
+    quiet = runner.invoke(main, ["sensitivity", "-m", "tiny-cnn", "--no-latency", "-q"], catch_exceptions=False)
+    assert quiet.exit_code == 0 and "calib sensitivity: layer" not in quiet.stderr
