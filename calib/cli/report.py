@@ -23,8 +23,11 @@ from calib.errors import UsageError
 @click.option("--precision", metavar="NAME", help="With --store: only this precision's series.")
 @click.option("--device-class", metavar="NAME", help="With --store: only this device class's series.")
 def command(files, html_path, markdown_path, title, store_url, model, precision, device_class):
-    """Report of results FILES: latency per precision and device with CIs, speed-up over fp32,
-    slowest layers, accuracy against latency, and each run's environment.
+    """Report of results FILES, one section per kind of result. Inference: latency per call per
+    precision and device with CIs, the samples' distribution (p50/p90/p99), speed-up over fp32, fp32's
+    layers beside the other precisions', accuracy against latency. Training (`calib train` files): time
+    per step, its speed-up, the loss curves. Warnings sit beside the numbers they qualify; each run's
+    environment closes the report.
 
     With --store URL, a History section follows: each configuration's medians over the store's runs
     with their intervals and change points (as `calib history`); with --store and no FILES the report

@@ -17,6 +17,12 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 _BAR_HEIGHT_IN = 0.28
 
 
+def ms_text(value: float) -> str:
+    """A time with its unit: fmt.ms writes microseconds as "7.31 us" and milliseconds bare."""
+    text = fmt.ms(value)
+    return text if text.endswith("us") else f"{text} ms"
+
+
 def _figure(width_in: float, height_in: float):
     from matplotlib.figure import Figure
 
@@ -36,53 +42,106 @@ def to_svg(figure) -> str:
 
 
 def grouped_bars(row_labels: list[str], series: list[dict], value_text, xlabel: str, log_scale: bool = False,
-                 reference_line: float | None = None) -> str:
-    """Horizontal bars, one group per row, one bar per series.
+                 reference_line: float | None = None, chart_id: str = "bars") -> str:
+    """Horizontal bars, one group per row, one bar per series that has a value in that row.
 
-    series: [{"name", "values": [float|None per row], "low": [...], "high": [...]}]; low/high
-    (optional) draw CI whiskers. value_text(value) is printed at the end of each bar.
+    series: [{"name", "values": [float|None per row], "low": [...], "high": [...], "marks": [str|None]}];
+    low/high (optional) draw CI whiskers; marks (optional) are appended to the printed value (a warning
+    sign where the number is qualified). value_text(value) is printed at the end of each bar.
+
+    Each row's bars are centred on its label, whichever series are missing from it (a configuration in
+    one file only is one bar on its label, not one slot of an empty group), and the legend sits above
+    the axes, where it cannot cover a bar or its value. The bars, their value texts, the row labels and
+    the legend carry SVG ids (CHART-bar-ROW-SERIES, CHART-value-ROW-SERIES, CHART-row-ROW,
+    CHART-legend) so a browser test can measure them.
     """
     rows = len(row_labels)
     count = max(1, len(series))
-    figure, axes = _figure(9.0, 1.0 + rows * count * _BAR_HEIGHT_IN + 0.3 * rows)
+    figure, axes = _figure(9.0, 1.2 + rows * count * _BAR_HEIGHT_IN + 0.3 * rows)
     group_height = 0.8
     bar_height = group_height / count
-    finite = [v for s in series for v in s["values"] if v is not None and v > 0 and math.isfinite(v)]
+    finite = [v for s in series for v in s["values"] + list(s.get("high") or []) if _drawable(v)]  # whiskers too
     largest = max(finite + [1e-9])
-    for position, serie in enumerate(series):
-        color = PALETTE[position % len(PALETTE)]
-        for row, value in enumerate(serie["values"]):
-            if value is None or not math.isfinite(value) or value <= 0:
-                continue
-            y = row - group_height / 2 + bar_height * (position + 0.5)
-            axes.barh(y, value, height=bar_height * 0.9, color=color,
-                      label=serie["name"] if row == _first_present(serie["values"]) else None)
+    handles = {}
+    for row in range(rows):
+        present = [position for position, serie in enumerate(series) if _drawable(serie["values"][row])]
+        for slot, position in enumerate(present):
+            serie = series[position]
+            value = serie["values"][row]
+            color = PALETTE[position % len(PALETTE)]
+            y = row - bar_height * len(present) / 2 + bar_height * (slot + 0.5)
+            [bar] = axes.barh(y, value, height=bar_height * 0.9, color=color)
+            bar.set_gid(f"{chart_id}-bar-{row}-{position}")
+            handles.setdefault(position, bar)
             low, high = (serie.get("low") or [None] * rows)[row], (serie.get("high") or [None] * rows)[row]
             end = value
             if low is not None and high is not None:
                 axes.errorbar(value, y, xerr=[[value - low], [high - value]], fmt="none", ecolor="#333333",
                               capsize=3, linewidth=1)
                 end = high
-            axes.text(end * (1.06 if log_scale else 1) + (0 if log_scale else largest * 0.01), y,
-                      value_text(value), va="center", fontsize=8)
+            mark = (serie.get("marks") or [None] * rows)[row]
+            text = axes.text(end * (1.06 if log_scale else 1) + (0 if log_scale else largest * 0.01), y,
+                             value_text(value) + (f" {mark}" if mark else ""), va="center", fontsize=8)
+            text.set_gid(f"{chart_id}-value-{row}-{position}")
     axes.set_yticks(range(rows), row_labels, fontsize=8)
-    axes.invert_yaxis()
-    if log_scale:
+    for row, label in enumerate(axes.get_yticklabels()):
+        label.set_gid(f"{chart_id}-row-{row}")
+    axes.set_ylim(rows - 0.5, -0.5)  # first row on top
+    if log_scale:  # a quarter of the axis right of the longest bar, however many decades it spans
+        lows = [v for s in series for v in (s.get("low") or []) + s["values"] if _drawable(v)]
+        left = min(lows + [reference_line or largest]) / 2
         axes.set_xscale("log")
-        axes.set_xlim(right=largest * 4)
+        axes.set_xlim(left, largest * (largest / left) ** (1 / 3))
     else:
-        axes.set_xlim(0, largest * 1.25)
+        axes.set_xlim(0, largest * 1.35)
     if reference_line is not None:
         axes.axvline(reference_line, color="#888888", linestyle="--", linewidth=1)
     axes.set_xlabel(xlabel)
     axes.grid(axis="x", alpha=0.3)
     if len(series) > 1:
-        axes.legend(fontsize=8, loc="lower right")
+        ordered = sorted(handles)
+        legend = figure.legend([handles[p] for p in ordered], [series[p]["name"] for p in ordered], fontsize=8,
+                               loc="outside upper center", ncols=min(3, len(ordered)), frameon=False)
+        legend.set_gid(f"{chart_id}-legend")
     return to_svg(figure)
 
 
-def _first_present(values) -> int | None:
-    return next((i for i, v in enumerate(values) if v is not None and v > 0 and math.isfinite(v)), None)
+def _drawable(value) -> bool:
+    return value is not None and math.isfinite(value) and value > 0
+
+
+def distribution(entries: list[dict], unit_label: str, chart_id: str = "distribution") -> str:
+    """One box per configuration from its raw samples (whiskers: 1st-99th percentile, dots beyond),
+    with p50, p90 and p99 marked and printed. entries: [{"label", "samples_ms", "p50", "p90", "p99"}]."""
+    count = len(entries)
+    figure, axes = _figure(9.0, 1.3 + 0.55 * count)
+    data = [list(entry["samples_ms"]) for entry in entries]
+    axes.boxplot(data, orientation="horizontal", positions=range(count), widths=0.5, whis=(1, 99),
+                 flierprops={"markersize": 2, "alpha": 0.4}, medianprops={"color": PALETTE[3]})
+    everything = [v for samples in data for v in samples if v > 0]
+    log_scale = bool(everything) and max(everything) / max(min(everything), 1e-12) > 20
+    markers = (("p50", "|", PALETTE[3]), ("p90", "D", PALETTE[1]), ("p99", "v", PALETTE[0]))
+    for row, entry in enumerate(entries):
+        for name, marker, color in markers:
+            axes.scatter([entry[name]], [row], marker=marker, color=color, s=30, zorder=4,
+                         label=name if row == 0 else None)
+        # right of the axes, in a column of its own that the layout makes room for, whatever the scale
+        text = axes.text(1.01, row, "  ".join(f"{name} {ms_text(entry[name])}" for name, _, _ in markers),
+                         transform=axes.get_yaxis_transform(), va="center", fontsize=8)
+        text.set_gid(f"{chart_id}-value-{row}")
+    axes.set_yticks(range(count), [entry["label"] for entry in entries], fontsize=8)
+    for row, label in enumerate(axes.get_yticklabels()):
+        label.set_gid(f"{chart_id}-row-{row}")
+    axes.set_ylim(count - 0.5, -0.5)
+    if log_scale:
+        axes.set_xscale("log")
+    else:
+        axes.set_xlim(0, max(everything + [1e-9]) * 1.1)
+    axes.set_xlabel(unit_label + (", log scale" if log_scale else ""))
+    axes.grid(axis="x", alpha=0.3)
+    legend = figure.legend(fontsize=8, loc="outside upper center", ncols=3, frameon=False)
+    legend.set_gid(f"{chart_id}-legend")
+    return to_svg(figure)
 
 
 def layer_bars(layers: list[dict], title: str) -> str:
@@ -94,7 +153,7 @@ def layer_bars(layers: list[dict], title: str) -> str:
     for index, layer in enumerate(layers):
         share = layer.get("share")
         share_text = f" ({100 * share:.0f}%)" if isinstance(share, (int, float)) else ""
-        axes.text(values[index], index, f" {fmt.ms(values[index])} ms{share_text}", va="center", fontsize=8)
+        axes.text(values[index], index, f" {ms_text(values[index])}{share_text}", va="center", fontsize=8)
     axes.set_yticks(range(len(layers)), labels, fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, max(values + [1e-9]) * 1.35)
@@ -108,14 +167,16 @@ def accuracy_scatter(points: list[dict], metric: str) -> str:
     """points: [{"label", "series", "latency_ms", "value"}]; one colour per series (column)."""
     figure, axes = _figure(7.5, 4.5)
     names = list(dict.fromkeys(p["series"] for p in points))
+    line = 0  # one label row per point: points of several runs often sit on the same spot (agreement 1)
     for position, name in enumerate(names):
         mine = [p for p in points if p["series"] == name]
         axes.scatter([p["latency_ms"] for p in mine], [p["value"] for p in mine],
                      color=PALETTE[position % len(PALETTE)], label=name, zorder=3)
         for point in mine:
-            axes.annotate(f"{point['label']} ({fmt.score(point['value'])})", (point["latency_ms"], point["value"]),
-                          textcoords="offset points", xytext=(5, 4 + 11 * position), fontsize=8,
-                          color=PALETTE[position % len(PALETTE)])  # one label row per series: no overlap
+            axes.annotate(f"{point['label']}: {fmt.score(point['value'])}", (point["latency_ms"], point["value"]),
+                          textcoords="offset points", xytext=(5, 4 + 11 * line), fontsize=8,
+                          color=PALETTE[position % len(PALETTE)])
+            line += 1
     latencies = [p["latency_ms"] for p in points]
     if latencies and max(latencies) / max(min(latencies), 1e-12) > 20:
         axes.set_xscale("log")
@@ -124,7 +185,7 @@ def accuracy_scatter(points: list[dict], metric: str) -> str:
     axes.ticklabel_format(axis="y", useOffset=False)  # 0.99998 on the axis, not "1e-5 + 9.999e-1"
     axes.grid(alpha=0.3)
     if len(names) > 1:
-        axes.legend(fontsize=8)
+        figure.legend(fontsize=8, loc="outside upper center", ncols=min(3, len(names)), frameon=False)
     return to_svg(figure)
 
 
@@ -137,5 +198,5 @@ def loss_curves(curves: list[dict]) -> str:
     axes.set_xlabel("step")
     axes.set_ylabel("training loss")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
+    figure.legend(fontsize="small", loc="outside upper center", ncols=min(3, max(1, len(curves))), frameon=False)
     return to_svg(figure)

@@ -25,6 +25,21 @@ def metric_title(metric: str) -> str:
     return METRIC_TITLES.get(metric, metric)
 SLOWEST_WITH_LAYERS = 3
 LAYERS_SHOWN = 10
+# The report's sections, one per kind of result: per-call inference latency and training step time are
+# different quantities and never share an axis or a speed-up chart.
+INFERENCE, TRAINING = "inference", "training"
+
+
+def record_kind(record: Record) -> str:
+    return TRAINING if record.is_training else INFERENCE
+
+
+def record_warnings(record: Record) -> list[str]:
+    """What qualifies this record's numbers: its own warnings, and other processes' CPU use while it ran."""
+    lines = list(record.warnings)
+    if record.busy and not any("other processes" in line for line in lines):
+        lines.insert(0, f"busy: other processes used {record.other_cpu_percent:.0f}% of a core while this was timed")
+    return lines
 
 
 @dataclass
@@ -37,6 +52,12 @@ class LatencyEntry:
     ci95_high_ms: float
     speedup_vs_fp32: float | None
     verdict: str | None
+    kind: str = INFERENCE
+    label: str = ""  # backend and precision: what a point or a box is called
+    p90_ms: float | None = None
+    p99_ms: float | None = None
+    samples_ms: tuple[float, ...] = ()
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -45,6 +66,17 @@ class LayerSection:
     median_ms: float
     layers: list[dict]
     coverage: float | None
+
+
+@dataclass
+class LayerComparison:
+    """One model's layers measured at several precisions (records with per-layer tables): median ms per
+    layer and precision, fp32 first, the layers in fp32's (or the first precision's) order, slowest first."""
+
+    title: str
+    precisions: list[str]
+    layers: list[str]
+    median_ms: list[list[float | None]]  # per precision, per layer
 
 
 @dataclass
@@ -61,6 +93,13 @@ class ReportContent:
     notes: list[str] = field(default_factory=list)
     # `calib train` records: {"label", "series", "loss": [per step], "final_loss", "max_deviation", "baseline"}
     loss_curves: list[dict] = field(default_factory=list)
+    layer_comparisons: list[LayerComparison] = field(default_factory=list)
+
+    def rows_of(self, kind: str) -> list[Row]:
+        return [row for row in self.rows if row_kind(row) == kind]
+
+    def entries_of(self, kind: str) -> list[LatencyEntry]:
+        return [entry for entry in self.latency if entry.kind == kind]
 
     def column_name(self, column: Column) -> str:
         return column.label.replace("\n", " · ")
@@ -69,6 +108,10 @@ class ReportContent:
     def accuracy_title(self) -> str:
         """What the accuracy chart and table call their metric (METRIC_TITLES)."""
         return metric_title(self.accuracy_metric or "metric")
+
+
+def row_kind(row: Row) -> str:
+    return TRAINING if any(cell.record.is_training for cell in row.cells.values()) else INFERENCE
 
 
 def fidelity_value(record: Record, metric: str) -> float | None:
@@ -92,9 +135,12 @@ def build_content(results: list[ResultFile | dict], title: str | None = None) ->
                 notes.append(f"{row.label} on {names[index]}: {cell.record.status} ({cell.record.reason})")
                 continue
             measured_cells.append((row, index, cell))
-            latency.append(LatencyEntry(row.label, names[index], cell.record.precision,
-                                        cell.summary.median_ms, cell.summary.ci95_low_ms, cell.summary.ci95_high_ms,
-                                        cell.speedup_vs_fp32, cell.verdict))
+            record, summary = cell.record, cell.summary
+            latency.append(LatencyEntry(row.label, names[index], record.precision, summary.median_ms,
+                                        summary.ci95_low_ms, summary.ci95_high_ms, cell.speedup_vs_fp32, cell.verdict,
+                                        kind=record_kind(record), label=_engine_label(record),
+                                        p90_ms=summary.p90_ms, p99_ms=summary.p99_ms, samples_ms=record.samples_ms,
+                                        warnings=record_warnings(record)))
 
     layer_sections = []
     with_layers = [(row, index, cell) for row, index, cell in measured_cells if cell.record.has_layers]
@@ -104,13 +150,16 @@ def build_content(results: list[ResultFile | dict], title: str | None = None) ->
         layer_sections.append(LayerSection(f"{row.label} on {names[index]}", cell.summary.median_ms, slowest,
                                            table.get("coverage")))
 
-    metric = _pick_metric([cell.record for _, _, cell in measured_cells])
+    # Accuracy against per-call latency is an inference plot: a training file adds nothing to it, and
+    # takes nothing from it.
+    inference_cells = [item for item in measured_cells if not item[2].record.is_training]
+    metric = _pick_metric([cell.record for _, _, cell in inference_cells])
     points = []
     if metric:
-        for row, index, cell in measured_cells:
+        for row, index, cell in inference_cells:
             value = fidelity_value(cell.record, metric)
             if value is not None:
-                points.append({"label": cell.record.precision, "series": names[index],
+                points.append({"label": _engine_label(cell.record), "series": names[index],
                                "row": row.label, "latency_ms": cell.summary.median_ms, "value": value})
 
     environments = [(f"{names[c.index]} {Path(c.path).name}", c.environment) for c in columns]
@@ -118,7 +167,37 @@ def build_content(results: list[ResultFile | dict], title: str | None = None) ->
     models = sorted({row.label.split()[0] for row in rows})
     return ReportContent(title or f"calib report: {', '.join(models)}", columns, rows, latency, layer_sections,
                          metric, points, environments, warnings, notes,
-                         loss_curves=_loss_curves(measured_cells, names))
+                         loss_curves=_loss_curves(measured_cells, names),
+                         layer_comparisons=_layer_comparisons(measured_cells, names))
+
+
+def _engine_label(record: Record) -> str:
+    """"torch bf16": the engine that ran and the precision (not a bare "fp32" beside another file's)."""
+    return f"{record.identity.backend} {record.identity.precision_label}"
+
+
+def _layer_comparisons(measured_cells, names) -> list[LayerComparison]:
+    """Per model, engine, batch and run: fp32's layers against every other precision's, where at least two
+    precisions have per-layer tables (calib.layers' rows share layer names across precisions)."""
+    groups: dict[tuple, list] = {}
+    for _, index, cell in measured_cells:
+        if cell.record.has_layers:
+            groups.setdefault((cell.record.identity.peer_key, index), []).append(cell.record)
+    comparisons = []
+    for (_, index), records in groups.items():
+        if len(records) < 2:
+            continue
+        records.sort(key=lambda record: record.precision != "fp32")  # fp32 first, then the file's order
+        times = [{layer.get("name"): layer.get("median_ms") for layer in record.layer_rows} for record in records]
+        order = sorted(times[0], key=lambda name: -(times[0][name] or 0))
+        order += [name for table in times[1:] for name in table if name not in order]
+        order = order[:LAYERS_SHOWN]
+        first = records[0].identity
+        comparisons.append(LayerComparison(
+            f"{first.model} {first.backend} b{first.batch_size} on {names[index]}",
+            [record.identity.precision_label for record in records], order,
+            [[table.get(name) for name in order] for table in times]))
+    return comparisons
 
 
 def _loss_curves(measured_cells, names) -> list[dict]:
@@ -127,7 +206,7 @@ def _loss_curves(measured_cells, names) -> list[dict]:
     for row, index, cell in measured_cells:
         training = cell.record.training or {}
         if training.get("loss"):
-            curves.append({"label": f"{cell.record.precision} ({names[index]})", "row": row.label,
+            curves.append({"label": f"{_engine_label(cell.record)} ({names[index]})", "row": row.label,
                            "series": names[index], "loss": training["loss"], "final_loss": training.get("final_loss"),
                            "max_deviation": training.get("loss_max_deviation"), "baseline": training.get("baseline")})
     return curves

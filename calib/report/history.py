@@ -92,8 +92,12 @@ def history_section(series_list, source: str) -> str:
 
 
 def add_to_page(page: str, section: str) -> str:
-    """The HTML report of results files with the history section appended at the end of its body."""
-    return page.replace("</body>", section + "</body>", 1)
+    """The HTML report of results files with the history section after the results' own sections, before
+    the environment table (or at the end of the body of a page without one)."""
+    from calib.report.html import ENVIRONMENT_START
+
+    anchor = ENVIRONMENT_START if ENVIRONMENT_START in page else "</body>"
+    return page.replace(anchor, f'<section id="history">{section}</section>' + anchor, 1)
 
 
 def history_page(series_list, source: str, title: str | None) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from calib import format as fmt
-from calib.report.content import ReportContent
-from calib.report.tables import accuracy_table, environment_table, latency_table, layer_table, loss_table
+from calib.report.content import INFERENCE, TRAINING, ReportContent
+from calib.report.tables import (accuracy_table, environment_table, latency_table, layer_comparison_table,
+                                 layer_table, loss_table)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -19,17 +20,25 @@ def render_markdown(content: ReportContent) -> str:
     lines += [f"> warning: {w}" for w in content.environment_warnings]
     if content.environment_warnings:
         lines.append("")
-    lines += ["## Latency per precision", "",
-              "Median ms [95% CI of the median], speed-up over fp32 on the same device, hardware verdict.", ""]
-    lines += _table(*latency_table(content))
+    if content.entries_of(INFERENCE):
+        lines += ["## Inference", "", "### Latency per precision", "",
+                  "Median ms per call [95% CI of the median], speed-up over fp32 on the same device, hardware "
+                  "verdict; what qualifies a number follows it.", ""]
+        lines += _table(*latency_table(content, INFERENCE))
+    for comparison in content.layer_comparisons:
+        lines += [f"### Per layer: {comparison.title}", ""] + _table(*layer_comparison_table(comparison))
     for section in content.layer_sections:
-        lines += [f"## Slowest layers: {section.title} ({fmt.ms(section.median_ms)} ms end-to-end)", ""]
+        lines += [f"### Slowest layers: {section.title} ({fmt.ms(section.median_ms)} ms end-to-end)", ""]
         lines += _table(*layer_table(section.layers))
     if content.accuracy_points:
-        lines += [f"## {content.accuracy_title.capitalize()} against latency", ""]
+        lines += [f"### {content.accuracy_title.capitalize()} against latency", ""]
         lines += _table(*accuracy_table(content))
+    if content.entries_of(TRAINING):
+        lines += ["## Training", "", "### Time per step", "",
+                  "Median ms per training step [95% CI], speed-up over fp32 training.", ""]
+        lines += _table(*latency_table(content, TRAINING))
     if content.loss_curves:
-        lines += ["## Training loss", ""] + _table(*loss_table(content))
+        lines += ["### Training loss", ""] + _table(*loss_table(content))
     if content.notes:
         lines += ["## Not measured", ""] + [f"- {note}" for note in content.notes] + [""]
     lines += ["## Environment of each run", ""] + _table(*environment_table(content))

@@ -5,17 +5,24 @@ from __future__ import annotations
 from calib.compare.ratios import ratio_to_reference
 from calib.render.compare_table import format_ratio, speedup_text
 from calib import format as fmt
-from calib.report.content import ENVIRONMENT_KEYS, ReportContent
+from calib.report.content import ENVIRONMENT_KEYS, INFERENCE, LayerComparison, ReportContent, record_warnings
 
 
-def latency_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
+WARNING_SIGN = "\u26a0"
+
+
+def latency_table(content: ReportContent, kind: str = INFERENCE) -> tuple[list[str], list[list[str]]]:
     """Median [95% CI] ms, speed-up over fp32 and verdict per configuration and run, with the
-    time ratio to the first run where there are several."""
-    header = ["configuration"] + [content.column_name(c) for c in content.columns]
+    time ratio to the first run where there are several, for one kind of result (per call or per
+    training step). What qualifies a number (noise, other processes' CPU use) follows it in its cell,
+    one line each, after a warning sign."""
+    kind_rows = content.rows_of(kind)
+    columns = [c for c in content.columns if any(c.index in row.cells for row in kind_rows)]  # no empty runs
+    header = ["configuration"] + [content.column_name(c) for c in columns]
     rows = []
-    for row in content.rows:
+    for row in kind_rows:
         cells = [row.label]
-        for column in content.columns:
+        for column in columns:
             cell = row.cells.get(column.index)
             if cell is None:
                 cells.append("not run")
@@ -29,6 +36,7 @@ def latency_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
             ratio = ratio_to_reference(row, column.index)
             if ratio:
                 text += f"; time {format_ratio(ratio[1])} of #{ratio[0] + 1}"
+            text += "".join(f"\n{WARNING_SIGN} {line}" for line in record_warnings(cell.record))
             cells.append(text)
         rows.append(cells)
     return header, rows
@@ -66,3 +74,16 @@ def loss_table(content: ReportContent) -> tuple[list[str], list[list[str]]]:
     rows = [[curve["row"], curve["series"], str(len(curve["loss"])), loss(curve["final_loss"]),
              loss(curve["max_deviation"]), curve.get("baseline") or "-"] for curve in content.loss_curves]
     return ["configuration", "run", "steps", "final loss", "max |Δ loss|", "against"], rows
+
+
+def layer_comparison_table(comparison: LayerComparison) -> tuple[list[str], list[list[str]]]:
+    """Median ms per layer, one column per precision, then each precision's time relative to the first's."""
+    first = comparison.median_ms[0]
+    header = ["layer"] + [f"{name} ms" for name in comparison.precisions] + [
+        f"{name} / {comparison.precisions[0]}" for name in comparison.precisions[1:]]
+    rows = []
+    for number, layer in enumerate(comparison.layers):
+        times = [per_precision[number] for per_precision in comparison.median_ms]
+        ratios = [f"{time / first[number]:.2f}x" if time and first[number] else "-" for time in times[1:]]
+        rows.append([layer] + [fmt.ms(time) if time is not None else "-" for time in times] + ratios)
+    return header, rows

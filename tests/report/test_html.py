@@ -41,7 +41,7 @@ def test_charts_carry_the_measured_values():
     results = _results()
     page = render_html(build_content(results))
     figures = _figures(page)
-    assert set(figures) == {"latency", "speedup", "layers", "accuracy"}
+    assert set(figures) == {"latency", "distribution", "speedup", "layers", "accuracy"}
     expected = {(r["identity"]["precision"], column): summary_of(r)
                 for column, result in enumerate(results) for r in result["records"] if summary_of(r)}
     assert len(figures["latency"]) == len(expected) == 4
@@ -52,6 +52,11 @@ def test_charts_carry_the_measured_values():
         assert f"{entry['median_ms']:.2f} ms" in page  # printed on the bar as SVG text
     assert {e["name"] for e in figures["layers"]} == {"conv1", "fc"}
     assert sorted(e["value"] for e in figures["accuracy"]) == [0.97, 0.975]
+    for entry in figures["distribution"]:  # p50/p90/p99 from the raw samples, one box per configuration
+        summary = expected[(entry["row"].split()[2], int(entry["column"][1]) - 1)]
+        assert (entry["count"], entry["p50_ms"], entry["p90_ms"], entry["p99_ms"]) == (
+            summary.count, summary.median_ms, summary.p90_ms, summary.p99_ms)
+    assert len(figures["distribution"]) == 4
 
 
 def test_page_is_self_contained_and_names_differences():
@@ -64,7 +69,7 @@ def test_page_is_self_contained_and_names_differences():
 
 def test_markdown_has_the_same_tables():
     text = render_markdown(build_content(_results()))
-    assert "## Latency per precision" in text and "emulated" in text and "conv1" in text
+    assert "## Inference" in text and "### Latency per precision" in text and "emulated" in text and "conv1" in text
     assert "| threads | 1 | 2 |" in text
 
 
@@ -77,7 +82,7 @@ def test_renders_in_headless_chromium(tmp_path):
     page.write_text(render_html(build_content(_results())))
     browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=60).stdout
-    assert dom.count("<svg") == 4 and "Latency per precision" in dom
+    assert dom.count("<svg") == 5 and "Inference: latency per precision" in dom
     shot = tmp_path / "shot.png"
     subprocess.run([*browser, "--window-size=1200,2000", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=60)
@@ -98,3 +103,70 @@ def test_scores_near_one_keep_their_digits_and_agreement_is_plotted_without_labe
     page = render_html(build_content([make_result([fp32, bf16, int8])]))
     assert "Top-1 agreement with fp32 against latency" in page
     assert sorted(e["value"] for e in _figures(page)["accuracy"]) == [0.0, 0.96875, 1.0]  # int8 is not dropped
+
+
+def _training(samples_seed: int, precision: str = "fp32"):
+    record = make_record(lognormal_samples(samples_seed, 30.0), precision, backend="torch-train", batch_size=32)
+    record["training"] = {"loss": [2.3, 2.2, 2.1], "final_loss": 2.1, "loss_max_deviation": 0.0, "baseline": "fp32"}
+    return record
+
+
+def test_training_has_its_own_section_and_leaves_the_inference_plots_alone():
+    inference = _results()
+    training = make_result([_training(7), _training(8, "bf16")], path="train.json")
+    alone = _figures(render_html(build_content(inference)))
+    page = render_html(build_content([*inference, training]))
+    figures = _figures(page)
+    assert figures["accuracy"] == alone["accuracy"]  # the training file takes nothing from the accuracy plot
+    assert figures["latency"] == alone["latency"]  # nor adds step times to the per-call latency chart
+    assert figures["speedup"] == alone["speedup"]
+    assert [e["precision"] for e in figures["step_time"]] == ["fp32", "bf16"]
+    assert [e["precision"] for e in figures["step_speedup"]] == ["fp32", "bf16"]
+    inference_part, training_part = page.split('<section id="training">')
+    assert "torch-train" not in inference_part and "Training: time per step" in training_part
+    assert "Training loss per step" in training_part
+    text = render_markdown(build_content([*inference, training]))
+    assert text.index("## Inference") < text.index("## Training") and "torch-train" in text.split("## Training")[1]
+
+
+def test_points_are_named_by_engine_and_precision():
+    points = build_content(_results()).accuracy_points
+    assert {p["label"] for p in points} == {"torch fp32", "torch bf16"}
+    assert "torch bf16: 0.97" in render_html(build_content(_results()))  # on the chart, with its score
+
+
+def test_warnings_sit_beside_the_numbers_they_qualify():
+    noisy = make_record(lognormal_samples(1, 2.0), "fp32")
+    noisy["warnings"] = ["unstable: IQR is 30% of the median"]
+    busy = make_record(lognormal_samples(2, 1.0), "bf16")
+    busy["other_cpu_percent"] = 95.0
+    quiet = make_record(lognormal_samples(3, 1.0), "fp16")
+    quiet["other_cpu_percent"] = 1.0
+    page = render_html(build_content([make_result([noisy, busy, quiet])]))
+    rows = re.findall(r"<tr><td>(m torch \w+) .*?</tr>", page)
+    assert rows == ["m torch fp32", "m torch bf16", "m torch fp16"]
+    cells = {name: row for name, row in zip(rows, re.findall(r"<tr><td>m torch \w+ .*?</tr>", page))}
+    assert '<div class="qualifier">\u26a0 unstable: IQR is 30% of the median</div>' in cells["m torch fp32"]
+    assert "other processes used 95% of a core" in cells["m torch bf16"]
+    assert "qualifier" not in cells["m torch fp16"]
+    latency = _figures(page)["latency"]
+    assert [bool(e["warnings"]) for e in latency] == [True, True, False]
+    assert page.count("ms \u26a0</text>") == 2  # the bars' values carry the sign too
+    assert "unstable: IQR is 30% of the median" in render_markdown(build_content([make_result([noisy])]))
+
+
+def test_layers_of_fp32_and_the_other_precisions_side_by_side():
+    fp32_layers = {"layers": [{"name": "conv1", "op_kind": "conv", "median_ms": 3.0, "share": 0.6},
+                              {"name": "fc", "op_kind": "linear", "median_ms": 1.0, "share": 0.2}], "coverage": 0.8}
+    int8_layers = {"layers": [{"name": "fc", "op_kind": "linear", "median_ms": 0.25, "share": 0.2},
+                              {"name": "conv1", "op_kind": "conv", "median_ms": 1.5, "share": 0.6}], "coverage": 0.8}
+    result = make_result([make_record(lognormal_samples(1, 5.0), "int8-static", layers=int8_layers),
+                          make_record(lognormal_samples(2, 5.0), "fp32", layers=fp32_layers)])
+    content = build_content([result])
+    [comparison] = content.layer_comparisons
+    assert comparison.precisions == ["fp32", "int8-static"] and comparison.layers == ["conv1", "fc"]
+    assert comparison.median_ms == [[3.0, 1.0], [1.5, 0.25]]
+    page = render_html(content)
+    assert _figures(page)["layers_compared"] == [{"layer": "conv1", "fp32": 3.0, "int8-static": 1.5},
+                                                 {"layer": "fc", "fp32": 1.0, "int8-static": 0.25}]
+    assert "<td>0.50x</td>" in page and "<td>0.25x</td>" in page
