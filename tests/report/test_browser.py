@@ -33,8 +33,14 @@ def report(tmp_path_factory) -> Path:
                 ["train", "-m", "tiny-mlp", "-p", "fp32", "--steps", "4", "--out", str(folder / "t.json"),
                  "--store", "none"],
                 ["report", *(str(folder / name) for name in ("a.json", "b.json", "t.json")),
-                 "--html", str(folder / "report.html")]]
+                 "--html", str(folder / "report.html"), "--store", f"sqlite:///{folder / 'history.db'}"]]
     for command in commands:
+        if command[0] == "report":  # the store's History section: a.json's fp32 over ten runs, a step at run 7
+            from history_runs import push_history
+
+            factors = (1.0, 1.01, 0.99, 1.005, 0.995, 1.0, 1.3, 1.31, 1.29, 1.3)
+            push_history(f"sqlite:///{folder / 'history.db'}", json.loads((folder / "a.json").read_text()),
+                         factors, precisions=("fp32",))
         result = runner.invoke(main, command)
         assert result.exit_code == 0, result.output
     return folder / "report.html"
@@ -68,14 +74,17 @@ def test_every_chart_is_drawn_aligned_and_clear_of_its_legend(report):
     page = report.read_text()
     assert '<section id="inference">' in page and '<section id="training">' in page
     inference, training = page.split('<section id="training">')
+    # one section per kind of result, in the order a reader takes them
+    order = [page.index(f'<section id="{name}">') for name in ("inference", "training", "history", "environment")]
+    assert order == sorted(order)
     verdict = _verdict(report)
     drawn = sorted(chart["name"] for chart in verdict["charts"])
     assert drawn == sorted(["latency", "distribution", "speedup", "layers_compared", "layers", "layers", "layers",
-                            "accuracy", "step_time", "distribution", "loss"]), drawn
+                            "accuracy", "step_time", "distribution", "loss", "history"]), drawn
     assert verdict["problems"] == []
     assert all(chart["width"] > 300 and chart["height"] > 100 for chart in verdict["charts"])
     # per-call latency and step time never share a chart: the training row is only in its own section
-    assert "torch-train" not in inference and "torch-train" in training
+    assert "torch-train" not in inference and "torch-train" in training.split('<section id="history">')[0]
     assert 'data-chart="accuracy"' in inference  # a training file does not remove the accuracy plot
     assert "torch fp32: " in inference and "torch bf16: " in inference  # points named by engine and precision
     assert '<div class="qualifier">' in inference  # warnings sit in the cell of the number they qualify
