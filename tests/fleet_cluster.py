@@ -39,7 +39,10 @@ class LocalCluster:
         return f"127.0.0.1:{self.port}"
 
     def start(self, head_class: str | None, calib: bool = True, cpus: int = 1) -> "LocalCluster":
-        self._ray(["start", "--head", "--port", str(self.port), "--ray-client-server-port", str(free_port()),
+        # Ray Client's server (on by default at port 10001 where ray[client] is installed) gets a free port of its
+        # own; the minimal `ray` the fleet extra installs has no client server, and refuses the option.
+        client = ["--ray-client-server-port", str(free_port())] if _has_ray_client() else []
+        self._ray(["start", "--head", "--port", str(self.port), *client,
                    "--include-dashboard=false", "--temp-dir", str(self.temp_dir)], head_class, calib, cpus)
         return self
 
@@ -134,3 +137,11 @@ def wait_for(predicate, timeout_s: float, every_s: float = 0.1):
             return value
         time.sleep(every_s)
     return predicate()
+
+
+def _has_ray_client() -> bool:
+    try:
+        from ray._private.utils import get_ray_client_dependency_error
+    except ImportError:
+        return False
+    return get_ray_client_dependency_error() is None
