@@ -8,6 +8,7 @@ from pathlib import Path
 
 from calib.compare.align import Column, Row, align
 from calib.compare.environment import against_first
+from calib.compare.ratios import RatioEstimate, speedup_estimates
 from calib.results.record import Record, ResultFile
 
 ENVIRONMENT_KEYS = ("host", "os", "cpu_model", "cpu_arch", "cpu_count_logical", "threads", "cpu_governor",
@@ -58,6 +59,7 @@ class LatencyEntry:
     p99_ms: float | None = None
     samples_ms: tuple[float, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    speedup_interval: RatioEstimate | None = None  # the bootstrap interval of speedup_vs_fp32 (not for fp32)
 
 
 @dataclass
@@ -94,6 +96,11 @@ class ReportContent:
     # `calib train` records: {"label", "series", "loss": [per step], "final_loss", "max_deviation", "baseline"}
     loss_curves: list[dict] = field(default_factory=list)
     layer_comparisons: list[LayerComparison] = field(default_factory=list)
+    # (row key, column index) -> the speed-up's bootstrap interval from both records' raw samples
+    speedup_intervals: dict[tuple, RatioEstimate] = field(default_factory=dict)
+
+    def speedup_interval(self, row: Row, column_index: int) -> RatioEstimate | None:
+        return self.speedup_intervals.get((row.key, column_index))
 
     def rows_of(self, kind: str) -> list[Row]:
         return [row for row in self.rows if row_kind(row) == kind]
@@ -128,6 +135,7 @@ def _pick_metric(records: list[Record]) -> str | None:
 def build_content(results: list[ResultFile | dict], title: str | None = None) -> ReportContent:
     columns, rows = align(results)
     names = {column.index: f"#{column.index + 1} {column.device}" for column in columns}
+    intervals = _speedup_intervals(columns, rows)
     latency, measured_cells, notes = [], [], []
     for row in rows:
         for index, cell in sorted(row.cells.items()):
@@ -140,7 +148,8 @@ def build_content(results: list[ResultFile | dict], title: str | None = None) ->
                                         summary.ci95_low_ms, summary.ci95_high_ms, cell.speedup_vs_fp32, cell.verdict,
                                         kind=record_kind(record), label=_engine_label(record),
                                         p90_ms=summary.p90_ms, p99_ms=summary.p99_ms, samples_ms=record.samples_ms,
-                                        warnings=record_warnings(record)))
+                                        warnings=record_warnings(record),
+                                        speedup_interval=intervals.get((row.key, index))))
 
     layer_sections = []
     with_layers = [(row, index, cell) for row, index, cell in measured_cells if cell.record.has_layers]
@@ -168,7 +177,19 @@ def build_content(results: list[ResultFile | dict], title: str | None = None) ->
     return ReportContent(title or f"calib report: {', '.join(models)}", columns, rows, latency, layer_sections,
                          metric, points, environments, warnings, notes,
                          loss_curves=_loss_curves(measured_cells, names),
-                         layer_comparisons=_layer_comparisons(measured_cells, names))
+                         layer_comparisons=_layer_comparisons(measured_cells, names), speedup_intervals=intervals)
+
+
+def _speedup_intervals(columns, rows) -> dict[tuple, RatioEstimate]:
+    """Each speed-up's interval (calib.compare.ratios.speedup_estimates), per run and device: a ratio is
+    shown with its interval, and one whose interval holds 1 is not called a speed-up or a slowdown."""
+    intervals = {}
+    for column in columns:
+        cells = [(row.key, row.cells[column.index]) for row in rows if column.index in row.cells]
+        estimates = speedup_estimates([cell.record for _, cell in cells])
+        for position, estimate in estimates.items():
+            intervals[(cells[position][0], column.index)] = estimate
+    return intervals
 
 
 def _engine_label(record: Record) -> str:

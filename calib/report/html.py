@@ -59,14 +59,15 @@ def _figure(name: str, svg: str, values: list[dict], caption: str) -> str:
 
 
 def _series(content: ReportContent, rows, value_of) -> list[dict]:
-    """One series per run (column) that has a cell in these rows: a training-only file adds no empty
+    """value_of(row, cell, column index) -> (value, low, high) or None. One series per run (column)
+    that has a cell in these rows: a training-only file adds no empty
     series (and no legend entry) to the inference charts."""
     series = []
     for column in content.columns:
         values, lows, highs, marks = [], [], [], []
         for row in rows:
             cell = row.cells.get(column.index)
-            value = value_of(cell) if cell is not None and cell.summary is not None else None
+            value = value_of(row, cell, column.index) if cell is not None and cell.summary is not None else None
             values.append(value[0] if value else None)
             lows.append(value[1] if value else None)
             highs.append(value[2] if value else None)
@@ -85,7 +86,8 @@ def latency_section(content: ReportContent, kind: str = INFERENCE) -> str:
     if not entries:
         return ""
     per, _ = _UNITS[kind]
-    series = _series(content, rows, lambda c: (c.summary.median_ms, c.summary.ci95_low_ms, c.summary.ci95_high_ms))
+    series = _series(content, rows,
+                     lambda _, cell, __: (cell.summary.median_ms, cell.summary.ci95_low_ms, cell.summary.ci95_high_ms))
     medians = [e.median_ms for e in entries]
     log_scale = bool(medians) and max(medians) / max(min(medians), 1e-12) > 20
     svg = charts.grouped_bars([r.label for r in rows], series, charts.ms_text,
@@ -123,20 +125,27 @@ def speedup_section(content: ReportContent, kind: str = INFERENCE) -> str:
     entries = [e for e in content.entries_of(kind) if e.speedup_vs_fp32]
     if not any(e.precision != "fp32" for e in entries):  # fp32 alone is 1x by definition: no chart
         return ""
-    series = _series(content, rows, lambda c: (c.speedup_vs_fp32, None, None) if c.speedup_vs_fp32 else None)
-    for serie in series:
-        serie["low"] = serie["high"] = None
+    def with_interval(row, cell, column_index):
+        if not cell.speedup_vs_fp32:
+            return None
+        interval = content.speedup_interval(row, column_index)
+        return (cell.speedup_vs_fp32, interval.low if interval else None, interval.high if interval else None)
+
+    series = _series(content, rows, with_interval) if entries else []
     ratios = [e.speedup_vs_fp32 for e in entries]
     log_scale = max(ratios) / max(min(ratios), 1e-12) > 20
     svg = charts.grouped_bars([r.label for r in rows], series, speedup_text,
                               "speed-up over fp32 on the same device (> 1 is faster)", log_scale=log_scale,
                               reference_line=1.0, chart_id=f"{kind}-speedup")
     values = [{"row": e.row, "column": e.column, "precision": e.precision, "speedup_vs_fp32": e.speedup_vs_fp32,
-               "verdict": e.verdict} for e in entries]
+               "low": e.speedup_interval.low if e.speedup_interval else None,
+               "high": e.speedup_interval.high if e.speedup_interval else None, "verdict": e.verdict}
+              for e in entries]
     what = "call" if kind == INFERENCE else "training step"
     return ("<h3>Speed-up over fp32</h3>"
             + _figure("speedup" if kind == INFERENCE else "step_speedup", svg, values,
-                      f"fp32 median / this precision's median per {what}, per device. "
+                      f"fp32 median / this precision's median per {what}, per device; whiskers: the 95% "
+                      "bootstrap interval (one that holds 1 is no speed-up or slowdown). "
                       "Emulated precisions (no hardware support) are usually far below 1."))
 
 

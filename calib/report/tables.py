@@ -11,6 +11,14 @@ from calib.report.content import ENVIRONMENT_KEYS, INFERENCE, LayerComparison, R
 WARNING_SIGN = "\u26a0"
 
 
+def speedup_with_interval(speedup: float | None, interval) -> str:
+    """"0.36x [0.30-0.41]"; "n.s." where the interval holds 1 (no speed-up or slowdown can be called)."""
+    if interval is None:
+        return speedup_text(speedup)
+    text = f"{speedup_text(speedup)} [{speedup_text(interval.low)[:-1]}-{speedup_text(interval.high)}]"
+    return text + (" n.s." if interval.crosses_one else "")
+
+
 def latency_table(content: ReportContent, kind: str = INFERENCE) -> tuple[list[str], list[list[str]]]:
     """Median [95% CI] ms, speed-up over fp32 and verdict per configuration and run, with the
     time ratio to the first run where there are several, for one kind of result (per call or per
@@ -31,8 +39,9 @@ def latency_table(content: ReportContent, kind: str = INFERENCE) -> tuple[list[s
                 cells.append(str(cell.record.status))
                 continue
             text = (f"{fmt.ms(cell.summary.median_ms)} ms [{fmt.ms(cell.summary.ci95_low_ms)}-"
-                    f"{fmt.ms(cell.summary.ci95_high_ms)}], {speedup_text(cell.speedup_vs_fp32)} vs fp32, "
-                    f"{cell.verdict or '?'}")
+                    f"{fmt.ms(cell.summary.ci95_high_ms)}], "
+                    f"{speedup_with_interval(cell.speedup_vs_fp32, content.speedup_interval(row, column.index))} "
+                    f"vs fp32, {cell.verdict or '?'}")
             ratio = ratio_to_reference(row, column.index)
             if ratio:
                 text += f"; time {format_ratio(ratio[1])} of #{ratio[0] + 1}"

@@ -170,3 +170,20 @@ def test_layers_of_fp32_and_the_other_precisions_side_by_side():
     assert _figures(page)["layers_compared"] == [{"layer": "conv1", "fp32": 3.0, "int8-static": 1.5},
                                                  {"layer": "fc", "fp32": 1.0, "int8-static": 0.25}]
     assert "<td>0.50x</td>" in page and "<td>0.25x</td>" in page
+
+
+def test_speedups_carry_their_interval_and_one_holding_1_is_not_called():
+    fp32 = make_record(lognormal_samples(1, 2.0), "fp32")
+    slow = make_record(lognormal_samples(2, 8.0), "bf16")
+    same = make_record(lognormal_samples(3, 2.0), "fp16")  # the same distribution as fp32: no speed-up
+    content = build_content([make_result([fp32, slow, same])])
+    bf16, fp16 = content.rows[1], content.rows[2]
+    slow_interval, same_interval = content.speedup_interval(bf16, 0), content.speedup_interval(fp16, 0)
+    assert slow_interval.low < 0.25 < slow_interval.high and not slow_interval.crosses_one
+    assert same_interval.crosses_one and content.speedup_interval(content.rows[0], 0) is None
+    page = render_html(content)
+    cells = re.findall(r"<tr><td>m torch \w+ .*?</tr>", page)
+    assert re.search(r"0\.25x \[0\.\d+-0\.\d+x\] vs fp32", cells[1]) and "n.s." not in cells[1]
+    assert "n.s. vs fp32" in cells[2]
+    speedup = {e["precision"]: e for e in _figures(page)["speedup"]}
+    assert (speedup["bf16"]["low"], speedup["bf16"]["high"]) == (slow_interval.low, slow_interval.high)
