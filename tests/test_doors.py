@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import textwrap
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from calib import user_files
 from calib.cli import main
 from calib.results.store import load_result
+from door_checks import deadline
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 LONG_NAME = "x" * 300
@@ -28,21 +28,6 @@ LONG_NAME = "x" * 300
 @pytest.fixture(autouse=True)
 def _no_store(monkeypatch):
     monkeypatch.setenv("CALIB_STORE", "none")  # the results store is not what these tests are about
-
-
-@contextmanager
-def deadline(seconds: int):
-    """Fail instead of hanging when a door that used to block (a FIFO) blocks again."""
-    def on_alarm(signum, frame):
-        raise AssertionError(f"still running after {seconds} s: the command blocked")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def one_line_error(result, code: int = 2, *fragments: str) -> str:

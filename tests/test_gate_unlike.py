@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from calib.cli import main
+from door_checks import one_line_error
 from history_runs import derive, push_history
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
@@ -63,16 +64,6 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 def _check(*argv):
     return CliRunner(env={"COLUMNS": "200"}).invoke(main, ["check", *[str(a) for a in argv]])
-
-
-def one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output  # usage: never 1, the regression code
-    assert "Traceback" not in result.output, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("calib: error:")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def _edited(source: Path, folder: Path, name: str, edit) -> Path:

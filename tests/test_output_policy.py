@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import stat
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from calib.cli import main
+from door_checks import deadline, one_line_error
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 FAST = ["--max-time", "0.3", "--min-time", "0.05", "--min-samples", "5", "--warmup-min-time", "0.01",
@@ -38,21 +37,6 @@ def build():
 @pytest.fixture(autouse=True)
 def _no_store(monkeypatch):
     monkeypatch.setenv("CALIB_STORE", "none")  # the results store is not what these tests are about
-
-
-@contextmanager
-def deadline(seconds: int):
-    """Fail instead of hanging when an output that would block (a FIFO opened for writing) blocks."""
-    def on_alarm(signum, frame):
-        raise AssertionError(f"still running after {seconds} s: the command blocked")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 class Inputs:
@@ -259,7 +243,7 @@ def test_an_earlier_report_is_replaced(runner, tmp_path):
     """What is not a results file (last run's report, CSV, summary) is an output calib may write again."""
     files = Inputs(tmp_path)
     page = tmp_path / "report.html"
-    page.write_text("<html>old</html>")
+    page.write_text("<html>last run's page, never in a new report</html>")
     result = invoke(runner, ["report", files.results, "--html", page])
     assert result.exit_code == 0, result.output
-    assert "old" not in page.read_text()
+    assert "last run's page" not in page.read_text()
