@@ -103,9 +103,11 @@ class _Side:
 
 
 def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer, device_report: dict | None,
-           settings: InterleaveSettings = InterleaveSettings(), on_start: Callable | None = None) -> list[tuple]:
+           settings: InterleaveSettings = InterleaveSettings(), on_start: Callable | None = None,
+           on_round: Callable[[int], None] | None = None) -> list[tuple]:
     """Every configuration of `spec` (calib.spec.SweepSpec; its timing is not used), both models
-    interleaved; each side's record goes to its writer. Returns [(baseline record, current record)]."""
+    interleaved; each side's record goes to its writer. Returns [(baseline record, current record)].
+    `on_round(k)` (1-based) as each round of the current configuration starts (a progress display)."""
     import torch
 
     check_pairable(baseline_model, current_model)
@@ -115,7 +117,7 @@ def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer,
         configuration, _ = configuration_of(spec, baseline_model, backend_name, precision, batch_size)
         if on_start:
             on_start(configuration)
-        pair = measure_pair(spec, baseline_model, current_model, configuration, device_report, settings)
+        pair = measure_pair(spec, baseline_model, current_model, configuration, device_report, settings, on_round)
         baseline_writer.add(pair[0])
         current_writer.add(pair[1])
         pairs.append(pair)
@@ -131,14 +133,14 @@ def check_pairable(baseline_model, current_model) -> None:
 
 
 def measure_pair(spec, baseline_model, current_model, configuration: Configuration, device_report: dict | None,
-                 settings: InterleaveSettings) -> tuple[dict, dict]:
+                 settings: InterleaveSettings, on_round: Callable[[int], None] | None = None) -> tuple[dict, dict]:
     """One configuration of both models, interleaved: (baseline record, current record). The
     current record is filed under the baseline's model name (see the module docstring)."""
     sides = [_Side(role, model, lifecycle.new_record(configuration, device_report))
              for role, model in ((BASELINE, baseline_model), (CURRENT, current_model))]
     _note_filed_name(sides[1], baseline_model.name)
     try:  # supervised: the models' own code runs here, and sys.exit() in it fails this configuration only
-        call_user(_measure_sides, spec, sides, baseline_model, configuration, settings)
+        call_user(_measure_sides, spec, sides, baseline_model, configuration, settings, on_round)
     except Exception as exc:  # noqa: BLE001 - a configuration failing must not end the others
         for side in sides:
             if side.record["status"] == "ok":
@@ -151,7 +153,7 @@ def measure_pair(spec, baseline_model, current_model, configuration: Configurati
 
 
 def _measure_sides(spec, sides: list[_Side], baseline_model, configuration: Configuration,
-                   settings: InterleaveSettings) -> None:
+                   settings: InterleaveSettings, on_round: Callable[[int], None] | None = None) -> None:
     # Both sides run the same implementation: the pinned candidate, else the rule's first
     candidate, run_config = untuned(baseline_model, configuration,
                                     spec.run_config(configuration.precision, configuration.batch_size),
@@ -163,7 +165,7 @@ def _measure_sides(spec, sides: list[_Side], baseline_model, configuration: Conf
     if all(side.record["status"] == "ok" for side in sides):
         other_cpu = lifecycle.other_cpu_use()  # recorded like the sweep does; interleaving is what copes with it
         stop = _interleave(sides, settings, configuration.batch_size,
-                           lambda: _reprepare(sides, configuration, run_config))
+                           lambda: _reprepare(sides, configuration, run_config), on_round)
         other_cpu_percent = other_cpu.stop() if other_cpu else None
         session = uuid.uuid4().hex
         for side in sides:
@@ -203,12 +205,14 @@ def _reprepare(sides: list[_Side], configuration: Configuration, run_config) -> 
 
 
 def _interleave(sides: list[_Side], settings: InterleaveSettings, batch_size: int,
-                reprepare: Callable[[], None]) -> str:
+                reprepare: Callable[[], None], on_round: Callable[[int], None] | None = None) -> str:
     """Time the rounds; returns why they stopped (STOP_SETTLED or STOP_MAX_ROUNDS)."""
     import torch
 
     with torch.inference_mode():
         for index in range(settings.max_rounds):
+            if on_round:
+                on_round(index + 1)
             fresh = index < settings.rounds and settings.new_instance(index)
             if fresh and index:
                 reprepare()

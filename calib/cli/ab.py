@@ -93,15 +93,25 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
     cur_writer = open_results(cur_path, results_dir, cur_name, environment, report,
                               flag="--current-out" if current_out else "--results-dir")
 
+    from calib.render.progress import progress_display
+
+    # calib's one progress display (calib.render.progress): configuration N of M, round k of up to --max-rounds
+    display = progress_display("calib ab", sum(1 for _ in spec.cells()), quiet=quiet, console=console(stderr=True),
+                               noun="configuration")
+
     def on_start(configuration):
-        if not quiet:
-            click.echo(f"interleaving {baseline_loaded.name} / {current_loaded.name} {configuration.backend} "
-                       f"{configuration.precision} b{configuration.batch_size}: {rounds}-{max_rounds} rounds x "
-                       f"{round_time:g} s per side ...", err=True)
+        display.start(f"{baseline_loaded.name} / {current_loaded.name} {configuration.backend} "
+                      f"{configuration.precision} b{configuration.batch_size}",
+                      f"convert, then {rounds}-{max_rounds} rounds x {round_time:g} s per side")
+
+    def on_round(number):
+        display.phase(f"round {number} of up to {max_rounds} ({round_time:g} s per side)")
 
     try:
-        pairs = run_ab(spec, baseline_loaded, current_loaded, _ExampleBatchNoted(base_writer, baseline_loaded),
-                       _ExampleBatchNoted(cur_writer, current_loaded), report, settings, on_start)
+        with display:
+            pairs = run_ab(spec, baseline_loaded, current_loaded, _ExampleBatchNoted(base_writer, baseline_loaded),
+                           _ExampleBatchNoted(cur_writer, current_loaded), report, settings, on_start,
+                           on_round=on_round)
     except KeyboardInterrupt:
         base_writer.close()
         cur_writer.close()

@@ -63,16 +63,23 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
     writer = open_results(out, results_dir, f"predict-{loaded.name}", environment, report)
     writer.payload["predicted_from"] = {"table": str(table_path), "describes": view.description,
                                         "table_environment": view.environment}
+    from calib.render.progress import progress_display
+
+    # --check measures: calib's one progress display (calib.render.progress), model N of M (one per batch size);
+    # a prediction alone takes a moment and shows none
+    display = progress_display("calib predict", len(batch_sizes), quiet=quiet or not check,
+                               console=console(stderr=True), noun="model")
     records = []
     try:
-        for batch_size in batch_sizes:
-            record, _ = predict_record(loaded, view, predictor, batch_size, report)
-            if check:
-                if not quiet:
-                    click.echo(f"measuring {loaded.name} {precision} b{batch_size} ...", err=True)
-                check_record(record, loaded, view, batch_size, report, max_time_s=max_time)
-            writer.add(record)
-            records.append(record)
+        with display:
+            for batch_size in batch_sizes:
+                display.start(f"{loaded.name} {precision} b{batch_size}", "predict, measure")
+                record, _ = predict_record(loaded, view, predictor, batch_size, report)
+                if check:
+                    display.phase(f"measure ({max_time:g} s)")
+                    check_record(record, loaded, view, batch_size, report, max_time_s=max_time)
+                writer.add(record)
+                records.append(record)
     except BaseException:
         writer.close()
         raise

@@ -41,18 +41,30 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, qu
     check_inputs_fit(loaded)
     choice = select_engine()
 
-    def progress(text):
-        if not quiet:
-            click.echo(f"quant-error: {text}", err=True)
+    from calib.render.progress import progress_display
 
-    progress(f"{loaded.name}: {calibration.items()} calibration samples, per-layer int8 error ...")
-    batches = calibration_inputs(loaded, calibration, batch_size=min(8, calibration.items()))
-    rows = analyse(loaded, calibration, choice.reduce_range, batches)
-    if not rows:
-        raise UsageError(f"{loaded.name}: has no Conv or Linear layers to quantize")
-    if not no_size:
-        progress(f"{loaded.name}: model size per precision (converts it to int8) ...")
-    sizes = None if no_size else model_sizes(loaded, calibration)
+    # calib's one progress display (calib.render.progress): the activation pass, layer N of M (its weight
+    # error), then the int8 conversions for the size table as the last items (configuration N of M)
+    conversions = () if no_size else ("int8-dynamic", "int8-static")
+    display = progress_display("calib quant-error", None, quiet=quiet, console=console(stderr=True), noun="layer")
+    counted = {}
+
+    def on_layer(index, total, name):
+        counted["layers"] = total
+        display.start(name, "weight error", index=index, total=total + len(conversions), noun="layer")
+
+    def on_precision(index, total, precision):
+        layers = counted.get("layers", 0)
+        display.start(f"{loaded.name} {precision}", "convert, size", index=layers + index, total=layers + total,
+                      noun="configuration")
+
+    with display:
+        display.phase(f"{loaded.name}: {calibration.items()} calibration samples, activation error")
+        batches = calibration_inputs(loaded, calibration, batch_size=min(8, calibration.items()))
+        rows = analyse(loaded, calibration, choice.reduce_range, batches, on_layer=on_layer)
+        if not rows:
+            raise UsageError(f"{loaded.name}: has no Conv or Linear layers to quantize")
+        sizes = None if no_size else model_sizes(loaded, calibration, conversions, on_precision=on_precision)
     screen = console()
     percentile = f" {calibration.percentile:g}" if calibration.method == "percentile" else ""
     settings = (f"calibration: {calibration.data}, {calibration.items()} samples, {calibration.method}{percentile}, "

@@ -101,14 +101,23 @@ def _train(model, names, added, baseline, settings, shape, seq_len, device, thre
     if added and not quiet:
         click.echo(f"calib: training the baseline {baseline} too: the deviations are against its curve", err=True)
 
+    from calib.render.progress import progress_display
+
+    # calib's one progress display (calib.render.progress): precision N of M, what its run does, elapsed, an ETA
+    phase = ", ".join([f"{settings.steps} steps of batch {settings.batch_size}"]
+                      + (["eval"] if settings.eval and task.evaluate is not None else [])
+                      + (["layers"] if settings.layers else []))
+    display = progress_display("calib train", len(names), quiet=quiet, console=console(stderr=True),
+                               noun="precision")
+
     def on_start(name):
-        if not quiet:
-            click.echo(f"training {task.name} {name}: {settings.steps} steps of batch {settings.batch_size} ...",
-                       err=True)
+        display.start(f"{task.name} {name}", phase)
 
     try:
-        records = train_all(task, names, settings, device, report, writer, baseline=baseline, on_start=on_start,
-                            max_drop=max_drop)
+        with display:
+            display.phase("first fp32 steps (untimed)")
+            records = train_all(task, names, settings, device, report, writer, baseline=baseline, on_start=on_start,
+                                max_drop=max_drop)
     except KeyboardInterrupt:
         writer.close()
         click.echo(f"calib: interrupted; {len(writer.records)} finished precision(s) kept in {writer.path}", err=True)

@@ -100,14 +100,17 @@ def _run_with_hooks(module, layers, batches, on_output) -> None:
             handle.remove()
 
 
-def analyse(model, calibration: CalibrationSettings, reduce_range: bool, batches) -> list[dict]:
-    """One row per Conv/Linear layer, worst first."""
+def analyse(model, calibration: CalibrationSettings, reduce_range: bool, batches, on_layer=None) -> list[dict]:
+    """One row per Conv/Linear layer, worst first. `on_layer(index, total, name)` (0-based) as each layer's
+    weight error starts, after the one activation pass over all layers (a progress display)."""
     module = model.module.eval()
     layers = quantizable_layers(module)
     activations = activation_errors(module, layers, batches, calibration, reduce_range) if batches else {}
     granularity = calibration.weight_granularity
     rows = []
-    for name, layer in layers:
+    for index, (name, layer) in enumerate(layers):
+        if on_layer:
+            on_layer(index, len(layers), name)
         weights = weight_errors(layer)
         activation = activations.get(name)
         used = weights[f"symmetric/{granularity}"]["sqnr_db"]  # int8-static weights are symmetric
@@ -120,8 +123,10 @@ def analyse(model, calibration: CalibrationSettings, reduce_range: bool, batches
     return rows
 
 
-def model_sizes(model, calibration: CalibrationSettings, precisions=("int8-dynamic", "int8-static")) -> list[dict]:
-    """Serialized bytes per precision against fp32, with the params x bits estimate."""
+def model_sizes(model, calibration: CalibrationSettings, precisions=("int8-dynamic", "int8-static"),
+                on_precision=None) -> list[dict]:
+    """Serialized bytes per precision against fp32, with the params x bits estimate. `on_precision(index,
+    total, precision)` (0-based) as each conversion starts (a progress display)."""
     from calib.quant import torch_int8
 
     params = sum(p.numel() for p in model.module.parameters())
@@ -132,7 +137,9 @@ def model_sizes(model, calibration: CalibrationSettings, precisions=("int8-dynam
         rows.append({"precision": precision, "serialized_bytes": None, "vs_fp32": None,
                      "estimate_bytes": params * BITS[precision] // 8, "note": "estimate only (a cast halves it)"})
     example = model.make_inputs(1)
-    for precision in precisions:
+    for index, precision in enumerate(precisions):
+        if on_precision:
+            on_precision(index, len(precisions), precision)
         try:
             _, info = torch_int8.quantize(copy.deepcopy(model.module).eval(), precision, example, calibration,
                                           calibration_model=model)

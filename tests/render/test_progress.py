@@ -1,6 +1,7 @@
 """Issue 30 item 2: one progress display for long commands (calib.render.progress). A fake clock drives the
 ETA (the finished items' mean duration, none until one finished); the live display is rendered to a pseudo-
-terminal; piped output gets milestone lines; -q gets none, through `calib run` and `calib calibrate`."""
+terminal; piped output gets milestone lines; -q gets none, through `calib run`, `calibrate`, `sensitivity`, `train`,
+`ab`, `quant-error` and `predict --check`."""
 
 import json
 import os
@@ -190,3 +191,104 @@ def test_calib_sensitivity_counts_layers_then_says_the_latency_pass_and_q_says_n
     assert "ETA ~" not in full[0] and "ETA ~" in full[1]  # none until a layer finished
     quiet = runner.invoke(main, ["sensitivity", "-m", "tiny-cnn", "--no-latency", "-q"], catch_exceptions=False)
     assert quiet.exit_code == 0 and "calib sensitivity: layer" not in quiet.stderr
+
+
+def _said(result, title):
+    """The progress lines of `title` on stderr, without their times."""
+    return [line.split(" (elapsed")[0] for line in result.stderr.splitlines() if line.startswith(f"{title}:")]
+
+
+_TRAIN = ["train", "-m", "tiny-mlp", "-p", "fp32,bf16", "--steps", "4", "--threads", "1", "--no-eval"]
+
+
+def test_calib_train_counts_precisions_and_q_says_nothing(runner, tmp_path):
+    said = runner.invoke(main, [*_TRAIN, "--out", str(tmp_path / "a.json")], catch_exceptions=False)
+    assert said.exit_code == 0, said.output
+    assert _said(said, "calib train")[:3] == [
+        "calib train: starting: first fp32 steps (untimed)",
+        "calib train: precision 1 of 2: tiny-mlp fp32 · 4 steps of batch 32",
+        "calib train: precision 2 of 2: tiny-mlp bf16 · 4 steps of batch 32"]
+    assert "ETA ~" in [line for line in said.stderr.splitlines() if "precision 2 of 2" in line][0]
+    assert re.search(r"^calib train: 2 of 2 done in 0:\d\d$", said.stderr, re.M)
+    assert "training tiny-mlp" not in said.stderr  # no more ad-hoc line per precision
+    quiet = runner.invoke(main, [*_TRAIN, "-q", "--out", str(tmp_path / "b.json")], catch_exceptions=False)
+    assert quiet.exit_code == 0, quiet.output
+    assert "calib train:" not in quiet.stderr
+
+
+_AB = ["ab", "--baseline-model", "tiny-mlp", "--current-model", "tiny-mlp", "-p", "fp32,bf16", "-b", "torch",
+       "--rounds", "2", "--max-rounds", "4", "--round-time", "0.02", "--warmup-min-time", "0.01", "--instances", "1",
+       "--threads", "1"]
+
+
+def test_calib_ab_counts_configurations_and_q_says_nothing(runner, tmp_path):
+    outs = ["--baseline-out", str(tmp_path / "a-base.json"), "--current-out", str(tmp_path / "a-cur.json")]
+    said = runner.invoke(main, [*_AB, *outs], catch_exceptions=False)
+    assert said.exit_code == 0, said.output
+    phase = "convert, then 2-4 rounds x 0.02 s per side"
+    assert _said(said, "calib ab")[:2] == [
+        f"calib ab: configuration 1 of 2: tiny-mlp / tiny-mlp torch fp32 b1 · {phase}",
+        f"calib ab: configuration 2 of 2: tiny-mlp / tiny-mlp torch bf16 b1 · {phase}"]
+    assert re.search(r"^calib ab: 2 of 2 done in 0:\d\d$", said.stderr, re.M)
+    assert "interleaving" not in said.stderr
+    outs = ["--baseline-out", str(tmp_path / "b-base.json"), "--current-out", str(tmp_path / "b-cur.json")]
+    quiet = runner.invoke(main, [*_AB, "-q", *outs], catch_exceptions=False)
+    assert quiet.exit_code == 0, quiet.output
+    assert "calib ab:" not in quiet.stderr
+
+
+def test_calib_ab_live_display_says_the_round(runner, tmp_path, monkeypatch):
+    """On a terminal the phase follows the rounds (calib.interleave's on_round)."""
+    from calib.render import progress
+
+    screen = Console(file=StringIO(), force_terminal=True, width=200, color_system=None)
+    monkeypatch.setattr(progress, "progress_display", lambda title, total, **kwargs: progress.LiveProgress(
+        title, progress.Tracker(total, kwargs.get("noun", "")), screen))
+    outs = ["--baseline-out", str(tmp_path / "base.json"), "--current-out", str(tmp_path / "cur.json")]
+    result = runner.invoke(main, [*_AB[:5], "-p", "fp32", *_AB[7:], *outs], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    drawn = screen.file.getvalue()
+    assert "configuration 1 of 1" in drawn
+    assert "round 1 of up to 4 (0.02 s per side)" in drawn and "round 2 of up to 4" in drawn
+
+
+_QUANT_ERROR = ["quant-error", "-m", "tiny-cnn"]
+
+
+def test_calib_quant_error_counts_layers_then_conversions_and_q_says_nothing(runner):
+    said = runner.invoke(main, _QUANT_ERROR, catch_exceptions=False)
+    assert said.exit_code == 0, said.output
+    lines = _said(said, "calib quant-error")
+    assert lines[0] == "calib quant-error: starting: tiny-cnn: 32 calibration samples, activation error"
+    assert [line.split(": ")[1] for line in lines[1:6]] == [
+        "layer 1 of 5", "layer 2 of 5", "layer 3 of 5", "configuration 4 of 5", "configuration 5 of 5"]
+    assert lines[5] == "calib quant-error: configuration 5 of 5: tiny-cnn int8-static · convert, size"
+    assert lines[6].startswith("calib quant-error: 5 of 5 done in ")
+    assert "quant-error: tiny-cnn" not in said.stderr  # the ad-hoc lines are gone
+    no_size = runner.invoke(main, [*_QUANT_ERROR, "--no-size"], catch_exceptions=False)
+    assert "calib quant-error: layer 3 of 3" in no_size.stderr and "configuration" not in no_size.stderr
+    quiet = runner.invoke(main, [*_QUANT_ERROR, "-q"], catch_exceptions=False)
+    assert quiet.exit_code == 0, quiet.output
+    assert "calib quant-error:" not in quiet.stderr
+
+
+def test_calib_predict_check_counts_models_and_q_says_nothing(runner, tmp_path):
+    shapes = tmp_path / "ops.json"
+    shapes.write_text(json.dumps([{"op": "relu", "shape": [8, 16]}, {"op": "linear", "shape": [1, 16, 10]}]))
+    table = tmp_path / "table.json"
+    made = runner.invoke(main, ["calibrate", "-p", "fp32", "--quick", "--sweep", "none", "--shapes", str(shapes),
+                                "-m", "tiny-cnn", "--threads", "1", "--out", str(table), "-q"], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    args = ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "--batch-size", "1", "--batch-size", "2"]
+    said = runner.invoke(main, [*args, "--check", "--max-time", "0.2", "--out", str(tmp_path / "a.json")],
+                         catch_exceptions=False)
+    assert said.exit_code == 0, said.output
+    assert _said(said, "calib predict")[:2] == ["calib predict: model 1 of 2: tiny-cnn fp32 b1 · predict, measure",
+                                                "calib predict: model 2 of 2: tiny-cnn fp32 b2 · predict, measure"]
+    assert re.search(r"^calib predict: 2 of 2 done in 0:\d\d$", said.stderr, re.M)
+    assert "measuring tiny-cnn" not in said.stderr
+    quiet = runner.invoke(main, [*args, "--check", "--max-time", "0.2", "-q", "--out", str(tmp_path / "b.json")],
+                          catch_exceptions=False)
+    assert quiet.exit_code == 0 and "calib predict:" not in quiet.stderr
+    unchecked = runner.invoke(main, [*args, "--out", str(tmp_path / "c.json")], catch_exceptions=False)
+    assert unchecked.exit_code == 0 and "calib predict:" not in unchecked.stderr  # nothing measured: no display
