@@ -73,6 +73,10 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, qu
     screen.print(build_layer_error_table(loaded.name, rows[:top] if top else rows, calibration.weight_granularity,
                                          len(rows)))
     screen.print(settings, style="dim")
+    if getattr(loaded, "weights", None) == "random":
+        from calib.render.run_table import RANDOM_WEIGHTS_RANKING_NOTE
+
+        screen.print(f"note: {RANDOM_WEIGHTS_RANKING_NOTE}".replace(", and --eval judges them by your score", ""))
     if sizes:
         screen.print(build_size_table(sizes))
     if out:

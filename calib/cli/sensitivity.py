@@ -90,6 +90,10 @@ def command(model, precision, backend, batch_size, threads, input_shape, seq_len
     screen.print(build_ranking_table(ranking, top or None))
     for line in ranking_lines(ranking):
         screen.print(line, style="dim")
+    if getattr(loaded, "weights", None) == "random":
+        from calib.render.run_table import RANDOM_WEIGHTS_RANKING_NOTE
+
+        screen.print(f"note: {RANDOM_WEIGHTS_RANKING_NOTE}")
     busy = OtherCpuUse.warning(other_cpu_percent)
     if busy:
         screen.print(Text.assemble(("warning:", "yellow"), f" {busy}"))

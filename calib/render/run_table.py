@@ -13,8 +13,13 @@ from calib.results.record import Record, as_records
 
 
 SLOWER_THAN_FP32 = 0.95  # a "native" precision measured below this speed-up is marked native*
-RANDOM_WEIGHTS_NOTE = ("random weights (catalog models are built with weights=None): fidelity is output agreement "
-                       "with fp32, not task accuracy")
+RANDOM_WEIGHTS_NOTE = ("random weights (catalog and torchvision: models are built with seeded random weights): fidelity "
+                       "is output agreement with fp32, not task accuracy")
+# calib quant-error and calib sensitivity judge layers on the model's outputs: on random weights the ranking
+# says which layers move an untrained model's outputs, not which cost a trained model its accuracy
+RANDOM_WEIGHTS_RANKING_NOTE = ("random weights (catalog and torchvision: models are built with seeded random weights): "
+                               "this ranks layers by their error on a model that learned nothing; a trained model "
+                               "(file.py:factory, .pt2) ranks its own layers, and --eval judges them by your score")
 NATIVE_BUT_SLOWER_NOTE = ("native*: the hardware has the instructions (`calib device`), yet this configuration ran "
                           "slower than fp32 here; `calib layers FILE --compare-precision fp32` shows which layers "
                           "lost the time (runs with --layers have them), `calib device --probe` whether the kernels "
