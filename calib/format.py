@@ -17,6 +17,13 @@ def ms(value: float | None) -> str:
     return f"{value * 1000:.2f}us".replace("us", " us")
 
 
+def ms_unit(value: float | None) -> str:
+    """A time with its unit: `ms` writes microseconds as "7.31 us" and milliseconds as a bare number, so a
+    text that names its unit appends " ms" only to the latter ("12.69 ms", "7.31 us", "-")."""
+    text = ms(value)
+    return text if text.endswith(" us") or text == "-" else f"{text} ms"
+
+
 def ratio(value: float | None) -> str:
     if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
         return "-"

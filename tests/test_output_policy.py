@@ -93,15 +93,7 @@ OUTPUTS = [
 IDS = [f"{command} {flag}" for command, flag, *_ in OUTPUTS]
 
 
-def refused(result, *fragments: str) -> str:
-    """Exit 2 with one `calib: error:` line saying `fragments`, no traceback."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("calib: error:")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
+refused = one_line_error  # exit 2 with one `calib: error:` line saying the fragments, no traceback
 
 
 def invoke(runner, argv):

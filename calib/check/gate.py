@@ -144,18 +144,29 @@ class GateResult:
         """Configurations measured in the baseline that the current run did not measure."""
         return [o for o in self.outcomes if o.outcome in LOST]
 
+    # What the current run is judged against, and what "nothing judged" means, in the reasons below (the
+    # history gate, calib.check.history, names its history instead of a baseline file)
+    REFERENCE = "baseline"
+    NOTHING_JUDGED = "no configuration was measured in both runs"
+
+    def other_unjudged_reasons(self) -> list[str]:
+        """Reasons a kind of gate adds to the file gate's (the history gate: histories too short)."""
+        return []
+
     @property
     def unjudged_reasons(self) -> list[str]:
         """Why the gate did not see everything it should have (empty when it did)."""
         reasons = []
         if self.lost:
             counts = ", ".join(f"{self.count(name)} {name}" for name in LOST if self.count(name))
-            reasons.append(f"{len(self.lost)} configuration(s) of the baseline not measured in the current run "
+            reasons.append(f"{len(self.lost)} configuration(s) of the {self.REFERENCE} not measured in the current run "
                            f"({counts}: {_some_labels(self.lost)})")
+        others = self.other_unjudged_reasons()
+        reasons += others
         if self.current_complete is False:
             reasons.append(f"the current file {self.current_path} is incomplete: its run did not finish")
-        if not any(o.outcome in JUDGED for o in self.outcomes):
-            reasons.append("no configuration was measured in both runs")
+        if not any(o.outcome in JUDGED for o in self.outcomes) and not others:
+            reasons.append(self.NOTHING_JUDGED)
         return reasons
 
     @property

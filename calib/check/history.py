@@ -44,9 +44,10 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from calib.check.gate import (FAILED_CURRENT, FIDELITY_FAILED, IMPROVEMENT, JUDGED, LOST, MISSING_BASELINE,
+from calib.check.gate import (FAILED_CURRENT, FIDELITY_FAILED, IMPROVEMENT, JUDGED, MISSING_BASELINE,
                               MISSING_CURRENT, NOT_MEASURED, OUTCOME_ORDER, REGRESSION, SKIPPED_CURRENT, UNCHANGED,
-                              ConfigOutcome, GateResult, GateSettings, _some_labels)
+                              ConfigOutcome, GateResult, GateSettings)
+from calib import format as fmt
 from calib.compare.ratios import RatioEstimate
 from calib.results.record import Record, ResultFile
 
@@ -130,7 +131,7 @@ class HistoryWindow:
         commit_text = f", commits {' .. '.join(dict.fromkeys(commits))}" if commits else ""
         spread = f", run-to-run spread {100 * self.spread:.1f}%" if self.spread is not None else ""
         left_out = f" ({self.left_out} of other settings left out)" if self.left_out else ""
-        return (f"{self.label}: {self.count} run(s) {dates}{commit_text}, level {_ms_text(self.level_ms)}"
+        return (f"{self.label}: {self.count} run(s) {dates}{commit_text}, level {fmt.ms_unit(self.level_ms)}"
                 f"{spread}{left_out}")
 
 
@@ -143,23 +144,16 @@ class HistoryGateResult(GateResult):
     windows: list[HistoryWindow] = field(default_factory=list)
     short: list[tuple[str, int]] = field(default_factory=list)  # (label, runs it had) below MIN_RUNS
 
-    @property
-    def unjudged_reasons(self) -> list[str]:
-        reasons = []
-        if self.lost:
-            counts = ", ".join(f"{self.count(name)} {name}" for name in LOST if self.count(name))
-            reasons.append(f"{len(self.lost)} configuration(s) of the history not measured in the current run "
-                           f"({counts}: {_some_labels(self.lost)})")
-        if self.short:
-            shown = ", ".join(f"{label} ({count} run{'s' if count != 1 else ''})" for label, count in self.short[:4])
-            more = f" and {len(self.short) - 4} more" if len(self.short) > 4 else ""
-            reasons.append(f"{len(self.short)} configuration(s) with a history shorter than {MIN_RUNS} runs "
-                           f"({self.scope.where if self.scope else ''}): {shown}{more}")
-        if self.current_complete is False:
-            reasons.append(f"the current file {self.current_path} is incomplete: its run did not finish")
-        if not any(o.outcome in JUDGED for o in self.outcomes) and not self.short:
-            reasons.append("no configuration of the current run has a history in the store")
-        return reasons
+    REFERENCE = "history"
+    NOTHING_JUDGED = "no configuration of the current run has a history in the store"
+
+    def other_unjudged_reasons(self) -> list[str]:
+        if not self.short:
+            return []
+        shown = ", ".join(f"{label} ({count} run{'s' if count != 1 else ''})" for label, count in self.short[:4])
+        more = f" and {len(self.short) - 4} more" if len(self.short) > 4 else ""
+        return [f"{len(self.short)} configuration(s) with a history shorter than {MIN_RUNS} runs "
+                f"({self.scope.where if self.scope else ''}): {shown}{more}"]
 
 
 def history_judgement(label: str, history_ms: list[float], current_ms: float,
@@ -402,34 +396,14 @@ def _run_environment(store, run_key: str) -> dict:
 
 def history_markdown(result: HistoryGateResult) -> str:
     """The file gate's markdown summary with the history's description and test, and the windows used."""
-    from calib.check.markdown import gate_markdown
+    from calib.check.markdown import escape, gate_markdown
 
-    lines = gate_markdown(result).splitlines()
     described = (f"History `{result.baseline_path}`, current `{result.current_path}`. A regression is a slowdown "
                  f"above {100 * result.settings.tolerance:g}% over the history's level that {HISTORY_TEST} finds "
                  f"significant at {result.settings.alpha:g}.")
-    lines = [described if line.startswith("Baseline `") else line for line in lines]
-    lines += ["", "### History windows", ""] + [f"- {_escape(window.describe())}" for window in result.windows]
+    lines = [gate_markdown(result, described).rstrip("\n"), "", "### History windows", ""]
+    lines += [f"- {escape(window.describe())}" for window in result.windows]
     return "\n".join(lines) + "\n"
-
-
-def write_history_markdown(result: HistoryGateResult, path) -> None:
-    from pathlib import Path
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(history_markdown(result))
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def _ms_text(value: float | None) -> str:
-    from calib import format as fmt
-
-    text = fmt.ms(value)
-    return text if text.endswith("us") or text == "-" else f"{text} ms"
 
 
 def _short(commit: str) -> str:

@@ -26,11 +26,12 @@ def headline(result: GateResult) -> str:
             f"alpha {result.settings.alpha:g})")
 
 
-def gate_markdown(result: GateResult) -> str:
-    lines = [f"## calib check: {headline(result)}", "",
-             f"Baseline `{result.baseline_path}`, current `{result.current_path}`. A regression is a slowdown "
-             f"above {100 * result.settings.tolerance:g}% that {_test_text(result)} finds significant at "
-             f"{result.settings.alpha:g}.", ""]
+def gate_markdown(result: GateResult, described: str | None = None) -> str:
+    """`described`: what was compared and how, in place of the file gate's sentence (calib check --history)."""
+    described = described or (f"Baseline `{result.baseline_path}`, current `{result.current_path}`. A regression is "
+                              f"a slowdown above {100 * result.settings.tolerance:g}% that {_test_text(result)} finds "
+                              f"significant at {result.settings.alpha:g}.")
+    lines = [f"## calib check: {headline(result)}", "", described, ""]
     if result.inconclusive:
         lines += [f"**Inconclusive** (exit 3): {'; '.join(result.unjudged_reasons)}. A gate passes only when "
                   "every configuration of the baseline was measured again; `--allow-missing` accepts less.", ""]
@@ -40,7 +41,7 @@ def gate_markdown(result: GateResult) -> str:
     lines += ["| | configuration | outcome | baseline ms | current ms | current/baseline [95% CI] | p | method | note |",
               "|---|---|---|---:|---:|---:|---:|---|---|"]
     for outcome in result.outcomes:
-        cells = [_escape(c) for c in outcome_cells(outcome)]
+        cells = [escape(c) for c in outcome_cells(outcome)]
         mark = _MARK.get(outcome.outcome, "⚠️")
         lines.append(f"| {mark} | " + " | ".join(cells) + " |")
     if result.regressions:
@@ -49,10 +50,11 @@ def gate_markdown(result: GateResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(result: GateResult, path) -> None:
+def write_markdown(result: GateResult, path, render=gate_markdown) -> None:
+    """The summary `render` writes (the history gate passes its own) into `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(gate_markdown(result))
+    path.write_text(render(result))
 
 
 def _test_text(result: GateResult) -> str:
@@ -67,7 +69,7 @@ def _test_text(result: GateResult) -> str:
     return paired if methods else separate
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 

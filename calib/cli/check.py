@@ -119,9 +119,9 @@ def command(baseline, history, current, store_url, window, base_branch, device_c
         out.print(f"note: {note}", style="dim")
     if markdown_path:
         if history:
-            from calib.check.history import write_history_markdown
+            from calib.check.history import history_markdown
 
-            write_history_markdown(result, markdown_path)
+            write_markdown(result, markdown_path, render=history_markdown)
         else:
             write_markdown(result, markdown_path)
     if junit_path:

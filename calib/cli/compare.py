@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from calib.cli._common import console
+from calib.store.db import KINDS
 
 
 @click.command(name="compare")
@@ -14,7 +15,7 @@ from calib.cli._common import console
                    "postgresql://user@host/db), after FILES when both are given.")
 @click.option("-m", "--model", metavar="NAME", help="With --store: the latest run of each device class that "
                                                      "measured this model, and only its records.")
-@click.option("--kind", type=click.Choice(["run", "ab", "train", "predict", "calibrate", "fleet", "any"]),
+@click.option("--kind", type=click.Choice([*KINDS, "any"]),
               default="run", show_default=True, help="With --store: which command's runs.")
 def command(files, store_url, model, kind):
     """Align the configurations of results FILES (one column per file and device) and show

@@ -1,15 +1,11 @@
 """Runs read from a results store for the readers that take results files (`calib compare --store`,
-`calib check --history`): the latest run of each device class
-as the typed ResultFile every reader takes."""
+`calib check --history`): the latest run of each device class as the typed ResultFile every reader takes."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from calib.errors import UsageError
 from calib.results.record import ResultFile
-
-KINDS = ("run", "ab", "train", "predict", "calibrate", "fleet", "any")
 
 
 def latest_results(store, model: str | None = None, kind: str | None = "run") -> list[ResultFile]:

@@ -34,7 +34,7 @@ def _cell_text(row: Row, column: Column) -> Text:
         status = cell.record.status or "?"
         return Text(status, style="red" if status == "failed" else "dim")
     summary = cell.summary
-    text = Text(f"{fmt.ms(summary.median_ms)} ms", style="bold")
+    text = Text(f"{fmt.ms_unit(summary.median_ms)}", style="bold")
     text.append(f" [{fmt.ms(summary.ci95_low_ms)}-{fmt.ms(summary.ci95_high_ms)}]", style="dim")
     text.append(f"\n{speedup_text(cell.speedup_vs_fp32)} vs fp32" if cell.speedup_vs_fp32 else "\n-")
     verdict = cell.verdict

@@ -19,12 +19,6 @@ def change_point_text(change) -> str:
     return f"run {change.index + 1} ({', '.join(where)}): {fmt.ratio(change.ratio)}, {p_value_text(change.p_value)}"
 
 
-def ms_text(value: float | None) -> str:
-    """A median with its unit: fmt.ms gives "5.49 us" below 0.01 ms, a bare number of ms above."""
-    text = fmt.ms(value)
-    return text if text.endswith("us") or text == "-" else f"{text} ms"
-
-
 def p_value_text(p_value: float) -> str:
     return "p<0.0001" if p_value < 0.0001 else f"p={p_value:.1g}"
 
@@ -34,13 +28,13 @@ def first_last_text(series) -> str:
     if not medians:
         return "-"
     if len(medians) == 1:
-        return ms_text(medians[0])
-    return f"{ms_text(medians[0])} -> {ms_text(medians[-1])} ({fmt.ratio(medians[-1] / medians[0])})"
+        return fmt.ms_unit(medians[0])
+    return f"{fmt.ms_unit(medians[0])} -> {fmt.ms_unit(medians[-1])} ({fmt.ratio(medians[-1] / medians[0])})"
 
 
 def _latest(series) -> Text:
     point = series.points[-1]
-    text = Text(ms_text(point.median_ms), style="bold")
+    text = Text(fmt.ms_unit(point.median_ms), style="bold")
     if point.ci_low_ms is not None and point.ci_high_ms is not None:
         text.append(f" [{fmt.ms(point.ci_low_ms)}-{fmt.ms(point.ci_high_ms)}]", style="dim")
     when = ([point.commit[:7]] if point.commit else []) + [point.created.strftime("%Y-%m-%d")]

@@ -24,15 +24,15 @@ def coverage_line(table: dict) -> str:
     parts = [f"method {table.get('method')}"]
     # Plain runs interleaved with the passes are the fair denominator on a drifting machine: lead with them.
     if table.get("coverage_interleaved") is not None:
-        parts.append(f"layers sum {fmt.ms(table.get('sum_ms'))} ms = {100 * table['coverage_interleaved']:.0f}% of "
-                     f"{fmt.ms(table.get('interleaved_end_to_end_ms'))} ms end-to-end measured between passes")
+        parts.append(f"layers sum {fmt.ms_unit(table.get('sum_ms'))} = {100 * table['coverage_interleaved']:.0f}% of "
+                     f"{fmt.ms_unit(table.get('interleaved_end_to_end_ms'))} end-to-end measured between passes")
         if table.get("coverage") is not None:
-            parts.append(f"{100 * table['coverage']:.0f}% of the sweep's {fmt.ms(table.get('end_to_end_ms'))} ms")
+            parts.append(f"{100 * table['coverage']:.0f}% of the sweep's {fmt.ms_unit(table.get('end_to_end_ms'))}")
     elif table.get("coverage") is not None:
-        parts.append(f"layers sum {fmt.ms(table.get('sum_ms'))} ms = {100 * table['coverage']:.0f}% of "
-                     f"end-to-end {fmt.ms(table.get('end_to_end_ms'))} ms")
+        parts.append(f"layers sum {fmt.ms_unit(table.get('sum_ms'))} = {100 * table['coverage']:.0f}% of "
+                     f"end-to-end {fmt.ms_unit(table.get('end_to_end_ms'))}")
     if table.get("instrumented_ms") is not None:
-        parts.append(f"a timed pass took {fmt.ms(table['instrumented_ms'])} ms")
+        parts.append(f"a timed pass took {fmt.ms_unit(table['instrumented_ms'])}")
     if table.get("overhead_correction_ms_per_node") is not None:
         how = " (measured in this model)" if (table.get("mark_cost_in_situ_ms") or 0) > (
             table.get("mark_cost_empty_graph_ms") or 0) else ""

@@ -21,7 +21,7 @@ def headline(choice) -> str:
     configuration = best.record.identity
     fidelity = best.record.fidelity_compact or "fp32"
     return (f"{where}: use [bold green]{configuration.precision_label}[/] through [bold]{configuration.backend}[/] at "
-            f"batch {configuration.batch_size}: {fmt.ms(best.cost_ms)} ms per {choice.by}, fidelity {fidelity} "
+            f"batch {configuration.batch_size}: {fmt.ms_unit(best.cost_ms)} per {choice.by}, fidelity {fidelity} "
             f"(max drop {choice.max_drop:g})")
 
 

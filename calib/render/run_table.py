@@ -146,9 +146,6 @@ def _median_text(median_ms: float, busy: bool) -> Text:
     return cell
 
 
-def _with_unit(value_ms: float) -> str:
-    text = fmt.ms(value_ms)  # "5.77 us" carries its unit already
-    return text if text.endswith(" us") else f"{text} ms"
 
 
 def note_numbers(records: list[Record | dict]) -> dict[int, int]:
@@ -186,7 +183,7 @@ def note_lines(records: list[Record | dict]) -> list[str]:
         base_ms = {group["op_kind"]: group["median_ms"] for group in by_kind(baseline)}
         grown = sorted(((group["median_ms"] - base_ms.get(group["op_kind"], 0.0), group) for group in by_kind(rows)),
                        key=lambda pair: -pair[0])
-        named = [f"{group['op_kind']} +{_with_unit(added)} ({fmt.ms(base_ms.get(group['op_kind'], 0.0))} -> "
+        named = [f"{group['op_kind']} +{fmt.ms_unit(added)} ({fmt.ms(base_ms.get(group['op_kind'], 0.0))} -> "
                  f"{fmt.ms(group['median_ms'])})" for added, group in grown[:3] if added > 0]
         if named:
             lines.append(f"  {record.short_label} slowed most in: {', '.join(named)}")
@@ -250,7 +247,7 @@ def tuning_lines(records: list[Record | dict]) -> list[str]:
         if not tuning:
             continue
         timed = [c for c in tuning.candidates if c.median_ms is not None]
-        listed = " | ".join(f"{c.name} {fmt.ms(c.median_ms)} ms{_candidate_score(c)}" for c in timed) or \
+        listed = " | ".join(f"{c.name} {fmt.ms_unit(c.median_ms)}{_candidate_score(c)}" for c in timed) or \
             ", ".join(c.name for c in tuning.candidates)
         lines.append(f"tuned {record.short_label}: {listed} -> {tuning.why}")  # why names it
     return lines

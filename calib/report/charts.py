@@ -17,12 +17,6 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 _BAR_HEIGHT_IN = 0.28
 
 
-def ms_text(value: float) -> str:
-    """A time with its unit: fmt.ms writes microseconds as "7.31 us" and milliseconds bare."""
-    text = fmt.ms(value)
-    return text if text.endswith("us") else f"{text} ms"
-
-
 def _figure(width_in: float, height_in: float):
     from matplotlib.figure import Figure
 
@@ -126,7 +120,7 @@ def distribution(entries: list[dict], unit_label: str, chart_id: str = "distribu
             axes.scatter([entry[name]], [row], marker=marker, color=color, s=30, zorder=4,
                          label=name if row == 0 else None)
         # right of the axes, in a column of its own that the layout makes room for, whatever the scale
-        text = axes.text(1.01, row, "  ".join(f"{name} {ms_text(entry[name])}" for name, _, _ in markers),
+        text = axes.text(1.01, row, "  ".join(f"{name} {fmt.ms_unit(entry[name])}" for name, _, _ in markers),
                          transform=axes.get_yaxis_transform(), va="center", fontsize=8)
         text.set_gid(f"{chart_id}-value-{row}")
     axes.set_yticks(range(count), [entry["label"] for entry in entries], fontsize=8)
@@ -153,7 +147,7 @@ def layer_bars(layers: list[dict], title: str) -> str:
     for index, layer in enumerate(layers):
         share = layer.get("share")
         share_text = f" ({100 * share:.0f}%)" if isinstance(share, (int, float)) else ""
-        axes.text(values[index], index, f" {ms_text(values[index])}{share_text}", va="center", fontsize=8)
+        axes.text(values[index], index, f" {fmt.ms_unit(values[index])}{share_text}", va="center", fontsize=8)
     axes.set_yticks(range(len(layers)), labels, fontsize=8)
     axes.invert_yaxis()
     axes.set_xlim(0, max(values + [1e-9]) * 1.35)

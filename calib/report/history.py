@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as _dt
 import html
 
-from calib.render.history_table import change_point_text, first_last_text, ms_text
+from calib import format as fmt
+from calib.render.history_table import change_point_text, first_last_text
 
 _MAX_TICKS = 12
 
@@ -63,11 +64,11 @@ def history_rows(series_list) -> tuple[list[str], list[list[str]]]:
     rows = []
     for series in series_list:
         latest = series.points[-1]
-        interval = (f" [{ms_text(latest.ci_low_ms)}-{ms_text(latest.ci_high_ms)}]"
+        interval = (f" [{fmt.ms_unit(latest.ci_low_ms)}-{fmt.ms_unit(latest.ci_high_ms)}]"
                     if latest.ci_low_ms is not None and latest.ci_high_ms is not None else "")
         changes = "; ".join(change_point_text(change) for change in series.change_points) or "none"
         rows.append([series.label, series.device_class, str(len(series.points)), first_last_text(series),
-                     ms_text(latest.median_ms) + interval, changes])
+                     fmt.ms_unit(latest.median_ms) + interval, changes])
     return header, rows
 
 

@@ -90,7 +90,7 @@ def latency_section(content: ReportContent, kind: str = INFERENCE) -> str:
                      lambda _, cell, __: (cell.summary.median_ms, cell.summary.ci95_low_ms, cell.summary.ci95_high_ms))
     medians = [e.median_ms for e in entries]
     log_scale = bool(medians) and max(medians) / max(min(medians), 1e-12) > 20
-    svg = charts.grouped_bars([r.label for r in rows], series, charts.ms_text,
+    svg = charts.grouped_bars([r.label for r in rows], series, fmt.ms_unit,
                               f"median ms {per} (whiskers: 95% CI)" + (", log scale" if log_scale else ""),
                               log_scale=log_scale, chart_id=f"{kind}-latency")
     values = [{"row": e.row, "column": e.column, "precision": e.precision, "median_ms": e.median_ms,
@@ -155,7 +155,7 @@ def layer_comparison_section(content: ReportContent) -> str:
     for number, comparison in enumerate(content.layer_comparisons):
         series = [{"name": precision, "values": times} for precision, times in
                   zip(comparison.precisions, comparison.median_ms)]
-        svg = charts.grouped_bars(comparison.layers, series, charts.ms_text, "median ms per layer",
+        svg = charts.grouped_bars(comparison.layers, series, fmt.ms_unit, "median ms per layer",
                                   chart_id=f"layers-compared-{number}")
         values = [{"layer": layer, **{precision: times[index] for precision, times in
                                       zip(comparison.precisions, comparison.median_ms)}}
@@ -173,7 +173,7 @@ def layers_section(content: ReportContent) -> str:
     for section in content.layer_sections:
         coverage = (f"; the layers cover {100 * section.coverage:.0f}% of end-to-end"
                     if isinstance(section.coverage, (int, float)) else "")
-        svg = charts.layer_bars(section.layers, f"{section.title}: {charts.ms_text(section.median_ms)} end-to-end")
+        svg = charts.layer_bars(section.layers, f"{section.title}: {fmt.ms_unit(section.median_ms)} end-to-end")
         values = [{k: layer.get(k) for k in ("name", "op_kind", "median_ms", "share")} for layer in section.layers]
         parts.append(_figure("layers", svg, values, f"Slowest layers of {section.title}{coverage}."))
         parts.append(_table(*layer_table(section.layers)))

@@ -28,7 +28,7 @@ def render_markdown(content: ReportContent) -> str:
     for comparison in content.layer_comparisons:
         lines += [f"### Per layer: {comparison.title}", ""] + _table(*layer_comparison_table(comparison))
     for section in content.layer_sections:
-        lines += [f"### Slowest layers: {section.title} ({fmt.ms(section.median_ms)} ms end-to-end)", ""]
+        lines += [f"### Slowest layers: {section.title} ({fmt.ms_unit(section.median_ms)} end-to-end)", ""]
         lines += _table(*layer_table(section.layers))
     if content.accuracy_points:
         lines += [f"### {content.accuracy_title.capitalize()} against latency", ""]

@@ -38,7 +38,7 @@ def latency_table(content: ReportContent, kind: str = INFERENCE) -> tuple[list[s
             if cell.summary is None:
                 cells.append(str(cell.record.status))
                 continue
-            text = (f"{fmt.ms(cell.summary.median_ms)} ms [{fmt.ms(cell.summary.ci95_low_ms)}-"
+            text = (f"{fmt.ms_unit(cell.summary.median_ms)} [{fmt.ms(cell.summary.ci95_low_ms)}-"
                     f"{fmt.ms(cell.summary.ci95_high_ms)}], "
                     f"{speedup_with_interval(cell.speedup_vs_fp32, content.speedup_interval(row, column.index))} "
                     f"vs fp32, {cell.verdict or '?'}")

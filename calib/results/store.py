@@ -270,7 +270,8 @@ def load_result(path: str | Path) -> dict:
     try:
         payload = json.loads(data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError too
-        raise ResultFileError(f"{path}: not a readable calib results file ({first_line(exc, 200)})") from None
+        raise ResultFileError(f"{path}: not a readable calib results file ({first_line(exc, 200)}: truncated, "
+                              "or not JSON)") from None
     if not isinstance(payload, dict) or "records" not in payload:
         raise ResultFileError(f"{path}: not a calib results file (no 'records')")
     version = payload.get("schema_version")

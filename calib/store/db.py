@@ -14,12 +14,13 @@ are unique)."""
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from calib.errors import UsageError
 
-_KINDS = ("run", "ab", "train", "predict", "calibrate", "fleet")
+KINDS = ("run", "ab", "train", "predict", "calibrate", "fleet")  # the commands whose runs a store holds
 # The runs whose records make a configuration's history: not `calib ab`'s, whose baseline and current
 # sides share one configuration identity (two builds of one model), nor predictions.
 SERIES_KINDS = ("run", "train", "fleet")
@@ -69,7 +70,7 @@ def _naive_utc(value) -> _dt.datetime:
 
 def run_kind(command: Iterable[str] | None) -> str:
     for word in list(command or [])[1:3]:
-        if word in _KINDS:
+        if word in KINDS:
             return word
     return "run"
 
@@ -136,7 +137,7 @@ class Store:
         git = header.get("git") if isinstance(header.get("git"), Mapping) else {}
         row = {
             "run_key": key,
-            "kind": header.get("kind") if header.get("kind") in _KINDS else run_kind(header.get("command")),
+            "kind": header.get("kind") if header.get("kind") in KINDS else run_kind(header.get("command")),
             "created": _naive_utc(header.get("created")),
             "calib_version": header.get("calib_version"),
             "schema_version": header.get("schema_version"),
@@ -224,11 +225,11 @@ class Store:
 
     def push(self, payload: Mapping, source: str | None = None) -> PushOutcome:
         """One loaded results file into the store (calib push): the run, then every record it lacks."""
+        from calib.store.identity import run_key
+
         items = list(payload.get("records") or [])
         run_id, new = self.add_run(payload, source=source)
         added = self.add_records(run_id, enumerate(items))
-        from calib.store.identity import run_key
-
         return PushOutcome(source=source or "?", run_key=run_key(payload), added=added, new_run=new, total=len(items))
 
     def _writing(self):
@@ -375,8 +376,6 @@ def _record_row(run_id: int, seq: int, record: Mapping, run) -> dict:
     from calib.results.record import Record
     from calib.results.store import jsonable
     from calib.store.identity import config_key
-
-    import json
 
     body = json.loads(json.dumps(dict(record), default=jsonable))  # what the file holds, JSON-clean
     identity = body.get("identity") if isinstance(body.get("identity"), Mapping) else {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -21,7 +21,6 @@ class StoreTarget:
     commit: str | None = None
     branch: str | None = None
     device_class: str | None = None
-    sinks: list = field(default_factory=list)
     # A SQLite store that does not exist yet is created with the first results file, not before: a command
     # refused for bad input leaves nothing behind (its folder was checked writable up front).
     pending_url: str | None = None
@@ -43,9 +42,7 @@ class StoreTarget:
     def sink(self) -> "StoreSink | None":
         if self.opened() is None:
             return None
-        made = StoreSink(self.store)
-        self.sinks.append(made)
-        return made
+        return StoreSink(self.store)
 
 
 class StoreSink:
