@@ -320,3 +320,18 @@ def test_a_lost_node_that_filed_its_own_records_keeps_them_all(tmp_path):
     assert [(r["precision"], r["status"]) for r in stored] == [("fp32", "ok"), ("bf16", "ok"), ("fp16", "failed")]
     assert stored[2]["body"]["reason"] == "node lost: NodeDiedError: gone."
     assert run.state == "lost" and json.loads(run.local_path.read_text())["complete"] is False
+
+
+def test_a_nodes_threads_are_capped_by_the_cpus_it_offers():
+    """Nodes that share a machine each declare their CPUs; a sweep at calib's default threads beyond them spins
+    against the other node's threads."""
+    from calib.fleet.driver import node_threads
+    from calib.fleet.plan import Node, NodeDescription
+
+    def described(cpus, threads):
+        return NodeDescription(node=Node(node_id="n" * 8, address="a", offers_calib=True, cpus=cpus),
+                               environment={"threads": threads} if threads is not None else {})
+
+    assert node_threads(described(1.0, 2)) == 1
+    assert node_threads(described(16.0, 8)) == 8  # calib's own default (physical cores) where the node offers more
+    assert node_threads(described(0.0, 2)) is None and node_threads(described(4.0, None)) is None
