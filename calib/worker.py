@@ -175,6 +175,9 @@ def _serve(spec, cells, conn, cwd: str, environ: dict) -> None:
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(environ)
+    from calib.third_party import quiet_known_noise
+
+    quiet_known_noise()  # the worker imports torchao too
     from calib import fidelity
     from calib.errors import CalibError
     from calib.models.loader import load_any

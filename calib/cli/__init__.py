@@ -15,6 +15,7 @@ import click
 from calib import __version__
 from calib.cli._encoding import tolerate
 from calib.errors import CalibError
+from calib.third_party import quiet_known_noise
 
 # name -> (module, one-line help). Registering a command is one line here.
 COMMANDS = {
@@ -73,6 +74,7 @@ def _not_built(name, short_help):
 class CalibGroup(LazyGroup):
     def main(self, *args, standalone_mode=True, **kwargs):
         tolerate()  # help text and one-line errors too (calib.cli._encoding)
+        quiet_known_noise()  # a torch deprecation notice torchao triggers on import (calib.third_party)
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Exit as exc:
