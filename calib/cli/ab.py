@@ -14,7 +14,8 @@ from calib.cli._store import store_options
 from calib.cli._common import console, open_results, split_multi
 from calib.cli._outputs import Output, check_outputs
 from calib.cli._options import (build_spec, calibration_options, candidate_option, configuration_options,
-                                pop_calibration, pop_configuration, quiet_option)
+                                pop_calibration, pop_configuration, printout_options,
+                                quiet_option)
 from calib.environment import capture
 from calib.errors import FailuresFound, UsageError
 from calib.hardware import device_report
@@ -23,7 +24,9 @@ from calib.interleave import (DEFAULT_MAX_ROUNDS, DEFAULT_ROUND_TIME_S, DEFAULT_
 from calib.models.loader import check_inputs_fit, load_any
 from calib.render.ab_table import build_pair_table
 from calib.render.gate_table import build_gate_table
+from calib.render.printout import Printout, emit
 from calib.results.judge import failures, nothing_measured
+from calib.results.record import as_record
 from calib.results.store import default_path, load_result
 from calib.settings import TuneSettings
 
@@ -58,8 +61,9 @@ from calib.settings import TuneSettings
 @click.option("--markdown", "markdown_path", type=click.Path(dir_okay=False),
               help="With --tolerance: write the gate's markdown summary here.")
 @quiet_option
+@printout_options
 def command(baseline_model, current_model, rounds, max_rounds, instances, round_time, warmup_min_time, baseline_out,
-            current_out, results_dir, tolerance, markdown_path, quiet, candidate, **options):
+            current_out, results_dir, tolerance, markdown_path, quiet, candidate, output_format, verbose, **options):
     """Measure BASELINE and CURRENT models interleaved (ABBA rounds) so the machine's drift hits
     both alike; then `calib check --baseline BASE --current CUR` judges them with a paired test."""
     configuration = pop_configuration(options)
@@ -119,21 +123,21 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
         raise
     base_writer.finish()
     cur_writer.finish()
-    out = console()
-    out.print(build_pair_table(pairs, baseline_loaded.name, current_loaded.name))
-    for pair in pairs:
-        for role, record in zip(("baseline", "current"), pair):
-            for warning in record["warnings"]:
-                out.print(f"[yellow]warning:[/] {role}: {warning}")
-    out.print(f"results: {base_path} (baseline), {cur_path} (current)")
+    printout = Printout(title=f"calib ab: {baseline_loaded.name} / {current_loaded.name}", source=str(cur_path))
+    printout.table(build_pair_table(pairs, baseline_loaded.name, current_loaded.name))
+    printout.warnings((f"{role} {as_record(record).label}", warning) for pair in pairs
+                      for role, record in zip(("baseline", "current"), pair) for warning in record["warnings"])
+    results_line = f"results: {base_path} (baseline), {cur_path} (current)"
     if gate_settings is None:
-        out.print(f"gate them: calib check --baseline {base_path} --current {cur_path}", style="dim")
+        printout.lines([f"gate them: calib check --baseline {base_path} --current {cur_path}"])
+        printout.lines([results_line], kind="info")
+        emit([printout], output_format, console(), verbose)
         records = [record for pair in pairs for record in pair]
         problems = list(dict.fromkeys(failures(records) or nothing_measured(records)))  # both sides may say it
         if problems:  # without a gate, exit 1 as `calib run` does: never 0 for what did not run
             raise FailuresFound(problems)
         return
-    _gate(base_path, cur_path, gate_settings, markdown_path, out)
+    _gate(base_path, cur_path, gate_settings, markdown_path, printout, results_line, output_format, verbose)
 
 
 class _ExampleBatchNoted:
@@ -158,10 +162,13 @@ def _load(model_spec: str, spec):
     return loaded
 
 
-def _gate(base_path, cur_path, settings, markdown_path, out) -> None:
-    """What `calib check` would do with the two files just written (same environment by construction)."""
+def _gate(base_path, cur_path, settings, markdown_path, printout, results_line, output_format, verbose) -> None:
+    """What `calib check` would do with the two files just written (same environment by construction),
+    printed after the pair table in the same --format."""
     result = gate(load_result(base_path), load_result(cur_path), settings)
-    out.print(build_gate_table(result))
+    printout.table(build_gate_table(result))
+    printout.lines([results_line], kind="info")
+    emit([printout], output_format, console(), verbose)
     if markdown_path:
         write_markdown(result, markdown_path)
     raise_if_regressed(result)

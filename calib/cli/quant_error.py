@@ -8,7 +8,8 @@ import math
 import click
 
 from calib.cli._common import console
-from calib.cli._options import calibration_options, out_option, pop_calibration, quiet_option, trust_model_file_option
+from calib.cli._options import (calibration_options, out_option, pop_calibration, printout_options, quiet_option,
+                                trust_model_file_option)
 
 
 @click.command(name="quant-error")
@@ -21,7 +22,9 @@ from calib.cli._options import calibration_options, out_option, pop_calibration,
 @click.option("--no-size", is_flag=True, help="Skip the model-size table (it converts the model to int8).")
 @out_option(help="Also write the full analysis as JSON here.")
 @quiet_option
-def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, quiet, **options):
+@printout_options
+def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, quiet, output_format, verbose,
+            **options):
     """Per-layer int8 weight and activation error (MSE, SQNR dB), worst first, and model size per precision."""
     from calib.cli._outputs import check_output_path
     from calib.errors import UsageError
@@ -29,6 +32,7 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, qu
     from calib.quant.calibration_data import calibration_inputs
     from calib.quant.engine import select_engine
     from calib.quant.error_analysis import analyse, model_sizes
+    from calib.render.printout import Printout, emit
     from calib.render.quant_error_table import build_layer_error_table, build_size_table
 
     if top < 0:
@@ -65,26 +69,27 @@ def command(model, input_shape, seq_len, trust_model_file, top, no_size, out, qu
         if not rows:
             raise UsageError(f"{loaded.name}: has no Conv or Linear layers to quantize")
         sizes = None if no_size else model_sizes(loaded, calibration, conversions, on_precision=on_precision)
-    screen = console()
     percentile = f" {calibration.percentile:g}" if calibration.method == "percentile" else ""
     settings = (f"calibration: {calibration.data}, {calibration.items()} samples, {calibration.method}{percentile}, "
                 f"activations {calibration.qscheme} "
                 f"uint8{' (7-bit, reduce_range)' if choice.reduce_range else ''}; engine {choice.engine}")
-    screen.print(build_layer_error_table(loaded.name, rows[:top] if top else rows, calibration.weight_granularity,
-                                         len(rows)))
-    screen.print(settings, style="dim")
+    printout = Printout(title=f"calib quant-error: {loaded.name}", source=out)
+    printout.table(build_layer_error_table(loaded.name, rows[:top] if top else rows, calibration.weight_granularity,
+                                           len(rows)))
+    printout.lines([settings])
     if getattr(loaded, "weights", None) == "random":
         from calib.render.run_table import RANDOM_WEIGHTS_RANKING_NOTE
 
-        screen.print(f"note: {RANDOM_WEIGHTS_RANKING_NOTE}".replace(", and --eval judges them by your score", ""))
+        printout.lines([f"note: {RANDOM_WEIGHTS_RANKING_NOTE}".replace(", and --eval judges them by your score", "")])
     if sizes:
-        screen.print(build_size_table(sizes))
+        printout.table(build_size_table(sizes))
     if out:
         with open(out, "w") as handle:
             json.dump({"model": loaded.name, "engine": choice.engine, "reduce_range": choice.reduce_range,
                        "options": {"model_spec": model, **calibration.to_dict()}, "layers": _finite(rows),
                        "sizes": sizes}, handle, indent=1)
-        screen.print(f"written: {out}")
+        printout.lines([f"written: {out}"], kind="info")
+    emit([printout], output_format, console(), verbose)
 
 
 def _finite(rows: list[dict]):

@@ -148,7 +148,8 @@ def test_example_inputs_of_another_batch_are_warned_as_run_does(runner, tmp_path
                                   "--max-rounds", "2", *ROUND_OPTIONS])
     assert result.exit_code == 0, result.output
     expected = "the model's example inputs have batch 8; measured at batch 1 (--batch-size 8 measures theirs)"
-    assert f"baseline: {expected}" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert f"{expected}" in said and "warning: baseline " in said and ", current " in said  # one line for both
     for path in (base, cur):
         assert expected in json.loads(path.read_text())["records"][0]["warnings"]
     at_8 = runner.invoke(main, ["ab", "--baseline-model", f"{factory}:build", "--current-model", f"{factory}:build",
@@ -156,3 +157,16 @@ def test_example_inputs_of_another_batch_are_warned_as_run_does(runner, tmp_path
                                 "--max-rounds", "2", "--batch-size", "8", *ROUND_OPTIONS])
     assert at_8.exit_code == 0, at_8.output
     assert "example inputs" not in at_8.output
+
+
+def test_format_json_holds_the_pair_and_the_gate(runner, tmp_path):
+    base, cur = tmp_path / "base.json", tmp_path / "cur.json"
+    result = runner.invoke(main, ["ab", "--baseline-model", "tiny-mlp", "--current-model", "tiny-mlp",
+                                  "--baseline-out", str(base), "--current-out", str(cur), "--tolerance", "50%",
+                                  "--format", "json", *FAST_AB])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)[0]
+    pair, verdict = printed["tables"]
+    assert pair["rows"][0]["status"] == "ok" and "current/\nbaseline" in pair["columns"]
+    assert "PASS" in verdict["title"]
+    assert any(str(cur) in line for line in printed["info"])

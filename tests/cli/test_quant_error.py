@@ -70,3 +70,13 @@ def test_unquantizable_model_fails_one_line_and_sweep_goes_on(runner, fast_optio
     assert records["int8-dynamic"]["status"] == "failed"
     assert "no layer of this model could be quantized" in records["int8-dynamic"]["reason"]
     assert "\n" not in records["int8-dynamic"]["reason"]
+
+
+def test_quant_error_format_json_is_the_tables_as_data(runner):
+    result = runner.invoke(main, ["quant-error", "--model", "tiny-cnn", "--calib-samples", "8", "--top", "2", "-q",
+                                  "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    layer_table, size_table = printed[0]["tables"]
+    assert len(layer_table["rows"]) == 2 and layer_table["columns"][:3] == ["#", "layer", "kind"]
+    assert {row["precision"] for row in size_table["rows"]} >= {"fp32", "int8-static"}
