@@ -14,9 +14,16 @@ Why this model (and not a roofline or a plain sum of isolated ops):
 - Fusion is taken from the graph as the backend runs it (calib.predict.graph_walk): int8-static
   walks the converted graph, where conv+bn+relu is one quantized conv and the quantize/dequantize
   steps are nodes of their own; torch eager at fp32/bf16 fuses nothing, so neither does the walk.
+  For OpenVINO and ONNX Runtime the rows are the engine's own kernels (calib.predict.openvino_kernels,
+  onnxruntime_kernels), keyed by what the engine ran (layer type, kernel, fused ops).
 - What no per-node sum sees (Python between modules, allocator, caches across layers) is one
   whole-model factor: measured end-to-end / predicted node sum over the table's real models. Its
-  leave-one-model-out errors give the interval: the spread of errors on models the fit did not see.
+  leave-one-model-out errors give the interval, split-conformal style: the half-width is the
+  ceil((n+1) * COVERAGE)-th smallest held-out |log error|, so a new model's error falls inside with
+  probability >= COVERAGE when models are exchangeable (and the interval says "few models" below that).
+- A node whose key, and every coarser key, the table never saw is unpredictable: it is charged the
+  per-op overhead (a floor, never zero), the prediction is marked incomplete and says the share of the
+  model's FLOPs those nodes hold.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ SHRINK = 0.15  # pseudo-weight of "no correction": a lone far neighbour corrects
 MIN_HALF_WIDTH = 0.03  # an interval is never narrower than +-3%: the machine's own noise
 FEW_MODELS = 3  # below this many held-out architectures the spread is not known: +-FEW_MODELS_HALF_WIDTH
 FEW_MODELS_HALF_WIDTH = 0.25
+COVERAGE = 0.90  # the interval's target: held-out models' measured medians inside it
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,9 @@ class NodeCost:
     key: str  # the table entry used
     op_kind: str
     predicted_ms: float
-    costed: bool  # False: no entry for its key or kind; charged the per-op overhead only
+    costed: bool  # False: unpredictable, no entry for its key or kind; charged the per-op overhead only
     note: str = ""
+    flops: float = 0.0
 
 
 @dataclass
@@ -110,9 +119,10 @@ class CostModel:
                 correction = self._correction(key, feature_vector(row))
             ms = base * math.exp(correction)
             note = "" if position == 0 else f"'{keys[0]}' priced by the '{key}' law"
-            return NodeCost(name, key, kind, max(ms, 0.0), True, note)
+            return NodeCost(name, key, kind, max(ms, 0.0), True, note, flops)
         return NodeCost(name, "overhead", kind, self.overhead_ms, False,
-                        f"uncosted: the table has no '{keys[0]}' or '{kind}' op; charged the per-op overhead")
+                        f"uncosted: unpredictable, the table has no '{keys[0]}' or '{keys[-1]}' entry; charged "
+                        "the per-op overhead only", flops)
 
     def _correction(self, key: str, features: tuple[float, ...]) -> float:
         found = self.neighbours.get(key)
@@ -199,6 +209,16 @@ class Prediction:
     def uncosted(self) -> list[NodeCost]:
         return [node for node in self.nodes if not node.costed]
 
+    @property
+    def complete(self) -> bool:
+        """False when some node was unpredictable: the figure is then a lower bound."""
+        return not self.uncosted
+
+    @property
+    def unpredictable_flop_share(self) -> float:
+        total = sum(node.flops for node in self.nodes)
+        return sum(node.flops for node in self.uncosted) / total if total else 0.0
+
 
 @dataclass
 class Predictor:
@@ -249,11 +269,22 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
         others = np.delete(ratios, index) if len(ratios) > 1 else ratios
         h["predicted_ms"] = h["node_sum_ms"] * float(np.exp(np.median(others)))
         errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
-    errors = np.array(errors)
-    floor = MIN_HALF_WIDTH if len(names) >= FEW_MODELS else FEW_MODELS_HALF_WIDTH
-    low = min(-floor, float(np.quantile(errors, 0.05)) if len(errors) >= 10 else float(errors.min()))
-    high = max(floor, float(np.quantile(errors, 0.95)) if len(errors) >= 10 else float(errors.max()))
+    low, high = conformal_interval(errors, len(names))
     return Predictor(full, factor, low, high, held_out)
+
+
+def conformal_interval(errors: list[float], models: int, coverage: float = COVERAGE) -> tuple[float, float]:
+    """(log low, log high) from held-out log errors (measured / predicted): split-conformal on |error|,
+    the ceil((n+1) * coverage)-th smallest; with too few errors for that rank, the largest one widened by
+    half, and never narrower than the machine's noise (or +-25% with under FEW_MODELS architectures)."""
+    floor = MIN_HALF_WIDTH if models >= FEW_MODELS else FEW_MODELS_HALF_WIDTH
+    magnitudes = sorted(abs(error) for error in errors)
+    if not magnitudes:
+        return -floor, floor
+    rank = math.ceil((len(magnitudes) + 1) * coverage)
+    half = magnitudes[rank - 1] if rank <= len(magnitudes) else 1.5 * magnitudes[-1]
+    half = max(floor, half)
+    return -half, half
 
 
 __all__ = ["Sample", "KeyLaw", "NodeCost", "CostModel", "ModelSample", "Prediction", "Predictor",

@@ -69,7 +69,11 @@ def cost_key(row: dict) -> str:
 
 
 def fallback_keys(row: dict) -> list[str]:
-    """From finest to coarsest; the cost model uses the first one the table has."""
+    """From finest to coarsest; the cost model uses the first one the table has. A row read from an engine's
+    kernel graph (calib.predict.openvino_kernels, onnxruntime_kernels) carries its own chain, read from the
+    engine (layer type, kernel, fused ops), in "cost_keys"."""
+    if row.get("cost_keys"):
+        return list(row["cost_keys"])
     kind = row.get("op_kind") or "other"
     prefix = "q:" if is_quantized(row) else ""
     key = cost_key(row)

@@ -3,7 +3,9 @@ measure the model with calib's own timing (calib.lifecycle prepare + calib.timin
 
 A prediction record (in the results file's "records", schema of calib.results.schema plus):
   "prediction": {"predicted_ms", "low_ms", "high_ms", "node_sum_ms", "factor", "table": path,
-                 "table_describes": "...", "method": graph walk, "walk_s", "nodes": n, "uncosted": [...],
+                 "table_describes": "...", "method": graph walk, "walk_s", "nodes": n, "backend": engine,
+                 "complete": false when a node was unpredictable, "unpredictable_flop_share": their FLOPs' share,
+                 "uncosted": [{"name", "op_kind", "key", "note", "flops"}],
                  "by_kind": [{"op_kind", "count", "predicted_ms"}], "layers": [{"name", "op_kind", "key",
                  "predicted_ms", "costed", "note"}], "validation": leave-one-model-out of the table}
   without --check the record's status is "skipped" (predicted, not measured); with --check it is "ok" with
@@ -26,13 +28,17 @@ from calib.user_files import call_user
 def predict_record(model, view, predictor, batch_size: int, report: dict | None) -> tuple[dict, object]:
     """(record, Prediction) for one model at one batch size. Not measured, so the record is "skipped" with that
     reason for every reader of results files (calib show, compare); check_record makes it "ok" with its timing."""
-    if model.module is None and hasattr(model, "walk"):  # an .onnx graph (calib.predict.onnx_walk)
+    if view.backend != "torch":  # the engine's own kernel graph, compiled, not run (calib.predict.engines)
+        from calib.predict.engines import kernel_model
+
+        graph = kernel_model(view.backend, model, view.precision, batch_size, view.threads).graph()
+    elif model.module is None and hasattr(model, "walk"):  # an .onnx graph (calib.predict.onnx_walk)
         graph = model.walk(view.precision, batch_size)
     else:
         graph = walk(model, view.precision, batch_size, view.device)
     prediction = predictor.predict(graph.rows)
-    configuration = Configuration(model.name, "torch", view.precision, batch_size, (batch_size, *model.item_shape),
-                                  view.device)
+    configuration = Configuration(model.name, view.backend, view.precision, batch_size,
+                                  (batch_size, *model.item_shape), view.device)
     record = new_record(configuration, report)
     record["model_weights"] = model.weights
     record.update(status="skipped", reason="predicted by calib predict, not measured (add --check to measure it)")
@@ -45,8 +51,10 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
         "predicted_ms": prediction.predicted_ms, "low_ms": prediction.low_ms, "high_ms": prediction.high_ms,
         "node_sum_ms": prediction.node_sum_ms, "factor": prediction.factor, "table": view.path,
         "table_describes": view.description, "emulated": view.emulated, "method": graph.method,
-        "walk_s": graph.walk_s, "nodes": len(prediction.nodes),
-        "uncosted": [{"name": n.name, "op_kind": n.op_kind, "note": n.note} for n in prediction.uncosted],
+        "walk_s": graph.walk_s, "nodes": len(prediction.nodes), "backend": view.backend,
+        "complete": prediction.complete, "unpredictable_flop_share": prediction.unpredictable_flop_share,
+        "uncosted": [{"name": n.name, "op_kind": n.op_kind, "key": _finest_key(graph.rows, n.name), "note": n.note,
+                      "flops": n.flops} for n in prediction.uncosted],
         "by_kind": sorted(by_kind.values(), key=lambda g: -g["predicted_ms"]),
         "layers": [{"name": n.name, "op_kind": n.op_kind, "key": n.key,
                     "predicted_ms": n.predicted_ms * prediction.factor,
@@ -56,15 +64,22 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
     return record, prediction
 
 
+def _finest_key(rows: list[dict], name: str) -> str | None:
+    from calib.predict.features import fallback_keys
+
+    return next((fallback_keys(row)[0] for row in rows if row.get("name") == name), None)
+
+
 def check_record(record: dict, model, view, batch_size: int, report: dict | None, max_time_s: float = 3.0,
                  fixed_time_s: float | None = None) -> None:
-    """Measure the model (torch eager, as the table) into `record`: CiTarget, or a FixedTime block."""
-    if model.module is None:
+    """Measure the model with the table's engine (calib's own backend for it, as `calib run -b ENGINE`) into
+    `record`: CiTarget, or a FixedTime block."""
+    if model.module is None and view.backend == "torch":
         raise UsageError(f"--check: {model.name} is an ONNX graph, which the torch eager backend the table "
                          "describes cannot run; predict it without --check")
     configuration = Configuration.of(record)
     run_config = RunConfig(precision=view.precision, device=view.device, batch_size=batch_size,
-                           threads=view.threads, int8=Int8Settings(path="fx"))
+                           threads=view.threads, int8=Int8Settings(path="fx") if view.backend == "torch" else Int8Settings())
     plan = model_plan(max_time_s)
     stop = FixedTime(fixed_time_s) if fixed_time_s else plan.stop_rule
     def run() -> None:

@@ -10,8 +10,10 @@ writes them) and whose "calibration" section holds the isolated op sweep of each
                                          "other_cpu_percent": what other processes took during the op sweep}}}
 
 Table version history: 1: first version ("other_cpu_percent" added since: optional, older tables lack it).
-A table describes one device (its id and name) and the precisions it holds; `load_view` refuses
-(exit 2, one line) a request for any other.
+A table describes one device (its id and name), one engine ("backend": torch, openvino, onnxruntime:
+calib.predict.engines) and the precisions it holds; `load_view` refuses (exit 2, one line) a request for
+any other. An engine's table has no "ops": its samples are its records' kernel rows
+(calib.predict.engine_calibrate).
 """
 
 from __future__ import annotations
@@ -50,16 +52,18 @@ class TableView:
     models: list  # calib.predict.cost_model.ModelSample
     environment: dict
     clock: str = "wall"  # calib.predict.clock
+    backend: str = "torch"  # the engine the table describes (calib.predict.engines)
 
     @property
     def description(self) -> str:
         kind = "emulated " if self.emulated else ""
         clock = ", thread CPU time" if self.clock == "cpu" else ""
-        return (f"{kind}{self.precision} on {self.device} ({self.device_name or 'unknown device'}), "
+        engine = "" if self.backend == "torch" else f"{self.backend} "
+        return (f"{engine}{kind}{self.precision} on {self.device} ({self.device_name or 'unknown device'}), "
                 f"{self.threads} threads{clock}")
 
 
-def load_view(path: str, precision: str, device: str | None = None) -> TableView:
+def load_view(path: str, precision: str, device: str | None = None, backend: str | None = None) -> TableView:
     payload = load_result(path)
     section = payload.get("calibration")
     if not isinstance(section, dict) or "tables" not in section:
@@ -73,6 +77,10 @@ def load_view(path: str, precision: str, device: str | None = None) -> TableView
     if device is not None and device != table_device:
         raise TableMismatch(f"{path}: the table describes {table_device} ({name}), not {device}; "
                             f"calibrate {device} with `calib calibrate --device {device}`")
+    engine = section.get("backend") or "torch"
+    if backend is not None and backend != engine:
+        raise TableMismatch(f"{path}: the table describes the {engine} engine, not {backend}; its kernels and "
+                            f"timings are {engine}'s; calibrate {backend} with `calib calibrate --backend {backend}`")
     tables = section["tables"]
     if precision not in tables:
         raise TableMismatch(f"{path}: the table describes {', '.join(tables) or 'no precision'} on {table_device}, "
@@ -82,7 +90,8 @@ def load_view(path: str, precision: str, device: str | None = None) -> TableView
     for record in payload.get("records") or []:
         identity = record.get("identity") or {}
         layers = record.get("layers") or {}
-        if (identity.get("precision") != precision or record.get("status") != "ok" or not layers.get("layers")
+        if (identity.get("precision") != precision or (identity.get("backend") or "torch") != engine
+                or record.get("status") != "ok" or not layers.get("layers")
                 or not (record.get("summary") or {}).get("median_ms")):
             continue
         # the end-to-end median taken between the per-layer passes (same minutes as the rows) when there is
@@ -94,7 +103,7 @@ def load_view(path: str, precision: str, device: str | None = None) -> TableView
                      threads=int(section.get("threads") or environment.get("threads") or 1),
                      emulated=bool(table.get("emulated")), verdict=table.get("verdict"),
                      ops=list(table.get("ops") or []),
-                     models=models, environment=environment, clock=section.get("clock") or "wall")
+                     models=models, environment=environment, clock=section.get("clock") or "wall", backend=engine)
 
 
 def predictor_of(view: TableView):

@@ -1,0 +1,170 @@
+"""`calib calibrate --backend openvino|onnxruntime`: a kernel table of an engine, measured on real models.
+
+Why real models and not an op sweep: an engine's unit of cost is its fused kernel (conv+bias+add+relu,
+a quantized conv with its requantize), which exists only where a real architecture puts it; the
+kernels of real models are the samples "where real architectures put them". Per precision:
+
+1. Candidates (--model, in the order given) are compiled (not run) to read their kernel graphs.
+2. Adaptive choice, within --budget-s: the first candidate is measured; each next one is the candidate
+   whose kernels the current table knows worst: the share of its kernels whose key the table has never
+   seen, plus the predicted-time-weighted error of the laws its kernels fall under (how far the law's
+   samples sit from it). So measurements go where the fitted law's error is largest.
+3. A measured candidate: at each batch size, the end-to-end median (calib.timing.engine, no counters)
+   and every kernel's time from the engine's profiler (PERF_COUNT / ORT's node events), as one record.
+
+The table (calib.predict.table) is the same file as torch's, its "backend" the engine; its "ops" are empty
+and its samples are the records' kernel rows. Rewritten after every model: an interrupted run keeps them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from calib.configuration import Configuration
+from calib.environment import capture
+from calib.hardware import device_report, verdict_for
+from calib.lifecycle import mark_unmeasured, new_record, other_cpu_use
+from calib.predict.clock import model_plan
+from calib.predict.cost_model import ModelSample, Sample, fit_cost_model
+from calib.predict.engines import check_engine, kernel_model
+from calib.predict.models import load_named
+from calib.predict.table import TABLE_VERSION, device_name
+from calib.results.store import ResultWriter
+
+UNSEEN_WEIGHT = 1.0  # a kernel of a key the table never saw counts as a 100% error
+
+
+def calibrate_engine(plan, engine: str, out_path, on_item=None, on_open=None):
+    """`plan`: calib.predict.calibrate.CalibrationPlan (precisions, threads, models, batch sizes, budget_s)."""
+    from calib.predict.calibrate import CalibrationReport
+
+    check_engine(engine, plan.precisions)
+    started = time.perf_counter()
+    report = device_report()
+    environment = capture(plan.threads, report)
+    writer = ResultWriter(out_path, environment, report)
+    if on_open is not None:
+        on_open(writer)
+    section = {"table_version": TABLE_VERSION, "device": "cpu", "device_name": device_name(environment, "cpu"),
+               "backend": engine, "threads": plan.threads, "clock": "wall", "sweep": "models", "tables": {},
+               "elapsed_s": None}
+    writer.payload["calibration"] = section
+    result = CalibrationReport(str(writer.path), 0.0)
+    loaded = {name: load_named(name) for name in plan.models}
+    try:
+        for precision in plan.precisions:
+            section["tables"][precision] = _precision(plan, engine, precision, loaded, writer, report, on_item)
+            table = section["tables"][precision]
+            result.per_precision[precision] = {
+                "ops": table["kernel_samples"], "skipped": len(table["left_out"]), "sweep_s": table["graphs_s"],
+                "models_s": table["models_s"], "elapsed_s": table["elapsed_s"], "models": table["model_records"],
+                "emulated": table["emulated"], "other_cpu_percent": table["other_cpu_percent"]}
+        section["elapsed_s"] = time.perf_counter() - started
+        from calib.predict.calibrate import _refuse_empty
+
+        _refuse_empty(result.per_precision, section)
+        writer.finish()
+    except BaseException:
+        section["elapsed_s"] = time.perf_counter() - started
+        writer.flush()
+        writer.close()
+        raise
+    result.elapsed_s = section["elapsed_s"]
+    return result
+
+
+def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict:
+    started = time.perf_counter()
+    verdict = verdict_for(report, "cpu", precision)
+    table = {"precision": precision, "verdict": verdict, "emulated": bool(verdict and verdict.get("status") == "emulated"),
+             "ops": [], "op_count": 0, "skipped": [], "selection": [], "left_out": [], "kernel_samples": 0,
+             "model_records": 0, "graphs_s": 0.0, "models_s": 0.0, "elapsed_s": None, "other_cpu_percent": None}
+    writer.payload["calibration"]["tables"][precision] = table
+    graphs, measured = {}, []
+    graph_s = 0.0
+    for name, model in loaded.items():  # kernel graphs at batch 1: what each candidate would add
+        graph_started = time.perf_counter()
+        try:
+            graphs[name] = kernel_model(engine, model, precision, 1, plan.threads).graph().rows
+        except Exception as exc:  # noqa: BLE001 - a candidate that cannot compile is left out, said
+            table["left_out"].append(f"{name}: {type(exc).__name__}: {str(exc)[:160]}")
+        graph_s += time.perf_counter() - graph_started
+    table["graphs_s"] = graph_s
+    remaining = [name for name in loaded if name in graphs]
+    models_started = time.perf_counter()
+    watch = other_cpu_use()
+    index = 0
+    while remaining and time.perf_counter() - started < plan.budget_s:
+        scores = {name: knowledge_gap(graphs[name], measured) for name in remaining}
+        name = remaining[0] if not measured else max(remaining, key=lambda n: scores[n])
+        remaining.remove(name)
+        table["selection"].append({"model": name, "score": scores[name],
+                                   "at_s": round(time.perf_counter() - started, 2)})
+        for batch_size in plan.batch_sizes:
+            if on_item is not None:
+                on_item(index, len(loaded) * len(plan.batch_sizes), "model", f"{precision} model {name} b{batch_size}")
+            index += 1
+            record = measure_model(engine, loaded[name], precision, batch_size, plan)
+            writer.add(record)
+            if record["status"] == "ok":
+                rows = record["layers"]["layers"]
+                measured.append(ModelSample(name, batch_size, record["summary"]["median_ms"], tuple(rows)))
+                table["kernel_samples"] += len(rows)
+                table["model_records"] += 1
+            writer.flush()
+    table["left_out"].extend(f"{name}: past --budget-s {plan.budget_s:g}" for name in remaining)
+    table["models_s"] = time.perf_counter() - models_started
+    table["other_cpu_percent"] = watch.stop() if watch else None
+    table["elapsed_s"] = time.perf_counter() - started
+    return table
+
+
+def knowledge_gap(rows: list[dict], measured: list[ModelSample]) -> float:
+    """How badly the table measured so far knows a candidate's kernels: the share of them with a key it
+    never saw (x UNSEEN_WEIGHT) plus, over the rest, the predicted-time-weighted mean |log error| of the
+    law that prices each, on that law's own samples. 0: every kernel is a known key on a law that fits."""
+    if not rows:
+        return 0.0
+    samples = [Sample.of(row, f"model:{m.model}") for m in measured for row in m.rows if row.get("median_ms")]
+    seen = {sample.key for sample in samples}
+    unseen = sum(1 for row in rows if row["cost_keys"][0] not in seen) / len(rows)
+    if not samples:
+        return UNSEEN_WEIGHT * unseen
+    model = fit_cost_model(samples)
+    error_of = {}
+    for key, law in model.laws.items():
+        members = [s for s in samples if key in (s.key, *s.kind_keys)]
+        errors = [abs(math.log(s.ms / max(law.base_ms(s.flops, s.bytes), 1e-9))) for s in members]
+        error_of[key] = sum(errors) / len(errors) if errors else 1.0
+    weighted = total = 0.0
+    for row in rows:
+        node = model.node(row)
+        if node.costed:
+            weighted += node.predicted_ms * error_of.get(node.key, 1.0)
+            total += node.predicted_ms
+    return UNSEEN_WEIGHT * unseen + (weighted / total if total else 0.0)
+
+
+def measure_model(engine: str, model, precision: str, batch_size: int, plan) -> dict:
+    """One candidate at one batch size: end-to-end median, then each kernel's profiled median."""
+    configuration = Configuration(model.name, engine, precision, batch_size, (batch_size, *model.item_shape), "cpu")
+    record = new_record(configuration, None)
+    record["model_weights"] = model.weights
+    try:
+        compiled = kernel_model(engine, model, precision, batch_size, plan.threads)
+        timing = model_plan(plan.model_max_time_s, min_time_s=0.5)
+        watch = other_cpu_use()
+        measurement = compiled.measure(timing.stop_rule, timing.warmup)
+        summary = measurement.summary()
+        rows, profile = compiled.profiled_rows(summary.median_ms)
+        record.update(summary=summary.to_dict(), other_cpu_percent=watch.stop() if watch else None,
+                      timing={"settings": measurement.settings_dict(), "timer": measurement.timer,
+                              "stop_reason": measurement.stop_reason, "samples_ms": measurement.samples_ms},
+                      layers={"method": f"{engine}-kernels", "layers": rows, **profile})
+        record["warnings"].extend(measurement.warnings)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a model that cannot run is recorded, the table goes on
+        mark_unmeasured(record, exc)
+    return record
