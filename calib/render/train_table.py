@@ -27,9 +27,15 @@ def is_train_result(records: list[Record | dict]) -> bool:
 
 
 def _baseline(records: list[Record]) -> Record | None:
+    """The baseline configuration: the baseline precision without activation checkpointing."""
     names = {r.training.get("baseline") for r in records if r.ok} - {None}
     name = next(iter(names), None)
-    return next((r for r in records if r.precision == name and r.ok), None)
+    return next((r for r in records if r.precision == name and r.ok and not r.identity.variant), None)
+
+
+def _label(record: Record) -> str:
+    """The precision with its checkpointing setting where there is one: amp-bf16+ac-full."""
+    return record.identity.precision_label
 
 
 def _median(values) -> float | None:
@@ -102,7 +108,7 @@ def build_train_table(records: list[Record | dict], title: str | None = None) ->
         left = name in ("precision", "hw", "dtypes w/g/opt/mm", "accuracy", "scaler")
         table.add_column(name, justify="left" if left else "right", no_wrap=name != "accuracy", overflow="fold")
     for number, record in enumerate(records):
-        precision = record.precision
+        precision = _label(record)
         verdict = record.verdict_status or "?"
         style_of = {"native": "green", "emulated": "bold yellow", "unsupported": "red"}
         hw = Text(verdict, style=style_of.get(verdict, "dim"))
@@ -165,7 +171,7 @@ def note_lines(records: list[Record | dict]) -> list[str]:
     lines = []
     ok = [r for r in records if r.ok]
     for record in records:
-        precision = record.precision
+        precision = _label(record)
         if not record.ok:
             lines.append(f"{precision} {record.unmeasured_reason}")
         if record.verdict_status == "emulated":
@@ -179,14 +185,14 @@ def note_lines(records: list[Record | dict]) -> list[str]:
                          f"({qat.get('fake_quant_modules', '?')} fake-quant modules, engine {qat.get('engine')}); "
                          f"converted to int8 in {evaluation.get('convert_s') or 0:.2f} s")
         if training.get("compile_s") is not None:
-            lines.append(f"{record.precision}: torch.compile took {training['compile_s']:.1f} s "
+            lines.append(f"{_label(record)}: torch.compile took {training['compile_s']:.1f} s "
                          "(the first, warm-up step)")
     if ok:
         first = ok[0].training
         settings = first.get("settings") or {}
         memory = first.get("memory") or {}
         base = _baseline(records)
-        against = base.precision if base else "-"
+        against = _label(base) if base else "-"
         lines.append(f"dtypes: weights/grads/optimizer state/matmul-conv compute, read from the tensors; "
                      f"peak mem: {memory.get('peak_kind')}; Δ against {against}")
         lines.append(f"{settings.get('steps')} steps ({settings.get('warmup_steps')} warm-up) of batch "
@@ -201,7 +207,7 @@ def warning_lines(records: list[Record | dict]) -> list[str]:
 
 
 def warning_pairs(records: list[Record | dict]) -> list[tuple[str, str]]:
-    return [(record.precision, warning) for record in as_records(records) for warning in record.warnings]
+    return [(_label(record), warning) for record in as_records(records) for warning in record.warnings]
 
 
 def build_train_layers_table(records: list[Record | dict], top: int | None = LAYER_ROWS) -> Fitted | None:
@@ -261,6 +267,61 @@ def layer_coverage_lines(records: list[Record | dict]) -> list[str]:
 def train_printout(records: list[Record | dict], title: str | None = None, source: str | None = None) -> Printout:
     """The run table, the layer table (when there is one), then warnings grouped by kind and notes."""
     records = as_records(records)
+    from calib.render.run_table import tuning_lines
+
     printout = Printout(source=source).table(build_train_table(records, title)).table(
-        build_train_layers_table(records))
-    return printout.lines(layer_coverage_lines(records)).warnings(warning_pairs(records)).lines(note_lines(records))
+        build_seed_table(records)).table(build_train_layers_table(records))
+    return (printout.lines(layer_coverage_lines(records)).warnings(warning_pairs(records)).lines(note_lines(records))
+            .lines(tuning_lines(records), "detail").lines(checkpointing_lines(records), "detail"))
+
+
+def _checkpointing(record: Record) -> str:
+    variant = record.identity.variant or ""
+    return variant[len("ac-"):] if variant.startswith("ac-") else "none"
+
+
+def _compiled(record: Record) -> str:
+    settings = record.training.get("settings") or {}
+    return "yes" if settings.get("compile") else "no"
+
+
+def build_seed_table(records: list[Record | dict]) -> Fitted | None:
+    """Seed 002's table: per configuration (precision, activation checkpointing, compiled or not) the
+    throughput and peak memory, and both as deltas against the baseline configuration. Shown where the
+    sweep has more than one checkpointing setting or a compiled configuration (the main table has the
+    same figures otherwise)."""
+    records = as_records(records)
+    ok = [r for r in records if r.ok]
+    if not ok or not any(r.identity.variant or _compiled(r) == "yes" for r in records):
+        return None
+    base = _baseline(records)
+    base_rate = _rate(base)[0] if base else None
+    base_peak = _peak(base) if base else None
+    unit = _rate(ok[0])[1]
+    against = f"{_label(base)}, no checkpointing" if base else "no baseline"
+    table = light_table(f"throughput and peak memory against the baseline ({against})")
+    for name in ("precision", "activation checkpointing", "compile", unit, f"Δ {unit}", "peak memory",
+                 "Δ peak memory"):
+        table.add_column(name, justify="left" if name in ("precision", "activation checkpointing", "compile")
+                         else "right", no_wrap=True)
+    for record in records:
+        if not record.ok:
+            table.add_row(record.precision, _checkpointing(record), "-", record.status or "?", "", "", "",
+                          style="dim")
+            continue
+        rate, is_base = _rate(record)[0], record is base
+        table.add_row(record.precision + (" (base)" if is_base else ""), _checkpointing(record), _compiled(record),
+                      fmt.rate(rate), "-" if is_base else _delta(rate, base_rate), fmt.size(_peak(record)),
+                      "-" if is_base else _delta(_peak(record), base_peak))
+    return Fitted(table)
+
+
+def checkpointing_lines(records: list[Record | dict]) -> list[str]:
+    """Which blocks each checkpointed configuration recomputes (calib.train.checkpointing)."""
+    lines = []
+    for record in as_records(records):
+        info = (record.backend_info or {}).get("activation_checkpointing") if record.ok else None
+        if info and info.get("blocks"):
+            lines.append(f"{_label(record)}: {info['blocks']} of {info['of_blocks']} {info['block_kind']} blocks "
+                         f"recomputed in backward ({info['rule']}, {info['method']})")
+    return lines

@@ -109,30 +109,9 @@ def train_precision(task, precision: TrainPrecision, settings: TrainSettings, de
 def train_step(task, setup, settings, device, clock, run: TrainRun, step: int, claim=None) -> float:
     import torch
 
-    inputs, target = task.make_batch(step, settings.batch_size)
-    inputs = setup.prepare_inputs(inputs, device)
-    target = target.to(device)
-    if target.is_floating_point():
-        target = target.float()
-    model, optimizer, scaler = setup.model, setup.optimizer, setup.scaler
-    clock.mark()
-    optimizer.zero_grad(set_to_none=True)
-    with setup.forward_context():
-        output = model(*inputs)
-        output = output[0] if isinstance(output, (tuple, list)) else output
-        loss = task.loss_fn(output.float(), target)
-    clock.mark()
-    if claim is not None:
-        claim(loss)
-    (scaler.scale(loss) if scaler is not None else loss).backward()
-    clock.mark()
-    scale_before = scaler.get_scale() if scaler is not None else None
-    if scaler is not None:
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        optimizer.step()
-    clock.mark()
+    inputs, target = batch_on_device(task, setup, step, settings.batch_size, device)
+    model, scaler = setup.model, setup.scaler
+    loss, scale_before = one_step(task, setup, inputs, target, clock, claim)
     forward_ms, backward_ms, optimizer_ms = clock.phases_ms()
     if claim is not None:
         return forward_ms + backward_ms + optimizer_ms
@@ -153,6 +132,50 @@ def train_step(task, setup, settings, device, clock, run: TrainRun, step: int, c
         if scale_after < scale_before:  # GradScaler lowers the scale exactly when it skipped the step
             run.skipped_steps.append(step)
     return run.step_ms[-1]
+
+
+def batch_on_device(task, setup, step: int, batch_size: int, device: str) -> tuple:
+    """The step's (inputs, target) as the setup feeds them: on the device, in its dtype and memory format."""
+    inputs, target = task.make_batch(step, batch_size)
+    inputs = setup.prepare_inputs(inputs, device)
+    target = target.to(device)
+    if target.is_floating_point():
+        target = target.float()
+    return inputs, target
+
+
+class NoClock:
+    """The phase marks of a step nobody splits into phases (the candidate race times whole steps)."""
+
+    def mark(self) -> None:
+        pass
+
+
+def one_step(task, setup, inputs: tuple, target, clock, claim=None) -> tuple:
+    """zero_grad, forward and loss, backward, optimizer step (GradScaler's for amp-fp16), with a clock
+    mark between phases; (the loss tensor, the loss scale before the step). The one step that both the
+    timed run and the candidate race (calib.train.candidates) take."""
+    model, optimizer, scaler = setup.model, setup.optimizer, setup.scaler
+    clock.mark()
+    optimizer.zero_grad(set_to_none=True)
+    with setup.forward_context():
+        output = model(*inputs)
+        output = output[0] if isinstance(output, (tuple, list)) else output
+        output = getattr(output, "logits", output)  # a Hugging Face ModelOutput
+        loss = task.loss_fn(output.float(), target)
+    clock.mark()
+    if claim is not None:
+        claim(loss)
+    (scaler.scale(loss) if scaler is not None else loss).backward()
+    clock.mark()
+    scale_before = scaler.get_scale() if scaler is not None else None
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    clock.mark()
+    return loss, scale_before
 
 
 def _evaluate(task, setup, device) -> dict:

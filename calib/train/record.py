@@ -34,8 +34,10 @@ from calib.train.precisions import TRAIN_PRECISIONS
 BACKEND = "torch-train"
 
 
-def configuration_of(task, precision: str, batch_size: int, device: str) -> Configuration:
-    return Configuration(task.name, BACKEND, precision, batch_size, (batch_size, *task.item_shape), device)
+def configuration_of(task, precision: str, batch_size: int, device: str, variant: str | None = None) -> Configuration:
+    """`variant`: "ac-selective" / "ac-full" where activations are checkpointed (None: not), so the three
+    checkpointing settings of one precision are three configurations (the label: amp-bf16+ac-full)."""
+    return Configuration(task.name, BACKEND, precision, batch_size, (batch_size, *task.item_shape), device, variant)
 
 
 def new_train_record(configuration: Configuration, device_report: dict | None) -> dict:
@@ -115,8 +117,10 @@ def mark_train_unmeasured(record: dict, exc: BaseException) -> None:
 def add_fidelity(records: list[dict], baseline: str, max_drop: float | None = None) -> None:
     """Loss-curve deviation from the baseline precision's curve (same batches, same initial weights),
     eval accuracy and its drop, and the QAT step-time overhead; called once every precision ran."""
-    reference = next((r for r in records if r["identity"]["precision"] == baseline and r["status"] == "ok"), None)
-    fp32 = next((r for r in records if r["identity"]["precision"] == "fp32" and r["status"] == "ok"), None)
+    reference = next((r for r in records if r["identity"]["precision"] == baseline and r["status"] == "ok"
+                      and not r["identity"].get("variant")), None)
+    fp32 = next((r for r in records if r["identity"]["precision"] == "fp32" and r["status"] == "ok"
+                 and not r["identity"].get("variant")), None)
     for record in records:
         if record["status"] != "ok":
             continue

@@ -13,6 +13,9 @@ DEFAULT_STEPS = 20
 DEFAULT_LR = {"sgd": 0.01, "adamw": 1e-3}
 DEFAULT_INIT_SCALE = 2.0 ** 16  # torch.amp.GradScaler's own default
 DEFAULT_LAYER_STEPS = 3  # hooked steps per precision for --layers (after the timed ones)
+MEMORY_FORMATS = ("contiguous", "channels_last")
+# --activation-checkpointing: none; selective = every 2nd block recomputed in backward; full = every block
+CHECKPOINTING = ("none", "selective", "full")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class TrainSettings:
     layer_steps: int = DEFAULT_LAYER_STEPS
     compile: bool = False  # torch.compile the model (its compile time kept apart)
     eval: bool = True  # evaluate labelled tasks after the steps
+    memory_format: str = "contiguous"  # of the model and 4-D inputs (a candidate calib.train.candidates races)
+    activation_checkpointing: str = "none"  # CHECKPOINTING; a dimension of the sweep, like a precision
 
     def __post_init__(self):
         if self.steps < 2:
@@ -42,6 +47,11 @@ class TrainSettings:
             raise UsageError(f"--init-scale {self.init_scale:g}: must be a positive finite number")
         if self.warmup_steps is not None and not 0 <= self.warmup_steps < self.steps:
             raise UsageError(f"--warmup-steps {self.warmup_steps}: must be 0 to --steps - 1 ({self.steps - 1})")
+        if self.memory_format not in MEMORY_FORMATS:
+            raise UsageError(f"memory format {self.memory_format!r}: choose from {', '.join(MEMORY_FORMATS)}")
+        if self.activation_checkpointing not in CHECKPOINTING:
+            raise UsageError(f"--activation-checkpointing {self.activation_checkpointing!r}: choose from "
+                             f"{', '.join(CHECKPOINTING)}")
         if self.layer_steps < 1:
             raise UsageError(f"--layer-steps {self.layer_steps}: must be a positive integer")
 
@@ -59,4 +69,5 @@ class TrainSettings:
         return {"stop_rule": "fixed_steps", "steps": self.steps, "warmup_steps": self.warmup,
                 "timed_steps": self.steps - self.warmup, "batch_size": self.batch_size, "optimizer": self.optimizer,
                 "lr": self.learning_rate, "momentum": self.momentum if self.optimizer == "sgd" else None,
-                "seed": self.seed, "init_scale": self.init_scale, "compile": self.compile}
+                "seed": self.seed, "init_scale": self.init_scale, "compile": self.compile,
+                "memory_format": self.memory_format, "activation_checkpointing": self.activation_checkpointing}

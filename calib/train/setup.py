@@ -19,6 +19,7 @@ from typing import Callable
 
 from calib.dtypes import tf32_enabled
 from calib.errors import CalibError
+from calib.train.checkpointing import apply_checkpointing
 from calib.train.precisions import TrainPrecision
 from calib.train.settings import TrainSettings
 
@@ -30,6 +31,7 @@ class TrainingSetup:
     forward_context: Callable  # () -> context manager around forward and loss
     session: Callable  # () -> context manager around the whole run (tf32 switches)
     input_dtype: object | None  # floating inputs are cast to it (bf16), None: as made
+    channels_last: bool = False  # 4-D floating inputs made channels_last (the model is)
     scaler: object | None = None  # torch.amp.GradScaler for amp-fp16
     conversion_s: float = 0.0
     info: dict = field(default_factory=dict)
@@ -42,6 +44,10 @@ class TrainingSetup:
         tensor = tensor.to(device, non_blocking=True)
         if self.input_dtype is not None and tensor.is_floating_point():
             tensor = tensor.to(self.input_dtype)
+        if self.channels_last and tensor.dim() == 4 and tensor.is_floating_point():
+            import torch
+
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
         return tensor
 
 
@@ -55,6 +61,8 @@ def build_setup(task, precision: TrainPrecision, settings: TrainSettings, device
         model = copy.deepcopy(task.module)
     model = model.to(device).train()
     input_dtype, scaler, info, engine = None, None, {}, None
+    if settings.activation_checkpointing != "none":  # before any conversion: the blocks are still plain modules
+        info["activation_checkpointing"] = apply_checkpointing(model, settings.activation_checkpointing)
     forward_context: Callable = contextlib.nullcontext
     session: Callable = contextlib.nullcontext
     if precision.name in ("fp32", "tf32"):  # fp32 is the reference: cuDNN's TF32 default off for it
@@ -73,12 +81,16 @@ def build_setup(task, precision: TrainPrecision, settings: TrainSettings, device
     elif precision.name == "int8-qat":
         engine = (verdict or {}).get("engine") or "x86"
         model, info["qat"] = _prepare_qat(model, task, engine, device, settings)
+    channels_last = settings.memory_format == "channels_last"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)  # 4-D weights (convolutions); the rest unchanged
+    info["memory_format"] = settings.memory_format
     if settings.compile:
         torch._dynamo.reset()  # each precision pays (and reports) its own compile, not the previous one's cache
         model = torch.compile(model)
         info["compiled"] = True
     optimizer = _optimizer(model, settings)
-    return TrainingSetup(model, optimizer, forward_context, session, input_dtype, scaler,
+    return TrainingSetup(model, optimizer, forward_context, session, input_dtype, channels_last, scaler,
                          conversion_s=time.perf_counter() - started, info=info, qat_engine=engine)
 
 

@@ -31,23 +31,28 @@ from calib.models.loader import check_inputs_fit
 from calib.train import fashion
 from calib.user_files import call_user, call_user_in_loop, described
 
-# Sizes that keep a CPU training run to a couple of minutes, where the catalog's inference shape
-# would not (resnet18 at 224x224 trains at seconds per step with emulated bf16). --input-shape,
-# --batch-size, --steps, --layer-steps and --lr override them ("lr_<optimizer>"). resnet18 at 64x64
-# batch 8: an emulated amp-bf16 step took 10-25 s on a busy shared 2-core Zen 3 (fp32 2-7 s).
+# Real sizes: every catalog model trains at its own input size (the catalog's: 224x224 for the
+# ImageNet CNNs and vit_b_16, 128 tokens for bert-base), since a small input hides what a precision
+# or a memory format does (resnet18 batch 8 on an Intel AMX CPU: amp-bf16 channels_last 1.06x fp32 at
+# 64x64, 2.69x at 224x224). The batch is the largest calib.train.sizing finds room for, up to this one
+# (and says so when it lowered it); --input-shape/--seq-len, --batch-size, --steps, --layer-steps and
+# --lr override ("lr_<optimizer>"). Tiny sizes are for tests (tests/train), not defaults.
 TRAIN_DEFAULTS: dict[str, dict] = {
-    "resnet18": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
-    "resnet50": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
-    "mobilenet_v2": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
-    "mobilenet_v3_small": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
-    "efficientnet_b0": {"input_shape": (3, 64, 64), "batch_size": 8, "steps": 6, "layer_steps": 2},
-    "bert-base": {"input_shape": (32,), "batch_size": 4, "steps": 8},
+    "resnet18": {"batch_size": 8, "steps": 8, "layer_steps": 2},
+    "resnet50": {"batch_size": 8, "steps": 6, "layer_steps": 2},
+    "mobilenet_v2": {"batch_size": 8, "steps": 8, "layer_steps": 2},
+    "mobilenet_v3_small": {"batch_size": 8, "steps": 8, "layer_steps": 2},
+    "efficientnet_b0": {"batch_size": 8, "steps": 8, "layer_steps": 2},
+    "vit_b_16": {"batch_size": 8, "steps": 6, "layer_steps": 2},
+    "bert-base": {"batch_size": 8, "steps": 8, "layer_steps": 2},
+    "hf": {"batch_size": 16, "steps": 20, "lr_sgd": 0.05, "lr_adamw": 5e-5},  # any hf:DIR (calib.train.text)
     "digits-cnn": {"batch_size": 32, "steps": 100, "lr_sgd": 0.05},
     "fashion-cnn": {"batch_size": 64, "steps": 200, "lr_sgd": 0.05},
     "tiny-cnn": {"batch_size": 16, "steps": 20},
     "tiny-mlp": {"batch_size": 32, "steps": 40},
     "tiny-bert": {"batch_size": 16, "steps": 20},
 }
+GPU_BATCH = 32  # the default batch on a GPU for the models above with batch 8 (a CPU's), before sizing
 
 
 @dataclass(frozen=True)
@@ -250,5 +255,11 @@ def named_task(model: str, seed: int = 0) -> TrainTask | None:
     return None
 
 
-def train_defaults(model: str) -> dict:
-    return dict(TRAIN_DEFAULTS.get(model, {}))
+def train_defaults(model: str, device: str = "cpu") -> dict:
+    """The model's defaults (hf:DIR: the "hf" entry); on a GPU the real-size models start at GPU_BATCH."""
+    from calib.models.hf import is_hf_spec
+
+    defaults = dict(TRAIN_DEFAULTS.get("hf" if is_hf_spec(model) else model, {}))
+    if device.startswith("cuda") and defaults.get("batch_size") == 8:
+        defaults["batch_size"] = GPU_BATCH
+    return defaults
