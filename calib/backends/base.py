@@ -27,10 +27,25 @@ class RunConfig:
     # int8: the quantization recipe of one candidate (NNCF model type, SmoothQuant, bias correction,
     # preset, OpenVINO's float-layer hint; ONNX Runtime's calibration method); None: the backend's default
     int8_recipe: Int8Recipe | None = None
+    # Parallel streams (calib.scenarios: multi-stream, server workers, offline's search): the backend
+    # prepares `streams` independent calls (ONNX Runtime sessions, OpenVINO infer requests of a
+    # NUM_STREAMS compiled model, torch's module shared by threads), each with `stream_threads` threads
+    # (None: threads // streams). 1 stream: `threads` as always.
+    streams: int = 1
+    stream_threads: int | None = None
 
     def __post_init__(self):
         check_batch_size(self.batch_size)
         check_threads(self.threads)
+        if self.streams < 1 or (self.stream_threads is not None and self.stream_threads < 1):
+            raise ValueError("streams and threads per stream must be positive")
+
+    @property
+    def threads_per_stream(self) -> int:
+        """Each stream's threads: all of them for one stream."""
+        if self.streams == 1 and self.stream_threads is None:
+            return self.threads
+        return self.stream_threads or max(1, self.threads // self.streams)
 
 
 @dataclass
@@ -59,6 +74,8 @@ class Prepared:
     # profile_layers(end_to_end_ms, spec) -> layer-table dict (calib.layers format). Not serialized.
     profile_layers: Callable[[float, object], dict] | None = None
     warnings: list[str] = field(default_factory=list)  # e.g. int8 timed as a reference Q/DQ graph
+    # RunConfig.streams > 1: one call per stream, safe to run concurrently (calib.scenarios); empty: `run` only
+    stream_runs: tuple = ()
 
     def __enter__(self) -> "Prepared":
         return self

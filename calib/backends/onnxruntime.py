@@ -80,7 +80,8 @@ def prepare(model, config: RunConfig) -> Prepared:
     try:
         path, convert_info = onnx_convert.convert(source, config.precision, model, config, work_dir)
         session_started = time.perf_counter()
-        session = onnxruntime.InferenceSession(str(path), session_options(config.threads, level), providers=providers)
+        session = onnxruntime.InferenceSession(str(path), session_options(config.threads_per_stream, level),
+                                               providers=providers)
         session_s = time.perf_counter() - session_started
         feeds = _feeds(session, model.make_inputs(config.batch_size))
     except BaseException:
@@ -88,11 +89,12 @@ def prepare(model, config: RunConfig) -> Prepared:
         raise
     info.update(convert_info)
     info.update(onnxruntime_version=onnxruntime.__version__, providers=session.get_providers(),
-                provider=session.get_providers()[0], intra_op_threads=config.threads,
+                provider=session.get_providers()[0], intra_op_threads=config.threads_per_stream,
                 inter_op_threads=INTER_OP_THREADS, execution_mode="sequential", allow_spinning=True,
                 graph_optimization_level=level, io_binding=True, session_s=session_s)
     conversion_s = time.perf_counter() - started
     run = _bound_run(session, feeds, config.device)
+    stream_runs = _stream_runs(run, path, config, level, providers, feeds, info)
 
     def run_on(new_inputs: tuple):
         """One Run on other inputs (the accuracy pass), cast to the graph's input types like the bound ones."""
@@ -116,7 +118,18 @@ def prepare(model, config: RunConfig) -> Prepared:
                     compute_dtype=precision.compute_dtype, model_size_bytes=onnx_size_bytes(path),
                     conversion_s=conversion_s, module=None,
                     inputs=tuple(feeds.values()), info=info, close=close, run_on=run_on,
-                    profile_layers=profile_layers)
+                    profile_layers=profile_layers, stream_runs=stream_runs)
+
+
+def _stream_runs(run, path, config: RunConfig, level: str, providers, feeds: dict, info: dict) -> tuple:
+    """RunConfig.streams > 1: parallel sessions, one per stream, each with its own intra-op pool of
+    threads_per_stream threads (one session shared by threads would share one pool), the first `run`'s."""
+    if config.streams == 1:
+        return ()
+    sessions = [onnxruntime.InferenceSession(str(path), session_options(config.threads_per_stream, level),
+                                             providers=providers) for _ in range(config.streams - 1)]
+    info.update(parallel_sessions=config.streams)
+    return (run, *(_bound_run(extra, feeds, config.device) for extra in sessions))
 
 
 # Calibration methods raced beside --calib-method on the rule's int8 types (each costs one quantize_static).

@@ -121,7 +121,8 @@ def _compiled(core, model, config: RunConfig, ov_model, info: dict, started: flo
     example = model.make_inputs(config.batch_size)
     hint = inference_hint(config)
     compile_started = time.perf_counter()
-    compiled = core.compile_model(ov_model, DEVICE, compile_properties(hint, config.threads))
+    compiled = core.compile_model(ov_model, DEVICE, _stream_properties(compile_properties(hint, config.threads),
+                                                                         config))
     compile_s = time.perf_counter() - compile_started
     layers = runtime_layers(compiled)
     executed = provenance(layers, config.precision)
@@ -141,6 +142,7 @@ def _compiled(core, model, config: RunConfig, ov_model, info: dict, started: flo
     request = compiled.create_infer_request()
     for index, array in enumerate(arrays):
         request.set_input_tensor(index, openvino.Tensor(array, shared_memory=True))
+    stream_requests = [request] + [_bound_request(compiled, arrays) for _ in range(config.streams - 1)]
     conversion_s = time.perf_counter() - started
     ran = executed_dtype(executed) or precision.compute_dtype
     storage = precision.storage_dtype if ran == precision.compute_dtype else ran
@@ -182,7 +184,33 @@ def _compiled(core, model, config: RunConfig, ov_model, info: dict, started: flo
     return Prepared(run=run, device=config.device, storage_dtype=storage, compute_dtype=ran,
                     model_size_bytes=weight_bytes(ov_model, ran), conversion_s=conversion_s, module=None,
                     inputs=tuple(arrays), info=info, close=close, run_on=run_on, profile_layers=profile_layers,
-                    warnings=[warning] if warning else [])
+                    warnings=[warning] if warning else [],
+                    stream_runs=tuple(_request_run(each, wrap) for each in stream_requests) if config.streams > 1 else ())
+
+
+def _stream_properties(properties: dict, config: RunConfig) -> dict:
+    """RunConfig.streams > 1: the CPU plugin's NUM_STREAMS (explicit, which takes precedence over the
+    performance hint) and INFERENCE_NUM_THREADS for all streams together, as benchmark_app's -nstreams
+    and -nthreads set them; one stream: the properties as they were."""
+    if config.streams == 1 and config.stream_threads is None:
+        return properties
+    return {**properties, "NUM_STREAMS": config.streams,
+            "INFERENCE_NUM_THREADS": config.streams * config.threads_per_stream}
+
+
+def _bound_request(compiled, arrays):
+    """Another infer request on the same inputs: one per stream, as benchmark_app's -nireq."""
+    request = compiled.create_infer_request()
+    for index, array in enumerate(arrays):
+        request.set_input_tensor(index, openvino.Tensor(array, shared_memory=True))
+    return request
+
+
+def _request_run(request, wrap):
+    def run():
+        return wrap(request.infer())  # infer() releases the GIL: the streams' threads run in parallel
+
+    return run
 
 
 def compile_properties(hint: str, threads: int, perf_count: bool = False) -> dict:

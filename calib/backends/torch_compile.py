@@ -33,5 +33,6 @@ def prepare(model, config: RunConfig) -> Prepared:
     prepared.info["compile_s"] = time.perf_counter() - started
     prepared.info["compile_mode"] = mode
     prepared.run = run
+    prepared.stream_runs = (run,) * config.streams if config.streams > 1 else ()  # threads share the compiled module
     prepared.run_on = torch_eager.run_on_inputs(compiled, inputs, context)
     return prepared

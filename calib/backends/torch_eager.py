@@ -165,7 +165,8 @@ def _bind(module, inputs, context, config: RunConfig, precision, info) -> Prepar
                     compute_dtype=info.pop("compute_dtype", precision.compute_dtype),
                     model_size_bytes=size if size is not None else module_size_bytes(module),
                     sync=sync, module=module, inputs=inputs, call_context=context,
-                    warnings=info.pop("warnings", []), info=info, run_on=run_on_inputs(module, inputs, context))
+                    warnings=info.pop("warnings", []), info=info, run_on=run_on_inputs(module, inputs, context),
+                    stream_runs=(run,) * config.streams if config.streams > 1 else ())
 
 
 def run_on_inputs(callable_module, bound_inputs: tuple, context):
