@@ -52,6 +52,13 @@ class FailuresFound(CalibError):
         return list(self._lines)
 
 
+class DeviceBusy(CalibError):
+    """--busy error: other processes were using the GPU or the CPU before anything was measured (exit 3,
+    as an inconclusive gate: nothing was judged, and a retry on a quiet machine may pass). calib.hardware.busy"""
+
+    exit_code = 3
+
+
 class ResultFileError(UsageError):
     """A results file that cannot be read or has an unknown schema."""
 

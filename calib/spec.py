@@ -14,6 +14,7 @@ from typing import Iterator
 from calib.backends import BACKENDS, RunConfig, get_backend
 from calib.configuration import check_batch_size
 from calib.errors import UsageError
+from calib.hardware.busy import check_mode as check_busy_mode
 from calib.hardware.cpu import check_threads
 from calib.precisions import get_precision
 from calib.settings import (CalibrationSettings, CompileSettings, FidelitySettings, Int8Settings,
@@ -40,6 +41,7 @@ class SweepSpec:
     tune: TuneSettings = field(default_factory=TuneSettings)
     timeout_s: float | None = None  # per configuration (calib.worker); None: its defaults
     trust_model_file: bool = False  # load a .pt2 that may run code (calib.models.loader.load_exported)
+    busy: str = "warn"  # --busy: what to do when other processes use the device (calib.hardware.busy)
 
     def __post_init__(self):
         for name in ("backends", "precisions", "batch_sizes"):
@@ -50,6 +52,7 @@ class SweepSpec:
             raise UsageError("a spec needs its thread count (calib.hardware.resolve_threads)")
         check_threads(self.threads)
         check_finite("--timeout", self.timeout_s)
+        check_busy_mode(self.busy)
         if self.timeout_s is not None and self.timeout_s <= 0:
             raise UsageError(f"--timeout {self.timeout_s:g}: must be positive (0 on the command line: no limit)")
 

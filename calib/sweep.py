@@ -56,6 +56,7 @@ def prepare_sweep(spec: SweepSpec, model, references) -> None:
         check_inputs_fit(model)  # calib.models.loader's, as quant-error, train and ab check it
     references.labeled_set(model, spec.fidelity)
     _prepare_user_eval(spec, model, references)
+    guard_busy(spec)
 
 
 def _prepare_user_eval(spec: SweepSpec, model, references) -> None:
@@ -184,13 +185,16 @@ def measure_prepared(spec: SweepSpec, model, configuration: Configuration, recor
     with prepared:
         if on_prepared:
             on_prepared()
+        meter = before_timing(spec.busy, configuration.device, record)  # busy check, idle power
         other_cpu = lifecycle.other_cpu_use()
         with torch.inference_mode():
-            measurement = measure(prepared.run, lifecycle.timer_for(prepared), spec.timing,
-                                  batch_size=configuration.batch_size)
+            with meter.region():  # energy over the timed region (calib.energy)
+                measurement = measure(prepared.run, lifecycle.timer_for(prepared), spec.timing,
+                                      batch_size=configuration.batch_size)
             other_cpu_percent = other_cpu.stop() if other_cpu else None
             outputs = prepared.run()
         summary = lifecycle.fill_measured(record, prepared, measurement, other_cpu_percent)
+        record["energy"] = energy_of(meter, measurement, record.get("scenario"))
         record["fidelity"] = fidelity.evaluate(spec.fidelity, model, configuration, outputs, references,
                                                prepared=prepared)
         disagreement = total_disagreement(record["fidelity"], configuration.precision, getattr(model, "weights", None))
@@ -218,6 +222,55 @@ def _layers(prepared, end_to_end_ms: float, settings):
     from calib import layers
 
     return layers.profile(prepared, end_to_end_ms, settings)
+
+
+def guard_busy(spec: SweepSpec) -> None:
+    """--busy wait / error, once before the first configuration: wait for quiet, or refuse
+    (calib.errors.DeviceBusy). With warn (the default) nothing waits here: each record says what it saw."""
+    if spec.busy == "warn":
+        return
+    import sys
+
+    from calib.hardware.busy import guard
+
+    seen = guard(spec.busy, spec.device, on_wait=lambda check: print(
+        f"calib: waiting for quiet: {check.describe()}", file=sys.stderr, flush=True))
+    if seen.warning():
+        print(f"calib: warning: {seen.warning()}", file=sys.stderr, flush=True)
+
+
+def before_timing(busy_mode: str, device: str, record: dict):
+    """Just before the timed region: other processes on the GPU, and where an energy counter covers the
+    device, its idle power over a quiet window (other processes' CPU use sampled over the same window).
+    Fills record["busy_check"]; returns the calib.energy meter for the region."""
+    from calib.energy import meter_for
+    from calib.hardware.busy import BusyCheck, gpu_processes
+
+    meter = meter_for(device)
+    other_cpu = lifecycle.other_cpu_use() if meter.counter is not None else None
+    meter.idle()
+    processes, reason = gpu_processes(device)
+    check = BusyCheck(busy_mode, device, other_cpu.stop() if other_cpu else None, processes, reason)
+    record["busy_check"] = check.to_json()
+    if check.warning():
+        record["warnings"].append(check.warning())
+    return meter
+
+
+def energy_of(meter, measurement, scenario: dict | None = None) -> dict:
+    """record["energy"]: over every call of the timed region (cold, warm-up and samples), per item. A
+    --scenario region (streams, queries, re-prepared batch sizes) keeps its joules and average power; its
+    items are not counted here, so its per-item figures are None."""
+    if scenario is not None:
+        energy = meter.result(None)
+        if "joules" in energy:
+            energy["per_item_reason"] = f"--scenario {scenario.get('name')}: items not counted by the meter"
+        return energy
+    calls = 1 + len(measurement.warmup_ms) + len(measurement.samples_ms)
+    energy = meter.result(calls * measurement.batch_size)
+    if "joules" in energy:
+        energy["calls"] = calls
+    return energy
 
 
 __all__ = ["run_sweep", "InProcessSweep", "prepare_sweep", "configuration_of", "measure_configuration",

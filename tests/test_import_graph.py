@@ -27,7 +27,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "calib"
 FLOORS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("calib", "calib.errors", "calib.dtypes", "calib.format", "calib.user_files")),
     ("facts", ("calib.precisions", "calib.environment", "calib.timing", "calib.configuration")),
-    ("hardware", ("calib.hardware",)),
+    ("hardware", ("calib.hardware", "calib.energy")),
     ("settings and stored files", ("calib.settings", "calib.results", "calib.store")),
     ("models", ("calib.models",)),
     ("conversion and layer tables", ("calib.quant", "calib.layers")),

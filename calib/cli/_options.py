@@ -11,7 +11,7 @@ _CALIBRATION = CalibrationSettings()  # the defaults shown in --help are the set
 CALIBRATION_KEYS = ("calib_data", "calib_samples", "calib_method", "calib_percentile", "qscheme",
                     "weight_granularity")
 CONFIGURATION_KEYS = ("precisions", "backends", "batch_sizes", "device", "threads", "input_shape", "seq_len",
-                      "trust_model_file")
+                      "trust_model_file", "busy")
 
 
 def _apply(command, decorators):
@@ -115,7 +115,15 @@ def configuration_options(command=None, *, default_backend: str = "torch"):
                      help="One input item without batch, e.g. 3,224,224 (needed for .pt/.pt2/.onnx files)."),
         click.option("--seq-len", type=int, help="Sequence length for text models."),
         trust_model_file_option,
+        busy_option,
     ])
+
+
+# calib.hardware.busy.BUSY_MODES, spelled here so --help imports nothing to list them (SweepSpec checks them)
+busy_option = click.option(
+    "--busy", type=click.Choice(("warn", "wait", "error")), default="warn", show_default=True,
+    help="Other processes on the GPU (NVML) or using the CPU before measuring: warn (measure, and say so), "
+         "wait (until quiet, up to 2 minutes, then warn) or error (refuse, exit 3).")
 
 
 trust_model_file_option = click.option(
@@ -161,6 +169,7 @@ def build_spec(model: str, configuration: dict, **settings):
                      batch_sizes=parse_batch_sizes(configuration["batch_sizes"]),
                      device=resolve_device(configuration["device"]), threads=resolve_threads(threads),
                      input_shape=parse_shape(configuration["input_shape"]), seq_len=seq_len,
-                     trust_model_file=configuration["trust_model_file"], **settings)
+                     trust_model_file=configuration["trust_model_file"], busy=configuration.get("busy", "warn"),
+                     **settings)
     validate(spec)
     return spec

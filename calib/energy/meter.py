@@ -116,18 +116,20 @@ class EnergyMeter:
             yield
             self._joules, self._seconds = so_far()
 
-    def result(self, items: int) -> dict:
-        """The record's "energy": per item, average and idle power apart; or {"value": None, "reason"}."""
+    def result(self, items: int | None) -> dict:
+        """The record's "energy": per item, average and idle power apart; or {"value": None, "reason"}.
+        `items` None: the region's items were not counted (the per-item figures are None)."""
         if self.counter is None:
             return {"value": None, "reason": self.reason or "no energy counter"}
-        if self._joules is None or not self._seconds or items <= 0:
+        if self._joules is None or not self._seconds or (items is not None and items <= 0):
             return {"value": None, "reason": "the timed region was not measured"}
         result = {"counter": self.counter.name, "method": "counter" if self.counter.kind == "energy" else
                   "sampled power", "joules": self._joules, "seconds": self._seconds, "items": items,
-                  "joules_per_item": self._joules / items, "avg_power_w": self._joules / self._seconds,
-                  "idle_power_w": self.idle_power_w, "idle_window_s": self._idle_s if self.idle_power_w is not None
-                  else None, "joules_per_item_above_idle": None}
-        if self.idle_power_w is not None:
+                  "joules_per_item": self._joules / items if items else None,
+                  "avg_power_w": self._joules / self._seconds, "idle_power_w": self.idle_power_w,
+                  "idle_window_s": self._idle_s if self.idle_power_w is not None else None,
+                  "joules_per_item_above_idle": None}
+        if self.idle_power_w is not None and items:
             result["joules_per_item_above_idle"] = (self._joules - self.idle_power_w * self._seconds) / items
         if self._joules <= 0:
             result["warning"] = (f"{self.counter.name} did not advance over {self._seconds:.2f} s: the counter "
