@@ -42,6 +42,7 @@ class SweepSpec:
     timeout_s: float | None = None  # per configuration (calib.worker); None: its defaults
     trust_model_file: bool = False  # load a .pt2 that may run code (calib.models.loader.load_exported)
     busy: str = "warn"  # --busy: what to do when other processes use the device (calib.hardware.busy)
+    scenario: object = None  # calib.scenarios.ScenarioSettings; None: single-stream (one call at a time)
 
     def __post_init__(self):
         for name in ("backends", "precisions", "batch_sizes"):

@@ -189,8 +189,11 @@ def measure_prepared(spec: SweepSpec, model, configuration: Configuration, recor
         other_cpu = lifecycle.other_cpu_use()
         with torch.inference_mode():
             with meter.region():  # energy over the timed region (calib.energy)
-                measurement = measure(prepared.run, lifecycle.timer_for(prepared), spec.timing,
-                                      batch_size=configuration.batch_size)
+                if spec.scenario is not None and not spec.scenario.single_stream:
+                    measurement = _measure_scenario(spec, model, configuration, record, prepared)
+                else:
+                    measurement = measure(prepared.run, lifecycle.timer_for(prepared), spec.timing,
+                                          batch_size=configuration.batch_size)
             other_cpu_percent = other_cpu.stop() if other_cpu else None
             outputs = prepared.run()
         summary = lifecycle.fill_measured(record, prepared, measurement, other_cpu_percent)
@@ -202,6 +205,20 @@ def measure_prepared(spec: SweepSpec, model, configuration: Configuration, recor
             record["warnings"].append(disagreement)
         if spec.layers is not None:
             record["layers"] = _layers(prepared, summary.median_ms, spec.layers)
+
+
+def _measure_scenario(spec: SweepSpec, model, configuration: Configuration, record: dict, prepared):
+    """--scenario multi-stream|server|offline (calib.scenarios): the measurement, and the record's
+    "scenario" section. Other points (batch sizes, streams) are prepared again from the candidate
+    calib.tuning kept."""
+    from calib.scenarios.measure import measure_scenario
+    from calib.scenarios.reprepare import reprepare_for
+
+    reprepare = reprepare_for(model, configuration, spec.run_config(configuration.precision,
+                                                                    configuration.batch_size), prepared)
+    measurement, record["scenario"] = measure_scenario(spec.scenario, prepared, configuration.batch_size,
+                                                       spec.threads, configuration.device, reprepare)
+    return measurement
 
 
 def _note_calibration(model, calibration, record: dict) -> None:

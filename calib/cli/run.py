@@ -22,6 +22,7 @@ from calib.results.export import write_csv, write_layers_csv
 from calib.results.judge import failures, nothing_measured
 from calib.sensitivity.fallback import judged_records, run_fallback, unsearched
 from calib.settings import CompileSettings, FidelitySettings, LayerSettings, TuneSettings
+from calib.scenarios.settings import ScenarioSettings
 from calib.sweep import InProcessSweep
 from calib.timing.engine import TimingSettings
 from calib.worker import DEFAULT_CONVERSION_TIMEOUT_S, DEFAULT_SLACK_S, IsolatedSweep
@@ -53,6 +54,21 @@ _TIMING = TimingSettings()  # the defaults --help shows are the engine's own
               help="Measure the rule table's first implementation only, instead of timing the candidates "
                    "(memory format, int8 path, ORT int8 types) and keeping the fastest.")
 @candidate_option
+@click.option("--scenario", type=click.Choice(["single-stream", "multi-stream", "server", "offline"]),
+              default="single-stream", show_default=True,
+              help="Load scenario (MLPerf's): single-stream times one call at a time; multi-stream runs --streams "
+                   "streams back to back (per-query p99); server sends Poisson arrivals at --target-qps and "
+                   "times each query from its arrival; offline searches batch size (--batch-size: the sizes "
+                   "tried, default 1,4,16) x streams x threads per stream for the most items/s.")
+@click.option("--target-qps", type=float, help="Server: the arrival rate (queries/s); with --find-qps, where the "
+                                                "search starts.")
+@click.option("--latency-bound-ms", type=float, help="Server: the p99 latency bound --find-qps keeps.")
+@click.option("--find-qps", is_flag=True, help="Server: search the highest rate whose p99 (MLPerf's early-stopping "
+                                               "estimate) stays within --latency-bound-ms; every rate recorded.")
+@click.option("--streams", type=int, default=1, show_default=True,
+              help="Multi-stream: concurrent streams; server: workers serving the queue.")
+@click.option("--scenario-time", type=float, default=ScenarioSettings().duration_s, show_default=True,
+              help="Seconds per scenario point: one server rate, the multi-stream run, one offline point.")
 @click.option("--layers", is_flag=True, help="Add a per-layer timing pass after each end-to-end measurement.")
 @click.option("--layers-csv", type=click.Path(dir_okay=False), help="Write the per-layer tables to this CSV.")
 @calibration_options
@@ -90,6 +106,7 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
                   inputs=[("--model", model), ("--eval", eval_fn), ("--eval-data", eval_data),
                           ("--calib-data", options.get("calib_data"))])
     configuration = pop_configuration(options)
+    scenario = _scenario_settings(options, configuration)
     fallback = options.pop("fallback")
     if fallback and max_drop is None:
         raise UsageError("--fallback needs --max-drop: the budget the mixed configuration must keep")
@@ -106,7 +123,8 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
         fidelity=FidelitySettings.from_cli(eval_data, eval_size, eval_mean, eval_std, max_drop, eval_fn),
         compile=CompileSettings(mode=compile_mode), tune=TuneSettings(enabled=not no_tune, pin=candidate),
         layers=LayerSettings(budget_s=max_time) if layers or layers_csv else None,
-        timeout_s=None if timeout == 0 else timeout)  # SweepSpec checks --timeout; 0 here is no limit
+        timeout_s=None if timeout == 0 else timeout,  # SweepSpec checks --timeout; 0 here is no limit
+        scenario=scenario)
     report = device_report()
     out_console = console()
     with _sweep(spec, in_process=timeout == 0) as sweep:
@@ -142,6 +160,32 @@ def command(model, warmup_min_count, warmup_min_time, min_samples, min_time, max
     problems = failures(records) or nothing_measured(records)
     if problems:
         raise FailuresFound(problems)
+
+
+def _scenario_settings(options: dict, configuration: dict):
+    """--scenario and its options as a ScenarioSettings (None: single-stream, today's measurement). Offline
+    searches batch sizes itself: --batch-size lists the sizes it tries, and its record is per item (b1)."""
+    from calib.cli._options import parse_batch_sizes
+
+    name = options.pop("scenario")
+    given = dict(target_qps=options.pop("target_qps"), latency_bound_ms=options.pop("latency_bound_ms"),
+                 find_qps=options.pop("find_qps"), streams=options.pop("streams"))
+    duration_s = options.pop("scenario_time")
+    if name == "single-stream":
+        extra = [flag for flag, value in (("--target-qps", given["target_qps"]),
+                                          ("--latency-bound-ms", given["latency_bound_ms"]),
+                                          ("--find-qps", given["find_qps"]), ("--streams", given["streams"] != 1))
+                 if value is not None and value is not False]
+        if extra:
+            raise UsageError(f"{', '.join(extra)}: needs --scenario server or multi-stream")
+        return None
+    if name == "offline":
+        if not _is_default("batch_sizes"):
+            given["offline_batch_sizes"] = tuple(parse_batch_sizes(configuration["batch_sizes"]))
+        configuration["batch_sizes"] = ("1",)
+    if given["latency_bound_ms"] is not None and name != "server":
+        raise UsageError(f"--latency-bound-ms belongs to --scenario server, not {name}")
+    return ScenarioSettings(name=name, duration_s=duration_s, **given)
 
 
 def _say_fallback(configuration) -> None:

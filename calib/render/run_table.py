@@ -224,11 +224,27 @@ def run_printout(records: list[Record | dict], title: str | None = None, layers:
     from calib.render.layers_table import layer_blocks
 
     records = as_records(records)
-    printout = Printout(source=source).table(build_run_table(records, title=title))  # the title is the table's
+    printout = _tables(records, title, source)
     if layers:
         printout.blocks.extend(layer_blocks(records))
     return (printout.warnings(warning_pairs(records)).lines(tuning_lines(records), "detail")
             .lines(note_lines(records)).lines(auto_lines(records), "detail"))
+
+
+def _tables(records: list[Record], title: str | None, source: str | None) -> Printout:
+    """The run table for one-call-at-a-time records, the scenario table (calib.render.scenario_table) for
+    records measured under --scenario; the title goes to the first."""
+    from calib.render.scenario_table import build_scenario_table, scenario_notes, scenario_records
+
+    loaded = scenario_records(records)
+    single = [record for record in records if all(record is not other for other in loaded)]
+    printout = Printout(source=source)
+    if single or not loaded:
+        printout.table(build_run_table(single, title=title))  # the title is the table's
+    if loaded:
+        printout.table(build_scenario_table(loaded, title=None if single else title))
+        printout.lines(scenario_notes(loaded))
+    return printout
 
 
 def _candidate_score(candidate) -> str:

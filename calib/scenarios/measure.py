@@ -86,7 +86,7 @@ def measure_scenario(settings: ScenarioSettings, prepared, batch_size: int, thre
     measurement.warnings.extend(warnings)
     from calib.scenarios.headline import headline_of_section
 
-    section["headline"] = headline_of_section(section, samples)
+    section["headline"] = headline_of_section(section, samples).to_dict()
     return measurement, section
 
 
