@@ -1,7 +1,7 @@
 """The results file format. One JSON object per `calib run` invocation:
 
 {
-  "schema_version": 1, "calib_version": "...", "created": ISO-8601, "command": [argv...],
+  "schema_version": 2, "calib_version": "...", "created": ISO-8601, "command": [argv...],
   "complete": false until the run finished normally, then true (ResultWriter.finish());
               absent in files written before it: unknown (calib.results.store.run_complete),
   "environment": {...calib.environment.capture()...},
@@ -34,6 +34,21 @@ A record (read and written by calib.results.record.Record.from_json / to_json):
   "backend_choice": {"requested": "auto", "picked", "why"}  (only with --backend auto)
   "traceback": str  (only for status "failed" with an exception; a timeout or a lost worker has none)
   "other_cpu_percent": percent of one core other processes used during the timing (a warning above 25)
+  "scenario": (schema 2; only with `calib run --scenario` other than single-stream, calib.scenarios)
+              {"name": "multi-stream" | "server" | "offline", "settings": ScenarioSettings' fields,
+               "headline": {"metric", "value", "unit", "better": "higher" | "lower", "note"},
+               "percentiles": {"p50", "p90", "p99": ms, "p99_es", "p99.9": MLPerf early-stopping
+                               estimates {"value" | null, "queries", "min_queries", "discarded", "rule", ...}},
+               multi-stream: "streams", "queries", "per_stream", "span_s", "queries_per_s";
+               server: "server": {the measured rate's "target_qps", "achieved_qps", "queries", "p99_ms",
+                                  "p99_source", "passed", "percentiles", "service_ms"},
+                       with --find-qps "search": {"latency_bound_ms", "max_qps", "points": [every rate]};
+               offline: "best": {"batch_size", "streams", "threads_per_stream", "throughput_per_s"},
+                        "search": {"best", "points": [every point with its "per_item_ms" or "error"]},
+                        "query_percentiles"}
+              Its timing.samples_ms are the scenario's own lower-is-better times: every query's latency
+              (multi-stream), from its scheduled arrival (server), the best point's ms per item per
+              block (offline; the identity's batch_size is then 1, the batch found is in "best").
 
 Version history:
   1: first version. Optional fields added since, which readers of 1 may ignore: "other_cpu_percent",
@@ -43,6 +58,10 @@ Version history:
      inconclusive, exit 3, unless --allow-missing); "model_weights"; timing.settings "stop_rule"
      (absent: "ci_target") and, for "fixed_time", "time_s"; the header's "run_id", "device_class" and
      "git" (calib.store).
+  2: a record may hold "scenario" (calib run --scenario; above), whose timing.samples_ms are not
+     one call each; a reader of 1 would misread them as single-stream latencies, hence the bump.
+     Files of version 1 read unchanged (no "scenario": single-stream). Added in the same version:
+     the record's "energy" and "busy" parts (calib.energy, calib.hardware.busy).
 """
 
 from __future__ import annotations
@@ -50,8 +69,8 @@ from __future__ import annotations
 from calib.configuration import FIELDS, Configuration
 from calib.timing.stats import Summary, summarize
 
-SCHEMA_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+SCHEMA_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 
 IDENTITY_FIELDS = FIELDS  # a record's "identity" is a calib.configuration.Configuration
 

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from calib.cli import main
+from calib.results.schema import SCHEMA_VERSION
 from calib.results.store import load_result
 
 
@@ -32,7 +33,7 @@ def table(tmp_path_factory):
 
 def test_calibrate_writes_one_versioned_table(table):
     payload = load_result(table)
-    assert payload["schema_version"] == 1 and payload["complete"] is True
+    assert payload["schema_version"] == SCHEMA_VERSION and payload["complete"] is True
     assert payload["environment"]["torch"] and payload["device_report"]
     section = payload["calibration"]
     assert section["table_version"] == 1 and section["device"] == "cpu" and section["threads"] == 1

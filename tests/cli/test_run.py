@@ -4,6 +4,7 @@ import textwrap
 import pytest
 
 from calib.cli import main
+from calib.results.schema import SCHEMA_VERSION
 from calib.results.store import load_result
 
 
@@ -18,7 +19,7 @@ def test_run_writes_schema_versioned_results_and_table(runner, fast_options, tmp
     assert result.exit_code == 0, result.output
     assert "vs fp32" in result.output and "bf16" in result.output
     payload = load_result(out)
-    assert payload["schema_version"] == 1
+    assert payload["schema_version"] == SCHEMA_VERSION
     assert payload["environment"]["torch"]
     assert payload["environment"]["threads"] >= 1
     records = payload["records"]
