@@ -15,6 +15,11 @@ from calib.errors import UsageError
 
 @click.command(name="calibrate")
 @precision_option(required=True, help="fp32, bf16, int8-static (repeat or comma-separate).")
+@click.option("--backend", "-b", "engine", type=click.Choice(["torch", "onnxruntime", "openvino"]), default="torch",
+              show_default=True,
+              help="The engine the table describes. onnxruntime/openvino: the engine's own kernels (its optimized "
+                   "or runtime graph, fusion read from the engine), timed by its profiler on real models chosen "
+                   "adaptively within --budget-s; torch: eager ops, the op sweep plus real models.")
 @device_option("cpu", help="The device the table describes.")
 @threads_option(help="Intra-op threads (default: physical cores). Recorded; predict uses it.")
 @click.option("--quick", is_flag=True, help="A small sweep, tiny-cnn only and short budgets: seconds, for tests "
@@ -34,14 +39,15 @@ from calib.errors import UsageError
 @click.option("--from-results", "from_results", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="`calib run --layers --no-tune` files of this device whose per-layer tables join the table.")
 @click.option("--budget-s", type=float, default=600.0, show_default=True,
-              help="Seconds per precision for the isolated op sweep; ops past it are left out (and listed).")
+              help="Seconds per precision: torch's isolated op sweep (ops past it are left out, and listed); an "
+                   "engine's model measurements (models past it are left out, and listed).")
 @click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
               help="wall: host wall clock, as `calib run`. cpu: the thread's CPU time (needs --threads 1): "
                    "on a shared, busy machine it leaves out the time other processes took.")
 @out_option(help="Table path (default results/<time>-calibration.json).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
-def command(precisions, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes, from_results,
+def command(precisions, engine, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes, from_results,
             budget_s, clock, out, results_dir, quiet):
     """Time each op kind in isolation over a designed sweep of shapes, and real models per layer, at each
     precision: one versioned table for `calib predict`."""
@@ -49,13 +55,21 @@ def command(precisions, device, threads, quick, sweep, shapes_file, models, no_m
 
     from calib.hardware import resolve_threads
     from calib.predict.calibrate import DEFAULT_MODELS, CalibrationPlan, calibrate
+    from calib.predict.engine_calibrate import ENGINE_MODELS, calibrate_engine
     from calib.results.store import default_path
     from calib.spec import resolve_device
 
     inputs = [("--shapes", shapes_file), ("--from-results", from_results), ("--model", models)]
     check_output_path(out, "--out", inputs=inputs, results=True)
     sweep = sweep or ("quick" if quick else "full")
-    chosen = () if no_models else (tuple(models) or DEFAULT_MODELS["quick" if quick else "full"])
+    from calib.predict.engines import check_engine
+
+    check_engine(engine, split_multi(precisions))
+    if engine != "torch" and (no_models or shapes_file or from_results or clock != "wall"):
+        raise UsageError(f"--backend {engine}: its table is measured on real models with the engine's profiler; "
+                         "--no-models, --shapes, --from-results and --clock cpu are torch's")
+    defaults = DEFAULT_MODELS if engine == "torch" else ENGINE_MODELS
+    chosen = () if no_models else (tuple(models) or defaults["quick" if quick else "full"])
     plan = CalibrationPlan(
         precisions=tuple(dict.fromkeys(split_multi(precisions))), device=resolve_device(device),
         threads=resolve_threads(threads), sweep=sweep, budget_s=budget_s,
@@ -78,13 +92,17 @@ def command(precisions, device, threads, quick, sweep, shapes_file, models, no_m
         display.start(label.replace(f" {kind} ", " ", 1), index=index, total=total, noun=kind)
 
     with display:
-        report = calibrate(plan, path, on_open=say_kept_previous, on_item=on_item)
+        if engine == "torch":
+            report = calibrate(plan, path, on_open=say_kept_previous, on_item=on_item)
+        else:
+            report = calibrate_engine(plan, engine, path, on_open=say_kept_previous, on_item=on_item)
     out_console = console()
     from calib.render.predict_table import build_calibration_table
 
     out_console.print(build_calibration_table(report.per_precision,
-                                              f"calib calibrate: {plan.device}, {plan.threads} threads, "
-                                              f"{plan.sweep} sweep"))
+                                              f"calib calibrate: {engine} on {plan.device}, {plan.threads} "
+                                              f"threads, " + (f"{plan.sweep} sweep" if engine == "torch" else
+                                                              "kernels of real models"), engine))
     for precision, figures in report.per_precision.items():
         busy = OtherCpuUse.warning(figures.get("other_cpu_percent"))
         if busy:  # the table is saved: a neighbour's load is in its timings (calib predict reads them)

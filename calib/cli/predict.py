@@ -30,17 +30,19 @@ from calib.render.run_table import warning_pairs
 @click.option("--precision", "-p", required=True, help="The precision to predict; the table must hold it.")
 @click.option("--table", "-t", "table_path", required=True, type=click.Path(dir_okay=False),
               help="A `calib calibrate` file.")
+@click.option("--backend", "-b", "engine", type=click.Choice(["torch", "onnxruntime", "openvino"]), default=None,
+              help="The engine to predict for (default: the table's); a table of another engine is refused.")
 @batch_size_option(type=int, help="Default 1; repeat for several.")
 @device_option("cpu", help="The device to predict for; the table must describe it.")
 @click.option("--input-shape", help="One input item without the batch, e.g. 3,160,160 (default: the model's).")
-@click.option("--check", is_flag=True, help="Also measure the model (torch eager, calib's timing) and print "
-                                            "predicted against measured.")
+@click.option("--check", is_flag=True, help="Also measure the model (the table's engine, calib's timing, as "
+                                            "`calib run -b ENGINE`) and print predicted against measured.")
 @click.option("--max-time", type=float, default=3.0, show_default=True, help="Seconds of timing per --check.")
 @click.option("--top", type=int, default=10, show_default=True, help="Most expensive nodes shown (0: none).")
 @out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
-def command(model, precision, table_path, batch_sizes, device, input_shape, check, max_time, top, out, results_dir,
+def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, max_time, top, out, results_dir,
             quiet):
     """Predict MODEL's end-to-end latency at PRECISION on the device TABLE describes, from its graph,
     with a per-layer breakdown and an interval; --check measures it too."""
@@ -50,7 +52,7 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
     batch_sizes = tuple(check_batch_size(b) for b in batch_sizes) or (1,)
     if max_time <= 0:
         raise UsageError(f"--max-time {max_time:g}: must be positive")
-    view = load_view(table_path, precision, device)
+    view = load_view(table_path, precision, device, engine)
     report = device_report()
     torch.set_num_threads(view.threads)
     environment = capture(view.threads, report)
@@ -58,7 +60,7 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
     if check and view.device_name and here != view.device_name:
         raise TableMismatch(f"--check: the table describes {view.device_name}, this machine is {here}; a measurement "
                             "here would not check a prediction for that device")
-    loaded = _load(model, parse_shape(input_shape))
+    loaded = _load(model, parse_shape(input_shape), view.backend)
     predictor = predictor_of(view)
     writer = open_results(out, results_dir, f"predict-{loaded.name}", environment, report)
     writer.payload["predicted_from"] = {"table": str(table_path), "describes": view.description,
@@ -91,8 +93,8 @@ def command(model, precision, table_path, batch_sizes, device, input_shape, chec
         raise FailuresFound(problems)
 
 
-def _load(model: str, input_shape):
-    if model.endswith(".onnx"):
+def _load(model: str, input_shape, engine: str = "torch"):
+    if model.endswith(".onnx") and engine == "torch":  # walked as torch ops; an engine compiles the file itself
         return load_onnx_graph(model, input_shape)
     return load_named(model, input_shape)
 
@@ -110,9 +112,11 @@ def _print(records, view, top: int, check: bool) -> None:
             out_console.print(build_top_nodes_table(record, top))
         prediction = record["prediction"]
         if prediction["uncosted"]:
-            names = ", ".join(n["name"] for n in prediction["uncosted"][:8])
-            out_console.print(f"uncosted: {len(prediction['uncosted'])} node(s) with no table entry, charged the "
-                              f"per-op overhead: {names}", style="yellow")
+            keys = sorted({n.get("key") or n["op_kind"] for n in prediction["uncosted"]})
+            share = prediction.get("unpredictable_flop_share") or 0.0
+            out_console.print(f"incomplete: {len(prediction['uncosted'])} node(s) unpredictable, kernels the table "
+                              f"never saw ({', '.join(keys[:6])}), {100 * share:.1f}% of the model's FLOPs; charged "
+                              "the per-op overhead only, so the prediction is a lower bound", style="yellow")
         out_console.print(f"graph: {prediction['nodes']} nodes ({prediction['method']}, walked in "
                           f"{prediction['walk_s']:.1f} s); node sum {prediction['node_sum_ms']:.3f} ms x whole-model "
                           f"factor {prediction['factor']:.3f}; interval from the table's models left out one at a "

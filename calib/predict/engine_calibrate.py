@@ -32,6 +32,12 @@ from calib.predict.models import load_named
 from calib.predict.table import TABLE_VERSION, device_name
 from calib.results.store import ResultWriter
 
+# The candidates, families apart (residual, inverted-residual with SE, grouped, dense, inception, channel
+# shuffle, fire, ConvNeXt, a vision transformer): the kernels real architectures are built of.
+ENGINE_MODELS = {"quick": ("tiny-cnn",),
+                 "full": ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "regnet_x_400mf",
+                          "regnet_y_400mf", "shufflenet_v2_x1_0", "mnasnet1_0", "squeezenet1_1", "densenet121",
+                          "googlenet", "resnext50_32x4d", "convnext_tiny", "vit_b_32")}
 UNSEEN_WEIGHT = 1.0  # a kernel of a key the table never saw counts as a 100% error
 
 
@@ -53,8 +59,14 @@ def calibrate_engine(plan, engine: str, out_path, on_item=None, on_open=None):
     result = CalibrationReport(str(writer.path), 0.0)
     loaded = {name: load_named(name) for name in plan.models}
     try:
-        for precision in plan.precisions:
-            section["tables"][precision] = _precision(plan, engine, precision, loaded, writer, report, on_item)
+        per_precision = len(loaded) * len(plan.batch_sizes)
+        total = per_precision * len(plan.precisions)
+        for position, precision in enumerate(plan.precisions):
+            def item(index, phase, label, first=position * per_precision):
+                if on_item is not None:
+                    on_item(first + index, total, phase, label)
+
+            section["tables"][precision] = _precision(plan, engine, precision, loaded, writer, report, item)
             table = section["tables"][precision]
             result.per_precision[precision] = {
                 "ops": table["kernel_samples"], "skipped": len(table["left_out"]), "sweep_s": table["graphs_s"],
@@ -102,8 +114,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
         table["selection"].append({"model": name, "score": scores[name],
                                    "at_s": round(time.perf_counter() - started, 2)})
         for batch_size in plan.batch_sizes:
-            if on_item is not None:
-                on_item(index, len(loaded) * len(plan.batch_sizes), "model", f"{precision} model {name} b{batch_size}")
+            on_item(index, "model", f"{precision} model {name} b{batch_size}")
             index += 1
             record = measure_model(engine, loaded[name], precision, batch_size, plan)
             writer.add(record)

@@ -59,9 +59,13 @@ def build_top_nodes_table(record: dict, top: int | None = DEFAULT_TOP) -> Fitted
     return Fitted(table, droppable=("note", "table entry"))
 
 
-def build_calibration_table(per_precision: dict, title: str) -> Table:
+def build_calibration_table(per_precision: dict, title: str, engine: str = "torch") -> Table:
+    """torch: ops of the isolated sweep; an engine: kernels profiled in real models, candidates left out,
+    seconds reading their kernel graphs (calib.predict.engine_calibrate)."""
     table = light_table(title)
-    for name in ("precision", "ops timed", "left out", "sweep s", "model records", "models s", "total s", "note"):
+    names = (("ops timed", "left out", "sweep s") if engine == "torch" else
+             ("kernels timed", "models left out", "graphs s"))
+    for name in ("precision", *names, "model records", "models s", "total s", "note"):
         table.add_column(name, justify="left" if name in ("precision", "note") else "right", no_wrap=name != "note")
     for precision, figures in per_precision.items():
         notes = ["emulated on this CPU: the table describes emulated timings"] * bool(figures.get("emulated"))

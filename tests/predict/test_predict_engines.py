@@ -1,0 +1,144 @@
+"""Per-engine prediction: kernels read from the engine's own graph (a conv+bn+relu block is one kernel in
+OpenVINO and in ONNX Runtime), a kernel the table never saw is reported unpredictable with its FLOP share,
+a table of one engine is refused for another, the interval is split-conformal, and a whole
+calibrate -> predict --check round trip runs on OpenVINO."""
+
+import json
+import math
+
+import pytest
+
+from calib.cli import main
+from calib.models.base import LoadedModel
+from calib.predict.cost_model import ModelSample, Sample, conformal_interval, fit_cost_model, fit_predictor
+from calib.predict.engine_calibrate import knowledge_gap
+from calib.predict.openvino_kernels import kernel_rows
+from calib.predict.table import TableMismatch, load_view
+from calib.results.store import ResultWriter
+from tests.door_checks import one_line_error
+
+
+def _conv_bn_relu():
+    import torch
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.BatchNorm2d(16),
+                                 torch.nn.ReLU()).eval()
+    return LoadedModel("conv-bn-relu", module, "image", (16, 16, 16), source="test", weights="random")
+
+
+def test_openvino_reads_conv_bn_relu_as_one_fused_kernel(onnx_cache):
+    from calib.predict.openvino_kernels import OpenVinoModel
+
+    rows = OpenVinoModel(_conv_bn_relu(), "fp32", 1, 1).graph().rows
+    heavy = [row for row in rows if row["target"] not in ("Reorder",)]
+    assert [row["target"] for row in heavy] == ["Convolution"], rows  # no BatchNorm, no ReLU kernel of their own
+    conv = heavy[0]
+    assert "Relu" in conv["fused"] and conv["cost_keys"][0].endswith("+Relu")
+    assert conv["cost_keys"][-1] == "kind:ov:Convolution:f32"
+    assert conv["flops"] == 2 * 16 * 16 * 16 * 16 * 9 and conv["output_shape"] == "1x16x16x16"
+
+
+def test_onnxruntime_reads_conv_bn_relu_as_one_fused_kernel(onnx_cache):
+    from calib.predict.onnxruntime_kernels import OrtModel
+
+    compiled = OrtModel(_conv_bn_relu(), "fp32", 2, 1)
+    rows = compiled.graph().rows
+    convs = [row for row in rows if row["op_kind"] == "conv"]
+    assert len(convs) == 1 and convs[0]["fused"].startswith("Relu"), rows
+    assert not [row for row in rows if row["target"] in ("BatchNormalization", "Relu")]
+    assert convs[0]["output_shape"] == "2x16x16x16"
+    compiled.close()
+
+
+def test_kernel_rows_leave_out_what_does_not_run_and_key_by_kernel_and_fusion():
+    layers = [
+        {"name": "x", "type": "Input", "precision": "f32", "kernel": "unknown_f32", "input_shapes": [],
+         "output_shape": [1, 8, 4, 4]},
+        {"name": "conv", "type": "Convolution", "precision": "bf16", "kernel": "brgconv_avx512_amx_bf16",
+         "input_shapes": [[1, 8, 4, 4], [8, 8, 1, 1]], "output_shape": [1, 8, 4, 4], "fused": ("conv", "add", "relu")},
+        {"name": "shape", "type": "Reshape", "precision": "bf16", "kernel": "unknown_bf16",
+         "input_shapes": [[1, 8, 4, 4]], "output_shape": [1, 128]},
+    ]
+    rows = kernel_rows(layers, {"conv": "Convolution", "add": "Add", "relu": "Relu"})
+    assert [row["name"] for row in rows] == ["conv"]
+    assert rows[0]["cost_keys"] == ["ov:Convolution:brgconv_avx512_amx_bf16+Add+Relu",
+                                    "ov:Convolution:brgconv_avx512_amx_bf16", "kind:ov:Convolution:bf16"]
+    assert rows[0]["bytes"] == 2 * (128 + 64 + 128)
+
+
+def _row(name, key, flops, ms=None, kind="conv"):
+    row = {"name": name, "op_kind": kind, "target": key, "output_shape": "1x8x8x8", "flops": flops,
+           "bytes": flops // 4, "cost_keys": [f"ov:{key}:k", f"kind:ov:{key}:f32"]}
+    return {**row, "median_ms": ms} if ms is not None else row
+
+
+def test_a_kernel_the_table_never_saw_is_unpredictable_with_its_flop_share():
+    samples = [Sample.of(_row(f"c{i}", "Convolution", 1000 * (i + 1), 0.01 * (i + 1)), "isolated") for i in range(6)]
+    predictor = fit_predictor(samples, [])
+    prediction = predictor.predict([_row("c", "Convolution", 3000), _row("up", "Interpolate", 1000, kind="other")])
+    seen, unseen = prediction.nodes
+    assert seen.costed and seen.predicted_ms > 0
+    assert not unseen.costed and "unpredictable" in unseen.note and unseen.predicted_ms > 0  # a floor, not zero
+    assert not prediction.complete
+    assert prediction.unpredictable_flop_share == pytest.approx(0.25)
+
+
+def _table(tmp_path, backend):
+    path = tmp_path / f"{backend}.json"
+    writer = ResultWriter(path, {"cpu_model": "Test CPU", "threads": 1}, None, command=["test"])
+    writer.payload["calibration"] = {"table_version": 1, "device": "cpu", "device_name": "Test CPU",
+                                     "backend": backend, "threads": 1,
+                                     "tables": {"fp32": {"precision": "fp32", "emulated": False, "ops": []}}}
+    writer.finish()
+    return path
+
+
+def test_a_table_of_one_engine_is_refused_for_another(tmp_path, runner):
+    path = _table(tmp_path, "openvino")
+    assert load_view(path, "fp32", "cpu", "openvino").backend == "openvino"
+    with pytest.raises(TableMismatch, match="describes the openvino engine, not torch") as caught:
+        load_view(path, "fp32", "cpu", "torch")
+    assert caught.value.exit_code == 2
+    result = runner.invoke(main, ["predict", "-t", str(path), "-m", "tiny-cnn", "-p", "fp32", "-b", "onnxruntime",
+                                  "--out", str(tmp_path / "p.json")])
+    one_line_error(result, "openvino engine, not onnxruntime", "calib calibrate --backend onnxruntime")
+
+
+def test_conformal_interval_takes_the_held_out_rank_and_widens_when_there_are_few():
+    errors = [0.01 * i for i in range(1, 20)]  # 19 held-out errors: rank ceil(20 * 0.9) = 18
+    low, high = conformal_interval(errors, models=10)
+    assert (low, high) == (pytest.approx(-0.18), pytest.approx(0.18))
+    inside = sum(1 for e in errors if low <= e <= high) / len(errors)
+    assert inside >= 0.9
+    assert conformal_interval([0.05, -0.02], models=2) == (pytest.approx(-0.25), pytest.approx(0.25))
+    assert conformal_interval([0.05, -0.2, 0.1], models=3)[1] == pytest.approx(0.3)  # too few for the rank
+
+
+def test_the_next_calibration_model_is_the_one_the_table_knows_worst():
+    measured = [ModelSample("a", 1, 1.0, tuple(_row(f"c{i}", "Convolution", 1000 * (i + 1), 0.01 * (i + 1))
+                                               for i in range(6)))]
+    known = [_row("c", "Convolution", 2500)]
+    novel = [_row("c", "Convolution", 2500), _row("p", "Pooling", 100, kind="pooling")]
+    assert knowledge_gap(novel, measured) > knowledge_gap(known, measured)
+    assert knowledge_gap(novel, []) == 1.0
+
+
+def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
+    table = tmp_path / "ov.json"
+    result = runner.invoke(main, ["calibrate", "-b", "openvino", "-p", "fp32", "--quick", "--threads", "1",
+                                  "--out", str(table), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "kernels timed" in result.output
+    section = json.loads(table.read_text())["calibration"]
+    assert section["backend"] == "openvino" and section["tables"]["fp32"]["kernel_samples"] > 0
+    assert section["tables"]["fp32"]["selection"][0]["model"] == "tiny-cnn"
+    out = tmp_path / "p.json"
+    result = runner.invoke(main, ["predict", "-t", str(table), "-m", "tiny-cnn", "-p", "fp32", "--check",
+                                  "--max-time", "0.2", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())["records"][0]
+    assert record["identity"]["backend"] == "openvino" and record["status"] == "ok"
+    prediction = record["prediction"]
+    assert prediction["method"] == "openvino-runtime-model" and prediction["complete"]
+    assert math.isfinite(prediction["predicted_ms"]) and record["summary"]["median_ms"] > 0
