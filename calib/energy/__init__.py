@@ -48,7 +48,7 @@ def counters_report(root=None, live: bool = True) -> list[dict]:
     entries = [{"counter": "rapl", "covers": "cpu", "present": bool(zones),
                 "name": " + ".join(z.name for z in zones) or None, "reason": reason}]
     if root is not None or not live:
-        names, reason = [], "not queried: " + ("analysing files under --root" if root is not None else "no live query")
+        names, reason = [], "not queried: " + ("analysing files under --root" if root is not None else "live_gpu=False")
     else:
         from calib.energy.nvml import present
 

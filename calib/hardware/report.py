@@ -17,7 +17,8 @@ from calib.hardware.verdict import device_verdicts
 
 # 1: first version (cpu, jetson, devices[].precisions[].{status,evidence,compute,rule,engine})
 # 2: devices[].engines[].{backend,role,installed,version,install} (calib.hardware.engines)
-REPORT_SCHEMA_VERSION = 2
+# 3: energy_counters[].{counter,covers,present,name,reason} (calib.energy.counters_report)
+REPORT_SCHEMA_VERSION = 3
 
 
 def cpu_device(cpu: dict) -> dict:
@@ -48,6 +49,8 @@ def build_report(cpu: dict, jetson: dict | None, gpus: list[dict], gpu_note: str
 
 
 def device_report(root=None, live_gpu: bool = True) -> dict:
+    from calib.energy import counters_report
+
     cpu = detect_cpu(root)
     jetson = detect_jetson(root)
     if root is not None:
@@ -56,7 +59,10 @@ def device_report(root=None, live_gpu: bool = True) -> dict:
         gpus, note = live_gpus()
     else:
         gpus, note = [], "not queried (live_gpu=False)"
-    return build_report(cpu, jetson, gpus, note, check_installed=root is None)
+    report = build_report(cpu, jetson, gpus, note, check_installed=root is None)
+    report["energy_counters"] = counters_report(root, live=live_gpu)  # which counters this machine has
+
+    return report
 
 
 def report_from_cpu_text(text: str, source: str) -> dict:

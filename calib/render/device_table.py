@@ -30,6 +30,8 @@ def print_device_report(report: dict, console) -> None:
         console.print(build_device_table(device))
         for line in engine_lines(device):
             console.print(line)
+    for line in energy_lines(report.get("energy_counters")):
+        console.print(line)
     if report.get("probe"):
         from calib.hardware.measured import probe_notes
 
@@ -73,6 +75,18 @@ def engine_lines(device: dict) -> list[str]:
     if missing:
         lines.append(escape("  not installed: " + "; ".join(f"{engine['backend']} ({engine['install']})"
                                                             for engine in missing)))
+    return lines
+
+
+def energy_lines(counters: list[dict] | None) -> list[str]:
+    """Which energy counters exist (calib.energy): what `calib run` records joules per inference from, and
+    why the others are absent (absent in reports made before them)."""
+    if not counters:
+        return []
+    present = [f"{c['counter']} ({c['name']})" for c in counters if c.get("present")]
+    lines = [escape("energy counters: " + ("; ".join(present) if present else
+                                           "none (records carry energy null with the reason)"))]
+    lines.extend(escape(f"  no {c['counter']}: {c['reason']}") for c in counters if not c.get("present"))
     return lines
 
 
