@@ -236,10 +236,15 @@ def judge(baseline: Record | dict, current: Record | dict, settings: GateSetting
 
 
 def _judge(baseline: Record, current: Record, settings: GateSettings) -> ConfigOutcome:
+    from calib.check.scenario import judge_headline_only
+
     label = current.label
     base_summary, cur_summary = baseline.summary, current.summary
     if base_summary is None or cur_summary is None:
         return _unmeasured(label, baseline, current, base_summary)
+    only = judge_headline_only(label, baseline, current, settings)  # --find-qps: one number per run
+    if only is not None:
+        return only
     rounds = paired_rounds(baseline, current)
     if rounds is not None:
         outcome = _judge_paired(label, base_summary.median_ms, cur_summary.median_ms, *rounds, settings)
@@ -385,17 +390,19 @@ def gate(baseline_result: ResultFile | dict, current_result: ResultFile | dict,
          settings: GateSettings = GateSettings()) -> GateResult:
     """Align the two results files by configuration identity and judge every configuration."""
     baseline_result, current_result = as_result(baseline_result), as_result(current_result)
-    baseline_records = {r.key: r for r in baseline_result.records}
-    current_records = {r.key: r for r in current_result.records}
+    from calib.check.scenario import labelled, scenario_key
+
+    baseline_records = {scenario_key(r): r for r in baseline_result.records}
+    current_records = {scenario_key(r): r for r in current_result.records}
     outcomes = []
     for key, record in current_records.items():
         if key in baseline_records:
-            outcomes.append(judge(baseline_records[key], record, settings))
+            outcomes.append(labelled(judge(baseline_records[key], record, settings), record, baseline_records[key]))
         else:
-            outcomes.append(ConfigOutcome(record.label, MISSING_BASELINE))
+            outcomes.append(labelled(ConfigOutcome(record.label, MISSING_BASELINE), record))
     for key, record in baseline_records.items():
         if key not in current_records:
-            outcomes.append(ConfigOutcome(record.label, MISSING_CURRENT))
+            outcomes.append(labelled(ConfigOutcome(record.label, MISSING_CURRENT), record))
     outcomes.sort(key=lambda o: OUTCOME_ORDER.index(o.outcome))
     return GateResult(settings, outcomes, baseline_result.path or "", current_result.path or "",
                       baseline_complete=baseline_result.complete, current_complete=current_result.complete)

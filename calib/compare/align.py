@@ -53,6 +53,16 @@ class Row:
     cells: dict[int, Cell] = field(default_factory=dict)  # column index -> cell
 
 
+def row_key(record: Record) -> tuple[tuple, str]:
+    """(key, label) of a record's row: its configuration without the device, and its load scenario when it
+    has one (calib.scenarios.headline), so a server p99 never lines up with a single-stream median."""
+    from calib.scenarios.headline import scenario_key, scenario_label
+
+    configuration = record.identity
+    extra = scenario_key(record)[len(configuration.key):]
+    return (*configuration.row_key, *extra), configuration.row_label + scenario_label(record)
+
+
 def align(results: list[ResultFile | dict]) -> tuple[list[Column], list[Row]]:
     """Columns in the order the files were given (devices in order of appearance); rows in
     order of first appearance, so a sweep's fp32, fp16, ... order is kept."""
@@ -69,6 +79,7 @@ def align(results: list[ResultFile | dict]) -> tuple[list[Column], list[Row]]:
                 column = Column(len(columns), result.path or "?", device, dict(result.environment), result.created)
                 columns.append(column)
                 column_of_device[device] = column
-            row = rows.setdefault(configuration.row_key, Row(configuration.row_key, configuration.row_label))
+            key, label = row_key(record)
+            row = rows.setdefault(key, Row(key, label))
             row.cells[column_of_device[device].index] = Cell(record, record.summary, ratios.get(position))
     return columns, list(rows.values())

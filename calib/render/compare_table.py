@@ -34,8 +34,12 @@ def _cell_text(row: Row, column: Column) -> Text:
         status = cell.record.status or "?"
         return Text(status, style="red" if status == "failed" else "dim")
     summary = cell.summary
-    text = Text(f"{fmt.ms_unit(summary.median_ms)}", style="bold")
-    text.append(f" [{fmt.ms(summary.ci95_low_ms)}-{fmt.ms(summary.ci95_high_ms)}]", style="dim")
+    top = _scenario_headline(cell.record)
+    if top is not None:  # a load scenario: its own headline, with which way is better
+        text = Text(top, style="bold")
+    else:
+        text = Text(f"{fmt.ms_unit(summary.median_ms)}", style="bold")
+        text.append(f" [{fmt.ms(summary.ci95_low_ms)}-{fmt.ms(summary.ci95_high_ms)}]", style="dim")
     text.append(f"\n{speedup_text(cell.speedup_vs_fp32)} vs fp32" if cell.speedup_vs_fp32 else "\n-")
     verdict = cell.verdict
     text.append(f"  {verdict or '?'}", style=_VERDICT_STYLE.get(verdict, "dim"))
@@ -45,6 +49,17 @@ def _cell_text(row: Row, column: Column) -> Text:
         style = "red" if estimate.low > 1 else "green" if estimate.high < 1 else ""
         text.append(f"\ntime {format_ratio(estimate)} of #{reference_index + 1}", style=style)
     return text
+
+
+def _scenario_headline(record) -> str | None:
+    """'1,234 items/s offline (higher is better)' for a record measured under --scenario; None otherwise."""
+    from calib.scenarios.headline import headline, scenario_name
+
+    if scenario_name(record) == "single-stream":
+        return None
+    top = headline(record)
+    value = fmt.rate(top.value) if top.unit in ("items/s", "qps") else fmt.ms(top.value)
+    return f"{top.metric} {value} {top.unit} ({top.direction})"
 
 
 def build_compare_table(columns: list[Column], rows: list[Row], title: str | None = None) -> Fitted:
@@ -58,5 +73,6 @@ def build_compare_table(columns: list[Column], rows: list[Row], title: str | Non
     return Fitted(table)
 
 
-LEGEND = ("cell: median ms [95% CI]; speed-up over fp32 on that device; hardware verdict; "
+LEGEND = ("cell: median ms [95% CI] (under --scenario: its headline, with which way is better); speed-up over "
+          "fp32 on that device; hardware verdict; "
           "time ratio to the first column with its 95% bootstrap interval (< 1 is faster).")
