@@ -194,3 +194,30 @@ def loss_curves(curves: list[dict]) -> str:
     axes.grid(alpha=0.3)
     figure.legend(fontsize="small", loc="outside upper center", ncols=min(3, max(1, len(curves))), frameon=False)
     return to_svg(figure)
+
+
+def qps_latency(curves: list[dict], bound_ms: float | None = None, chart_id: str = "qps-latency") -> str:
+    """Server latency against load: one line per configuration, x the achieved rate (queries/s), y the p99
+    from arrival (ms); a point that kept the bound filled, one that did not hollow; the bound dashed.
+    curves: [{"label", "points": [{"qps", "p99_ms", "passed"}]}], points in any order."""
+    figure, axes = _figure(9.0, 4.2)
+    for index, curve in enumerate(curves):
+        color = PALETTE[index % len(PALETTE)]
+        points = sorted(curve["points"], key=lambda point: point["qps"])
+        axes.plot([p["qps"] for p in points], [p["p99_ms"] for p in points], color=color, label=curve["label"],
+                  linewidth=1.2, gid=f"{chart_id}-line-{index}")
+        for number, point in enumerate(points):
+            filled = point.get("passed") is not False
+            axes.scatter([point["qps"]], [point["p99_ms"]], s=28, zorder=4, color=color if filled else "white",
+                         edgecolors=color, gid=f"{chart_id}-point-{index}-{number}")
+    if bound_ms:
+        axes.axhline(bound_ms, color=PALETTE[3], linestyle="--", linewidth=1, label=f"bound {fmt.ms_unit(bound_ms)}")
+    values = [p["p99_ms"] for curve in curves for p in curve["points"] if _drawable(p["p99_ms"])]
+    if values and max(values) / max(min(values), 1e-12) > 20:
+        axes.set_yscale("log")
+    axes.set_xlabel("queries/s (achieved)")
+    axes.set_ylabel("p99 ms from arrival")
+    axes.grid(alpha=0.3)
+    legend = figure.legend(fontsize=8, loc="outside upper center", ncols=3, frameon=False)
+    legend.set_gid(f"{chart_id}-legend")
+    return to_svg(figure)

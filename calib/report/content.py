@@ -29,10 +29,17 @@ LAYERS_SHOWN = 10
 # The report's sections, one per kind of result: per-call inference latency and training step time are
 # different quantities and never share an axis or a speed-up chart.
 INFERENCE, TRAINING = "inference", "training"
+# Records measured under a load scenario (calib run --scenario): their samples are latencies from arrival
+# or time per item, never one call's time, so they get a section of their own (calib.report.scenarios)
+SCENARIO = "scenario"
 
 
 def record_kind(record: Record) -> str:
-    return TRAINING if record.is_training else INFERENCE
+    from calib.scenarios.headline import scenario_name
+
+    if record.is_training:
+        return TRAINING
+    return INFERENCE if scenario_name(record) == "single-stream" else SCENARIO
 
 
 def record_warnings(record: Record) -> list[str]:
@@ -118,7 +125,8 @@ class ReportContent:
 
 
 def row_kind(row: Row) -> str:
-    return TRAINING if any(cell.record.is_training for cell in row.cells.values()) else INFERENCE
+    kinds = {record_kind(cell.record) for cell in row.cells.values()}
+    return TRAINING if TRAINING in kinds else SCENARIO if SCENARIO in kinds else INFERENCE
 
 
 def fidelity_value(record: Record, metric: str) -> float | None:
@@ -161,7 +169,7 @@ def build_content(results: list[ResultFile | dict], title: str | None = None) ->
 
     # Accuracy against per-call latency is an inference plot: a training file adds nothing to it, and
     # takes nothing from it.
-    inference_cells = [item for item in measured_cells if not item[2].record.is_training]
+    inference_cells = [item for item in measured_cells if record_kind(item[2].record) == INFERENCE]
     metric = _pick_metric([cell.record for _, _, cell in inference_cells])
     points = []
     if metric:

@@ -213,6 +213,12 @@ def training_section(content: ReportContent) -> str:
     return f'<section id="training"><h2>Training: time per step</h2>{body}</section>' if body else ""
 
 
+def _scenario_section(content: ReportContent) -> str:
+    from calib.report.scenarios import scenario_section
+
+    return scenario_section(content)
+
+
 def render_html(content: ReportContent) -> str:
     created = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     files = ", ".join(html.escape(label) for label, _ in content.environments)
@@ -221,7 +227,7 @@ def render_html(content: ReportContent) -> str:
              if content.notes else "")
     body = (f"<h1>{html.escape(content.title)}</h1>"
             f'<p class="meta">calib {__version__}, generated {created} from {files}</p>{warnings}'
-            + inference_section(content) + training_section(content) + notes
+            + inference_section(content) + _scenario_section(content) + training_section(content) + notes
             + f'{ENVIRONMENT_START}<h2>Environment of each run</h2>' + _table(*environment_table(content))
             + "</section>")
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

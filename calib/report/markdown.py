@@ -33,6 +33,7 @@ def render_markdown(content: ReportContent) -> str:
     if content.accuracy_points:
         lines += [f"### {content.accuracy_title.capitalize()} against latency", ""]
         lines += _table(*accuracy_table(content))
+    lines += _scenario_lines(content)
     if content.entries_of(TRAINING):
         lines += ["## Training", "", "### Time per step", "",
                   "Median ms per training step [95% CI], speed-up over fp32 training.", ""]
@@ -43,3 +44,14 @@ def render_markdown(content: ReportContent) -> str:
         lines += ["## Not measured", ""] + [f"- {note}" for note in content.notes] + [""]
     lines += ["## Environment of each run", ""] + _table(*environment_table(content))
     return "\n".join(lines)
+
+
+def _scenario_lines(content: ReportContent) -> list[str]:
+    """Load scenarios (calib run --scenario): each record's headline and which way is better."""
+    from calib.report.scenarios import _records, headline_rows
+
+    records = _records(content)
+    if not records:
+        return []
+    return (["## Load scenarios", ""]
+            + _table(["configuration", "headline", "metric", "note"], headline_rows(records)))
