@@ -236,15 +236,16 @@ def judge(baseline: Record | dict, current: Record | dict, settings: GateSetting
 
 
 def _judge(baseline: Record, current: Record, settings: GateSettings) -> ConfigOutcome:
-    from calib.check.scenario import judge_headline_only
+    from calib.check.scenario import ONE_VALUE, judge_headline_only
 
     label = current.label
     base_summary, cur_summary = baseline.summary, current.summary
     if base_summary is None or cur_summary is None:
         return _unmeasured(label, baseline, current, base_summary)
-    only = judge_headline_only(label, baseline, current, settings)  # --find-qps: one number per run
+    only = judge_headline_only(baseline, current, settings.tolerance)  # --find-qps: one number per run
     if only is not None:
-        return only
+        outcome, estimate, note = only
+        return ConfigOutcome(label, outcome, estimate=estimate, note=note, method=ONE_VALUE)
     rounds = paired_rounds(baseline, current)
     if rounds is not None:
         outcome = _judge_paired(label, base_summary.median_ms, cur_summary.median_ms, *rounds, settings)

@@ -39,26 +39,26 @@ def headline_note(baseline, current) -> str:
             f"({after.direction})")
 
 
-def judge_headline_only(label: str, baseline, current, settings):
-    """A --find-qps pair judged on max qps (None: not such a pair; the samples decide)."""
-    from calib.check.gate import IMPROVEMENT, REGRESSION, UNCHANGED, ConfigOutcome
+def judge_headline_only(baseline, current, tolerance: float):
+    """A --find-qps pair judged on max qps: (outcome, RatioEstimate | None, note), the outcome one of
+    calib.check.gate's "regression" / "improvement" / "unchanged"; None: not such a pair, the samples decide."""
     from calib.compare.ratios import RatioEstimate
 
     before, after = headline(baseline), headline(current)
     if before is None or after is None or before.metric != "max qps" or after.metric != "max qps":
         return None
-    outcome = ConfigOutcome(label, UNCHANGED, method=ONE_VALUE, note=headline_note(baseline, current))
+    note = headline_note(baseline, current)
     if not before.value or not after.value:  # no rate kept the bound on a side
-        outcome.outcome = REGRESSION if before.value and not after.value else UNCHANGED
-        outcome.note += "; no rate kept the bound in the " + ("current run" if before.value else "baseline")
-        return outcome
+        lost = bool(before.value) and not after.value
+        side = "current run" if before.value else "baseline"
+        return ("regression" if lost else "unchanged"), None, f"{note}; no rate kept the bound in the {side}"
     time_ratio = before.value / after.value  # as the gate's ratios: > 1 is worse
-    outcome.estimate = RatioEstimate(time_ratio, time_ratio, time_ratio, 1.0)
-    if time_ratio > 1 + settings.tolerance:
-        outcome.outcome = REGRESSION
-    elif time_ratio < 1 / (1 + settings.tolerance):
-        outcome.outcome = IMPROVEMENT
-    return outcome
+    estimate = RatioEstimate(time_ratio, time_ratio, time_ratio, 1.0)
+    if time_ratio > 1 + tolerance:
+        return "regression", estimate, note
+    if time_ratio < 1 / (1 + tolerance):
+        return "improvement", estimate, note
+    return "unchanged", estimate, note
 
 
 __all__ = ["labelled", "headline_note", "judge_headline_only", "scenario_key", "ONE_VALUE"]

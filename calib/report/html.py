@@ -216,7 +216,7 @@ def training_section(content: ReportContent) -> str:
 def _scenario_section(content: ReportContent) -> str:
     from calib.report.scenarios import scenario_section
 
-    return scenario_section(content)
+    return scenario_section(content, _table, _figure)
 
 
 def render_html(content: ReportContent) -> str:

@@ -39,7 +39,7 @@ def headline_rows(records) -> list[list[str]]:
     return rows
 
 
-def distribution_figure(records) -> str:
+def distribution_figure(records, figure) -> str:
     """A box per latency-scenario record from its raw per-query latencies, p50/p90/p99 marked."""
     boxes = []
     for label, record in records:
@@ -51,7 +51,7 @@ def distribution_figure(records) -> str:
     if not boxes:
         return ""
     svg = charts.distribution(boxes, "ms per query (server: from arrival)", chart_id="scenario-distribution")
-    return _figure("scenario-distribution", svg, [{k: v for k, v in b.items() if k != "samples_ms"} | {
+    return figure("scenario-distribution", svg, [{k: v for k, v in b.items() if k != "samples_ms"} | {
         "count": len(b["samples_ms"])} for b in boxes],
         "Per-query latency: box quartiles, whiskers 1st-99th percentile; a server's latency runs from each "
         "query's scheduled arrival, so time waiting in the queue is in it.")
@@ -80,31 +80,25 @@ def qps_curves(records) -> tuple[list[dict], float | None]:
     return [curve for curve in curves.values() if curve["points"]], bound
 
 
-def curve_figure(records) -> str:
+def curve_figure(records, figure) -> str:
     curves, bound = qps_curves(records)
     if not curves:
         return ""
     svg = charts.qps_latency(curves, bound)
-    return _figure("qps-latency", svg, curves,
+    return figure("qps-latency", svg, curves,
                    "p99 from arrival against the achieved rate; hollow: over the latency bound (dashed).")
 
 
-def scenario_section(content: ReportContent) -> str:
+def scenario_section(content: ReportContent, table, figure) -> str:
+    """The section's HTML; `table(header, rows)` and `figure(name, svg, values, caption)` are the page's
+    own writers (calib.report.html), so every section of the page reads alike."""
     records = _records(content)
     if not records:
         return ""
-    from calib.report.html import _table
-
     body = ("<h3>Headline per scenario</h3>"
-            + _table(["configuration", "headline", "metric", "note"], headline_rows(records))
-            + distribution_figure(records) + curve_figure(records))
+            + table(["configuration", "headline", "metric", "note"], headline_rows(records))
+            + distribution_figure(records, figure) + curve_figure(records, figure))
     return f'<section id="scenarios"><h2>Load scenarios</h2>{body}</section>'
-
-
-def _figure(name: str, svg: str, values, caption: str) -> str:
-    from calib.report.html import _figure as figure
-
-    return figure(name, svg, values, caption)
 
 
 __all__ = ["scenario_section", "qps_curves", "headline_rows"]
