@@ -18,7 +18,16 @@ results file is read back (all under --out DIR):
   ab       `calib ab --device cuda` then `calib check`: an A/A pair passes
   train    `calib train --device cuda` on resnet18 (112x112, --layers) and tiny-bert at every training precision
            (check_train)
+  split    trtexec's split (calib.timing.cuda_split): H2D, GPU compute, D2H and host latency apart on resnet18
+           and tiny-cnn; compute beside calib's own CUDA-event median (check_split)
+  graph    the CUDA graph candidate (calib.timing.cuda_graph) against the eager call, interleaved rounds, outputs
+           compared, with the load average (check_graph)
+  energy   NVML: `calib device` lists it, `calib run --device cuda` records joules per inference, average and
+           idle power; without nvidia-ml-py, null with that reason (check_energy)
+  busy     a child process computing on the GPU: NVML lists it, --busy error refuses with exit 3 (check_busy)
 It prints one line per check (ok / FAILED / skipped, with the figures) and exits 1 if any failed.
+`--only split,graph,energy,busy` runs just those (about 2 minutes); nvidia-ml-py is imported from
+PYTHONPATH too, e.g. a wheel file: PYTHONPATH=nvidia_ml_py-*.whl python bench/device_check.py --only energy
 """
 
 from __future__ import annotations
@@ -106,12 +115,165 @@ def check_train(checks: Checks, folder: Path, quick: bool) -> None:
                           f"wrong: {', '.join(problems)}")
 
 
+def _calib_on_path() -> None:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+
+def _prepared(model_name: str, batch_size: int = 1, precision: str = "fp32"):
+    """A calib Prepared on cuda:0 (the torch backend), as the sweep prepares it."""
+    _calib_on_path()
+    from calib.backends import get_backend
+    from calib.backends.base import RunConfig
+    from calib.models.loader import load_any
+
+    model = load_any(model_name)
+    return get_backend("torch").prepare(model, RunConfig(precision=precision, device="cuda:0",
+                                                         batch_size=batch_size, threads=1))
+
+
+def check_split(checks: Checks, quick: bool) -> None:
+    """H2D / compute / D2H / host apart; compute should sit near calib's timed median (same events)."""
+    _calib_on_path()
+    import torch
+
+    from calib.timing.clock import CudaEventTimer
+    from calib.timing.cuda_split import split_prepared
+    from calib.timing.engine import FixedTime, Warmup, measure
+
+    for model_name, batch_size in (("resnet18", 1), ("resnet18", 32), ("tiny-cnn", 1)):
+        with _prepared(model_name, batch_size) as prepared, torch.inference_mode():
+            split = split_prepared(prepared, iterations=20 if quick else 50)
+            timed = measure(prepared.run, CudaEventTimer(torch.device("cuda:0")), batch_size=batch_size,
+                            stop=FixedTime(0.5 if quick else 1.5), warmup=Warmup(3, 0.2))
+        label = f"{model_name} b{batch_size}"
+        if split.get("value", 0) is None:
+            checks.say("split", "FAILED", f"{label}: {split['reason']}")
+            continue
+        parts = {name: split[f"{name}_median_ms"] for name in ("h2d", "compute", "d2h", "host", "enqueue")}
+        timed_ms = timed.summary().median_ms
+        sane = all(v > 0 for v in parts.values()) and parts["host"] >= parts["compute"]
+        checks.expect("split", sane,
+                      f"{label}: H2D {parts['h2d']:.3f} ms ({split['input_bytes'] / 2**20:.2f} MiB), compute "
+                      f"{parts['compute']:.3f}, D2H {parts['d2h']:.3f} ({split['output_bytes'] / 2**10:.1f} KiB), "
+                      f"host {parts['host']:.3f}, enqueue {parts['enqueue']:.3f}; calib's timed median "
+                      f"{timed_ms:.3f} ms (compute/timed {parts['compute'] / timed_ms:.2f}); load "
+                      f"{os.getloadavg()[0]:.2f}", "a part not positive, or host latency below compute")
+
+
+def check_graph(checks: Checks, quick: bool) -> None:
+    """Eager vs graph replay, interleaved rounds, CUDA events and the host clock; outputs must agree."""
+    _calib_on_path()
+    import torch
+
+    from calib.timing.clock import CudaEventTimer, PerfCounterTimer
+    from calib.timing.cuda_graph import capture_prepared
+    from calib.timing.stats import summarize
+
+    rounds, calls = (4, 30) if quick else (10, 50)
+    for model_name, batch_size in (("resnet18", 1), ("tiny-cnn", 1), ("resnet18", 32)):
+        with _prepared(model_name, batch_size) as prepared, torch.inference_mode():
+            replay, reason = capture_prepared(prepared, "torch")
+            if replay is None:
+                checks.say("graph", "FAILED", f"{model_name} b{batch_size}: {reason}")
+                continue
+            eager_out, graph_out = prepared.run(), replay()
+            torch.cuda.synchronize()
+            same = torch.allclose(eager_out.float(), graph_out.float(), rtol=1e-2, atol=1e-2)
+            device_timer = CudaEventTimer(torch.device("cuda:0"))
+            host_timer = PerfCounterTimer(torch.cuda.synchronize)
+            times = {(name, clock): [] for name in ("eager", "graph") for clock in ("device", "host")}
+            for index in range(rounds):  # ABBA: drift hits both alike
+                order = [("eager", prepared.run), ("graph", replay)]
+                for name, fn in order if index % 2 == 0 else order[::-1]:
+                    for clock, timer in (("device", device_timer), ("host", host_timer)):
+                        times[(name, clock)].extend(timer.time_call(fn) / 1e6 for _ in range(calls))
+        median = {key: summarize(values, 1).median_ms for key, values in times.items()}
+        checks.expect("graph", same,
+                      f"{model_name} b{batch_size}: eager {median[('eager', 'device')]:.3f} ms device / "
+                      f"{median[('eager', 'host')]:.3f} host, graph {median[('graph', 'device')]:.3f} / "
+                      f"{median[('graph', 'host')]:.3f}: graph {median[('eager', 'host')] / median[('graph', 'host')]:.2f}x"
+                      f" on the host clock; load {os.getloadavg()[0]:.2f}", "graph outputs differ from eager")
+
+
+def _nvml_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pynvml") is not None
+
+
+def check_energy(checks: Checks, folder: Path, timing: list[str]) -> None:
+    """`calib device` lists NVML; a CUDA run records joules per item, average and idle power apart."""
+    listed = calib("device", "--json")
+    counters = {c["counter"]: c for c in json.loads(listed.stdout).get("energy_counters", [])} if \
+        listed.returncode == 0 else {}
+    nvml = counters.get("nvml") or {}
+    if _nvml_installed():
+        checks.expect("energy", bool(nvml.get("present")), f"calib device: nvml {nvml.get('name')}",
+                      f"nvml absent: {nvml.get('reason')}")
+    else:
+        checks.expect("energy", nvml.get("reason") == "NVML not available (nvidia-ml-py not installed)",
+                      f"calib device without nvidia-ml-py: {nvml.get('reason')}", "wrong reason")
+    out = folder / "energy.json"
+    calib("run", "-m", "resnet18", "--device", "cuda", "-b", "torch", "-p", "fp32,fp16", "--batch-size", "32",
+          "--out", str(out), *timing)
+    if not out.exists():
+        checks.say("energy", "FAILED", "no results file")
+        return
+    for record in records(out):
+        energy, label = record.get("energy") or {}, f"resnet18 b32 {record['identity']['precision']}"
+        if not _nvml_installed():
+            checks.expect("energy", energy.get("value", 0) is None and "nvidia-ml-py" in energy.get("reason", ""),
+                          f"{label}: energy null: {energy.get('reason')}", "expected null with the NVML reason")
+            continue
+        checks.expect("energy", (energy.get("joules_per_item") or 0) > 0,
+                      f"{label}: {energy.get('joules_per_item', 0) * 1e3:.2f} mJ/item "
+                      f"({(energy.get('joules_per_item_above_idle') or 0) * 1e3:.2f} above idle), "
+                      f"{energy.get('avg_power_w', 0):.0f} W average, idle {energy.get('idle_power_w') or 0:.0f} W, "
+                      f"{energy.get('seconds', 0):.2f} s, {energy.get('counter')}; busy_check {record.get('busy_check')}",
+                      f"energy {energy}")
+
+
+def check_busy(checks: Checks, folder: Path) -> None:
+    """A second process computing on the GPU: NVML lists it and --busy error refuses (exit 3)."""
+    import subprocess
+    import time
+
+    if not _nvml_installed():
+        checks.say("busy", "skipped", "nvidia-ml-py not installed: other GPU processes cannot be listed")
+        return
+    _calib_on_path()
+    from calib.hardware.busy import gpu_processes
+
+    quiet, reason = gpu_processes("cuda:0")
+    checks.say("busy", "ok" if quiet == () else "FAILED", f"before: other GPU processes {quiet} {reason or ''}")
+    hog = subprocess.Popen([sys.executable, "-c", "import torch, time\nx = torch.randn(2048, 2048, device='cuda')\n"
+                            "while True:\n    x = (x @ x).tanh_()\n    torch.cuda.synchronize()"])
+    try:
+        time.sleep(8)  # CUDA context up
+        seen, reason = gpu_processes("cuda:0")
+        checks.expect("busy", bool(seen) and any(p["pid"] == hog.pid for p in seen),
+                      f"NVML sees the hog (pid {hog.pid}): {seen}", f"not listed ({reason})")
+        refused = calib("run", "-m", "tiny-cnn", "--device", "cuda", "-b", "torch", "--busy", "error",
+                        "--out", str(folder / "busy.json"), "-q")
+        checks.expect("busy", refused.returncode == 3 and "other process(es) on cuda:0" in refused.stderr,
+                      f"--busy error refused: exit {refused.returncode}: {refused.stderr.strip()[-200:]}",
+                      "expected exit 3")
+    finally:
+        hog.kill()
+        hog.wait()
+
+
+NEW_CHECKS = ("split", "graph", "energy", "busy")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timings (about 3 minutes in all)")
     parser.add_argument("--out", type=Path, default=None, help="folder for every results file (default: a new temp dir)")
     parser.add_argument("--models", default="resnet18,vit_b_16,bert-base",
                         help="models for the float sweep with --layers")
+    parser.add_argument("--only", default=None, help=f"run only these checks, comma-separated: {', '.join(NEW_CHECKS)}")
     args = parser.parse_args()
     import torch
 
@@ -126,6 +288,8 @@ def main() -> int:
     capability = torch.cuda.get_device_capability(0)
     print(f"GPU {torch.cuda.get_device_name(0)}, compute capability {capability[0]}.{capability[1]}, "
           f"torch {torch.__version__}; results under {folder}")
+    if args.only:
+        return run_only(args.only.split(","), checks, folder, timing, args.quick)
 
     probed = calib("device", "--json", "--probe", "--probe-time", "2" if args.quick else "5")
     if probed.returncode != 0:
@@ -216,6 +380,34 @@ def main() -> int:
                   f"exit {gate.returncode}: {(gate.stdout + gate.stderr).strip()[-300:]}")
 
     check_train(checks, folder, args.quick)
+    check_split(checks, args.quick)
+    check_graph(checks, args.quick)
+    check_energy(checks, folder, timing)
+    check_busy(checks, folder)
+    print(f"{checks.failed} check(s) failed")
+    return 1 if checks.failed else 0
+
+
+def run_only(names: list[str], checks: Checks, folder: Path, timing: list[str], quick: bool) -> int:
+    unknown = [name for name in names if name not in NEW_CHECKS]
+    if unknown:
+        print(f"--only {','.join(unknown)}: choose from {', '.join(NEW_CHECKS)}")
+        return 2
+    for name in names:
+        try:
+            if name == "split":
+                check_split(checks, quick)
+            elif name == "graph":
+                check_graph(checks, quick)
+            elif name == "energy":
+                check_energy(checks, folder, timing)
+            else:
+                check_busy(checks, folder)
+        except Exception as exc:  # noqa: BLE001 - one check failing must not hide the others
+            import traceback
+
+            traceback.print_exc()
+            checks.say(name, "FAILED", f"{type(exc).__name__}: {exc}")
     print(f"{checks.failed} check(s) failed")
     return 1 if checks.failed else 0
 

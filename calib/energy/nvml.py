@@ -137,8 +137,24 @@ def other_gpu_processes(device: str) -> tuple[list[dict] | None, str | None]:
     except Exception as exc:  # noqa: BLE001
         return None, f"NVML cannot list the processes on {device}: {exc}"
     own = os.getpid()
-    return [{"pid": p.pid, "name": _process_name(p.pid), "used_bytes": getattr(p, "usedGpuMemory", None)}
-            for p in running if p.pid != own], None
+    others = [{"pid": p.pid, "name": _process_name(p.pid), "used_bytes": getattr(p, "usedGpuMemory", None)}
+              for p in running if p.pid != own]
+    unseen = [p for p in others if p["name"] is None]
+    if len(unseen) == 1 and _holds_cuda_context():
+        # In a container NVML reports host pids, so this process shows up under a pid it cannot see: one
+        # unseen pid while we hold a context is taken to be ourselves, not another process.
+        others.remove(unseen[0])
+    return others, None
+
+
+def _holds_cuda_context() -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    try:
+        return bool(torch is not None and torch.cuda.is_initialized())
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _process_name(pid: int) -> str | None:
