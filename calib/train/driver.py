@@ -11,6 +11,7 @@ from calib.settings import TuneSettings
 from calib.train.candidates import choose, tune_settings
 from calib.train.checkpointing import find_blocks
 from calib.train.loop import train_precision
+from calib.train.memory import release_memory
 from calib.train.precisions import get_train_precision, unsupported_reason
 from calib.train.record import add_fidelity, configuration_of, fill_trained, mark_train_unmeasured, new_train_record
 from calib.train.settings import TrainSettings
@@ -107,16 +108,3 @@ def _prime(task, settings: TrainSettings, device: str) -> None:
                           activation_checkpointing="none")
         train_precision(task, get_train_precision("fp32"), untimed, device)
     release_memory()
-
-
-def release_memory() -> None:
-    """Give freed memory back to the OS between precisions (glibc keeps it otherwise), so the next
-    precision's RSS growth is its own."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass

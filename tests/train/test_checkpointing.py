@@ -54,15 +54,15 @@ def test_full_checkpointing_lowers_a_small_transformers_peak_memory():
     from calib.train.task import TrainTask
 
     torch.manual_seed(0)
-    module = _encoder(layers=6)
+    module = _encoder(layers=6, hidden=32, ffn=128)
     inputs = torch.randn(16, 512, 8)
 
     task = TrainTask("small-transformer", module, "features", (512, 8), lambda out, target: out.pow(2).mean(),
                      lambda step, batch: ((inputs[:batch],), torch.zeros(batch)), "seeded features")
     peaks = {}
-    for mode in ("none", "full"):
+    for mode in ("none", "none", "full"):  # the first run pays torch's one-off allocations: not compared
         settings = TrainSettings(steps=2, warmup_steps=1, batch_size=16, eval=False, activation_checkpointing=mode)
         run = train_precision(task, get_train_precision("fp32"), settings, "cpu")
         peaks[mode] = run.memory["peak_bytes"]
     assert peaks["none"] > 20 * 2 ** 20  # the activations were seen
-    assert peaks["full"] < 0.7 * peaks["none"], peaks
+    assert peaks["full"] < 0.6 * peaks["none"], peaks
