@@ -39,7 +39,9 @@ A record (read and written by calib.results.record.Record.from_json / to_json):
                "headline": {"metric", "value", "unit", "better": "higher" | "lower", "note"},
                "percentiles": {"p50", "p90", "p99": ms, "p99_es", "p99.9": MLPerf early-stopping
                                estimates {"value" | null, "queries", "min_queries", "discarded", "rule", ...}},
-               multi-stream: "streams", "queries", "per_stream", "span_s", "queries_per_s";
+               multi-stream and server with N streams: "threads_per_stream", "streams_backend_info"
+               (what the N-stream model was compiled with); multi-stream: "streams", "queries",
+               "per_stream", "span_s", "queries_per_s";
                server: "server": {the measured rate's "target_qps", "achieved_qps", "queries", "p99_ms",
                                   "p99_source", "passed", "percentiles", "service_ms"},
                        with --find-qps "search": {"latency_bound_ms", "max_qps", "points": [every rate]};
@@ -49,6 +51,19 @@ A record (read and written by calib.results.record.Record.from_json / to_json):
               Its timing.samples_ms are the scenario's own lower-is-better times: every query's latency
               (multi-stream), from its scheduled arrival (server), the best point's ms per item per
               block (offline; the identity's batch_size is then 1, the batch found is in "best").
+  "energy": (schema 2, calib.energy) over the timed region: {"counter", "method": "counter" |
+            "sampled power", "joules", "seconds", "items", "calls", "joules_per_item", "avg_power_w",
+            "idle_power_w" (a quiet window just before), "idle_window_s", "joules_per_item_above_idle",
+            "warning"?, "per_item_reason"? (--scenario: items not counted, per-item figures null)}, or
+            {"value": null, "reason": "no RAPL counters on this VM (...)"} where no counter covers the device
+  "busy_check": (schema 2, calib.hardware.busy) what was seen just before the timing: {"mode": --busy,
+            "busy", "other_cpu_percent" (over the idle window; null without an energy counter: the timing's
+            own is "other_cpu_percent"), "gpu_processes": [{"pid", "name", "used_bytes"}] | null,
+            "gpu_reason", "waited_s"}
+  "cuda_split": (schema 2; CUDA devices, calib.timing.cuda_split) a separate pass after the timing:
+            {"h2d_median_ms", "compute_median_ms", "d2h_median_ms", "host_median_ms", "enqueue_median_ms",
+             "input_bytes", "output_bytes", "iterations", "samples_ms": {part: [...]}} or
+            {"value": null, "reason"}
 
 Version history:
   1: first version. Optional fields added since, which readers of 1 may ignore: "other_cpu_percent",
@@ -61,7 +76,8 @@ Version history:
   2: a record may hold "scenario" (calib run --scenario; above), whose timing.samples_ms are not
      one call each; a reader of 1 would misread them as single-stream latencies, hence the bump.
      Files of version 1 read unchanged (no "scenario": single-stream). Added in the same version:
-     the record's "energy" and "busy" parts (calib.energy, calib.hardware.busy).
+     the record's "energy", "busy_check" and "cuda_split" parts (calib.energy, calib.hardware.busy,
+     calib.timing.cuda_split).
 """
 
 from __future__ import annotations

@@ -71,6 +71,8 @@ def measure_scenario(settings: ScenarioSettings, prepared, batch_size: int, thre
     else:
         with _streams_of(prepared, settings.streams, threads, reprepare) as (streamed, per):
             section["threads_per_stream"] = per
+            if streamed is not prepared:  # what the streams ran on: the record's backend_info is the sweep's
+                section["streams_backend_info"] = dict(streamed.info or {})
             with engine_threads(streamed, per) as context:
                 calls = stream_calls(streamed, settings.streams)
                 run_streams(calls, int(QUERY_WARMUP_S * 1e9), clock, context)
