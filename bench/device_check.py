@@ -222,6 +222,11 @@ def check_energy(checks: Checks, folder: Path, timing: list[str]) -> None:
         return
     for record in records(out):
         energy, label = record.get("energy") or {}, f"resnet18 b32 {record['identity']['precision']}"
+        split = record.get("cuda_split") or {}
+        checks.expect("split", (split.get("compute_median_ms") or 0) > 0,
+                      f"{label} record's cuda_split: H2D {split.get('h2d_median_ms')} ms, compute "
+                      f"{split.get('compute_median_ms')}, D2H {split.get('d2h_median_ms')}, host "
+                      f"{split.get('host_median_ms')}", f"no split in the record: {split}")
         if not _nvml_installed():
             checks.expect("energy", energy.get("value", 0) is None and "nvidia-ml-py" in energy.get("reason", ""),
                           f"{label}: energy null: {energy.get('reason')}", "expected null with the NVML reason")

@@ -205,6 +205,8 @@ def measure_prepared(spec: SweepSpec, model, configuration: Configuration, recor
             record["warnings"].append(disagreement)
         if spec.layers is not None:
             record["layers"] = _layers(prepared, summary.median_ms, spec.layers)
+        if configuration.device.startswith("cuda"):  # last: its calls must not overwrite `outputs` (CUDA graphs)
+            record["cuda_split"] = cuda_split_of(prepared)
 
 
 def _measure_scenario(spec: SweepSpec, model, configuration: Configuration, record: dict, prepared):
@@ -272,6 +274,18 @@ def before_timing(busy_mode: str, device: str, record: dict):
     if check.warning():
         record["warnings"].append(check.warning())
     return meter
+
+
+def cuda_split_of(prepared) -> dict:
+    """record["cuda_split"]: H2D, compute, D2H and host latency apart (calib.timing.cuda_split), a pass of its
+    own after the timing; a failure here is the split's reason, never the configuration's."""
+    from calib.errors import first_line
+    from calib.timing.cuda_split import split_prepared
+
+    try:
+        return split_prepared(prepared)
+    except Exception as exc:  # noqa: BLE001 - an extra figure must not fail a measured configuration
+        return {"value": None, "reason": f"{type(exc).__name__}: {first_line(exc)}"}
 
 
 def energy_of(meter, measurement, scenario: dict | None = None) -> dict:
