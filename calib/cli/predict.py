@@ -119,7 +119,8 @@ def _print(records, view, top: int, check: bool) -> None:
                               "the per-op overhead only, so the prediction is a lower bound", style="yellow")
         out_console.print(f"graph: {prediction['nodes']} nodes ({prediction['method']}, walked in "
                           f"{prediction['walk_s']:.1f} s); node sum {prediction['node_sum_ms']:.3f} ms x whole-model "
-                          f"factor {prediction['factor']:.3f}; interval from the table's models left out one at a "
+                          f"factor {prediction['factor']:.3f} + {prediction.get('overhead_ms') or 0:.3f} ms per "
+                          f"inference; interval from the table's models left out one at a "
                           f"time ({len(prediction['validation'])} held out)", style="dim")
     for line in warning_lines(warning_pairs(records)):  # --check's timing: a busy machine, an unstable run
         out_console.print(Text.assemble(("warning:", "yellow"), " ", line))

@@ -17,7 +17,8 @@ Why this model (and not a roofline or a plain sum of isolated ops):
   For OpenVINO and ONNX Runtime the rows are the engine's own kernels (calib.predict.openvino_kernels,
   onnxruntime_kernels), keyed by what the engine ran (layer type, kernel, fused ops).
 - What no per-node sum sees (Python between modules, allocator, caches across layers) is one
-  whole-model factor: measured end-to-end / predicted node sum over the table's real models. Its
+  whole-model map, a per-inference overhead plus a factor on the node sum, fitted on the table's real
+  models (calib.predict.cost_model.whole_model_map). Its
   leave-one-model-out errors give the interval, split-conformal style: the half-width is the
   ceil((n+1) * COVERAGE)-th smallest held-out |log error|, so a new model's error falls inside with
   probability >= COVERAGE when models are exchangeable (and the interval says "few models" below that).
@@ -228,11 +229,12 @@ class Predictor:
     log_low: float = -MIN_HALF_WIDTH
     log_high: float = MIN_HALF_WIDTH
     validation: list[dict] = field(default_factory=list)  # per held-out model: predicted, measured
+    overhead_ms: float = 0.0  # per inference, beyond the nodes (calib.predict.cost_model.whole_model_map)
 
     def predict(self, rows: list[dict]) -> Prediction:
         nodes = tuple(self.cost_model.node(row) for row in rows)
         node_sum = sum(node.predicted_ms for node in nodes)
-        predicted = node_sum * self.factor
+        predicted = self.overhead_ms + node_sum * self.factor
         uncosted_share = sum(n.predicted_ms for n in nodes if not n.costed) / node_sum if node_sum else 0.0
         widen = 1.0 + 4.0 * uncosted_share  # nodes costed by overhead alone make the interval wider
         return Prediction(predicted, predicted * math.exp(self.log_low * widen),
@@ -260,17 +262,39 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
                 node_sum = sum(partial.node(row).predicted_ms for row in m.rows)
                 held_out.append({"model": m.model, "batch_size": m.batch_size, "node_sum_ms": node_sum,
                                  "measured_ms": m.end_to_end_ms})
-    ratios = np.log([h["measured_ms"] / h["node_sum_ms"] for h in held_out if h["node_sum_ms"] > 0])
-    if len(ratios) == 0:
+    if not any(h["node_sum_ms"] > 0 for h in held_out):
         return Predictor(full, validation=held_out)
-    factor = float(np.exp(np.median(ratios)))
+    overhead, factor = whole_model_map(held_out)
     errors = []
-    for index, h in enumerate(held_out):
-        others = np.delete(ratios, index) if len(ratios) > 1 else ratios
-        h["predicted_ms"] = h["node_sum_ms"] * float(np.exp(np.median(others)))
-        errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
+    for h in held_out:  # each model's map fitted without it (all its batch sizes)
+        others = [g for g in held_out if g["model"] != h["model"]] or held_out
+        other_overhead, other_factor = whole_model_map(others)
+        h["predicted_ms"] = other_overhead + h["node_sum_ms"] * other_factor
+        if h["predicted_ms"] > 0:
+            errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
     low, high = conformal_interval(errors, len(names))
-    return Predictor(full, factor, low, high, held_out)
+    return Predictor(full, factor, low, high, held_out, overhead)
+
+
+def whole_model_map(held_out: list[dict]) -> tuple[float, float]:
+    """(per-inference overhead ms, factor): measured = overhead + factor * node sum, on relative error
+    (non-negative least squares). The overhead is what a call costs beyond its kernels (the engine's
+    dispatch, copying inputs and outputs): a factor alone over-prices small models at batch 1. With
+    under FEW_MODELS architectures: the median ratio alone."""
+    import numpy as np
+
+    usable = [h for h in held_out if h["node_sum_ms"] > 0 and h["measured_ms"] > 0]
+    if not usable:
+        return 0.0, 1.0
+    ratio = float(np.exp(np.median([math.log(h["measured_ms"] / h["node_sum_ms"]) for h in usable])))
+    if len({h["model"] for h in usable}) < FEW_MODELS or len(usable) < 4:
+        return 0.0, ratio
+    from scipy.optimize import nnls
+
+    measured = np.array([h["measured_ms"] for h in usable])
+    design = np.array([[1.0, h["node_sum_ms"]] for h in usable]) / measured[:, None]
+    (overhead, factor), _ = nnls(design, np.ones(len(usable)))
+    return (float(overhead), float(factor)) if factor > 0 else (0.0, ratio)
 
 
 def conformal_interval(errors: list[float], models: int, coverage: float = COVERAGE) -> tuple[float, float]:
@@ -288,4 +312,4 @@ def conformal_interval(errors: list[float], models: int, coverage: float = COVER
 
 
 __all__ = ["Sample", "KeyLaw", "NodeCost", "CostModel", "ModelSample", "Prediction", "Predictor",
-           "fit_cost_model", "fit_law", "fit_predictor", "cost_key"]
+           "fit_cost_model", "fit_law", "fit_predictor", "whole_model_map", "conformal_interval", "cost_key"]

@@ -108,7 +108,8 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     watch = other_cpu_use()
     index = 0
     while remaining and time.perf_counter() - started < plan.budget_s:
-        scores = {name: knowledge_gap(graphs[name], measured) for name in remaining}
+        gap = gap_scorer(measured)  # one fit per choice, every candidate scored against it
+        scores = {name: gap(graphs[name]) for name in remaining}
         name = remaining[0] if not measured else max(remaining, key=lambda n: scores[n])
         remaining.remove(name)
         table["selection"].append({"model": name, "score": scores[name],
@@ -125,6 +126,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
                 table["model_records"] += 1
             writer.flush()
     table["left_out"].extend(f"{name}: past --budget-s {plan.budget_s:g}" for name in remaining)
+    table["skipped"] = table["left_out"]  # what _refuse_empty names, as torch's skipped ops
     table["models_s"] = time.perf_counter() - models_started
     table["other_cpu_percent"] = watch.stop() if watch else None
     table["elapsed_s"] = time.perf_counter() - started
@@ -132,29 +134,38 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
 
 
 def knowledge_gap(rows: list[dict], measured: list[ModelSample]) -> float:
-    """How badly the table measured so far knows a candidate's kernels: the share of them with a key it
-    never saw (x UNSEEN_WEIGHT) plus, over the rest, the predicted-time-weighted mean |log error| of the
-    law that prices each, on that law's own samples. 0: every kernel is a known key on a law that fits."""
-    if not rows:
-        return 0.0
+    """How badly the table measured so far knows a candidate's kernels (see gap_scorer)."""
+    return gap_scorer(measured)(rows)
+
+
+def gap_scorer(measured: list[ModelSample]):
+    """rows -> the share of a candidate's kernels with a key the table never saw (x UNSEEN_WEIGHT) plus, over
+    the rest, the predicted-time-weighted mean |log error| of the law that prices each, on that law's own
+    samples. 0: every kernel is a known key on a law that fits. The table is fitted once."""
     samples = [Sample.of(row, f"model:{m.model}") for m in measured for row in m.rows if row.get("median_ms")]
     seen = {sample.key for sample in samples}
-    unseen = sum(1 for row in rows if row["cost_keys"][0] not in seen) / len(rows)
-    if not samples:
-        return UNSEEN_WEIGHT * unseen
-    model = fit_cost_model(samples)
+    model = fit_cost_model(samples) if samples else None
     error_of = {}
-    for key, law in model.laws.items():
+    for key, law in (model.laws.items() if model else ()):
         members = [s for s in samples if key in (s.key, *s.kind_keys)]
         errors = [abs(math.log(s.ms / max(law.base_ms(s.flops, s.bytes), 1e-9))) for s in members]
         error_of[key] = sum(errors) / len(errors) if errors else 1.0
-    weighted = total = 0.0
-    for row in rows:
-        node = model.node(row)
-        if node.costed:
-            weighted += node.predicted_ms * error_of.get(node.key, 1.0)
-            total += node.predicted_ms
-    return UNSEEN_WEIGHT * unseen + (weighted / total if total else 0.0)
+
+    def score(rows: list[dict]) -> float:
+        if not rows:
+            return 0.0
+        unseen = sum(1 for row in rows if row["cost_keys"][0] not in seen) / len(rows)
+        if model is None:
+            return UNSEEN_WEIGHT * unseen
+        weighted = total = 0.0
+        for row in rows:
+            node = model.node(row)
+            if node.costed:
+                weighted += node.predicted_ms * error_of.get(node.key, 1.0)
+                total += node.predicted_ms
+        return UNSEEN_WEIGHT * unseen + (weighted / total if total else 0.0)
+
+    return score
 
 
 def measure_model(engine: str, model, precision: str, batch_size: int, plan) -> dict:

@@ -2,7 +2,8 @@
 measure the model with calib's own timing (calib.lifecycle prepare + calib.timing.engine measure).
 
 A prediction record (in the results file's "records", schema of calib.results.schema plus):
-  "prediction": {"predicted_ms", "low_ms", "high_ms", "node_sum_ms", "factor", "table": path,
+  "prediction": {"predicted_ms", "low_ms", "high_ms", "node_sum_ms", "factor", "overhead_ms" (per inference),
+                 "table": path,
                  "table_describes": "...", "method": graph walk, "walk_s", "nodes": n, "backend": engine,
                  "complete": false when a node was unpredictable, "unpredictable_flop_share": their FLOPs' share,
                  "uncosted": [{"name", "op_kind", "key", "note", "flops"}],
@@ -49,7 +50,8 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
         group["predicted_ms"] += node.predicted_ms * prediction.factor
     record["prediction"] = {
         "predicted_ms": prediction.predicted_ms, "low_ms": prediction.low_ms, "high_ms": prediction.high_ms,
-        "node_sum_ms": prediction.node_sum_ms, "factor": prediction.factor, "table": view.path,
+        "node_sum_ms": prediction.node_sum_ms, "factor": prediction.factor, "overhead_ms": predictor.overhead_ms,
+        "table": view.path,
         "table_describes": view.description, "emulated": view.emulated, "method": graph.method,
         "walk_s": graph.walk_s, "nodes": len(prediction.nodes), "backend": view.backend,
         "complete": prediction.complete, "unpredictable_flop_share": prediction.unpredictable_flop_share,

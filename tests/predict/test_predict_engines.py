@@ -142,3 +142,13 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
     prediction = record["prediction"]
     assert prediction["method"] == "openvino-runtime-model" and prediction["complete"]
     assert math.isfinite(prediction["predicted_ms"]) and record["summary"]["median_ms"] > 0
+
+
+def test_whole_model_map_recovers_a_per_inference_overhead_and_factor():
+    from calib.predict.cost_model import whole_model_map
+
+    held_out = [{"model": f"m{i}", "batch_size": 1, "node_sum_ms": s, "measured_ms": 0.2 + 1.1 * s}
+                for i, s in enumerate((0.5, 1.0, 4.0, 10.0, 30.0))]
+    overhead, factor = whole_model_map(held_out)
+    assert overhead == pytest.approx(0.2, rel=1e-3) and factor == pytest.approx(1.1, rel=1e-3)
+    assert whole_model_map(held_out[:2]) == (0.0, pytest.approx(math.sqrt((0.75 / 0.5) * (1.3 / 1.0))))
