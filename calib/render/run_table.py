@@ -228,7 +228,31 @@ def run_printout(records: list[Record | dict], title: str | None = None, layers:
     if layers:
         printout.blocks.extend(layer_blocks(records))
     return (printout.warnings(warning_pairs(records)).lines(tuning_lines(records), "detail")
-            .lines(note_lines(records)).lines(auto_lines(records), "detail"))
+            .lines(note_lines(records)).lines(auto_lines(records), "detail")
+            .lines(energy_lines(records)).lines(energy_absent_lines(records), "detail"))
+
+
+def energy_lines(records: list[Record]) -> list[str]:
+    """Joules per inference where a counter measured them (calib.energy): per item, above idle, power."""
+    lines = []
+    for record in records:
+        energy = record.extra.get("energy") or {}
+        if energy.get("joules_per_item") is None:
+            continue
+        above = energy.get("joules_per_item_above_idle")
+        idle = energy.get("idle_power_w")
+        lines.append(f"energy: {record.short_label}: {energy['joules_per_item'] * 1e3:.3g} mJ per item"
+                     + (f" ({above * 1e3:.3g} above idle)" if above is not None else "")
+                     + f", {energy['avg_power_w']:.3g} W average" + (f", idle {idle:.3g} W" if idle is not None else "")
+                     + f" ({energy['counter']})")
+    return lines
+
+
+def energy_absent_lines(records: list[Record]) -> list[str]:
+    """Why energy was not measured, once per reason (-v: a null is not news on a VM)."""
+    found = [record.extra.get("energy") or {} for record in records]  # stored by the sweep (calib.energy)
+    reasons = dict.fromkeys(energy.get("reason") for energy in found if energy.get("value", 0) is None)
+    return [f"energy: not measured: {reason}" for reason in reasons if reason]
 
 
 def _tables(records: list[Record], title: str | None, source: str | None) -> Printout:
