@@ -31,7 +31,7 @@ from calib.check.gate import STOP_MAX_ROUNDS, STOP_SETTLED, GateSettings, paired
 from calib.configuration import Configuration
 from calib.errors import UsageError
 from calib.settings import check_finite
-from calib.sweep import configuration_of
+from calib.sweep import configuration_of, guard_busy
 from calib.timing.engine import Measurement, TimingPlan, Warmup, measure, stability_warnings
 from calib.tuning import untuned
 from calib.user_files import call_user
@@ -112,6 +112,7 @@ def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer,
 
     check_pairable(baseline_model, current_model)
     torch.set_num_threads(spec.threads)
+    guard_busy(spec)  # --busy wait / error, before the first round (calib.hardware.busy)
     pairs = []
     for backend_name, precision, batch_size in spec.cells():
         configuration, _ = configuration_of(spec, baseline_model, backend_name, precision, batch_size)

@@ -111,3 +111,11 @@ def test_an_unknown_mode_is_a_usage_error():
     with pytest.raises(UsageError):
         SweepSpec(model="tiny-cnn", backends=("torch",), precisions=("fp32",), batch_sizes=(1,), device="cpu",
                   threads=1, busy="loud")
+
+
+def test_calib_ab_takes_busy_too(burner, tmp_path):
+    result = CliRunner().invoke(main_command(), [
+        "ab", "--baseline-model", "tiny-cnn", "--current-model", "tiny-cnn", "--busy", "error", "--rounds", "2",
+        "--max-rounds", "2", "--round-time", "0.05", "--baseline-out", str(tmp_path / "b.json"),
+        "--current-out", str(tmp_path / "c.json"), "-q"])
+    assert result.exit_code == 3 and "--busy error" in result.output, result.output
