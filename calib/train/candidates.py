@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Callable
 
 from calib.settings import TuneSettings
+from calib.train.memory import release_memory
 from calib.train.precisions import TrainPrecision
 from calib.train.settings import TrainSettings
 from calib.tuning import Entry, pick, race
@@ -85,8 +86,6 @@ def choose(task, precision: TrainPrecision, settings: TrainSettings, device: str
         why = why.replace(", outputs as close to fp32", "")
     finally:
         setups.clear()
-        from calib.train.driver import release_memory
-
         release_memory()
     tuning = {"picked": winner.name, "why": why, "rule_first": names[0], "budget_s": tune.budget_s,
               "timed": "whole training steps on one batch, interleaved rounds",

@@ -122,6 +122,7 @@ class PeakMemory:
         self.kernel_hwm = not self.cuda and reset_high_water_mark()
         self.start_rss = self.peak_rss = self._read_rss()
         allocated = None if self.cuda else allocated_reader()
+        self._read_allocated = allocated
         if allocated is not None:
             self.start_allocated = self.peak_allocated = allocated()
         if not self.cuda and (allocated is not None or not self.kernel_hwm):
@@ -147,6 +148,8 @@ class PeakMemory:
         if self._thread is not None:
             self._thread.join()
         self.peak_rss = max(self.peak_rss, self._read_rss())
+        if self._read_allocated is not None:  # a run shorter than one period: what it still holds
+            self.peak_allocated = max(self.peak_allocated, self._read_allocated())
         if self.kernel_hwm:
             self.peak_rss = max(self.peak_rss, _status_bytes("VmHWM") or 0)
         if self.cuda:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from calib.train.memory import release_memory
+
 RACED_COPIES = 2
 HEADROOM = 1.5
 FILL = 0.8
@@ -53,7 +55,6 @@ def largest_batch(requested: int, fixed: int, per_sample: int, available: int) -
 
 
 def fit_batch(task, settings, device: str, available: int | None = None) -> BatchFit:
-    from calib.train.driver import release_memory
     from calib.train.loop import train_precision
     from calib.train.precisions import get_train_precision
 

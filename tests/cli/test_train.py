@@ -7,7 +7,7 @@ import pytest
 from calib.cli import main
 from calib.results.store import load_result
 
-FAST = ["--steps", "4", "--batch-size", "8", "--threads", "1", "-q"]
+FAST = ["--steps", "4", "--batch-size", "8", "--threads", "1", "--no-tune", "-q"]
 
 
 def _run(runner, args):
@@ -76,6 +76,9 @@ def test_layers_prints_forward_and_backward_per_precision(runner, tmp_path):
     (["-m", "no-such-model"], "unknown model 'no-such-model'"),
     (["-m", "digits-cnn", "--baseline", "int4"], "unknown training precision 'int4'"),
     (["-m", "digits-cnn", "--threads", "0"], "--threads 0"),
+    (["-m", "tiny-bert", "--activation-checkpointing", "some"], "--activation-checkpointing 'some'"),
+    (["-m", "tiny-bert", "--hf-head", "masked-lm"], "--hf-head and --text-data are for hf:DIR models"),
+    (["-m", "hf:/no/such/dir"], "no config.json"),
 ])
 def test_bad_input_is_one_line_and_exit_2(runner, tmp_path, args, message):
     result = runner.invoke(main, ["train", *args, "--out", str(tmp_path / "x.json"), "-q"])
@@ -94,3 +97,25 @@ def test_the_baseline_is_trained_when_not_asked_for(runner, tmp_path):
 def test_max_drop_is_checked_before_work(runner, tmp_path):
     result = runner.invoke(main, ["train", "-m", "digits-cnn", "--max-drop", "-1", "--out", str(tmp_path / "x.json")])
     assert result.exit_code == 2 and "--max-drop -1" in result.output
+
+
+def test_text_models_report_tokens_per_second_and_seed_002s_table(runner, tmp_path):
+    out = tmp_path / "ac.json"
+    result = _run(runner, ["train", "-m", "tiny-bert", "-p", "fp32", "--activation-checkpointing", "none,full",
+                           "--out", str(out), *FAST[:-1]])
+    assert result.exit_code == 0, result.output
+    for text in ("tok/s", "throughput and peak memory against the baseline (fp32, no checkpointing)",
+                 "activation checkpointing", "Δ peak memory", "fp32+ac-full", "peak allocated above the start"):
+        assert text in result.output, text
+    base, full = json.loads(out.read_text())["records"]
+    assert base["training"]["tokens_per_s"] == base["training"]["samples_per_s"] * 16
+    assert full["identity"]["variant"] == "ac-full" and "variant" not in base["identity"]
+    assert full["backend_info"]["activation_checkpointing"]["blocks"] == 2
+
+
+def test_a_model_without_blocks_skips_checkpointing(runner, tmp_path):
+    result = _run(runner, ["train", "-m", "tiny-mlp", "--activation-checkpointing", "full", "--out",
+                           str(tmp_path / "m.json"), *FAST])
+    assert result.exit_code == 0, result.output
+    records = json.loads((tmp_path / "m.json").read_text())["records"]
+    assert [r["status"] for r in records] == ["ok", "skipped"] and "no repeated blocks" in records[1]["reason"]
