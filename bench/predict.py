@@ -39,7 +39,7 @@ TORCH_CALIBRATION = ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficien
                      "shufflenet_v2_x1_0", "squeezenet1_1", "googlenet")
 UNSEEN = ("resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b1", "regnet_x_800mf", "regnet_y_800mf",
           "regnet_x_1_6gf", "regnet_y_1_6gf", "shufflenet_v2_x0_5", "shufflenet_v2_x1_5", "mnasnet0_5",
-          "mnasnet0_75", "squeezenet1_0", "densenet169", "alexnet", "resnext50_32x4d")
+          "mnasnet0_75", "squeezenet1_0", "densenet169", "alexnet", "mnasnet1_3")
 FULL_UNSEEN = UNSEEN + ("efficientnet_b2", "wide_resnet50_2", "convnext_small", "vit_b_16", "inception_v3",
                         "regnet_y_3_2gf", "efficientnet_v2_s", "swin_t")
 QUICK = {"calibration": ("resnet18", "mobilenet_v2"), "unseen": ("mnasnet0_5", "squeezenet1_0")}
@@ -112,20 +112,16 @@ def _not_runnable(engine: str, precision: str) -> str | None:
 
 
 def _models(args, torch_engine: bool):
-    if args.calibration or args.unseen:
-        calibration, unseen = _models(argparse.Namespace(**{**vars(args), "calibration": None, "unseen": None}),
-                                      torch_engine)
-        calibration = tuple(args.calibration.split(",")) if args.calibration else calibration
-        unseen = tuple(args.unseen.split(",")) if args.unseen else unseen
-        assert not set(calibration) & set(unseen), "calibration and unseen models must be disjoint"
-        return calibration, unseen
-    if args.quick:
-        return QUICK["calibration"], QUICK["unseen"]
     from calib.predict.engine_calibrate import ENGINE_MODELS
 
-    calibration = TORCH_CALIBRATION if torch_engine else ENGINE_MODELS["full"]
-    unseen = FULL_UNSEEN if args.full else UNSEEN
-    assert not set(calibration) & set(unseen)
+    if args.quick:
+        calibration, unseen = QUICK["calibration"], QUICK["unseen"]
+    else:
+        calibration = TORCH_CALIBRATION if torch_engine else ENGINE_MODELS["full"]
+        unseen = FULL_UNSEEN if args.full else UNSEEN
+    calibration = tuple(args.calibration.split(",")) if args.calibration else calibration
+    unseen = tuple(args.unseen.split(",")) if args.unseen else unseen
+    assert not set(calibration) & set(unseen), "calibration and unseen models must be disjoint"
     return calibration, unseen
 
 
