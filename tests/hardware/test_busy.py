@@ -4,7 +4,6 @@ the waiting is tested with a fake clock."""
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -16,8 +15,9 @@ from calib.hardware.busy import BusyCheck, guard, sample
 @pytest.fixture
 def burner():
     """A child process spinning on one core for as long as the test runs."""
-    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    time.sleep(0.3)  # past its start-up
+    child = subprocess.Popen([sys.executable, "-c", "print('spinning', flush=True)\nwhile True: pass"],
+                             stdout=subprocess.PIPE, text=True)
+    child.stdout.readline()  # it spins before the guard looks, not while Python is still starting
     yield child
     child.kill()
     child.wait()
