@@ -20,7 +20,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable
 
-IDLE_S = 1.0  # NVML's energy counter and the INA3221s update every few tens of ms: a shorter window is noise
+IDLE_S = 1.0  # NVML's energy counter and the INA3221s update every few tens of ms: a shorter window is noise;
+# a counter may say it needs less (`idle_s`: RAPL updates every millisecond)
 SAMPLE_INTERVAL_S = 0.02
 
 
@@ -79,11 +80,12 @@ class EnergyMeter:
     """`idle()`, then `with meter.region(): ...timed work...`, then `result(items)`. With no counter
     (`counter` None) nothing waits and the result is null with `reason`."""
 
-    def __init__(self, counter, reason: str | None = None, idle_s: float = IDLE_S,
+    def __init__(self, counter, reason: str | None = None, idle_s: float | None = None,
                  clock: Callable[[], float] = time.perf_counter, sleep: Callable[[float], None] = time.sleep,
                  interval_s: float = SAMPLE_INTERVAL_S, threaded: bool = True):
         self.counter, self.reason = counter, reason
-        self._idle_s, self._clock, self._sleep = idle_s, clock, sleep
+        self._idle_s = idle_s if idle_s is not None else getattr(counter, "idle_s", IDLE_S)
+        self._clock, self._sleep = clock, sleep
         self._interval, self._threaded = interval_s, threaded
         self.idle_power_w: float | None = None
         self._joules = self._seconds = None

@@ -80,6 +80,7 @@ class RaplCounter:
     Read it at least once per wrap period (the meter reads at the start and end of a region)."""
 
     kind = "energy"
+    idle_s = 0.25  # the counters advance every millisecond or so: a quarter second of idle is plenty
 
     def __init__(self, zones: list[RaplZone]):
         self.zones = list(zones)
