@@ -40,7 +40,8 @@ from calib.errors import UsageError
               help="`calib run --layers --no-tune` files of this device whose per-layer tables join the table.")
 @click.option("--budget-s", type=float, default=600.0, show_default=True,
               help="Seconds per precision: torch's isolated op sweep (ops past it are left out, and listed); an "
-                   "engine's model measurements (models past it are left out, and listed).")
+                   "engine's model measurements, after reading the candidates' kernel graphs (models past it are left "
+                   "out, and listed).")
 @click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
               help="wall: host wall clock, as `calib run`. cpu: the thread's CPU time (needs --threads 1): "
                    "on a shared, busy machine it leaves out the time other processes took.")

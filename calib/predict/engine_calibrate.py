@@ -5,7 +5,8 @@ a quantized conv with its requantize), which exists only where a real architectu
 kernels of real models are the samples "where real architectures put them". Per precision:
 
 1. Candidates (--model, in the order given) are compiled (not run) to read their kernel graphs.
-2. Adaptive choice, within --budget-s: the first candidate is measured; each next one is the candidate
+2. Adaptive choice, within --budget-s (of measuring; reading the graphs, which exports each candidate to
+   ONNX once, is counted apart and reported): the first candidate is measured; each next one is the candidate
    whose kernels the current table knows worst: the share of its kernels whose key the table has never
    seen, plus the predicted-time-weighted error of the laws its kernels fall under (how far the law's
    samples sit from it). So measurements go where the fitted law's error is largest.
@@ -107,7 +108,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     models_started = time.perf_counter()
     watch = other_cpu_use()
     index = 0
-    while remaining and time.perf_counter() - started < plan.budget_s:
+    while remaining and time.perf_counter() - models_started < plan.budget_s:
         gap = gap_scorer(measured)  # one fit per choice, every candidate scored against it
         scores = {name: gap(graphs[name]) for name in remaining}
         name = remaining[0] if not measured else max(remaining, key=lambda n: scores[n])

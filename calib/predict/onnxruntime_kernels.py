@@ -11,7 +11,7 @@ Shapes: the optimized graph has no value_info and contrib ops that onnx's shape 
 so shapes are the converted graph's (inferred) by value name, carried through the nodes ORT added (an
 NCHWc node is named "<original output>_nchwc"; a reorder keeps its input's logical shape).
 
-Cost keys, finest first: ort:<op>:<fused activation or +Sum>[/dw], ort:<op>[/dw], kind:ort:<op>:<input dtype>.
+Cost keys, finest first: ort:<op>[:<fused activation, +Sum>][/dw], ort:<op>[/dw], kind:ort:<op>:<input dtype>.
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ def kernel_rows(graph, known_shapes: dict[str, tuple], known_types: dict[str, in
         if node.op_type in _CONVS and node.domain.endswith("nchwc") and len(node.input) > 3 and node.input[3]:
             fused += "+Sum"
         suffix = "/dw" if depthwise else ""
-        keys = [f"ort:{node.op_type}:{fused}{suffix}", f"ort:{node.op_type}{suffix}", f"kind:ort:{node.op_type}:{dtype}"]
+        keys = [f"ort:{node.op_type}{':' + fused if fused else ''}{suffix}", f"ort:{node.op_type}{suffix}",
+                f"kind:ort:{node.op_type}:{dtype}"]
         activations = [shape for name, shape in zip(node.input, inputs) if shape and name not in initializers]
         size = sum(math.prod(s) * _ELEMENT_BYTES.get(types.get(name) or 1, 4)
                    for name, s in zip(node.input, inputs) if s) + (math.prod(output) * _ELEMENT_BYTES.get(first_type or 1, 4) if output else 0)
