@@ -189,11 +189,12 @@ def check_graph(checks: Checks, quick: bool) -> None:
                     for clock, timer in (("device", device_timer), ("host", host_timer)):
                         times[(name, clock)].extend(timer.time_call(fn) / 1e6 for _ in range(calls))
         median = {key: summarize(values, 1).median_ms for key, values in times.items()}
+        gain = median[("eager", "host")] / median[("graph", "host")]
         checks.expect("graph", same,
                       f"{model_name} b{batch_size}: eager {median[('eager', 'device')]:.3f} ms device / "
                       f"{median[('eager', 'host')]:.3f} host, graph {median[('graph', 'device')]:.3f} / "
-                      f"{median[('graph', 'host')]:.3f}: graph {median[('eager', 'host')] / median[('graph', 'host')]:.2f}x"
-                      f" on the host clock; load {os.getloadavg()[0]:.2f}", "graph outputs differ from eager")
+                      f"{median[('graph', 'host')]:.3f}: graph {gain:.2f}x on the host clock; load "
+                      f"{os.getloadavg()[0]:.2f}", "graph outputs differ from eager")
 
 
 def _nvml_installed() -> bool:
@@ -235,7 +236,8 @@ def check_energy(checks: Checks, folder: Path, timing: list[str]) -> None:
                       f"{label}: {energy.get('joules_per_item', 0) * 1e3:.2f} mJ/item "
                       f"({(energy.get('joules_per_item_above_idle') or 0) * 1e3:.2f} above idle), "
                       f"{energy.get('avg_power_w', 0):.0f} W average, idle {energy.get('idle_power_w') or 0:.0f} W, "
-                      f"{energy.get('seconds', 0):.2f} s, {energy.get('counter')}; busy_check {record.get('busy_check')}",
+                      f"{energy.get('seconds', 0):.2f} s, {energy.get('counter')}; "
+                      f"busy_check {record.get('busy_check')}",
                       f"energy {energy}")
 
 

@@ -37,8 +37,8 @@ def test_every_counter_kind_is_listed_present_or_with_a_reason():
 @pytest.mark.skipif(not NO_RAPL, reason="this machine has RAPL counters")
 def test_a_run_records_null_energy_with_the_reason_and_its_busy_check(tmp_path):
     out = tmp_path / "run.json"
-    result = CliRunner().invoke(main, ["run", "-m", "tiny-cnn", "-b", "torch", "--max-time", "0.2", "--timeout", "0", "--no-tune",
-                                       "--out", str(out), "-q"])
+    result = CliRunner().invoke(main, ["run", "-m", "tiny-cnn", "-b", "torch", "--max-time", "0.2", "--timeout", "0",
+                                       "--no-tune", "--out", str(out), "-q"])
     assert out.exists(), result.output
     record = json.loads(out.read_text())["records"][0]
     assert record["energy"]["value"] is None and "no RAPL counters" in record["energy"]["reason"]
