@@ -143,7 +143,7 @@ def check_split(checks: Checks, quick: bool) -> None:
 
     for model_name, batch_size in (("resnet18", 1), ("resnet18", 32), ("tiny-cnn", 1)):
         with _prepared(model_name, batch_size) as prepared, torch.inference_mode():
-            split = split_prepared(prepared, iterations=20 if quick else 50)
+            split = split_prepared(prepared, "torch", iterations=20 if quick else 50)
             timed = measure(prepared.run, CudaEventTimer(torch.device("cuda:0")), batch_size=batch_size,
                             stop=FixedTime(0.5 if quick else 1.5), warmup=Warmup(3, 0.2))
         label = f"{model_name} b{batch_size}"

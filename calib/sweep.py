@@ -206,7 +206,7 @@ def measure_prepared(spec: SweepSpec, model, configuration: Configuration, recor
         if spec.layers is not None:
             record["layers"] = _layers(prepared, summary.median_ms, spec.layers)
         if configuration.device.startswith("cuda"):  # last: its calls must not overwrite `outputs` (CUDA graphs)
-            record["cuda_split"] = cuda_split_of(prepared)
+            record["cuda_split"] = cuda_split_of(prepared, configuration.backend)
 
 
 def _measure_scenario(spec: SweepSpec, model, configuration: Configuration, record: dict, prepared):
@@ -276,14 +276,14 @@ def before_timing(busy_mode: str, device: str, record: dict):
     return meter
 
 
-def cuda_split_of(prepared) -> dict:
+def cuda_split_of(prepared, backend: str) -> dict:
     """record["cuda_split"]: H2D, compute, D2H and host latency apart (calib.timing.cuda_split), a pass of its
     own after the timing; a failure here is the split's reason, never the configuration's."""
     from calib.errors import first_line
     from calib.timing.cuda_split import split_prepared
 
     try:
-        return split_prepared(prepared)
+        return split_prepared(prepared, backend)
     except Exception as exc:  # noqa: BLE001 - an extra figure must not fail a measured configuration
         return {"value": None, "reason": f"{type(exc).__name__}: {first_line(exc)}"}
 

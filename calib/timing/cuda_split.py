@@ -100,14 +100,14 @@ def split_times(forward: Callable[..., object], host_inputs: tuple, device: str,
     return CudaSplit(*(tuple(column) for column in columns), input_bytes=input_bytes, output_bytes=output_bytes)
 
 
-def split_prepared(prepared, iterations: int = SPLIT_ITERATIONS) -> dict:
+def split_prepared(prepared, backend: str = "torch", iterations: int = SPLIT_ITERATIONS) -> dict:
     """The split of a calib Prepared (calib.backends.base) on CUDA: its bound inputs copied back to the host
     as the starting point, its torch module (inside its call context, e.g. autocast) as the compute.
-    {"value": None, "reason"} where it cannot run: no CUDA, or no torch module (ONNX Runtime copies inside
-    its own run())."""
+    {"value": None, "reason"} where it cannot run: no CUDA, or another engine than torch eager (ONNX Runtime
+    copies inside its own run(); torch-compile's Prepared keeps the eager module, not the compiled one)."""
     reason = unavailable_reason(prepared.device)
-    if reason is None and prepared.module is None:
-        reason = "the split times a torch module; this engine copies inputs inside its own run()"
+    if reason is None and (backend != "torch" or prepared.module is None):
+        reason = f"the split times the torch backend's module; {backend} is timed as a whole"
     if reason:
         return {"value": None, "reason": reason}
     import contextlib
