@@ -171,11 +171,12 @@ def check_graph(checks: Checks, quick: bool) -> None:
     from calib.timing.stats import summarize
 
     rounds, calls = (4, 30) if quick else (10, 50)
-    for model_name, batch_size in (("resnet18", 1), ("tiny-cnn", 1), ("resnet18", 32)):
-        with _prepared(model_name, batch_size) as prepared, torch.inference_mode():
+    cases = (("resnet18", 1, "fp32"), ("tiny-cnn", 1, "fp32"), ("resnet18", 32, "fp32"), ("resnet18", 1, "amp-fp16"))
+    for model_name, batch_size, precision in cases:  # amp-fp16: captured with autocast's cache off
+        with _prepared(model_name, batch_size, precision) as prepared, torch.inference_mode():
             replay, reason = capture_prepared(prepared, "torch")
             if replay is None:
-                checks.say("graph", "FAILED", f"{model_name} b{batch_size}: {reason}")
+                checks.say("graph", "FAILED", f"{model_name} b{batch_size} {precision}: {reason}")
                 continue
             eager_out, graph_out = prepared.run(), replay()
             torch.cuda.synchronize()
@@ -191,7 +192,7 @@ def check_graph(checks: Checks, quick: bool) -> None:
         median = {key: summarize(values, 1).median_ms for key, values in times.items()}
         gain = median[("eager", "host")] / median[("graph", "host")]
         checks.expect("graph", same,
-                      f"{model_name} b{batch_size}: eager {median[('eager', 'device')]:.3f} ms device / "
+                      f"{model_name} b{batch_size} {precision}: eager {median[('eager', 'device')]:.3f} ms device / "
                       f"{median[('eager', 'host')]:.3f} host, graph {median[('graph', 'device')]:.3f} / "
                       f"{median[('graph', 'host')]:.3f}: graph {gain:.2f}x on the host clock; load "
                       f"{os.getloadavg()[0]:.2f}", "graph outputs differ from eager")

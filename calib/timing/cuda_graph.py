@@ -49,6 +49,10 @@ def capture(forward: Callable[..., object], static_inputs: tuple,
     if not torch.cuda.is_available():
         return None, "CUDA graphs need a CUDA device (torch.cuda.is_available() is False)"
     context = context or contextlib.nullcontext
+    cache = torch.is_autocast_cache_enabled()
+    # autocast's cast cache is freed on leaving autocast, under the graph's feet: capture without it
+    # (torch's CUDA graph notes: autocast needs cache_enabled=False)
+    torch.set_autocast_cache_enabled(False)
     try:
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
@@ -61,6 +65,8 @@ def capture(forward: Callable[..., object], static_inputs: tuple,
             static_outputs = forward(*static_inputs)
     except Exception as exc:  # noqa: BLE001 - dynamic shapes, a host sync in forward, an uncapturable op
         return None, f"capture failed: {type(exc).__name__}: {first_line(exc)}"
+    finally:
+        torch.set_autocast_cache_enabled(cache)
 
     def replay():
         graph.replay()
