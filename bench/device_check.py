@@ -260,8 +260,9 @@ def check_busy(checks: Checks, folder: Path) -> None:
     try:
         time.sleep(8)  # CUDA context up
         seen, reason = gpu_processes("cuda:0")
-        checks.expect("busy", bool(seen) and any(p["pid"] == hog.pid for p in seen),
-                      f"NVML sees the hog (pid {hog.pid}): {seen}", f"not listed ({reason})")
+        matched = "same pid" if any(p["pid"] == hog.pid for p in seen or ()) else "another pid namespace"
+        checks.expect("busy", bool(seen), f"NVML sees the hog (pid {hog.pid} here, {matched}): {seen}",
+                      f"not listed ({reason})")
         refused = calib("run", "-m", "tiny-cnn", "--device", "cuda", "-b", "torch", "--busy", "error",
                         "--out", str(folder / "busy.json"), "-q")
         checks.expect("busy", refused.returncode == 3 and "other process(es) on cuda:0" in refused.stderr,

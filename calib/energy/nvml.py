@@ -136,15 +136,29 @@ def other_gpu_processes(device: str) -> tuple[list[dict] | None, str | None]:
         running = pynvml.nvmlDeviceGetComputeRunningProcesses(_handle(pynvml, index))
     except Exception as exc:  # noqa: BLE001
         return None, f"NVML cannot list the processes on {device}: {exc}"
-    own = os.getpid()
+    own = _calib_pids()
     others = [{"pid": p.pid, "name": _process_name(p.pid), "used_bytes": getattr(p, "usedGpuMemory", None)}
-              for p in running if p.pid != own]
+              for p in running if p.pid not in own]
     unseen = [p for p in others if p["name"] is None]
     if len(unseen) == 1 and _holds_cuda_context():
         # In a container NVML reports host pids, so this process shows up under a pid it cannot see: one
         # unseen pid while we hold a context is taken to be ourselves, not another process.
         others.remove(unseen[0])
     return others, None
+
+
+def _calib_pids() -> set[int]:
+    """This process, and its parent when that is calib itself (calib.worker measures in a child)."""
+    pids = {os.getpid()}
+    try:
+        import psutil
+
+        parent = psutil.Process().parent()
+        if parent is not None and any("calib" in part for part in parent.cmdline()):
+            pids.add(parent.pid)
+    except Exception:  # noqa: BLE001 - psutil cannot see the parent: only this process
+        pass
+    return pids
 
 
 def _holds_cuda_context() -> bool:
