@@ -154,7 +154,8 @@ def _calib_pids() -> set[int]:
         import psutil
 
         parent = psutil.Process().parent()
-        if parent is not None and any("calib" in part for part in parent.cmdline()):
+        # `calib ...` (the console script) or `python -m calib ...`
+        if parent is not None and any(os.path.basename(part) == "calib" for part in parent.cmdline()[:3]):
             pids.add(parent.pid)
     except Exception:  # noqa: BLE001 - psutil cannot see the parent: only this process
         pass
