@@ -20,7 +20,7 @@ def check_engine(engine: str, precisions=()) -> str:
     allowed = ENGINE_PRECISIONS.get(engine)
     for precision in precisions:
         if allowed is not None and precision not in allowed:
-            raise UsageError(f"--precision {precision}: a {engine} table covers {', '.join(allowed)}")
+            raise UsageError(f"--precision {precision}: an {engine} table covers {', '.join(allowed)}")
     return engine
 
 

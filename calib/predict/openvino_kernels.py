@@ -43,7 +43,9 @@ class KernelGraph:
 
 def kernel_rows(layers: list[dict], original_types: dict[str, str]) -> list[dict]:
     """Runtime layers (name, type, kernel, precision, fused original names, shapes) -> per-kernel rows.
-    Pure: tested on a hand-made graph."""
+    FLOPs: 2 per multiply-add (conv, matmul), else one per output element (a pooling, a reorder, an
+    interpolation), as ONNX Runtime's rows count them: every kernel has work, so an unpredictable one
+    has a share of the model's. Pure: tested on a hand-made graph."""
     from calib.backends.openvino_profile import _flops, op_kind  # one FLOP rule for profiles and predictions
 
     rows = []
@@ -64,7 +66,7 @@ def kernel_rows(layers: list[dict], original_types: dict[str, str]) -> list[dict
         rows.append({"name": layer["name"], "op_kind": kind, "target": layer["type"], "provider": kernel,
                      "fused": ",".join(fused), "input_shapes": ", ".join(_text(s) for s in inputs if s),
                      "output_shape": _text(output), "input_dtypes": layer.get("precision") or "",
-                     "flops": _flops(kind, inputs, output) or 0, "bytes": element * sum(numel),
+                     "flops": _flops(kind, inputs, output) or _elements(output), "bytes": element * sum(numel),
                      "cost_keys": list(dict.fromkeys(keys))})
     return rows
 
@@ -143,6 +145,10 @@ class OpenVinoModel:
                 if row["name"] in medians]
         return rows, {"coverage": table.get("coverage"), "repeats": table.get("repeats"),
                       "pass_s": table.get("pass_s")}
+
+
+def _elements(shape) -> int:
+    return math.prod(d for d in shape if d) if shape else 0
 
 
 def _text(shape) -> str:

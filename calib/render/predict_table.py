@@ -24,7 +24,10 @@ def build_prediction_table(records: list[dict], title: str) -> Fitted:
         predicted = prediction.get("predicted_ms")
         error = f"{100 * (predicted / measured - 1):+.1f}%" if measured and predicted else "-"
         busy = " busy" if OtherCpuUse.busy(record.get("other_cpu_percent")) else ""  # --check timed on a busy machine
-        table.add_row(identity["model"], identity["precision"], str(identity["batch_size"]), fmt.ms(predicted),
+        # an incomplete prediction (unpredictable kernels charged their overhead only) is a lower bound
+        lower_bound = ">=" if prediction.get("complete") is False else ""
+        table.add_row(identity["model"], identity["precision"], str(identity["batch_size"]),
+                      lower_bound + fmt.ms(predicted),
                       f"{fmt.ms(prediction.get('low_ms'))}-{fmt.ms(prediction.get('high_ms'))}",
                       fmt.ms(measured) + (busy if measured else ""), error + (busy if measured else ""), str(prediction.get("nodes", "-")), str(len(prediction.get("uncosted") or [])))
     return Fitted(table, droppable=("uncosted", "nodes"))

@@ -143,6 +143,28 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
     assert prediction["method"] == "openvino-runtime-model" and prediction["complete"]
     assert math.isfinite(prediction["predicted_ms"]) and record["summary"]["median_ms"] > 0
 
+    # a layer type tiny-cnn's table never saw (OpenVINO's Interpolate kernel): unpredictable, with its FLOP share
+    import torch
+
+    from calib.predict.predictor import predict_record
+    from calib.predict.table import predictor_of
+
+    upsampling = LoadedModel("upsampling", torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1),
+                                                               torch.nn.Upsample(scale_factor=2)).eval(),
+                             "image", (3, 16, 16), source="test", weights="random")
+    view = load_view(table, "fp32", "cpu", "openvino")
+    record, _ = predict_record(upsampling, view, predictor_of(view), 1, None)
+    incomplete = record["prediction"]
+    assert not incomplete["complete"] and 0 < incomplete["unpredictable_flop_share"] < 1
+    assert any(node["key"].startswith("ov:Interpolate") for node in incomplete["uncosted"])
+    assert incomplete["predicted_ms"] > 0
+
+
+def test_an_engine_precision_it_cannot_run_is_refused_in_one_line(tmp_path, runner):
+    result = runner.invoke(main, ["calibrate", "-b", "onnxruntime", "-p", "bf16", "--quick",
+                                  "--out", str(tmp_path / "t.json")])
+    one_line_error(result, "an onnxruntime table covers fp32, int8-static")
+
 
 def test_whole_model_map_recovers_a_per_inference_overhead_and_factor():
     from calib.predict.cost_model import whole_model_map
