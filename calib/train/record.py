@@ -17,7 +17,12 @@ whole training step), and `summary` is derived from them (throughput_per_s = sam
   "nonfinite": {"loss_steps": [...], "grad_steps": [...]},
   "memory": calib.train.memory.PeakMemory.to_dict(), "compile_s": float | null,
   "eval": {"accuracy", "count", and for int8-qat "int8_accuracy", "convert_s", "int8_modules"} | null,
-  "qat_overhead": step-time ratio of int8-qat to fp32 (int8-qat only, when fp32 ran)
+  "qat_overhead": step-time ratio of int8-qat to fp32 (int8-qat only, when fp32 ran),
+  "batch_fit": calib.train.sizing.BatchFit.to_dict() where the batch was calib's default | absent
+The identity's "variant" is "ac-selective" / "ac-full" for activation checkpointing (absent: none);
+"tuning" (as calib run's: every candidate's median step, the pick and why) where candidates were raced
+(calib.train.candidates), and backend_info["candidate"] names the one trained with;
+backend_info["activation_checkpointing"]: which blocks were recomputed (calib.train.checkpointing).
 """
 
 from __future__ import annotations
