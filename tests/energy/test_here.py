@@ -43,3 +43,13 @@ def test_a_run_records_null_energy_with_the_reason_and_its_busy_check(tmp_path):
     record = json.loads(out.read_text())["records"][0]
     assert record["energy"]["value"] is None and "no RAPL counters" in record["energy"]["reason"]
     assert record["busy_check"]["mode"] == "warn" and record["busy_check"]["gpu_processes"] is None
+
+
+def test_calib_device_lists_the_counters_and_why_each_is_absent():
+    result = CliRunner().invoke(main, ["device"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "energy counters:" in result.output
+    listed = json.loads(CliRunner().invoke(main, ["device", "--json"]).output)["energy_counters"]
+    for entry in listed:
+        if not entry["present"]:
+            assert f"no {entry['counter']}: {entry['reason']}" in result.output
