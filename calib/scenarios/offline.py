@@ -64,12 +64,12 @@ class OfflineSearch:
     def to_dict(self) -> dict:
         best = self.best
         return {"best": _short(best) if best else None,
-                "points": [_short(point) for point in self.points]}
+                "points": [point.to_dict() for point in self.points]}  # every point's raw call latencies kept
 
 
 def _short(point: OfflinePoint) -> dict:
-    """A point without its per-call latencies (the best's samples are the record's own)."""
-    return {key: value for key, value in point.to_dict().items() if key != "query_latencies_ms"}
+    """The best point named again without its latencies (they are in "points")."""
+    return {key: value for key, value in point.to_dict().items() if key not in ("query_latencies_ms", "per_item_ms")}
 
 
 def search(points: Iterable[tuple[int, int, int]], measure_point: Callable[[int, int, int], OfflinePoint],

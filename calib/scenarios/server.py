@@ -123,8 +123,7 @@ class QpsSearch:
     def to_dict(self) -> dict:
         best = self.best
         return {"latency_bound_ms": self.latency_bound_ms, "max_qps": best.target_qps if best else None,
-                "points": [{key: value for key, value in point.to_dict().items()
-                            if key not in ("latencies_ms", "service_ms")} for point in self.points]}
+                "points": [point.to_dict() for point in self.points]}  # every rate's raw latencies kept
 
 
 def find_qps(measure_at: Callable[[float], ServerPoint], start_qps: float, latency_bound_ms: float,

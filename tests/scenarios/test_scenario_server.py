@@ -67,7 +67,9 @@ def test_find_qps_brackets_then_bisects_and_keeps_every_point():
     assert 300 < best.target_qps < 500  # under capacity: an M/D/1 queue at 1 ms service keeps 20 ms below ~490
     failing = [p.target_qps for p in search.points if not p.passed]
     assert failing and min(failing) > best.target_qps
-    assert search.to_dict()["max_qps"] == best.target_qps and len(search.to_dict()["points"]) == len(rates)
+    stored = search.to_dict()
+    assert stored["max_qps"] == best.target_qps and len(stored["points"]) == len(rates)
+    assert all(len(point["latencies_ms"]) == point["queries"] > 0 for point in stored["points"])  # raw, every rate
 
 
 def test_find_qps_halves_when_the_start_fails():
