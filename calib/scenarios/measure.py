@@ -18,46 +18,13 @@ from typing import Callable
 
 from calib.scenarios import offline, server
 from calib.scenarios.clock import RealClock
+from calib.scenarios.engine_calls import engine_threads, stream_calls
 from calib.scenarios.percentiles import latency_percentiles
 from calib.scenarios.settings import MULTI_STREAM, OFFLINE, SERVER, ScenarioSettings
 from calib.scenarios.streams import run_streams
 from calib.timing.engine import FixedTime, Measurement, Warmup
 
 QUERY_WARMUP_S = 0.2  # untimed back-to-back calls before a multi-stream or server run
-
-
-def stream_calls(prepared, streams: int) -> tuple:
-    """One callable per stream: the backend's own (separate sessions or infer requests), or for one
-    stream the prepared model's run."""
-    runs = tuple(getattr(prepared, "stream_runs", ()) or ())
-    if len(runs) >= streams:
-        return runs[:streams]
-    if streams == 1:
-        return (prepared.run,)
-    raise RuntimeError(f"the backend prepared {max(1, len(runs))} stream(s), not {streams}")
-
-
-@contextlib.contextmanager
-def engine_threads(prepared, threads_per_stream: int):
-    """torch's intra-op pool is process-wide: N torch streams run with fewer threads each, restored after.
-    Other engines set their threads per session or compiled model (calib.backends)."""
-    if getattr(prepared, "module", None) is None:
-        yield None
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads_per_stream)
-    try:
-        yield _torch_thread_context
-    finally:
-        torch.set_num_threads(before)
-
-
-def _torch_thread_context():
-    import torch
-
-    return torch.inference_mode()  # thread-local: each stream's thread enters it
 
 
 def measure_scenario(settings: ScenarioSettings, prepared, batch_size: int, threads: int, device: str,
@@ -173,4 +140,4 @@ def _short_run_warnings(name: str, samples) -> list[str]:
     return []
 
 
-__all__ = ["measure_scenario", "stream_calls"]
+__all__ = ["measure_scenario"]
