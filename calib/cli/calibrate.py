@@ -38,6 +38,10 @@ from calib.errors import UsageError
 @batch_size_option(type=int, help="Batch sizes of the models (default 1 and 4).")
 @click.option("--from-results", "from_results", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="`calib run --layers --no-tune` files of this device whose per-layer tables join the table.")
+@click.option("--from", "from_table", type=click.Path(exists=True, dir_okay=False),
+              help="(openvino/onnxruntime) Start from another device's table of the same engine: its kernels join "
+                   "this table scaled by the ratios measured here, and the models measured first are those whose "
+                   "kernels it never saw.")
 @click.option("--budget-s", type=float, default=600.0, show_default=True,
               help="Seconds per precision: torch's isolated op sweep (ops past it are left out, and listed); an "
                    "engine's model measurements, after reading the candidates' kernel graphs (models past it are left "
@@ -49,7 +53,7 @@ from calib.errors import UsageError
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
 def command(precisions, engine, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes, from_results,
-            budget_s, clock, out, results_dir, quiet):
+            from_table, budget_s, clock, out, results_dir, quiet):
     """Time each op kind in isolation over a designed sweep of shapes, and real models per layer, at each
     precision: one versioned table for `calib predict`."""
     import time
@@ -66,6 +70,8 @@ def command(precisions, engine, device, threads, quick, sweep, shapes_file, mode
     from calib.predict.engines import check_engine
 
     check_engine(engine, split_multi(precisions))
+    if engine == "torch" and from_table:
+        raise UsageError("--from: transfers an engine's kernel table (--backend openvino or onnxruntime)")
     if engine != "torch" and (no_models or shapes_file or from_results or clock != "wall"):
         raise UsageError(f"--backend {engine}: its table is measured on real models with the engine's profiler; "
                          "--no-models, --shapes, --from-results and --clock cpu are torch's")
@@ -77,7 +83,7 @@ def command(precisions, engine, device, threads, quick, sweep, shapes_file, mode
         op_budget_s=0.05 if quick else 0.25, models=chosen,
         batch_sizes=tuple(batch_sizes) or ((1,) if quick else (1, 4)), from_results=tuple(from_results),
         extra_ops=_extra_ops(shapes_file), model_max_time_s=0.3 if quick else 2.0,
-        layer_budget_s=0.3 if quick else 2.0, clock=clock)
+        layer_budget_s=0.3 if quick else 2.0, clock=clock, from_table=from_table)
     if not plan.device.startswith("cpu"):
         raise UsageError(f"--device {plan.device}: calibration tables are measured on the CPU in this build")
     path = out or default_path(results_dir, "calibration")

@@ -48,6 +48,7 @@ class CalibrationPlan:
     model_max_time_s: float = 2.0
     layer_budget_s: float = 2.0
     clock: str = "wall"  # calib.predict.clock: "cpu" = thread CPU time, one thread
+    from_table: str | None = None  # an engine table of another device to start from (calib.predict.transfer)
 
     def __post_init__(self):
         for precision in self.precisions:

@@ -14,7 +14,7 @@ kernels of real models are the samples "where real architectures put them". Per 
    and every kernel's time from the engine's profiler (PERF_COUNT / ORT's node events), as one record.
 
 The table (calib.predict.table) is the same file as torch's, its "backend" the engine; its "ops" are empty
-and its samples are the records' kernel rows. Rewritten after every model: an interrupted run keeps them.
+and its samples are the records' kernel rows (with --from, also another device's, scaled: calib.predict.transfer). Rewritten after every model: an interrupted run keeps them.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from calib.predict.cost_model import ModelSample, Sample, fit_cost_model
 from calib.predict.engines import check_engine, kernel_model
 from calib.predict.models import load_named
 from calib.predict.table import TABLE_VERSION, device_name
+from calib.predict.transfer import source_models, transferred_rows
 from calib.results.store import ResultWriter
 
 # The candidates, families apart (residual, inverted-residual with SE, grouped, dense, inception, channel
@@ -95,6 +96,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
              "model_records": 0, "graphs_s": 0.0, "models_s": 0.0, "elapsed_s": None, "other_cpu_percent": None}
     writer.payload["calibration"]["tables"][precision] = table
     graphs, measured = {}, []
+    source, source_device = ([], None) if not plan.from_table else source_models(plan.from_table, engine, precision)
     graph_s = 0.0
     for name, model in loaded.items():  # kernel graphs at batch 1: what each candidate would add
         graph_started = time.perf_counter()
@@ -109,9 +111,9 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     watch = other_cpu_use()
     index = 0
     while remaining and time.perf_counter() - models_started < plan.budget_s:
-        gap = gap_scorer(measured)  # one fit per choice, every candidate scored against it
+        gap = gap_scorer(source + measured)  # one fit per choice, every candidate scored against it
         scores = {name: gap(graphs[name]) for name in remaining}
-        name = remaining[0] if not measured else max(remaining, key=lambda n: scores[n])
+        name = remaining[0] if not (source or measured) else max(remaining, key=lambda n: scores[n])
         remaining.remove(name)
         table["selection"].append({"model": name, "score": scores[name],
                                    "at_s": round(time.perf_counter() - started, 2)})
@@ -128,6 +130,9 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
             writer.flush()
     table["left_out"].extend(f"{name}: past --budget-s {plan.budget_s:g}" for name in remaining)
     table["skipped"] = table["left_out"]  # what _refuse_empty names, as torch's skipped ops
+    if source and measured:  # another device's kernels, scaled to this one (calib.predict.transfer)
+        table["ops"], figures = transferred_rows(source, measured, source_device)
+        table["transfer"] = {"from": str(plan.from_table), "device_name": source_device, **figures}
     table["models_s"] = time.perf_counter() - models_started
     table["other_cpu_percent"] = watch.stop() if watch else None
     table["elapsed_s"] = time.perf_counter() - started

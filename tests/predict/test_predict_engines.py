@@ -174,3 +174,26 @@ def test_whole_model_map_recovers_a_per_inference_overhead_and_factor():
     overhead, factor = whole_model_map(held_out)
     assert overhead == pytest.approx(0.2, rel=1e-3) and factor == pytest.approx(1.1, rel=1e-3)
     assert whole_model_map(held_out[:2]) == (0.0, pytest.approx(math.sqrt((0.75 / 0.5) * (1.3 / 1.0))))
+
+
+def test_from_another_table_its_kernels_join_scaled_and_another_engine_is_refused(tmp_path, runner, onnx_cache):
+    from calib.predict.predictor import predict_record
+    from calib.predict.models import load_named
+    from calib.predict.table import predictor_of
+
+    source, target = tmp_path / "source.json", tmp_path / "target.json"
+    common = ["calibrate", "-b", "openvino", "-p", "fp32", "--threads", "1", "--batch-size", "1", "-q"]
+    assert runner.invoke(main, [*common, "-m", "tiny-cnn", "--out", str(source)]).exit_code == 0
+    result = runner.invoke(main, [*common, "-m", "tiny-mlp", "--from", str(source), "--out", str(target)])
+    assert result.exit_code == 0, result.output
+    table = json.loads(target.read_text())["calibration"]["tables"]["fp32"]
+    assert table["transfer"]["rows"] == len(table["ops"]) > 0 and table["transfer"]["overall_ratio"] > 0
+    assert all(row["source"].startswith("transfer:") for row in table["ops"])
+    view = load_view(target, "fp32", "cpu", "openvino")
+    record, _ = predict_record(load_named("tiny-cnn"), view, predictor_of(view), 1, None)
+    assert record["prediction"]["complete"]  # its conv kernels were measured on the source only
+
+    torch_table = _table(tmp_path, "torch")
+    result = runner.invoke(main, [*common, "-m", "tiny-mlp", "--from", str(torch_table),
+                                  "--out", str(tmp_path / "t.json")])
+    one_line_error(result, "a torch table; an openvino table transfers only from openvino's")
