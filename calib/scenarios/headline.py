@@ -60,17 +60,18 @@ def scenario_key(record) -> tuple:
 
 
 def scenario_label(record) -> str:
-    """' [server 50 qps]', ' [offline]', '' for single-stream: appended to a configuration's label."""
+    """' (server 50 qps)', ' (offline)', '' for single-stream: appended to a configuration's label (round
+    brackets: rich would read ' [offline]' as a style tag and drop it)."""
     name = scenario_name(record)
     if name == SINGLE_STREAM:
         return ""
     settings = (_section(record) or {}).get("settings") or {}
     if name == SERVER:
         what = "find-qps" if settings.get("find_qps") else f"{settings.get('target_qps'):g} qps"
-        return f" [server {what}]"
+        return f" (server {what})"
     if name == MULTI_STREAM:
-        return f" [multi-stream x{settings.get('streams', 1)}]"
-    return f" [{name}]"
+        return f" (multi-stream x{settings.get('streams', 1)})"
+    return f" ({name})"
 
 
 def headline(record) -> Headline | None:

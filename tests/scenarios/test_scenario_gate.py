@@ -37,7 +37,7 @@ def test_offline_throughput_drop_is_a_regression_and_a_rise_an_improvement():
     slower = gate(base, make_result([_offline(2, 700.0)], "cur.json"), GateSettings(alpha=0.05))
     assert [o.outcome for o in slower.outcomes] == [REGRESSION]
     assert "throughput" in slower.outcomes[0].note and "higher is better" in slower.outcomes[0].note
-    assert "[offline]" in slower.outcomes[0].label
+    assert "(offline)" in slower.outcomes[0].label
     faster = gate(base, make_result([_offline(3, 1500.0)], "cur.json"), GateSettings(alpha=0.05))
     assert [o.outcome for o in faster.outcomes] == [IMPROVEMENT]
 
@@ -56,7 +56,7 @@ def test_scenarios_and_rates_never_align():
     assert outcomes == sorted([MISSING_BASELINE, MISSING_CURRENT])
     single = make_result([make_record(lognormal_samples(1))], "single.json")
     columns, rows = align([base, single])
-    assert len(rows) == 2 and any("[server 50 qps]" in row.label for row in rows)
+    assert len(rows) == 2 and any("(server 50 qps)" in row.label for row in rows)
 
 
 def test_find_qps_is_judged_on_max_qps_with_the_tolerance():
