@@ -80,7 +80,10 @@ def fp32_peers(records) -> list[tuple]:
         return (peer[0], record.requested_backend or peer[1], *peer[2:])
 
     records = as_records(records)
-    fp32 = {key(record): record for record in records if record.precision == "fp32" and record.summary}
+    fp32 = {}
+    for record in records:  # a variant (fp32+ac-full) is the peer only where no plain fp32 ran
+        if record.precision == "fp32" and record.summary and not (record.identity.variant and key(record) in fp32):
+            fp32[key(record)] = record
     return [(record, fp32.get(key(record)) if record.summary else None) for record in records]
 
 
