@@ -7,8 +7,8 @@ Each configuration (a precision, with or without activation checkpointing: calib
 first races its candidates (memory format, compiled or eager: calib.train.candidates, with calib.tuning's
 race), then trains a copy of the same initial module on the same batches (calib.train.loop), set up by
 calib.train.setup with the winner's settings; the default batch is fitted to memory (calib.train.sizing),
-hf:DIR models train on real text (calib.train.text), peak memory is calib.train.memory's; its record (calib.train.record) has the fields of a `calib run` record plus
-"training". Per-module forward/backward times: calib.train.layers. The table: calib.render.train_table.
+hf:DIR models train on real text (calib.train.text), peak memory is calib.train.memory's; its record
+(calib.train.record) has the fields of a `calib run` record plus "training". Per-module forward/backward times: calib.train.layers. The table: calib.render.train_table.
 """
 
 from __future__ import annotations
