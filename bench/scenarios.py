@@ -4,14 +4,14 @@
     .venv/bin/python bench/scenarios.py --quick    # resnet18, OpenVINO only, short blocks: a smoke (< 2 min)
 
 Offline (issue 28's target: calib's offline throughput >= benchmark_app's throughput mode):
-- calib: `calib run -m MODEL --scenario offline -b openvino,onnxruntime,torch -p fp32 --batch-size 1,4` in a
-  child process: for each engine calib's own search of batch x streams x threads per stream.
+- calib: `calib run -m MODEL --scenario offline -b openvino,onnxruntime,torch -p fp32 --batch-size 1,4`
+  in a child process: for each engine calib's own search of batch x streams x threads per stream.
   OpenVINO and ONNX Runtime read calib's cached ONNX export of the catalog model, the file benchmark_app
   gets (the record's onnx_source is printed to show it).
 - benchmark_app on that file at f32 (`-infer_precision f32`: its CPU default on AMX is bf16; `-ip f32` for
   images, as calib feeds f32): `-hint throughput`, and by hand every -nstreams {1, 2} x -nireq {n, 2n} x
-  batch {1, 4} with `-hint none` (-nireq 2n at batch 1 only), the best kept. Figures are items/s (benchmark_app's "Throughput: N FPS"
-  counts frames, batch x requests).
+  batch {1, 4} with `-hint none` (-nireq 2n at batch 1 only), the best kept. Figures are items/s
+  (benchmark_app's "Throughput: N FPS" counts frames, batch x requests).
 Each round runs the sides in turn, the order flipped every round; the verdict reads the median of the
 rounds. ONNX Runtime and torch are shown beside OpenVINO, not judged: benchmark_app runs OpenVINO only.
 
@@ -20,8 +20,8 @@ Server (target: calib's percentiles within 5% of a hand-written loop's):
   numpy's exponential gaps with the same seed and rate as calib's schedule, sleep-then-spin to each arrival,
   `request.infer()`, latency = completion - arrival. Written here, sharing no code with calib.scenarios.
 - calib: `calib run --scenario server --target-qps Q -b openvino`, the same seed and length.
-On resnet18 only by default (--server-models). Q is 30% and 60% of the rate one request serves back to back (measured by the hand loop first). The
-p50/p90/p99 of both are the plain percentiles of the raw latencies (np.percentile); calib's early-stopping
+On resnet18 only by default (--server-models). Q is 30% and 60% of the rate one request serves back to
+back (measured by the hand loop first). The p50/p90/p99 of both are the plain percentiles of the raw latencies (np.percentile); calib's early-stopping
 p99 is printed beside. Every figure carries the load average (os.getloadavg) when it was taken.
 """
 

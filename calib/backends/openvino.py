@@ -185,7 +185,8 @@ def _compiled(core, model, config: RunConfig, ov_model, info: dict, started: flo
                     model_size_bytes=weight_bytes(ov_model, ran), conversion_s=conversion_s, module=None,
                     inputs=tuple(arrays), info=info, close=close, run_on=run_on, profile_layers=profile_layers,
                     warnings=[warning] if warning else [],
-                    stream_runs=tuple(_request_run(each, wrap) for each in stream_requests) if config.streams > 1 else ())
+                    stream_runs=(tuple(_request_run(each, wrap) for each in stream_requests)
+                                 if config.streams > 1 else ()))
 
 
 def _stream_properties(properties: dict, config: RunConfig) -> dict:
