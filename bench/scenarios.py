@@ -22,7 +22,8 @@ Server (target: calib's percentiles within 5% of a hand-written loop's):
 - calib: `calib run --scenario server --target-qps Q -b openvino`, the same seed and length.
 On resnet18 only by default (--server-models). Q is 30% and 60% of the rate one request serves back to
 back (measured by the hand loop first). The p50/p90/p99 of both are the plain percentiles of the raw
-latencies (np.percentile); calib's early-stopping p99 is printed beside. Every figure carries the load average (os.getloadavg) when it was taken.
+latencies (np.percentile); calib's early-stopping p99 is printed beside. Every figure carries the load
+average (os.getloadavg) when it was taken.
 """
 
 from __future__ import annotations
