@@ -13,7 +13,7 @@ from calib import format as fmt
 from calib.report import charts
 from calib.report.content import SCENARIO, ReportContent
 from calib.scenarios.headline import headline, scenario_label, scenario_name
-from calib.scenarios.percentiles import latency_percentiles, value_of
+from calib.scenarios.percentiles import latency_percentiles
 
 
 def _records(content: ReportContent) -> list[tuple[str, object]]:

@@ -20,7 +20,7 @@ from calib.scenarios import offline, server
 from calib.scenarios.clock import RealClock
 from calib.scenarios.engine_calls import engine_threads, stream_calls
 from calib.scenarios.percentiles import latency_percentiles
-from calib.scenarios.settings import MULTI_STREAM, OFFLINE, SERVER, ScenarioSettings
+from calib.scenarios.settings import MULTI_STREAM, OFFLINE, ScenarioSettings
 from calib.scenarios.streams import run_streams
 from calib.timing.engine import FixedTime, Measurement, Warmup
 
