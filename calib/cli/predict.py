@@ -122,5 +122,16 @@ def _print(records, view, top: int, check: bool) -> None:
                           f"factor {prediction['factor']:.3f} + {prediction.get('overhead_ms') or 0:.3f} ms per "
                           f"inference; interval from the table's models left out one at a "
                           f"time ({len(prediction['validation'])} held out)", style="dim")
+    if check:  # what the ground truth was measured with, and whether anything else ran meanwhile
+        from calib.environment import OtherCpuUse
+
+        others = [r.get("other_cpu_percent") for r in records if r.get("other_cpu_percent") is not None]
+        quiet = others and not any(OtherCpuUse.busy(percent) for percent in others)
+        out_console.print(f"check: measured with calib's {view.backend} backend (as `calib run -b {view.backend}`), "
+                          "one configuration at a time; " + (
+                              f"other processes used at most {max(others):.0f}% of a core: a quiet machine"
+                              if quiet else "other processes were busy meanwhile (see the warnings): the error "
+                              "column carries their load" if others else "other processes' CPU use unknown"),
+                          style="dim")
     for line in warning_lines(warning_pairs(records)):  # --check's timing: a busy machine, an unstable run
         out_console.print(Text.assemble(("warning:", "yellow"), " ", line))
