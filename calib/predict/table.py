@@ -9,7 +9,14 @@ writes them) and whose "calibration" section holds the isolated op sweep of each
                                          "op_count", "skipped": [...], "sweep_s", "models_s",
                                          "other_cpu_percent": what other processes took during the op sweep}}}
 
-Table version history: 1: first version ("other_cpu_percent" added since: optional, older tables lack it).
+An engine's table ("backend": "openvino" / "onnxruntime", calib.predict.engine_calibrate) holds per precision
+  {"ops": [] or another device's kernels scaled to this one (calib.predict.transfer), "kernel_samples",
+   "model_records", "selection": [{"model", "score", "at_s"}] (the adaptive order), "left_out": [...],
+   "graphs_s", "models_s", "elapsed_s", "transfer": {...} with --from}
+and its records are the calibration models, each with its kernel rows (with "cost_keys") in "layers".
+
+Table version history: 1: first version ("other_cpu_percent", engine backends with their fields above,
+added since: optional, older tables lack them and are torch tables).
 A table describes one device (its id and name), one engine ("backend": torch, openvino, onnxruntime:
 calib.predict.engines) and the precisions it holds; `load_view` refuses (exit 2, one line) a request for
 any other. An engine's table has no "ops": its samples are its records' kernel rows
