@@ -104,6 +104,10 @@ def _found(section: dict) -> str:
     if points:
         passed = sum(1 for point in points if point.get("passed"))
         return f"{len(points)} rates, {passed} within {search.get('latency_bound_ms'):g} ms"
+    bound = (section.get("settings") or {}).get("latency_bound_ms")
+    served = section.get("server") or {}
+    if bound and served.get("passed") is not None:  # a fixed rate judged against --latency-bound-ms
+        return f"p99 {'within' if served['passed'] else 'OVER'} {bound:g} ms"
     return ""
 
 

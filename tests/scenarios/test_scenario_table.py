@@ -17,8 +17,9 @@ def _render(renderable) -> str:
 
 def _server():
     record = make_record([0.3121, 0.3344, 0.9017] * 300, backend="onnxruntime")
-    record["scenario"] = {"name": "server", "settings": {"name": "server", "target_qps": 50.0, "streams": 2},
-                          "server": {"queries": 900, "achieved_qps": 49.7}}
+    record["scenario"] = {"name": "server", "settings": {"name": "server", "target_qps": 50.0, "streams": 2,
+                                                         "latency_bound_ms": 0.5},
+                          "server": {"queries": 900, "achieved_qps": 49.7, "passed": False}}
     return record
 
 
@@ -33,7 +34,7 @@ def _offline():
 def test_headlines_directions_and_microseconds():
     text = _render(build_scenario_table([_server(), _offline()]))
     assert "2,000 items/s" in text and "throughput, higher" in text
-    assert "p99 latency, lower" in text and "server 50 qps x2" in text
+    assert "p99 latency, lower" in text and "server 50 qps x2" in text and "p99 OVER 0.5 ms" in text
     assert "0.334" in text and "0.902 ms es" in text  # microsecond resolution, not 0.33 / 0.90
     assert "b4 x2 streams x1 thr of 2 points (1 could not run)" in text
     assert us(1204.1134) == "1,204.113"
