@@ -165,7 +165,8 @@ def _train(model, sweep, settings, shape, seq_len, device, threads, trust_model_
                       + (["eval"] if settings.eval and task.evaluate is not None else [])
                       + (["layers"] if settings.layers else []))
     display = progress_display("calib train", len(configurations(names, sweep.checkpointing, baseline)), quiet=quiet,
-                               console=console(stderr=True), noun="configuration")
+                               console=console(stderr=True),
+                               noun="precision" if len(sweep.checkpointing) == 1 else "configuration")
 
     def on_start(name):
         display.start(f"{task.name} {name}", phase)
