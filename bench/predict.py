@@ -34,7 +34,7 @@ from pathlib import Path
 # the repository root in place of bench/, whose openvino.py would shadow the openvino package
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-# engine calibration candidates: calib.predict.engine_calibrate.ENGINE_MODELS["full"]
+# engine calibration candidates: calib.predict.engines.ENGINE_MODELS["full"]
 TORCH_CALIBRATION = ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "regnet_x_400mf",
                      "shufflenet_v2_x1_0", "squeezenet1_1", "googlenet")
 UNSEEN = ("resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b1", "regnet_x_800mf", "regnet_y_800mf",
@@ -112,7 +112,7 @@ def _not_runnable(engine: str, precision: str) -> str | None:
 
 
 def _models(args, torch_engine: bool):
-    from calib.predict.engine_calibrate import ENGINE_MODELS
+    from calib.predict.engines import ENGINE_MODELS
 
     if args.quick:
         calibration, unseen = QUICK["calibration"], QUICK["unseen"]

@@ -24,8 +24,10 @@ from calib.errors import UsageError
 @threads_option(help="Intra-op threads (default: physical cores). Recorded; predict uses it.")
 @click.option("--quick", is_flag=True, help="A small sweep, tiny-cnn only and short budgets: seconds, for tests "
                                             "and smoke runs (its predictions are rough).")
-@click.option("--sweep", type=click.Choice(["quick", "full", "none"]), default=None,
-              help="The designed op sweep (default: full; quick with --quick; none: only --shapes ops and models).")
+@click.option("--sweep", type=click.Choice(["quick", "full", "none", "real"]), default=None,
+              help="torch's op sweep (default: full, the designed grid; quick with --quick; none: only --shapes ops "
+                   "and models; real: the layer shapes of 14 torchvision families, space-filling first, then "
+                   "where the fitted law errs most, within --budget-s).")
 @click.option("--shapes", "shapes_file", type=click.Path(exists=True, dir_okay=False),
               help="JSON list of extra ops to time, e.g. "
                    '[{"op": "conv", "shape": [64, 64, 3, 1, 56, 1], "batch": 2}] '
@@ -60,7 +62,8 @@ def command(precisions, engine, device, threads, quick, sweep, shapes_file, mode
 
     from calib.hardware import resolve_threads
     from calib.predict.calibrate import DEFAULT_MODELS, CalibrationPlan, calibrate
-    from calib.predict.engine_calibrate import ENGINE_MODELS, calibrate_engine
+    from calib.predict.engine_calibrate import calibrate_engine
+    from calib.predict.engines import ENGINE_MODELS
     from calib.results.store import default_path
     from calib.spec import resolve_device
 

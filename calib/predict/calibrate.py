@@ -76,7 +76,14 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
     all the ops and models of every precision (an op over the budget is skipped past)."""
     import torch
 
-    specs = list(plan.ops if plan.ops is not None else designed(plan.sweep)) + list(plan.extra_ops)
+    sweeper = run_sweep
+    if plan.sweep == "real" and plan.ops is None:  # real layer shapes: space-filling, then where the law errs most
+        from calib.predict.engines import ENGINE_MODELS
+        from calib.predict.real_shapes import adaptive_sweep as sweeper, real_shape_specs
+
+        specs = real_shape_specs(ENGINE_MODELS["full"], plan.batch_sizes) + list(plan.extra_ops)
+    else:
+        specs = list(plan.ops if plan.ops is not None else designed(plan.sweep)) + list(plan.extra_ops)
     per_precision = len(specs) + len(plan.models) * len(plan.batch_sizes)
     total = per_precision * len(plan.precisions)
     said = progress or (lambda text: None)
@@ -106,7 +113,7 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
             first = precision_index * per_precision
             precision_started = time.perf_counter()
             watch = other_cpu_use()  # the op sweep's neighbours, as each model record keeps its own
-            sweep = run_sweep(specs, precision, plan.device, plan.threads, plan.budget_s, plan.op_budget_s,
+            sweep = sweeper(specs, precision, plan.device, plan.threads, plan.budget_s, plan.op_budget_s,
                               on_op=lambda spec: progress(first + op_index[id(spec)], "op",
                                                          f"{precision} op {spec.label}"),
                               clock=plan.clock)

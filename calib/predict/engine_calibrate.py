@@ -34,12 +34,6 @@ from calib.predict.table import TABLE_VERSION, device_name
 from calib.predict.transfer import source_models, transferred_rows
 from calib.results.store import ResultWriter
 
-# The candidates, families apart (residual, inverted-residual with SE, grouped, dense, inception, channel
-# shuffle, fire, ConvNeXt, a vision transformer): the kernels real architectures are built of.
-ENGINE_MODELS = {"quick": ("tiny-cnn",),
-                 "full": ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "regnet_x_400mf",
-                          "regnet_y_400mf", "shufflenet_v2_x1_0", "mnasnet1_0", "squeezenet1_1", "densenet121",
-                          "googlenet", "resnext50_32x4d", "convnext_tiny", "vit_b_32")}
 UNSEEN_WEIGHT = 1.0  # a kernel of a key the table never saw counts as a 100% error
 
 

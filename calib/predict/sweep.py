@@ -26,7 +26,7 @@ from calib.precisions import get_precision
 from calib.predict.clock import profile_layers
 from calib.settings import Int8Settings, LayerSettings
 
-SWEEPS = ("quick", "full", "none")  # none: only --shapes ops and real models
+SWEEPS = ("quick", "full", "none", "real")  # none: only --shapes ops and real models; real: calib.predict.real_shapes
 
 
 # The integer arguments of each op's shape (the builders in _build), and the most elements one op may hold in
@@ -276,6 +276,8 @@ def designed(sweep: str = "full") -> list[OpSpec]:
         raise UsageError(f"--sweep {sweep!r}: choose from {', '.join(SWEEPS)}")
     if sweep == "none":
         return []
+    if sweep == "real":
+        raise UsageError("--sweep real: calib.predict.real_shapes.real_shape_specs builds it (from models)")
     return _quick() if sweep == "quick" else _full()
 
 
