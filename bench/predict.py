@@ -8,8 +8,8 @@ then measure that set with the same engine, interleaved, and print predicted aga
     python bench/predict.py --full                # every engine and precision, 24 unseen models, longer budgets
     python bench/predict.py --quick               # smoke: 2 calibration and 2 unseen models, seconds of timing
 
-Per (engine, precision): `calib calibrate --backend ENGINE` writes a table (torch: the op sweep plus the
-calibration models' per-layer tables; openvino / onnxruntime: the engine's own kernels, profiled in the
+Per (engine, precision): `calib calibrate --backend ENGINE` writes a table (torch: the op sweep, by default
+`--sweep real`, plus the calibration models' per-layer tables; openvino / onnxruntime: the engine's own kernels, profiled in the
 calibration models, chosen adaptively within the budget), every unseen model is predicted from its kernel
 graph (compiled, not run), then all unseen configurations are prepared by calib's backend for the engine
 (as `calib run -b ENGINE`) and timed in rounds (A B C ... then ... C B A, a FixedTime block each), so
@@ -55,6 +55,8 @@ def main() -> int:
     parser.add_argument("--batches", default="1,4")
     parser.add_argument("--budget", type=float, default=None,
                         help="calibration seconds per engine and precision (default 150; torch: its op sweep 60)")
+    parser.add_argument("--torch-sweep", choices=("real", "full"), default="real",
+                        help="torch's op sweep: real (torchvision layer shapes, adaptive) or full (the designed grid)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--block", type=float, default=0.25, help="seconds per configuration per round")
     parser.add_argument("--full", action="store_true", help="every engine and precision, 24 unseen models")
@@ -133,7 +135,8 @@ def calibrate_table(engine, precision, calibration, batches, args, path):
         path.unlink()
     quick = args.quick
     budget = args.budget or (20.0 if quick else (60.0 if engine == "torch" else 150.0) * (3 if args.full else 1))
-    plan = CalibrationPlan((precision,), threads=args.threads, sweep="quick" if quick else "full", budget_s=budget,
+    plan = CalibrationPlan((precision,), threads=args.threads, sweep="quick" if quick else args.torch_sweep,
+                           budget_s=budget,
                            models=tuple(calibration), batch_sizes=batches, model_max_time_s=0.3 if quick else 1.0,
                            layer_budget_s=0.3 if quick else 1.0, op_budget_s=0.05 if quick else 0.25)
     started = time.perf_counter()
