@@ -179,7 +179,7 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
                 continue
             predicted[(name, batch)] = record["prediction"]
     print(f"predicted {len(predicted)} configurations in {time.perf_counter() - walk_started:.0f} s "
-          f"(kernel graphs, nothing run)")
+          f"(their graphs as the engine runs them, nothing run)")
     measured = measure_interleaved(engine, precision, list(predicted), loaded, args)
     rows = []
     for key, p in predicted.items():
