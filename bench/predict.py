@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batches", default="1,4")
     parser.add_argument("--budget", type=float, default=None,
-                        help="calibration seconds per engine and precision (default 150; torch: its op sweep 60)")
+                        help="calibration seconds per engine and precision (default: 120 of engine measurements; torch: its op sweep, 60)")
     parser.add_argument("--torch-sweep", choices=("real", "full"), default="real",
                         help="torch's op sweep: real (torchvision layer shapes, adaptive) or full (the designed grid)")
     parser.add_argument("--rounds", type=int, default=3)
@@ -134,7 +134,7 @@ def calibrate_table(engine, precision, calibration, batches, args, path):
     if path.exists():
         path.unlink()
     quick = args.quick
-    budget = args.budget or (20.0 if quick else (60.0 if engine == "torch" else 150.0) * (3 if args.full else 1))
+    budget = args.budget or (20.0 if quick else (60.0 if engine == "torch" else 120.0) * (3 if args.full else 1))
     plan = CalibrationPlan((precision,), threads=args.threads, sweep="quick" if quick else args.torch_sweep,
                            budget_s=budget,
                            models=tuple(calibration), batch_sizes=batches, model_max_time_s=0.3 if quick else 1.0,
