@@ -121,7 +121,8 @@ def test_history_json_finds_the_step_in_the_store(runner, store_url, measured_fi
     result = runner.invoke(main, ["history", "--store", store_url, "--json", "-m", "tiny-mlp"])
     assert result.exit_code == 0, result.output
     [series] = json.loads(result.output)
-    assert set(series) == {"identity", "device_class", "points", "change_points"}
+    assert set(series) == {"identity", "device_class", "scenario", "points", "change_points"}
+    assert series["scenario"] == "single-stream"
     assert series["device_class"] == "ci-runner"
     assert series["identity"]["model"] == "tiny-mlp" and series["identity"]["precision"] == "fp32"
     assert len(series["points"]) == 24

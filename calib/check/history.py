@@ -223,7 +223,7 @@ def default_branch(store, device_class: str) -> str | None:
 
 def gate_history(store, current: ResultFile, settings: GateSettings, scope: HistoryScope) -> HistoryGateResult:
     """Judge every configuration of `current` against its history in `store` (module docstring)."""
-    from calib.store.identity import config_key, run_key
+    from calib.store.identity import record_config_key, run_key
 
     own_key = run_key(current_header(current))
     environments = _RunSettings(store, dict(current.environment))
@@ -233,7 +233,7 @@ def gate_history(store, current: ResultFile, settings: GateSettings, scope: Hist
         current_records.setdefault(record.key, record)
     outcomes, windows, short, keys = [], [], [], set()
     for record in current_records.values():
-        key = config_key(record.identity.to_identity())
+        key = record_config_key(record)
         keys.add(key)
         window = _window(store, key, record, own_key, scope, environments, unlike)
         windows.append(window)

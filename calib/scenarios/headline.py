@@ -45,18 +45,22 @@ def scenario_name(record) -> str:
 def scenario_key(record) -> tuple:
     """The configuration's key, with the scenario (and a server's rate or search) when not single-stream:
     a server p99 and an offline throughput of one configuration are different measurements."""
-    key = _identity(record).key
-    section = _section(record)
+    return (*_identity(record).key, *scenario_part(record))
+
+
+def scenario_part(record) -> tuple:
+    """What scenario_key adds to the configuration's key: () for single-stream (keys of records from before
+    scenarios stay what they were), else the scenario and the settings that make its numbers differ."""
     name = scenario_name(record)
     if name == SINGLE_STREAM:
-        return key
-    settings = (section or {}).get("settings") or {}
+        return ()
+    settings = (_section(record) or {}).get("settings") or {}
     if name == SERVER:
         rate = "find-qps" if settings.get("find_qps") else settings.get("target_qps")
-        return (*key, name, rate, settings.get("streams", 1))
+        return (name, rate, settings.get("streams", 1))
     if name == MULTI_STREAM:
-        return (*key, name, settings.get("streams", 1))
-    return (*key, name)
+        return (name, settings.get("streams", 1))
+    return (name,)
 
 
 def scenario_label(record) -> str:
@@ -124,4 +128,4 @@ def _identity(record):
     return Configuration.of(record) if isinstance(record, dict) else record.identity
 
 
-__all__ = ["Headline", "headline", "headline_of_section", "scenario_key", "scenario_label", "scenario_name"]
+__all__ = ["Headline", "headline", "headline_of_section", "scenario_key", "scenario_label", "scenario_part", "scenario_name"]

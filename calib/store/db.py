@@ -375,7 +375,7 @@ class _Guard:
 def _record_row(run_id: int, seq: int, record: Mapping, run) -> dict:
     from calib.results.record import Record
     from calib.results.store import jsonable
-    from calib.store.identity import config_key
+    from calib.store.identity import record_config_key
 
     body = json.loads(json.dumps(dict(record), default=jsonable))  # what the file holds, JSON-clean
     identity = body.get("identity") if isinstance(body.get("identity"), Mapping) else {}
@@ -389,7 +389,7 @@ def _record_row(run_id: int, seq: int, record: Mapping, run) -> dict:
         median, low, high, count = summary.median_ms, summary.ci95_low_ms, summary.ci95_high_ms, summary.count
     shape = identity.get("input_shape")
     return {
-        "run_id": run_id, "seq": seq, "config_key": config_key(identity),
+        "run_id": run_id, "seq": seq, "config_key": record_config_key(body),
         "model": _text(identity.get("model")), "backend": _text(identity.get("backend")),
         "precision": _text(identity.get("precision")),
         "batch_size": identity.get("batch_size") if isinstance(identity.get("batch_size"), int) else None,

@@ -41,6 +41,7 @@ class Series:
     config_key: str
     points: list[Point] = field(default_factory=list)
     change_points: list[SeriesChangePoint] = field(default_factory=list)
+    scenario: str = ""  # calib.scenarios.headline.scenario_label: "" single-stream, " (server 50 qps)" ...
 
     @property
     def label(self) -> str:
@@ -49,12 +50,13 @@ class Series:
         if self.identity.get("batch_size") is not None:
             parts.append(f"b{self.identity['batch_size']}")
         parts += [self.identity.get(key) for key in ("input_shape", "variant")]
-        return " · ".join(str(part) for part in parts if part is not None)
+        return " · ".join(str(part) for part in parts if part is not None) + self.scenario
 
     def to_json(self) -> dict:
         return {
             "identity": dict(self.identity),
             "device_class": self.device_class,
+            "scenario": self.scenario.strip(" ()") or "single-stream",
             "points": [{"created": _iso(point.created), "commit": point.commit, "median_ms": point.median_ms,
                         "ci_low_ms": point.ci_low_ms, "ci_high_ms": point.ci_high_ms} for point in self.points],
             "change_points": [{"index": change.index, "created": _iso(change.created), "commit": change.commit,
@@ -82,6 +84,7 @@ def build_series(store, *, model: str | None = None, precision: str | None = Non
                                    median_ms=row.get("median_ms"), ci_low_ms=row.get("ci_low_ms"),
                                    ci_high_ms=row.get("ci_high_ms"), run_key=row.get("run_key") or ""))
     for series in grouped.values():
+        series.scenario = _scenario_label(store, series.config_key)
         medians = [point.median_ms if point.median_ms is not None else float("nan") for point in series.points]
         series.change_points = [
             SeriesChangePoint(index=change.index, before_ms=change.before_ms, after_ms=change.after_ms,
@@ -89,6 +92,14 @@ def build_series(store, *, model: str | None = None, precision: str | None = Non
                               commit=series.points[change.index].commit)
             for change in find_change_points(medians, max_pvalue=max_pvalue, min_magnitude=min_magnitude)]
     return sorted(grouped.values(), key=lambda series: (series.label, series.device_class))
+
+
+def _scenario_label(store, key: str) -> str:
+    """The series' load scenario, read off one of its records (the columns do not hold it; the key does)."""
+    from calib.scenarios.headline import scenario_label
+
+    newest = store.select_records(config_key=key, limit=1, newest_first=True, with_body=True)
+    return scenario_label(newest[0]["body"]) if newest and isinstance(newest[0].get("body"), dict) else ""
 
 
 def _iso(moment: _dt.datetime) -> str:

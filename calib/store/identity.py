@@ -20,11 +20,24 @@ def _digest(value, length: int = 40) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-def config_key(identity: Mapping) -> str:
+def config_key(identity: Mapping, scenario: tuple = ()) -> str:
     """The configuration a record measured, as one indexable string: equal for the same configuration on
-    any machine (the device class is a separate column)."""
+    any machine (the device class is a separate column). `scenario` is calib.scenarios.headline's
+    scenario_part of the record: a server p99 or an offline throughput is its own series, never one with
+    the single-stream medians of the same configuration (whose keys stay what they were)."""
     keys = ("model", "backend", "precision", "batch_size", "input_shape", "device", "variant")
-    return _digest({key: identity.get(key) for key in keys if identity.get(key) is not None})
+    fields = {key: identity.get(key) for key in keys if identity.get(key) is not None}
+    if scenario:
+        fields["scenario"] = list(scenario)
+    return _digest(fields)
+
+
+def record_config_key(record) -> str:
+    """config_key of a record (a stored dict or a calib.results.record.Record), its scenario included."""
+    from calib.scenarios.headline import scenario_part
+
+    identity = record.get("identity") if isinstance(record, Mapping) else record.identity.to_identity()
+    return config_key(identity if isinstance(identity, Mapping) else {}, scenario_part(record))
 
 
 def run_key(header: Mapping) -> str:

@@ -58,3 +58,19 @@ def test_bad_scenario_options_are_one_line_errors(tmp_path, args, message):
     result, payload = _run(tmp_path, "-b", "torch", *args)
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     assert payload is None
+
+
+def test_a_server_run_is_its_own_series_in_the_store(tmp_path):
+    """The store's configuration key carries the scenario: a server p99 never joins the single-stream medians
+    of the same configuration in `calib history` or the history gate."""
+    from calib.store import open_existing
+    from calib.store.history import build_series
+
+    store = f"sqlite:///{tmp_path / 'calib.db'}"
+    for extra in ([], ["--scenario", "server", "--target-qps", "100"]):
+        result = CliRunner().invoke(main, ["run", *TINY, "-b", "onnxruntime", "--results-dir", str(tmp_path),
+                                           "--store", store, *extra])
+        assert result.exit_code == 0, result.output
+    series = build_series(open_existing(store))
+    assert sorted(s.label.rsplit(" · ", 1)[-1] for s in series) == ["1x3x32x32", "1x3x32x32 (server 100 qps)"]
+    assert len({s.config_key for s in series}) == 2
