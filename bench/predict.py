@@ -9,11 +9,11 @@ then measure that set with the same engine, interleaved, and print predicted aga
     python bench/predict.py --quick               # smoke: 2 calibration and 2 unseen models, seconds of timing
 
 Per (engine, precision): `calib calibrate --backend ENGINE` writes a table (torch: the op sweep, by default
-`--sweep real`, plus the calibration models' per-layer tables; openvino / onnxruntime: the engine's own kernels, profiled in the
-calibration models, chosen adaptively within the budget), every unseen model is predicted from its kernel
-graph (compiled, not run), then all unseen configurations are prepared by calib's backend for the engine
-(as `calib run -b ENGINE`) and timed in rounds (A B C ... then ... C B A, a FixedTime block each), so
-drift hits them alike. Ground truth = median of all samples. Printed per model: predicted, interval,
+`--sweep real`, plus the calibration models' per-layer tables; openvino / onnxruntime: the engine's own
+kernels, profiled in the calibration models, chosen adaptively within the budget), every unseen model is
+predicted from its kernel graph (compiled, not run), then all unseen configurations are prepared by calib's
+backend for the engine (as `calib run -b ENGINE`) and timed in rounds (A B C ... then ... C B A, a FixedTime
+block each), so drift hits them alike. Ground truth = median of all samples. Printed per model: predicted, interval,
 measured, error; per run: the share within +-5% and +-10%, the median |error|, the share of measured
 medians inside the predicted interval (its coverage), calibration seconds, and the load average before
 and after (other processes' work is in every figure: run it on a quiet machine).
@@ -54,7 +54,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batches", default="1,4")
     parser.add_argument("--budget", type=float, default=None,
-                        help="calibration seconds per engine and precision (default: 120 of engine measurements; torch: its op sweep, 60)")
+                        help="calibration seconds per engine and precision (default: 120 of engine measurements; "
+                             "torch: its op sweep, 60)")
     parser.add_argument("--torch-sweep", choices=("real", "full"), default="real",
                         help="torch's op sweep: real (torchvision layer shapes, adaptive) or full (the designed grid)")
     parser.add_argument("--rounds", type=int, default=3)
@@ -75,7 +76,8 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     environment = capture(args.threads, device_report())
     print(f"machine: {environment.get('cpu_model')} ({environment.get('torch_cpu_capability')}), "
-          f"{environment.get('cpu_count_logical')} logical CPUs, {args.threads} thread(s), torch {environment['torch']}; "
+          f"{environment.get('cpu_count_logical')} logical CPUs, {args.threads} thread(s), "
+          f"torch {environment['torch']}; "
           f"load average {_load()} (above 0.3 another process shares the cores: every figure carries its noise)")
     started = time.perf_counter()
     summaries = []
@@ -89,7 +91,8 @@ def main() -> int:
     print(f"\n{'engine':12s} {'precision':12s} {'n':>3s} {'<=5%':>6s} {'<=10%':>6s} {'med|err|':>9s} "
           f"{'coverage':>9s} {'calib s':>8s} {'kernels':>8s} {'incomplete':>10s}")
     for s in summaries:
-        print(f"{s['engine']:12s} {s['precision']:12s} {s['n']:3d} {_pct(s['within_5']):>6s} {_pct(s['within_10']):>6s} "
+        print(f"{s['engine']:12s} {s['precision']:12s} {s['n']:3d} {_pct(s['within_5']):>6s} "
+              f"{_pct(s['within_10']):>6s} "
               f"{_pct(s['median_abs_error']):>9s} {_pct(s['coverage']):>9s} {s['calibration_s']:8.0f} "
               f"{s['samples']:8d} {s['incomplete']:10d}")
     (out_dir / "summary.json").write_text(json.dumps(summaries, indent=1))

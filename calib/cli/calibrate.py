@@ -54,8 +54,8 @@ from calib.errors import UsageError
 @out_option(help="Table path (default results/<time>-calibration.json).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
-def command(precisions, engine, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes, from_results,
-            from_table, budget_s, clock, out, results_dir, quiet):
+def command(precisions, engine, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes,
+            from_results, from_table, budget_s, clock, out, results_dir, quiet):
     """Time each op kind in isolation over a designed sweep of shapes, and real models per layer, at each
     precision: one versioned table for `calib predict`."""
     import time

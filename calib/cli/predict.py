@@ -42,7 +42,8 @@ from calib.render.run_table import warning_pairs
 @out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
-def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, max_time, top, out, results_dir,
+def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, max_time, top, out,
+            results_dir,
             quiet):
     """Predict MODEL's end-to-end latency at PRECISION on the device TABLE describes, from its graph,
     with a per-layer breakdown and an interval; --check measures it too."""

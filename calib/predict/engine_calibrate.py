@@ -14,7 +14,8 @@ kernels of real models are the samples "where real architectures put them". Per 
    and every kernel's time from the engine's profiler (PERF_COUNT / ORT's node events), as one record.
 
 The table (calib.predict.table) is the same file as torch's, its "backend" the engine; its "ops" are empty
-and its samples are the records' kernel rows (with --from, also another device's, scaled: calib.predict.transfer). Rewritten after every model: an interrupted run keeps them.
+and its samples are the records' kernel rows (with --from, also another device's, scaled:
+calib.predict.transfer). Rewritten after every model: an interrupted run keeps them.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def calibrate_engine(plan, engine: str, out_path, on_item=None, on_open=None):
 def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict:
     started = time.perf_counter()
     verdict = verdict_for(report, "cpu", precision)
-    table = {"precision": precision, "verdict": verdict, "emulated": bool(verdict and verdict.get("status") == "emulated"),
+    emulated = bool(verdict and verdict.get("status") == "emulated")
+    table = {"precision": precision, "verdict": verdict, "emulated": emulated,
              "ops": [], "op_count": 0, "skipped": [], "selection": [], "left_out": [], "kernel_samples": 0,
              "model_records": 0, "graphs_s": 0.0, "models_s": 0.0, "elapsed_s": None, "other_cpu_percent": None}
     writer.payload["calibration"]["tables"][precision] = table

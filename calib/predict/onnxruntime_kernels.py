@@ -62,8 +62,9 @@ def kernel_rows(graph, known_shapes: dict[str, tuple], known_types: dict[str, in
         keys = [f"ort:{node.op_type}{':' + fused if fused else ''}{suffix}", f"ort:{node.op_type}{suffix}",
                 f"kind:ort:{node.op_type}:{dtype}"]
         activations = [shape for name, shape in zip(node.input, inputs) if shape and name not in initializers]
-        size = sum(math.prod(s) * _ELEMENT_BYTES.get(types.get(name) or 1, 4)
-                   for name, s in zip(node.input, inputs) if s) + (math.prod(output) * _ELEMENT_BYTES.get(first_type or 1, 4) if output else 0)
+        size = sum(math.prod(shape) * _ELEMENT_BYTES.get(types.get(name) or 1, 4)
+                   for name, shape in zip(node.input, inputs) if shape)
+        size += math.prod(output) * _ELEMENT_BYTES.get(first_type or 1, 4) if output else 0
         rows.append({"name": node.name or f"{node.op_type}_{index}", "op_kind": kind, "target": node.op_type,
                      "provider": node.domain or "ai.onnx", "fused": fused,
                      "input_shapes": ", ".join(_text(s) for s in activations), "output_shape": _text(output),

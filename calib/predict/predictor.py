@@ -81,7 +81,8 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
                          "describes cannot run; predict it without --check")
     configuration = Configuration.of(record)
     run_config = RunConfig(precision=view.precision, device=view.device, batch_size=batch_size,
-                           threads=view.threads, int8=Int8Settings(path="fx") if view.backend == "torch" else Int8Settings())
+                           threads=view.threads,
+                           int8=Int8Settings(path="fx") if view.backend == "torch" else Int8Settings())
     plan = model_plan(max_time_s)
     stop = FixedTime(fixed_time_s) if fixed_time_s else plan.stop_rule
     def run() -> None:
