@@ -31,7 +31,7 @@ from calib.check.gate import STOP_MAX_ROUNDS, STOP_SETTLED, GateSettings, paired
 from calib.configuration import Configuration
 from calib.errors import UsageError
 from calib.settings import check_finite
-from calib.sweep import configuration_of, guard_busy
+from calib.sweep import configuration_of
 from calib.timing.engine import Measurement, TimingPlan, Warmup, measure, stability_warnings
 from calib.tuning import untuned
 from calib.user_files import call_user
@@ -107,12 +107,12 @@ def run_ab(spec, baseline_model, current_model, baseline_writer, current_writer,
            on_round: Callable[[int], None] | None = None) -> list[tuple]:
     """Every configuration of `spec` (calib.spec.SweepSpec; its timing is not used), both models
     interleaved; each side's record goes to its writer. Returns [(baseline record, current record)].
+    The caller runs calib.sweep.guard_busy first (--busy wait / error), before it opens the writers.
     `on_round(k)` (1-based) as each round of the current configuration starts (a progress display)."""
     import torch
 
     check_pairable(baseline_model, current_model)
     torch.set_num_threads(spec.threads)
-    guard_busy(spec)  # --busy wait / error, before the first round (calib.hardware.busy)
     pairs = []
     for backend_name, precision, batch_size in spec.cells():
         configuration, _ = configuration_of(spec, baseline_model, backend_name, precision, batch_size)

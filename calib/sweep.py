@@ -22,12 +22,15 @@ from calib.user_files import call_user
 def run_sweep(spec: SweepSpec, model, writer, device_report: dict | None,
               on_start: Callable[[Configuration], None] | None = None,
               on_done: Callable[[dict], None] | None = None,
-              on_prepared: Callable[[], None] | None = None) -> list[dict]:
-    """Measure every configuration of `spec` in this process; each record is added to `writer` as it finishes."""
+              on_prepared: Callable[[], None] | None = None, references=None) -> list[dict]:
+    """Measure every configuration of `spec` in this process; each record is added to `writer` as it finishes.
+    `references`: those prepare_sweep already ran on (InProcessSweep does it before any file is opened);
+    None: prepare here."""
     from calib import fidelity
 
-    references = fidelity.references()
-    prepare_sweep(spec, model, references)
+    if references is None:
+        references = fidelity.references()
+        prepare_sweep(spec, model, references)
     for cell in spec.cells():
         record = measure_configuration(spec, model, *cell, device_report, references, on_start, on_prepared)
         writer.add(record)
@@ -127,6 +130,12 @@ class InProcessSweep:
         self.on_prepared: Callable[[], None] | None = None  # its conversion is done: timing starts
 
     def __enter__(self) -> "InProcessSweep":
+        """prepare_sweep now, as the worker does when it loads: a bad --eval-data or --busy error stops the
+        run before the caller opens its results file (no empty file left behind)."""
+        from calib import fidelity
+
+        self.references = fidelity.references()
+        prepare_sweep(self.spec, self.model, self.references)
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -134,7 +143,7 @@ class InProcessSweep:
 
     def run(self, writer, device_report: dict | None, on_done: Callable[[dict], None] | None = None) -> list[dict]:
         return run_sweep(self.spec, self.model, writer, device_report, on_start=self.on_start, on_done=on_done,
-                         on_prepared=self.on_prepared)
+                         on_prepared=self.on_prepared, references=getattr(self, "references", None))
 
 
 def measure_configuration(spec: SweepSpec, model, backend: str, precision: str, batch_size: int,

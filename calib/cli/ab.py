@@ -29,6 +29,7 @@ from calib.results.judge import failures, nothing_measured
 from calib.results.record import as_record
 from calib.results.store import default_path, load_result
 from calib.settings import TuneSettings
+from calib.sweep import guard_busy
 
 
 @click.command(name="ab")
@@ -83,6 +84,7 @@ def command(baseline_model, current_model, rounds, max_rounds, instances, round_
                       tune=TuneSettings(enabled=False, pin=candidate))
     baseline_loaded, current_loaded = _load(baseline_model, spec), _load(current_model, spec)
     check_pairable(baseline_loaded, current_loaded)
+    guard_busy(spec)  # --busy wait / error (calib.hardware.busy): before either results file is opened
     report = device_report()
     environment = capture(spec.threads, report)
     # both paths before either file is opened: two long model names can share a default name
