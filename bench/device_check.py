@@ -25,8 +25,11 @@ results file is read back (all under --out DIR):
   energy   NVML: `calib device` lists it, `calib run --device cuda` records joules per inference, average and
            idle power; without nvidia-ml-py, null with that reason (check_energy)
   busy     a child process computing on the GPU: NVML lists it, --busy error refuses with exit 3 (check_busy)
+  scenarios `calib run --device cuda --scenario offline|server|multi-stream` on resnet18 (torch, and ONNX
+           Runtime where its CUDA provider is installed): every offline point measured, server latencies from
+           arrival never below their service times, multi-stream percentiles (check_scenarios)
 It prints one line per check (ok / FAILED / skipped, with the figures) and exits 1 if any failed.
-`--only split,graph,energy,busy` runs just those (about 2 minutes); nvidia-ml-py is imported from
+`--only split,graph,energy,busy,scenarios` runs just those (about 3 minutes); nvidia-ml-py is imported from
 PYTHONPATH too, e.g. a wheel file: PYTHONPATH=nvidia_ml_py-*.whl python bench/device_check.py --only energy
 """
 
@@ -273,7 +276,55 @@ def check_busy(checks: Checks, folder: Path) -> None:
         hog.wait()
 
 
-NEW_CHECKS = ("split", "graph", "energy", "busy")
+NEW_CHECKS = ("split", "graph", "energy", "busy", "scenarios")
+
+
+def check_scenarios(checks: Checks, folder: Path) -> None:
+    """Load scenarios on CUDA (calib.scenarios): each stream its own torch.cuda.Stream, a call finished when it
+    returns; written on a CPU machine, first run here."""
+    point = ["--scenario-time", "0.5", "--no-tune", "-q", "--timeout", "600"]
+    out = folder / "offline.json"
+    run = calib("run", "-m", "resnet18", "--device", "cuda", "-b", "torch", "-b", "onnxruntime", "-p", "fp32",
+                "--scenario", "offline", "--batch-size", "1,8", "--out", str(out), *point, timeout=900)
+    if not out.exists():
+        checks.say("scenarios", "FAILED", f"offline: exit {run.returncode}: {run.stderr.strip()[-300:]}")
+    for record in records(out) if out.exists() else []:
+        backend = record["identity"]["backend"]
+        if record["status"] != "ok":
+            checks.say("scenarios", "skipped" if record["status"] == "skipped" else "FAILED",
+                       f"offline {backend}: {record['status']}: {record.get('reason')}")
+            continue
+        section = record["scenario"]
+        points = section["search"]["points"]
+        failed = [p for p in points if p.get("error")]
+        best = section["best"]
+        checks.expect("scenarios", not failed and best["throughput_per_s"] > 0,
+                      f"offline {backend}: best {best['throughput_per_s']:.1f} items/s at batch {best['batch_size']} "
+                      f"x {best['streams']} streams, {len(points)} points",
+                      f"{len(failed)} points failed: {[p['error'] for p in failed][:2]}")
+    for name, extra in (("server", ["--scenario", "server", "--target-qps", "200", "--streams", "2"]),
+                        ("multi-stream", ["--scenario", "multi-stream", "--streams", "2"])):
+        out = folder / f"{name}.json"
+        run = calib("run", "-m", "resnet18", "--device", "cuda", "-b", "torch", "-p", "fp32", "--out", str(out),
+                    *extra, *point, timeout=600)
+        rows = records(out) if out.exists() else []
+        if not rows or rows[0]["status"] != "ok":
+            reason = rows[0].get("reason") if rows else f"exit {run.returncode}: {run.stderr.strip()[-300:]}"
+            checks.say("scenarios", "FAILED", f"{name}: {reason}")
+            continue
+        record = rows[0]
+        latencies = record["timing"]["samples_ms"]
+        headline = record["scenario"]["headline"]
+        if name == "server":
+            service = record["scenario"]["server"]["service_ms"]
+            below = sum(1 for total, own in zip(latencies, service) if total < own - 1e-6)
+            checks.expect("scenarios", below == 0 and len(latencies) == len(service) > 0,
+                          f"server 200 qps x2: {len(latencies)} queries, {headline['metric']} {headline['value']} "
+                          f"{headline['unit']}", f"{below} latencies shorter than their own service time")
+        else:
+            checks.expect("scenarios", len(latencies) > 0 and headline["value"] is not None,
+                          f"multi-stream x2: {len(latencies)} queries, {headline['metric']} {headline['value']} "
+                          f"{headline['unit']}", "no latencies or no headline")
 
 
 def main() -> int:
@@ -393,6 +444,7 @@ def main() -> int:
     check_graph(checks, args.quick)
     check_energy(checks, folder, timing)
     check_busy(checks, folder)
+    check_scenarios(checks, folder)
     print(f"{checks.failed} check(s) failed")
     return 1 if checks.failed else 0
 
@@ -410,6 +462,8 @@ def run_only(names: list[str], checks: Checks, folder: Path, timing: list[str], 
                 check_graph(checks, quick)
             elif name == "energy":
                 check_energy(checks, folder, timing)
+            elif name == "scenarios":
+                check_scenarios(checks, folder)
             else:
                 check_busy(checks, folder)
         except Exception as exc:  # noqa: BLE001 - one check failing must not hide the others
