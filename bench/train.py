@@ -10,8 +10,9 @@ Per model and precision, one process:
 2. By hand: every candidate of every precision is set up from the same initial weights, then they take
    their steps round-robin (step i of each, then step i+1, the order reversed every round), so a change
    in the machine's load falls on all alike. Printed: median ms/step, samples/s (and tokens/s), the
-   largest allocation growth within one step (calib.train.memory: glibc mallinfo2 on a CPU, CUDA max
-   allocated), and the 1-minute load average over the rounds beside each figure.
+   allocation growth within one more, untimed step (calib.train.memory: glibc mallinfo2 on a CPU, CUDA
+   max allocated; its malloc_trim would make the next timed step pay page faults), and the 1-minute
+   load average over the rounds beside each figure.
 3. Ratios from the by-hand medians: calib's choice against the best candidate (target: within 5%), and
    amp-bf16 against fp32, each with calib's choice (target on the Intel AMX machine kind: resnet18 >= 1.6x).
 4. Activation checkpointing (bert-base at batch 16, or tiny-bert with --quick): none / selective / full at
@@ -89,8 +90,7 @@ def by_hand(task, settings, steps: int, device: str) -> dict:
     for step in range(steps + 1):  # step 0 warms every candidate up (one-off allocations, kernel choice)
         for key in (keys if step % 2 == 0 else keys[::-1]):
             setup, (inputs, target) = setups[key]
-            release_memory()
-            with setup.session(), PeakMemory(device) as memory:
+            with setup.session():
                 sync()
                 started = time.perf_counter()
                 one_step(task, setup, inputs, target, NoClock())
@@ -98,8 +98,12 @@ def by_hand(task, settings, steps: int, device: str) -> dict:
                 took = (time.perf_counter() - started) * 1000
             if step > 0:
                 results[key]["ms"].append(took)
-                results[key]["peak"] = max(results[key]["peak"], memory.growth_bytes)
                 results[key]["load"].append(_load())
+    for key in keys:  # one more step each for its memory: PeakMemory gives freed pages back first (untimed)
+        setup, (inputs, target) = setups[key]
+        with setup.session(), PeakMemory(device) as memory:
+            one_step(task, setup, inputs, target, NoClock())
+        results[key]["peak"] = memory.growth_bytes
     setups.clear()
     release_memory()
     return results
