@@ -58,7 +58,8 @@ def _parse():
     parser.add_argument("--seconds", type=int, default=3, help="benchmark_app -t per setting (whole seconds)")
     parser.add_argument("--scenario-time", type=float, default=1.5, help="calib --scenario-time per point")
     parser.add_argument("--batch-sizes", default="1,4")
-    parser.add_argument("--server-seconds", type=float, default=8.0)
+    parser.add_argument("--server-seconds", type=float, default=15.0,
+                        help="per rate, side and round (percentiles pool the rounds: a p99 wants many hundreds)")
     parser.add_argument("--server-models", default="resnet18",
                         help="models the server comparison runs on (a p99 needs a few hundred queries: bert-base "
                              "serves a few per second here)")
@@ -217,11 +218,11 @@ def server_round(model_name, path, model, rates, args, flip: bool) -> dict:
                                args.threads)["openvino"]
             samples = np.asarray(record["timing"]["samples_ms"])
             es = record["scenario"]["percentiles"]["p99_es"].get("value")
-            rows[("calib", qps)] = (np.percentile(samples, [50, 90, 99]), len(samples), es, load())
+            rows[("calib", qps)] = (samples, len(samples), es, load())
 
         def hand_side():
             samples = hand_server(path, model, qps, args.server_seconds, args.threads)
-            rows[("hand", qps)] = (np.percentile(samples, [50, 90, 99]), len(samples), None, load())
+            rows[("hand", qps)] = (samples, len(samples), None, load())
 
         for side in ((hand_side, calib_side) if flip else (calib_side, hand_side)):
             side()
@@ -259,9 +260,13 @@ def main() -> None:
               + ", ".join(f"{q:.1f}" for q in rates) + " qps:")
         rounds = [server_round(model_name, path, model, rates, args, flip=r % 2 == 1) for r in range(args.rounds)]
         for qps in rates:
-            calib_p = np.median([r[("calib", qps)][0] for r in rounds], axis=0)
-            hand_p = np.median([r[("hand", qps)][0] for r in rounds], axis=0)
+            # every round replays one arrival schedule: the percentiles of the pooled latencies, and the
+            # hand loop's own spread between rounds beside them (the noise floor the 5% target sits on)
+            calib_p = np.percentile(np.concatenate([r[("calib", qps)][0] for r in rounds]), [50, 90, 99])
+            hand_p = np.percentile(np.concatenate([r[("hand", qps)][0] for r in rounds]), [50, 90, 99])
             ratio = calib_p / hand_p
+            hand_rounds = np.array([np.percentile(r[("hand", qps)][0], [50, 90, 99]) for r in rounds])
+            spread = hand_rounds.max(axis=0) / hand_rounds.min(axis=0)
             ok = bool(np.all(np.abs(ratio - 1) <= SERVER_TOLERANCE))
             verdicts.append(ok)
             es = [r[("calib", qps)][2] for r in rounds]
@@ -271,7 +276,8 @@ def main() -> None:
             print(f"  {'':8s}      hand  p50/p90/p99 {'/'.join(f'{v:.3f}' for v in hand_p)} ms "
                   f"({[r[('hand', qps)][1] for r in rounds]} queries; {[r[('hand', qps)][3] for r in rounds]})")
             print(f"  {'':8s}      calib / hand: {'/'.join(f'{v:.3f}' for v in ratio)} (target within "
-                  f"{100 * SERVER_TOLERANCE:.0f}%: {'met' if ok else 'MISSED'})")
+                  f"{100 * SERVER_TOLERANCE:.0f}%: {'met' if ok else 'MISSED'}); hand round to round (max/min): "
+                  f"{'/'.join(f'{v:.3f}' for v in spread)}")
     print(f"\n{sum(verdicts)} of {len(verdicts)} targets met ({load()})")
 
 
