@@ -176,6 +176,21 @@ def test_whole_model_map_recovers_a_per_inference_overhead_and_factor():
     assert whole_model_map(held_out[:2]) == (0.0, pytest.approx(math.sqrt((0.75 / 0.5) * (1.3 / 1.0))))
 
 
+def test_whole_model_map_is_not_pulled_low_by_spread_or_one_bad_model():
+    """Held-out node sums 2x over and 2x under alternately: the factor is 1 (least squares on relative error gave
+    sum(x) / sum(x^2) = 0.59, every prediction low); one 3x over-predicted model among exact ones moves it little."""
+    from calib.predict.cost_model import whole_model_map
+
+    def held(ratios):
+        return [{"model": f"m{i}", "batch_size": 1, "node_sum_ms": s, "measured_ms": s * r}
+                for i, (s, r) in enumerate(zip((1.0, 2.0, 4.0, 8.0, 16.0, 32.0), ratios))]
+
+    overhead, factor = whole_model_map(held((0.5, 2.0) * 3))
+    assert overhead < 0.05 and factor == pytest.approx(1.0, rel=0.05)
+    overhead, factor = whole_model_map(held((1.0,) * 5 + (0.33,)))
+    assert factor == pytest.approx(1.0, rel=0.05)
+
+
 def test_from_another_table_its_kernels_join_scaled_and_another_engine_is_refused(tmp_path, runner, onnx_cache):
     from calib.predict.predictor import predict_record
     from calib.predict.models import load_named
