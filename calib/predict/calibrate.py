@@ -81,7 +81,10 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
         from calib.predict.engines import ENGINE_MODELS
         from calib.predict.real_shapes import adaptive_sweep as sweeper, real_shape_specs
 
-        specs = real_shape_specs(ENGINE_MODELS["full"], plan.batch_sizes) + list(plan.extra_ops)
+        from calib.predict.models import KERNEL_SAMPLES  # the engines' streaming-kernel samples: not torch's
+
+        families = [name for name in ENGINE_MODELS["full"] if name not in KERNEL_SAMPLES]
+        specs = real_shape_specs(families, plan.batch_sizes) + list(plan.extra_ops)
     else:
         specs = list(plan.ops if plan.ops is not None else designed(plan.sweep)) + list(plan.extra_ops)
     per_precision = len(specs) + len(plan.models) * len(plan.batch_sizes)

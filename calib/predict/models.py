@@ -9,9 +9,17 @@ from calib.models.catalog import CATALOG
 from calib.models.loader import LoadedModel, SEED, load_any
 
 PREFIX = "torchvision:"
+# Kernel samples no calibration family holds: VGG's classifier head (25088 -> 4096 -> 4096 -> 1000), the
+# large FullyConnected layers (hundreds of MB of weights, streamed from memory at batch 1) of VGG / AlexNet
+# style heads, where the families' heads are 512..2048 -> 1000. nn-Meter style: a kernel where a real
+# architecture puts it, measured as a model of its own.
+KERNEL_SAMPLES = {"fc-heads": ((25088,), (4096, 4096, 1000)), "fc-wide": ((12544,), (2048, 1000)),
+                  "fc-mid": ((16384,), (3072, 1000))}
 
 
 def load_named(spec: str, input_shape: tuple[int, ...] | None = None):
+    if spec in KERNEL_SAMPLES:
+        return kernel_sample(spec)
     name = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
     if spec.startswith(PREFIX) or (spec not in CATALOG and _is_torchvision(name)):
         return torchvision_model(name, input_shape)
@@ -44,3 +52,19 @@ def torchvision_model(name: str, input_shape: tuple[int, ...] | None = None):
     module = torchvision.models.get_model(name, weights=None).eval()
     shape = input_shape or ((3, 299, 299) if name == "inception_v3" else (3, 224, 224))
     return LoadedModel(name, module, "image", tuple(shape), source="torchvision", family="cnn", weights="random")
+
+
+def kernel_sample(name: str):
+    """A KERNEL_SAMPLES entry as a seeded torch model: Linear + ReLU layers, the last without ReLU."""
+    import torch
+
+    (features,), widths = KERNEL_SAMPLES[name]
+    torch.manual_seed(SEED)
+    layers, width = [], features
+    for position, out in enumerate(widths):
+        layers.append(torch.nn.Linear(width, out))
+        if position < len(widths) - 1:
+            layers.append(torch.nn.ReLU())
+        width = out
+    module = torch.nn.Sequential(*layers).eval()
+    return LoadedModel(name, module, "image", (features,), source="kernel-sample", family="mlp", weights="random")

@@ -31,6 +31,13 @@ from calib.precisions import get_precision
 ENGINE = "openvino"
 _ELEMENT_BYTES = {"f32": 4, "bf16": 2, "f16": 2, "u8": 1, "i8": 1, "i32": 4, "i64": 8}
 _NOT_RUN_TYPES = {"Input", "Output", "Const", "Parameter", "Result", "Constant"}
+# A kernel whose weights (its second input) pass this many bytes streams them from memory on every call:
+# VGG / AlexNet classifier heads (64-400 MB at fp32) run at memory speed, where the families' heads and
+# convs (at most ~10 MB) stay in cache and run at compute speed. One law cannot follow both (fitted
+# together, the heads put ConvNeXt's MLPs 22% off), so such kernels get keys of their own ("@stream"),
+# fitted on calib.predict.models.KERNEL_SAMPLES.
+STREAM_WEIGHT_BYTES = 16 * 2**20
+_WEIGHTED_TYPES = {"Convolution", "FullyConnected", "GroupConvolution", "Deconvolution"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ def kernel_rows(layers: list[dict], original_types: dict[str, str]) -> list[dict
     from calib.backends.openvino_profile import _flops, op_kind  # one FLOP rule for profiles and predictions
 
     rows = []
+    model_weights = sum(_weight_bytes(layer) for layer in layers
+                        if not (layer["type"] in _NOT_RUN_TYPES or (layer.get("kernel") or "unknown").startswith("unknown")))
     for layer in layers:
         kernel = layer.get("kernel") or ""
         if layer["type"] in _NOT_RUN_TYPES or not kernel or kernel.startswith("unknown"):
@@ -63,12 +72,24 @@ def kernel_rows(layers: list[dict], original_types: dict[str, str]) -> list[dict
         signature = "+" + "+".join(fused) if fused else ""
         keys = [f"ov:{layer['type']}:{kernel}{signature}", f"ov:{layer['type']}:{kernel}",
                 f"kind:ov:{layer['type']}:{layer.get('precision') or '?'}"]
+        streaming = _weight_bytes(layer) > STREAM_WEIGHT_BYTES
+        if streaming:
+            keys = [f"{keys[0]}@stream", f"{keys[2]}@stream"]
         rows.append({"name": layer["name"], "op_kind": kind, "target": layer["type"], "provider": kernel,
                      "fused": ",".join(fused), "input_shapes": ", ".join(_text(s) for s in inputs if s),
                      "output_shape": _text(output), "input_dtypes": layer.get("precision") or "",
                      "flops": _flops(kind, inputs, output) or _elements(output), "bytes": element * sum(numel),
-                     "cost_keys": list(dict.fromkeys(keys))})
+                     "cost_keys": list(dict.fromkeys(keys)),
+                     **({"weight_bytes": _weight_bytes(layer), "model_weight_bytes": model_weights} if streaming else {})})
     return rows
+
+
+def _weight_bytes(layer: dict) -> int:
+    """A convolution's or FullyConnected layer's weights (its second input), else 0."""
+    inputs = layer.get("input_shapes") or []
+    if layer["type"] not in _WEIGHTED_TYPES or len(inputs) < 2 or not inputs[1]:
+        return 0
+    return _ELEMENT_BYTES.get(layer.get("precision") or "", 4) * _elements(inputs[1])
 
 
 def runtime_ops(compiled) -> list[dict]:
