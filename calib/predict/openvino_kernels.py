@@ -35,7 +35,8 @@ _NOT_RUN_TYPES = {"Input", "Output", "Const", "Parameter", "Result", "Constant"}
 # VGG / AlexNet classifier heads (64-400 MB at fp32) run at memory speed, where the families' heads and
 # convs (at most ~10 MB) stay in cache and run at compute speed. One law cannot follow both (fitted
 # together, the heads put ConvNeXt's MLPs 22% off), so such kernels get keys of their own ("@stream"),
-# fitted on calib.predict.models.KERNEL_SAMPLES.
+# fitted on calib.predict.models.KERNEL_SAMPLES. Every weighted kernel's row carries its weight bytes and its
+# model's weight total: how much of them stays in cache between calls (calib.predict.cost_model.missed_bytes).
 STREAM_WEIGHT_BYTES = 16 * 2**20
 _WEIGHTED_TYPES = {"Convolution", "FullyConnected", "GroupConvolution", "Deconvolution"}
 
@@ -80,7 +81,8 @@ def kernel_rows(layers: list[dict], original_types: dict[str, str]) -> list[dict
                      "output_shape": _text(output), "input_dtypes": layer.get("precision") or "",
                      "flops": _flops(kind, inputs, output) or _elements(output), "bytes": element * sum(numel),
                      "cost_keys": list(dict.fromkeys(keys)),
-                     **({"weight_bytes": _weight_bytes(layer), "model_weight_bytes": model_weights} if streaming else {})})
+                     **({"weight_bytes": _weight_bytes(layer), "model_weight_bytes": model_weights}
+                        if _weight_bytes(layer) else {})})
     return rows
 
 
