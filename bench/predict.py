@@ -168,7 +168,8 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     print(f"table: {view.description}; whole-model factor {predictor.factor:.3f} + {predictor.overhead_ms:.3f} ms "
           f"per inference, interval "
           f"{100 * (math.exp(predictor.log_low) - 1):+.0f}% / {100 * (math.exp(predictor.log_high) - 1):+.0f}% "
-          f"(split-conformal on {len(predictor.validation)} held-out configurations)")
+          f"(split-conformal on {sum(1 for h in predictor.validation if h.get('mapped', True))} held-out "
+          "configurations; kernel samples apart)")
     predicted, notes = {}, []
     walk_started = time.perf_counter()
     loaded = {}
