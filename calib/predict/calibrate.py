@@ -9,6 +9,7 @@ results file, rewritten after every model, so an interrupted calibration keeps w
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from calib.backends.base import RunConfig
@@ -111,7 +112,7 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
                "threads": plan.threads, "clock": plan.clock, "sweep": plan.sweep, "tables": {}, "elapsed_s": None}
     writer.payload["calibration"] = section
     result = CalibrationReport(str(writer.path), 0.0)
-    try:
+    with writing_table(writer, section, result, started):
         for precision_index, precision in enumerate(plan.precisions):
             first = precision_index * per_precision
             precision_started = time.perf_counter()
@@ -150,6 +151,16 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
                 # the most other processes took during the sweep or any model: above 25% no timing here is evidence
                 "other_cpu_percent": _most([sweep_other_cpu] + [r.get("other_cpu_percent") for r in writer.records
                                                                  if r["identity"]["precision"] == precision])}
+    return result
+
+
+@contextmanager
+def writing_table(writer, section: dict, result: CalibrationReport, started: float):
+    """Around a calibration's measurements (torch's and the engines'): at the end the elapsed time, a table
+    with nothing measured refused, the file finished; on any error or Ctrl-C the elapsed time too and what
+    finished flushed to disk before the file is closed, and the error goes on."""
+    try:
+        yield
         section["elapsed_s"] = time.perf_counter() - started
         _refuse_empty(result.per_precision, section)
         writer.finish()
@@ -159,7 +170,6 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
         writer.close()
         raise
     result.elapsed_s = section["elapsed_s"]
-    return result
 
 
 def _most(percents) -> float | None:

@@ -40,7 +40,7 @@ UNSEEN_WEIGHT = 1.0  # a kernel of a key the table never saw counts as a 100% er
 
 def calibrate_engine(plan, engine: str, out_path, on_item=None, on_open=None):
     """`plan`: calib.predict.calibrate.CalibrationPlan (precisions, threads, models, batch sizes, budget_s)."""
-    from calib.predict.calibrate import CalibrationReport
+    from calib.predict.calibrate import CalibrationReport, writing_table
 
     check_engine(engine, plan.precisions)
     started = time.perf_counter()
@@ -55,7 +55,7 @@ def calibrate_engine(plan, engine: str, out_path, on_item=None, on_open=None):
     writer.payload["calibration"] = section
     result = CalibrationReport(str(writer.path), 0.0)
     loaded = {name: load_named(name) for name in plan.models}
-    try:
+    with writing_table(writer, section, result, started):
         per_precision = len(loaded) * len(plan.batch_sizes)
         total = per_precision * len(plan.precisions)
         for position, precision in enumerate(plan.precisions):
@@ -69,17 +69,6 @@ def calibrate_engine(plan, engine: str, out_path, on_item=None, on_open=None):
                 "ops": table["kernel_samples"], "skipped": len(table["left_out"]), "sweep_s": table["graphs_s"],
                 "models_s": table["models_s"], "elapsed_s": table["elapsed_s"], "models": table["model_records"],
                 "emulated": table["emulated"], "other_cpu_percent": table["other_cpu_percent"]}
-        section["elapsed_s"] = time.perf_counter() - started
-        from calib.predict.calibrate import _refuse_empty
-
-        _refuse_empty(result.per_precision, section)
-        writer.finish()
-    except BaseException:
-        section["elapsed_s"] = time.perf_counter() - started
-        writer.flush()
-        writer.close()
-        raise
-    result.elapsed_s = section["elapsed_s"]
     return result
 
 

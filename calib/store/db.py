@@ -75,6 +75,9 @@ def run_kind(command: Iterable[str] | None) -> str:
     return "run"
 
 
+_LOCKED_ATTEMPTS = 8  # SQLite's "database is locked" on opening: tries, with growing random pauses
+
+
 class Store:
     """An open store. `Store(url)` connects, creates the schema in an empty database, moves an older
     schema forward and refuses a newer one (StoreError)."""
@@ -87,6 +90,25 @@ class Store:
 
     # ---- opening -------------------------------------------------------------------------------
     def _prepare(self) -> None:
+        """_open_schema, again after a short random pause when SQLite says "database is locked": two
+        processes creating one store at once each read the schema, then try to write it, and SQLite
+        refuses the second upgrade from reader to writer at once (no busy wait can help a deadlock)."""
+        import random
+        import time
+
+        from sqlalchemy import exc
+
+        for attempt in range(_LOCKED_ATTEMPTS):
+            try:
+                self._open_schema()
+                return
+            except StoreError as error:
+                locked = isinstance(error.__context__, exc.OperationalError) and "locked" in str(error)
+                if not locked or attempt == _LOCKED_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
+
+    def _open_schema(self) -> None:
         from sqlalchemy import exc, select
 
         from calib.store.tables import SCHEMA_VERSION, metadata, store_meta
