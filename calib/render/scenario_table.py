@@ -14,8 +14,11 @@ from calib.results.record import Record, as_records
 from calib.scenarios.headline import headline, scenario_name
 from calib.scenarios.percentiles import latency_percentiles, value_of
 
-DROPPABLE = ("found", "p50", "queries", "fidelity")
-ES_NOTE = ("p99.9 (es), and a p99 headline marked es: MLPerf LoadGen's early-stopping estimate, a conservative "
+# each cell's key -> its column header (percentiles: each query's latency, or an offline call's, in ms)
+HEADERS = {"p50": "p50 ms", "p90": "p90 ms", "p99": "p99 ms", "p99.9 (es)": "p99.9 ms (es)"}
+# least valuable first: what an offline search found is its answer, dropped last
+DROPPABLE = ("queries", "p50 ms", "fidelity", "found")
+ES_NOTE = ("p99.9 ms (es), and a p99 headline marked es: MLPerf LoadGen's early-stopping estimate, a conservative "
            "percentile from the number of queries (calib.scenarios.early_stopping); '-' where the run had too few "
            "queries for one (p99 needs 662, p99.9 about 6,600)")
 
@@ -38,7 +41,7 @@ def build_scenario_table(records, title: str | None = None) -> Fitted:
              "queries", "found", "fidelity"]
     for name in shown:
         left = name in ("backend", "precision", "scenario", "better", "found", "fidelity")
-        table.add_column(name, justify="left" if left else "right", no_wrap=name not in ("found", "fidelity"),
+        table.add_column(HEADERS.get(name, name), justify="left" if left else "right", no_wrap=name not in ("found", "fidelity"),
                          overflow="fold")
     for record in records:
         table.add_row(*[_cells(record).get(name, "") for name in shown],

@@ -40,7 +40,14 @@ def test_headlines_directions_and_microseconds():
     assert us(1204.1134) == "1,204.113"
 
 
+def test_what_offline_found_is_the_last_column_dropped():
+    console = Console(file=io.StringIO(), width=110, force_terminal=False, color_system=None)
+    console.print(build_scenario_table([_offline()]))
+    text = console.file.getvalue()
+    assert "b4 x2 streams" in text and "left out at 110 columns: queries" in text
+
+
 def test_a_mixed_run_prints_both_tables_and_the_estimate_note():
     printout = run_printout([make_record([1.0, 1.1, 0.9]), _server()], title="calib run: m")
     text = "\n".join(_render(block) for block in printout.blocks if not isinstance(block, str))
-    assert "median ms" in text and "p99.9 (es)" in text
+    assert "median ms" in text and "p99.9 ms (es)" in text and "p90 ms" in text
