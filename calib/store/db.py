@@ -90,9 +90,10 @@ class Store:
 
     # ---- opening -------------------------------------------------------------------------------
     def _prepare(self) -> None:
-        """_open_schema, again after a short random pause when SQLite says "database is locked": two
-        processes creating one store at once each read the schema, then try to write it, and SQLite
-        refuses the second upgrade from reader to writer at once (no busy wait can help a deadlock)."""
+        """_open_schema, again after a short random pause when SQLite says "database is locked" (two
+        processes creating one store at once each read the schema, then try to write it, and SQLite refuses
+        the second upgrade from reader to writer at once: no busy wait can help a deadlock) or a table
+        "already exists" (created by the other between our check and our CREATE)."""
         import random
         import time
 
@@ -103,8 +104,11 @@ class Store:
                 self._open_schema()
                 return
             except StoreError as error:
-                locked = isinstance(error.__context__, exc.OperationalError) and "locked" in str(error)
-                if not locked or attempt == _LOCKED_ATTEMPTS - 1:
+                # "locked": the deadlock above; "already exists": the other process's CREATE committed between
+                # our check and our CREATE (three quick tries inside were not enough); after a pause the check sees it
+                transient = (isinstance(error.__context__, (exc.OperationalError, exc.ProgrammingError))
+                             and ("locked" in str(error) or "already exists" in str(error)))
+                if not transient or attempt == _LOCKED_ATTEMPTS - 1:
                     raise
                 time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
 
