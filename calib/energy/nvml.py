@@ -85,12 +85,18 @@ class NvmlPower:
         return self._read() / 1e3
 
 
-def gpu_counter(device: str):
-    """(NvmlEnergy or NvmlPower, None) for a CUDA device, or (None, reason)."""
+def _nvml_for(device: str, not_cuda: str):
+    """(pynvml, the GPU's index, None) for a CUDA device, or (None, None, why not: `not_cuda` or NVML's reason)."""
     index = cuda_index(device)
     if index is None:
-        return None, f"NVML measures NVIDIA GPUs, not {device}"
+        return None, None, not_cuda
     pynvml, reason = _nvml()
+    return (pynvml, index, None) if pynvml is not None else (None, None, reason)
+
+
+def gpu_counter(device: str):
+    """(NvmlEnergy or NvmlPower, None) for a CUDA device, or (None, reason)."""
+    pynvml, index, reason = _nvml_for(device, f"NVML measures NVIDIA GPUs, not {device}")
     if pynvml is None:
         return None, reason
     try:
@@ -126,10 +132,7 @@ def other_gpu_processes(device: str) -> tuple[list[dict] | None, str | None]:
     """Other processes holding a compute context on the GPU: ([{"pid", "name", "used_bytes"}], None),
     or (None, why this could not be asked). In a container NVML may report host pids: a pid that is
     not ours and not visible here is listed with name None."""
-    index = cuda_index(device)
-    if index is None:
-        return None, f"{device} is not a CUDA device"
-    pynvml, reason = _nvml()
+    pynvml, index, reason = _nvml_for(device, f"{device} is not a CUDA device")
     if pynvml is None:
         return None, reason
     try:
