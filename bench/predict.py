@@ -34,9 +34,11 @@ from pathlib import Path
 # the repository root in place of bench/, whose openvino.py would shadow the openvino package
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-# engine calibration candidates: calib.predict.engines.ENGINE_MODELS["full"]
+# engine calibration candidates: calib.predict.engines.ENGINE_MODELS["full"]; torch's: the same architectures,
+# less the engines' streaming-kernel samples (calib.predict.models.KERNEL_SAMPLES)
 TORCH_CALIBRATION = ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "regnet_x_400mf",
-                     "shufflenet_v2_x1_0", "squeezenet1_1", "googlenet")
+                     "regnet_y_400mf", "shufflenet_v2_x1_0", "mnasnet1_0", "squeezenet1_1", "densenet121", "googlenet",
+                     "resnext50_32x4d", "convnext_tiny", "vit_b_32")
 UNSEEN = ("resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b1", "regnet_x_800mf", "regnet_y_800mf",
           "regnet_x_1_6gf", "regnet_y_1_6gf", "shufflenet_v2_x0_5", "shufflenet_v2_x1_5", "mnasnet0_5",
           "mnasnet0_75", "squeezenet1_0", "densenet169", "alexnet", "mnasnet1_3")
@@ -54,12 +56,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--batches", default="1,4")
     parser.add_argument("--budget", type=float, default=None,
-                        help="calibration seconds per engine and precision (default: 120 of engine measurements; "
+                        help="calibration seconds per engine and precision (default: 240 of engine measurements; "
                              "torch: its op sweep, 60)")
     parser.add_argument("--torch-sweep", choices=("real", "full"), default="real",
                         help="torch's op sweep: real (torchvision layer shapes, adaptive) or full (the designed grid)")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--block", type=float, default=0.25, help="seconds per configuration per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--block", type=float, default=0.3, help="seconds per configuration per round")
     parser.add_argument("--full", action="store_true", help="every engine and precision, 24 unseen models")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 calibration, 2 unseen models")
     parser.add_argument("--calibration", default=None, help="comma-separated calibration models (override)")
@@ -137,7 +139,7 @@ def calibrate_table(engine, precision, calibration, batches, args, path):
     if path.exists():
         path.unlink()
     quick = args.quick
-    budget = args.budget or (20.0 if quick else (60.0 if engine == "torch" else 120.0) * (3 if args.full else 1))
+    budget = args.budget or (20.0 if quick else (60.0 if engine == "torch" else 240.0) * (3 if args.full else 1))
     plan = CalibrationPlan((precision,), threads=args.threads, sweep="quick" if quick else args.torch_sweep,
                            budget_s=budget,
                            models=tuple(calibration), batch_sizes=batches, model_max_time_s=0.3 if quick else 1.0,

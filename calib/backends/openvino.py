@@ -155,7 +155,7 @@ def _compiled(core, model, config: RunConfig, ov_model, info: dict, started: flo
         tensors = [torch.from_numpy(array) for array in outputs.to_tuple()]
         return tensors[0] if len(tensors) == 1 else tuple(tensors)
 
-    def run():
+    def run(_inputs=arrays):  # the bound tensors share the arrays' memory: the closure keeps them alive
         return wrap(request.infer())  # infer() returns copies: later calls do not overwrite them
 
     def run_on(new_inputs: tuple):

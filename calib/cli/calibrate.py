@@ -34,7 +34,7 @@ from calib.errors import UsageError
                    "(conv shape: cin, cout, kernel, stride, size, groups; see calib/predict/sweep.py).")
 @click.option("--model", "-m", "models", multiple=True,
               help="Real models measured end to end and per layer into the table (catalog names, files, or "
-                   "torchvision:NAME). Default: resnet18, mobilenet_v2, mobilenet_v3_small, efficientnet_b0 "
+                   "torchvision:NAME; repeat or comma-separate). Default: resnet18, mobilenet_v2, mobilenet_v3_small, efficientnet_b0 "
                    "(tiny-cnn with --quick).")
 @click.option("--no-models", is_flag=True, help="Only the op sweep (and --from-results).")
 @batch_size_option(type=int, help="Batch sizes of the models (default 1 and 4).")
@@ -79,7 +79,7 @@ def command(precisions, engine, device, threads, quick, sweep, shapes_file, mode
         raise UsageError(f"--backend {engine}: its table is measured on real models with the engine's profiler; "
                          "--no-models, --shapes, --from-results and --clock cpu are torch's")
     defaults = DEFAULT_MODELS if engine == "torch" else ENGINE_MODELS
-    chosen = () if no_models else (tuple(models) or defaults["quick" if quick else "full"])
+    chosen = () if no_models else (tuple(split_multi(models)) or defaults["quick" if quick else "full"])
     plan = CalibrationPlan(
         precisions=tuple(dict.fromkeys(split_multi(precisions))), device=resolve_device(device),
         threads=resolve_threads(threads), sweep=sweep, budget_s=budget_s,

@@ -63,12 +63,19 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     return dims
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL: no such file
+        return False
+
+
 def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None,
              trust_code: bool = False) -> LoadedModel:
     """Every kind of model `calib run` takes: catalog names, file.py:factory, .pt, .pt2, .onnx and OpenVINO
     IR .xml (a graph has no torch module: only the onnxruntime and openvino backends run it), and Hugging
     Face model directories (hf:DIR, or a DIR with config.json: calib.models.hf)."""
-    if spec.startswith("hf:") or (Path(spec) / "config.json").is_file():
+    if spec.startswith("hf:") or _is_file(Path(spec) / "config.json"):
         from calib.models.hf import load_hf  # torch and transformers: only when a Hugging Face model is asked for
 
         return load_hf(spec, seq_len, input_shape)

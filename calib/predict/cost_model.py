@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, field
 
 from calib.predict.features import cost_key, fallback_keys, feature_vector
+from calib.predict.residuals import Residuals, fit_residuals, rich_features
 
 NEIGHBOURS = 5
 NEIGHBOUR_SCALE = 0.5  # log-distance at which a neighbour's weight has fallen to 1/e
@@ -58,6 +59,7 @@ class Sample:
     source: str  # "isolated" or "model:<name>"
     weight_bytes: float = 0.0  # a streaming kernel's weights (calib.predict.openvino_kernels), else 0
     model_weight_bytes: float = 0.0  # every weight of its model: what passes through the cache per call
+    rich: tuple[float, ...] = ()  # calib.predict.residuals.rich_features: what the learnt correction reads
 
     @classmethod
     def of(cls, row: dict, source: str) -> "Sample":
@@ -65,7 +67,7 @@ class Sample:
         return cls(key=keys[0], kind_keys=tuple(keys[1:]), features=feature_vector(row),
                    flops=float(row.get("flops") or 0), bytes=float(row.get("bytes") or 0),
                    ms=float(row["median_ms"]), source=source, weight_bytes=float(row.get("weight_bytes") or 0),
-                   model_weight_bytes=float(row.get("model_weight_bytes") or 0))
+                   model_weight_bytes=float(row.get("model_weight_bytes") or 0), rich=rich_features(row))
 
 
 @dataclass(frozen=True)
@@ -106,31 +108,57 @@ class CostModel:
     overhead_ms: float  # a node with no entry at all pays this
     members: dict[str, list] = field(default_factory=dict)  # finest key -> its samples (also keys without a law)
     cache_bytes: float = math.inf  # the weights a model keeps in cache between calls (fit_cache_bytes)
+    residuals: Residuals | None = None  # the learnt correction across keys (calib.predict.residuals)
+    _learnt_of: dict = field(default_factory=dict, repr=False)  # id(sample) -> its learnt correction (fitting)
 
-    def node(self, row: dict) -> NodeCost:
+    def nodes(self, rows: list[dict]) -> list[NodeCost]:
+        """Every row's cost, the learnt corrections predicted in one batch."""
+        if self.residuals is None:
+            return [self.node(row) for row in rows]
+        learnt = self.residuals.corrections([(rich_features(row), fallback_keys(row)[0]) for row in rows])
+        return [self.node(row, value) for row, value in zip(rows, learnt)]
+
+    def node(self, row: dict, learnt: float | None = None) -> NodeCost:
         name, kind = str(row.get("name") or ""), row.get("op_kind") or "other"
         keys = fallback_keys(row)
         flops = float(row.get("flops") or 0)
         size = float(row.get("bytes") or 0) + missed_bytes(float(row.get("weight_bytes") or 0),
                                                            float(row.get("model_weight_bytes") or 0), self.cache_bytes)
+        priced = self._law_for(keys, flops, size)
+        if priced is None:
+            return NodeCost(name, "overhead", kind, self.overhead_ms, False,
+                            f"uncosted: unpredictable, the table has no '{keys[0]}' or '{keys[-1]}' entry; charged "
+                            "the per-op overhead only", flops)
+        position, key, base = priced
+        if learnt is None:
+            learnt = self.residuals.correction(rich_features(row), keys[0]) if self.residuals is not None else 0.0
+        own = self.members.get(keys[0]) if position else None
+        if own:  # a coarser law, offset by the finest key's own samples (SiLU costs more than ReLU)
+            offsets = [self._left(s, self.laws[key]) for s in own]
+            correction = sum(offsets) / (len(offsets) + 1)
+        else:
+            correction = self._correction(key, feature_vector(row))
+        ms = base * math.exp(learnt + correction)
+        note = "" if position == 0 else f"'{keys[0]}' priced by the '{key}' law"
+        return NodeCost(name, key, kind, max(ms, 0.0), True, note, flops)
+
+    def _law_for(self, keys: list[str], flops: float, size: float) -> tuple[int, str, float] | None:
+        """(position in the key chain, key, the law's price) of the law that prices a node: the finest key with
+        a law whose fitted shapes cover it, else the coarsest law there is; None when no key has one."""
         available = [key for key in keys if key in self.laws]
         for position, key in enumerate(keys):
             law = self.laws.get(key)
             if law is None or (key != available[-1] and not law.covers(flops, size)):
                 continue
-            base = law.base_ms(flops, size)
-            own = self.members.get(keys[0]) if position else None
-            if own:  # a coarser law, offset by the finest key's own samples (SiLU costs more than ReLU)
-                offsets = [math.log(s.ms / max(law.base_ms(s.flops, s.bytes), 1e-9)) for s in own]
-                correction = sum(offsets) / (len(offsets) + 1)
-            else:
-                correction = self._correction(key, feature_vector(row))
-            ms = base * math.exp(correction)
-            note = "" if position == 0 else f"'{keys[0]}' priced by the '{key}' law"
-            return NodeCost(name, key, kind, max(ms, 0.0), True, note, flops)
-        return NodeCost(name, "overhead", kind, self.overhead_ms, False,
-                        f"uncosted: unpredictable, the table has no '{keys[0]}' or '{keys[-1]}' entry; charged "
-                        "the per-op overhead only", flops)
+            return position, key, law.base_ms(flops, size)
+        return None
+
+    def _left(self, sample: "Sample", law: KeyLaw) -> float:
+        """A sample's log residual under `law`, less what the learnt correction already explains."""
+        learnt = self._learnt_of.get(id(sample))
+        if learnt is None:
+            learnt = self.residuals.correction(sample.rich, sample.key) if self.residuals is not None else 0.0
+        return math.log(sample.ms / max(law.base_ms(sample.flops, sample.bytes), 1e-9)) - learnt
 
     def _correction(self, key: str, features: tuple[float, ...]) -> float:
         found = self.neighbours.get(key)
@@ -146,8 +174,9 @@ class CostModel:
         return weighted / (total + SHRINK)
 
 
-def fit_cost_model(samples: list[Sample]) -> CostModel:
-    """Laws for every key and every kind fallback key, with their neighbour residuals."""
+def fit_cost_model(samples: list[Sample], learnt: bool = True) -> CostModel:
+    """Laws for every key and every kind fallback key, the learnt correction across keys (unless `learnt` is
+    False, or scikit-learn is missing), and each key's neighbour residuals."""
     import numpy as np
 
     cache = fit_cache_bytes(samples)
@@ -158,7 +187,7 @@ def fit_cost_model(samples: list[Sample]) -> CostModel:
             continue
         for key in (sample.key, *sample.kind_keys):
             groups.setdefault(key, []).append(sample)
-    laws, neighbours = {}, {}
+    laws = {}
     finest: dict[str, list[Sample]] = {}
     for sample in samples:
         if sample.ms > 0:
@@ -166,13 +195,30 @@ def fit_cost_model(samples: list[Sample]) -> CostModel:
     for key, members in groups.items():
         if len(members) < MIN_KEY_SAMPLES and not key.startswith(("kind:", "q:kind:")):
             continue  # too few to fit a law on its own: its kind's law (fitted on more shapes) serves
-        law = fit_law(key, members)
-        laws[key] = law
-        residuals = [math.log(s.ms / max(law.base_ms(s.flops, s.bytes), 1e-9)) for s in members]
-        neighbours[key] = ([s.features for s in members], residuals)
+        laws[key] = fit_law(key, members)
     views = [s.ms for s in samples if s.key == "view" and s.ms > 0]
     small = views or [s.ms for s in samples if s.ms > 0] or [0.005]
-    return CostModel(laws, neighbours, float(np.median(small)), finest, cache)
+    model = CostModel(laws, {}, float(np.median(small)), finest, cache)
+    timed = [s for s in samples if s.ms > 0]
+    model.residuals = _learnt(model, timed) if learnt else None
+    if model.residuals is not None:
+        model._learnt_of = {id(s): value for s, value in
+                            zip(timed, model.residuals.corrections([(s.rich, s.key) for s in timed]))}
+    for key in laws:  # each key's neighbours: what its law and the learnt correction leave
+        members = groups[key]
+        model.neighbours[key] = ([s.features for s in members], [model._left(s, laws[key]) for s in members])
+    return model
+
+
+def _learnt(model: CostModel, samples: list[Sample]) -> Residuals | None:
+    """The learnt correction (calib.predict.residuals) on every sample's residual under the law that prices it."""
+    items = []
+    for sample in samples:
+        priced = model._law_for([sample.key, *sample.kind_keys], sample.flops, sample.bytes)
+        if priced is None or priced[2] <= 0:
+            continue
+        items.append((sample.rich, sample.key, math.log(sample.ms / priced[2])))
+    return fit_residuals(items)
 
 
 def missed_bytes(weight_bytes: float, model_weight_bytes: float, cache_bytes: float) -> float:
@@ -279,7 +325,7 @@ class Predictor:
     overhead_ms: float = 0.0  # per inference, beyond the nodes (calib.predict.cost_model.whole_model_map)
 
     def predict(self, rows: list[dict]) -> Prediction:
-        nodes = tuple(self.cost_model.node(row) for row in rows)
+        nodes = tuple(self.cost_model.nodes(with_context(rows)))
         node_sum = sum(node.predicted_ms for node in nodes)
         predicted = self.overhead_ms + node_sum * self.factor
         uncosted_share = sum(n.predicted_ms for n in nodes if not n.costed) / node_sum if node_sum else 0.0
@@ -294,7 +340,8 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
     import numpy as np
 
     def model_samples(subset):
-        return [Sample.of(row, f"model:{m.model}") for m in subset for row in m.rows if row.get("median_ms")]
+        return [Sample.of(row, f"model:{m.model}") for m in subset for row in with_context(m.rows)
+                if row.get("median_ms")]
 
     full = fit_cost_model(isolated + model_samples(models))
     names = sorted({m.model for m in models})
@@ -306,7 +353,7 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
         partial = fit_cost_model(isolated + model_samples(kept))
         for m in models:
             if m.model == name:
-                nodes = [partial.node(row) for row in m.rows]
+                nodes = partial.nodes(with_context(m.rows))
                 held_out.append({"model": m.model, "batch_size": m.batch_size,
                                  "node_sum_ms": sum(node.predicted_ms for node in nodes),
                                  "measured_ms": m.end_to_end_ms, "complete": all(n.costed for n in nodes)})
@@ -329,6 +376,14 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
             errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
     low, high = conformal_interval(errors, len(names))
     return Predictor(full, factor, low, high, held_out, overhead)
+
+
+def with_context(rows) -> list[dict]:
+    """The rows with what their model as a whole moves per call ("model_bytes", the sum of every row's bytes):
+    a kernel of a model whose data fits in cache runs faster than the same kernel in a big model."""
+    rows = list(rows)
+    total = sum(float(row.get("bytes") or 0) for row in rows)
+    return [{**row, "model_bytes": total} for row in rows]
 
 
 def whole_model_map(held_out: list[dict]) -> tuple[float, float]:

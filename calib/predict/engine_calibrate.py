@@ -149,8 +149,7 @@ def gap_scorer(measured: list[ModelSample]):
         if model is None:
             return UNSEEN_WEIGHT * unseen
         weighted = total = 0.0
-        for row in rows:
-            node = model.node(row)
+        for node in model.nodes(rows):
             if node.costed:
                 weighted += node.predicted_ms * error_of.get(node.key, 1.0)
                 total += node.predicted_ms

@@ -53,8 +53,7 @@ def transferred_rows(source: list[ModelSample], measured: list[ModelSample], dev
     law = fit_cost_model(source_samples)
     by_kind: dict[str, list[float]] = {}
     for model in measured:
-        for row in model.rows:
-            node = law.node(row)
+        for row, node in zip(model.rows, law.nodes(list(model.rows))):
             if node.costed and row.get("median_ms") and node.predicted_ms > 0:
                 kind = Sample.of(row, "here").kind_keys[-1] if Sample.of(row, "here").kind_keys else node.key
                 by_kind.setdefault(kind, []).append(math.log(row["median_ms"] / node.predicted_ms))
