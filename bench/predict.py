@@ -34,11 +34,11 @@ from pathlib import Path
 # the repository root in place of bench/, whose openvino.py would shadow the openvino package
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-# engine calibration candidates: calib.predict.engines.ENGINE_MODELS["full"]; torch's: the same architectures,
-# less the engines' streaming-kernel samples (calib.predict.models.KERNEL_SAMPLES)
+# engine calibration candidates: calib.predict.engines.ENGINE_MODELS["full"]; torch's: the same architectures and
+# the grouped-conv grid, less the engines' streaming FullyConnected samples (calib.predict.models.KERNEL_SAMPLES)
 TORCH_CALIBRATION = ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "regnet_x_400mf",
                      "regnet_y_400mf", "shufflenet_v2_x1_0", "mnasnet1_0", "squeezenet1_1", "densenet121", "googlenet",
-                     "resnext50_32x4d", "convnext_tiny", "vit_b_32")
+                     "resnext50_32x4d", "convnext_tiny", "vit_b_32", "gconv-grid")
 UNSEEN = ("resnet34", "resnet50", "mobilenet_v3_small", "efficientnet_b1", "regnet_x_800mf", "regnet_y_800mf",
           "regnet_x_1_6gf", "regnet_y_1_6gf", "shufflenet_v2_x0_5", "shufflenet_v2_x1_5", "mnasnet0_5",
           "mnasnet0_75", "squeezenet1_0", "densenet169", "alexnet", "mnasnet1_3")

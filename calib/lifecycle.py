@@ -76,7 +76,8 @@ def fill_measured(record: dict, prepared: Prepared, measurement, other_cpu_perce
         compute_dtype=prepared.compute_dtype,
         timing={"settings": measurement.settings_dict(), "timer": measurement.timer,
                 "stop_reason": measurement.stop_reason, "samples_ms": measurement.samples_ms,
-                "warmup_ms": measurement.warmup_ms, "cold_ms": measurement.cold_ms},
+                "warmup_ms": measurement.warmup_ms, "cold_ms": measurement.cold_ms,
+                "page_faults_per_call": measurement.page_faults_per_call},
         summary=summary.to_dict(),
         conversion_s=prepared.conversion_s,
         memory={

@@ -11,13 +11,14 @@ from calib.errors import UsageError
 
 ENGINES = ("torch", "onnxruntime", "openvino")
 # The candidates, families apart (residual, inverted-residual with SE, grouped, dense, inception, channel
-# shuffle, fire, ConvNeXt, a vision transformer) and two classifier heads (calib.predict.models.KERNEL_SAMPLES:
-# large FullyConnected layers no family has): the kernels real architectures are built of.
+# shuffle, fire, ConvNeXt, a vision transformer), three classifier heads and a grid of grouped convs
+# (calib.predict.models.KERNEL_SAMPLES: large FullyConnected layers and group widths the families hardly have):
+# the kernels real architectures are built of.
 ENGINE_MODELS = {"quick": ("tiny-cnn",),
                  "full": ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "regnet_x_400mf",
                           "regnet_y_400mf", "shufflenet_v2_x1_0", "mnasnet1_0", "squeezenet1_1", "densenet121",
                           "googlenet", "resnext50_32x4d", "convnext_tiny", "vit_b_32", "fc-heads",
-                          "fc-wide", "fc-mid")}
+                          "fc-wide", "fc-mid", "gconv-grid")}
 
 # what each engine's table can hold (torch's own list lives in calib.predict.calibrate.CalibrationPlan)
 ENGINE_PRECISIONS = {"openvino": ("fp32", "bf16", "int8-static"), "onnxruntime": ("fp32", "int8-static")}

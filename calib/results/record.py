@@ -180,6 +180,7 @@ class Timing(_ByName, _Section):
     samples_ms: tuple[float, ...] = ()
     warmup_ms: tuple[float, ...] = ()
     cold_ms: float | None = None
+    page_faults_per_call: float | None = None  # the process's minor page faults per timed call (calib.timing.engine)
     rounds: tuple[int, ...] = ()  # `calib ab`: samples per round, in order
     interleave: Interleave | None = None
 

@@ -21,6 +21,7 @@ A record (read and written by calib.results.record.Record.from_json / to_json):
   "timing": {"settings": {warm-up and stop rule: "stop_rule": "ci_target" with TimingSettings'
                           fields, or "fixed_time" with "time_s"}, "timer": str, "stop_reason": str,
              "samples_ms": [...raw...], "warmup_ms": [...], "cold_ms": float,
+             "page_faults_per_call": the process's minor page faults per timed call, or null (no count),
              only from `calib ab`: "rounds": [samples per round, in order],
              "interleave": {"session", "role", "order", "round_time_s", "instances", "model",
                             "min_rounds", "max_rounds", "stop": "settled" | "max rounds",

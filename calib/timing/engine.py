@@ -152,6 +152,7 @@ class Measurement:
     stop_reason: str
     batch_size: int = 1
     warnings: list[str] = field(default_factory=list)
+    page_faults_per_call: float | None = None  # minor page faults of the process per timed call (None: unknown)
     _summary: Summary | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> Summary:
@@ -192,6 +193,7 @@ def measure(fn: Callable[[], object], timer, settings: TimingSettings | TimingPl
 
         samples_ns: list[int] = []
         append = samples_ns.append
+        faults_before = minor_faults()
         start = now_ns()
         next_check = max(stop.min_count, stop.hard_min_count)
         stop_reason = "max_count"
@@ -213,16 +215,33 @@ def measure(fn: Callable[[], object], timer, settings: TimingSettings | TimingPl
             if reason:
                 stop_reason = reason
                 break
+        faults_after = minor_faults()
     finally:
         if gc_was_enabled:
             gc.enable()
 
     samples_ms = [s / NS_PER_MS for s in samples_ns]
+    per_call = ((faults_after - faults_before) / len(samples_ns)
+                if faults_before is not None and faults_after is not None and samples_ns else None)
     result = Measurement(samples_ms=samples_ms, warmup_ms=warmup_ms, cold_ms=cold_ms, stop=stop, warmup=warmup,
                          timer=getattr(timer, "name", type(timer).__name__), stop_reason=stop_reason,
-                         batch_size=batch_size)
+                         batch_size=batch_size, page_faults_per_call=per_call)
     result.warnings.extend(stability_warnings(result))
     return result
+
+
+def minor_faults() -> int | None:
+    """The process's minor page faults so far (getrusage), None where there is no such count."""
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    except (ImportError, OSError, AttributeError):
+        return None
+
+
+FAULTS_WORTH_SAYING = 32  # per call; 64 MB mapped afresh per call counted 543 here (transparent huge pages)
+FAULT_US = 1.0  # at least what one minor fault costs (map and zero a 4 KB page; a 2 MB one far more)
 
 
 def stability_warnings(measurement: Measurement) -> list[str]:
@@ -250,5 +269,14 @@ def stability_warnings(measurement: Measurement) -> list[str]:
         warnings.append(
             f"{summary.outliers} outliers ({100 * summary.outliers / summary.count:.0f}% of samples, MAD rule): "
             "other processes may have disturbed the run; rerun on a quiet machine to confirm"
+        )
+    faults = measurement.page_faults_per_call
+    if (faults is not None and faults >= FAULTS_WORTH_SAYING and summary.median_ms
+            and faults * FAULT_US / 1e3 >= 0.02 * summary.median_ms):
+        warnings.append(
+            f"{faults:,.0f} page faults per call: the allocator gives freed memory back to the system and every "
+            "call maps it again, which is in this time; "
+            "another allocator setting changes it (glibc: MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_, or "
+            "jemalloc / tcmalloc); compare runs under the same one"
         )
     return warnings

@@ -60,3 +60,15 @@ def test_kernel_samples_stay_out_of_the_whole_model_map_and_are_calibration_cand
     assert abs(predictor.factor - fit_predictor([], models).factor) < 1e-6
     assert abs(predictor.factor * 4.0 + predictor.overhead_ms - 4.4) < 0.1
     assert {h["model"] for h in predictor.validation if not h["mapped"]} == {sample}
+
+
+def test_the_grouped_grid_holds_group_widths_and_sizes_the_families_hardly_have():
+    import torch
+
+    from calib.predict.models import load_named
+
+    model = load_named("gconv-grid")
+    grouped = [m for m in model.module.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    assert {m.in_channels // m.groups for m in grouped} >= {16, 24, 32, 40, 48, 56, 64}
+    with torch.inference_mode():
+        assert tuple(model.module(*model.make_inputs(1)).shape) == (1, 896, 7, 7)

@@ -1,3 +1,5 @@
+import pytest
+
 from calib.timing.clock import FakeTimer
 from calib.timing.engine import TimingSettings, measure
 
@@ -67,3 +69,28 @@ def test_fixed_plan_warms_up_at_most_its_block_unless_told():
 
     assert TimingPlan.fixed(0.5) == TimingPlan(Warmup(1, 0.0, 0.5), FixedTime(0.5, min_count=1))
     assert TimingPlan.fixed(0.5, min_count=5, warmup_time_s=0.3, warmup_max_s=1.0).warmup == Warmup(1, 0.3, 1.0)
+
+
+def test_page_faults_per_call_are_counted_and_said_when_they_cost_time():
+    """A call that maps 64 MB afresh (past glibc's largest mmap threshold, so every free gives it back) faults
+    thousands of pages per call, and the measurement says so with what to do; a call that maps nothing does not."""
+    import numpy as np
+
+    from calib.timing.clock import PerfCounterTimer
+    from calib.timing.engine import FixedTime, Warmup, measure, minor_faults
+
+    if minor_faults() is None:
+        pytest.skip("no page-fault count on this platform")
+
+    def fresh():
+        block = np.empty(64 * 2**20, dtype=np.uint8)
+        block[::4096] = 1  # touch every page
+        return block
+
+    quiet = measure(lambda: None, PerfCounterTimer(), stop=FixedTime(0.05, min_count=20),
+                    warmup=Warmup(min_count=2, min_time_s=0.0, max_time_s=0.1))
+    faulting = measure(fresh, PerfCounterTimer(), stop=FixedTime(0.2, min_count=5),
+                       warmup=Warmup(min_count=2, min_time_s=0.0, max_time_s=0.2))
+    assert quiet.page_faults_per_call < 1 and not any("page faults" in w for w in quiet.warnings)
+    assert faulting.page_faults_per_call >= 32  # 64 MB: 16384 pages of 4 KB, 32 of 2 MB (transparent huge pages)
+    assert any("page faults per call" in w and "MALLOC_MMAP_THRESHOLD_" in w for w in faulting.warnings)
