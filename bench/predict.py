@@ -3,7 +3,7 @@ torchvision models, predict a disjoint set of 16 at batch 1 and 4 from the table
 then measure that set with the same engine, interleaved, and print predicted against measured.
 
     python bench/predict.py                       # openvino fp32, openvino bf16 (where native), torch fp32:
-                                                  # about 15 min on a quiet 2-core machine
+                                                  # about 25 min on a quiet 2-core machine
     python bench/predict.py --runs openvino:int8-static,onnxruntime:fp32,torch:int8-static
     python bench/predict.py --full                # every engine and precision, 24 unseen models, longer budgets
     python bench/predict.py --quick               # smoke: 2 calibration and 2 unseen models, seconds of timing
