@@ -182,3 +182,12 @@ def test_torchvision_names_load_as_predict_and_calibrate_take_them():
         load_model("torchvision:no_such_net")
     with pytest.raises(UsageError, match="torchvision:NAME"):
         load_model("no_such_net")
+
+
+def test_a_name_too_long_for_the_file_system_is_an_unknown_model_not_a_traceback():
+    from calib.errors import UsageError
+    from calib.models.loader import load_any
+
+    for spec in ("x" * 300, "y" * 300 + ".pt", "z" * 300 + ".py"):
+        with pytest.raises(UsageError):
+            load_any(spec)
