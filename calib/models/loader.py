@@ -70,13 +70,6 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except (OSError, ValueError):  # a name too long for the file system, a NUL: no such file
-        return False
-
-
 def load_any(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: int | None = None,
              trust_code: bool = False) -> LoadedModel:
     """Every kind of model `calib run` takes: catalog names, file.py:factory, .pt, .pt2, .onnx and OpenVINO
@@ -120,7 +113,7 @@ def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: i
     if path.suffix == ".onnx":
         raise UsageError(f"{spec}: ONNX files run with --backend onnxruntime")
     if path.suffix in (".pt", ".ts", ".jit", ".pt2"):
-        if not _exists(path):
+        if not _is_file(path):
             raise ModelLoadError(f"{spec}: no such file")
         if input_shape is None:
             raise UsageError(f"{spec}: a {path.suffix} file does not say its input; give --input-shape (without batch)")
@@ -140,7 +133,7 @@ def load_model(spec: str, input_shape: tuple[int, ...] | None = None, seq_len: i
                            source=str(path), fixed_batch=fixed_batch,
                            fixed_batch_hint="export it with a dynamic batch: torch.export.export(model, args, "
                                             "dynamic_shapes=({0: torch.export.Dim('batch')},))")
-    if not _exists(path) and is_torchvision_name(spec):  # the bare name, as calib predict has taken it
+    if not _is_file(path) and is_torchvision_name(spec):  # the bare name, as calib predict has taken it
         return load_torchvision(spec, input_shape)
     raise UsageError(f"unknown model {spec!r}; choose from: {', '.join(CATALOG)} "
                      "(or torchvision:NAME, or a file: path.py:factory, .pt TorchScript, .pt2 torch.export)")
@@ -232,7 +225,7 @@ def _refuse_code_members(path: Path, data: bytes) -> None:
 def _load_python(path: Path, factory_name: str, input_shape, seq_len) -> LoadedModel:
     import torch
 
-    if not _exists(path):
+    if not _is_file(path):
         raise ModelLoadError(f"{path}: no such file")
     try:
         user_module = import_file(path, "calib_user")

@@ -111,8 +111,10 @@ class CostModel:
     residuals: Residuals | None = None  # the learnt correction across keys (calib.predict.residuals)
     _learnt_of: dict = field(default_factory=dict, repr=False)  # id(sample) -> its learnt correction (fitting)
 
-    def nodes(self, rows: list[dict]) -> list[NodeCost]:
-        """Every row's cost, the learnt corrections predicted in one batch."""
+    def nodes(self, rows) -> list[NodeCost]:
+        """The cost of every row of one model, each with its model's context (with_context), the learnt
+        corrections predicted in one batch."""
+        rows = with_context(rows)
         if self.residuals is None:
             return [self.node(row) for row in rows]
         learnt = self.residuals.corrections([(rich_features(row), fallback_keys(row)[0]) for row in rows])
@@ -325,7 +327,7 @@ class Predictor:
     overhead_ms: float = 0.0  # per inference, beyond the nodes (calib.predict.cost_model.whole_model_map)
 
     def predict(self, rows: list[dict]) -> Prediction:
-        nodes = tuple(self.cost_model.nodes(with_context(rows)))
+        nodes = tuple(self.cost_model.nodes(rows))
         node_sum = sum(node.predicted_ms for node in nodes)
         predicted = self.overhead_ms + node_sum * self.factor
         uncosted_share = sum(n.predicted_ms for n in nodes if not n.costed) / node_sum if node_sum else 0.0
@@ -339,10 +341,6 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
     each predicted by a fit that left that model (all its batch sizes) out."""
     import numpy as np
 
-    def model_samples(subset):
-        return [Sample.of(row, f"model:{m.model}") for m in subset for row in with_context(m.rows)
-                if row.get("median_ms")]
-
     full = fit_cost_model(isolated + model_samples(models))
     names = sorted({m.model for m in models})
     if not names:  # no real model: no whole-model factor, and an interval that says so
@@ -353,7 +351,7 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
         partial = fit_cost_model(isolated + model_samples(kept))
         for m in models:
             if m.model == name:
-                nodes = partial.nodes(with_context(m.rows))
+                nodes = partial.nodes(m.rows)
                 held_out.append({"model": m.model, "batch_size": m.batch_size,
                                  "node_sum_ms": sum(node.predicted_ms for node in nodes),
                                  "measured_ms": m.end_to_end_ms, "complete": all(n.costed for n in nodes)})
@@ -376,6 +374,12 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
             errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
     low, high = conformal_interval(errors, len(names))
     return Predictor(full, factor, low, high, held_out, overhead)
+
+
+def model_samples(models: list[ModelSample], prefix: str = "model:") -> list[Sample]:
+    """Every timed row of these models as a sample (source: prefix + model), with its model's context."""
+    return [Sample.of(row, f"{prefix}{m.model}") for m in models for row in with_context(m.rows)
+            if row.get("median_ms")]
 
 
 def with_context(rows) -> list[dict]:
@@ -429,4 +433,4 @@ def conformal_interval(errors: list[float], models: int, coverage: float = COVER
 
 
 __all__ = ["Sample", "KeyLaw", "NodeCost", "CostModel", "ModelSample", "Prediction", "Predictor",
-           "fit_cost_model", "fit_law", "fit_predictor", "whole_model_map", "conformal_interval", "cost_key"]
+           "fit_cost_model", "fit_law", "fit_predictor", "model_samples", "whole_model_map", "conformal_interval", "cost_key"]

@@ -28,7 +28,7 @@ from calib.environment import capture
 from calib.hardware import device_report, verdict_for
 from calib.lifecycle import mark_unmeasured, new_record, other_cpu_use
 from calib.predict.clock import model_plan
-from calib.predict.cost_model import ModelSample, Sample, fit_cost_model
+from calib.predict.cost_model import ModelSample, fit_cost_model, model_samples
 from calib.predict.engines import check_engine, kernel_model
 from calib.predict.models import load_named
 from calib.predict.table import TABLE_VERSION, device_name
@@ -133,7 +133,7 @@ def gap_scorer(measured: list[ModelSample]):
     """rows -> the share of a candidate's kernels with a key the table never saw (x UNSEEN_WEIGHT) plus, over
     the rest, the predicted-time-weighted mean |log error| of the law that prices each, on that law's own
     samples. 0: every kernel is a known key on a law that fits. The table is fitted once."""
-    samples = [Sample.of(row, f"model:{m.model}") for m in measured for row in m.rows if row.get("median_ms")]
+    samples = model_samples(measured)
     seen = {sample.key for sample in samples}
     model = fit_cost_model(samples) if samples else None
     error_of = {}

@@ -13,8 +13,7 @@ PREFIX = "torchvision:"
 # large FullyConnected layers (hundreds of MB of weights, streamed from memory at batch 1) of VGG / AlexNet
 # style heads, where the families' heads are 512..2048 -> 1000. nn-Meter style: a kernel where a real
 # architecture puts it, measured as a model of its own.
-KERNEL_SAMPLES = {"fc-heads": ((25088,), (4096, 4096, 1000)), "fc-wide": ((12544,), (2048, 1000)),
-                  "fc-mid": ((16384,), (3072, 1000)), "gconv-grid": ((64, 56, 56), ())}
+FC_HEADS = {"fc-heads": (25088, (4096, 4096, 1000)), "fc-wide": (12544, (2048, 1000)), "fc-mid": (16384, (3072, 1000))}
 # Grouped 3x3 convs where RegNet / ResNeXt-style families put them: per stage (56, 28, 14, 7 pixels, each entered
 # at stride 2 but the first), (channels, channels per group) pairs spread over widths of 8-64 per group and
 # 2-32 groups, each behind a 1x1 conv to its width. The calibration families hold few: ResNeXt-50's (32 groups)
@@ -24,11 +23,12 @@ GROUPED_GRID = (((96, 16), (120, 40), (128, 32)),
                 ((160, 32), (240, 24), (256, 64)),
                 ((320, 40), (384, 48), (448, 56)),
                 ((640, 64), (768, 32), (896, 56)))
+GROUPED_GRID_INPUT = (64, 56, 56)
 
 
 def load_named(spec: str, input_shape: tuple[int, ...] | None = None):
     if spec in KERNEL_SAMPLES:
-        return kernel_sample(spec)
+        return KERNEL_SAMPLES[spec](spec)
     name = spec[len(PREFIX):] if spec.startswith(PREFIX) else spec
     if spec.startswith(PREFIX) or (spec not in CATALOG and _is_torchvision(name)):
         return torchvision_model(name, input_shape)
@@ -63,14 +63,11 @@ def torchvision_model(name: str, input_shape: tuple[int, ...] | None = None):
     return LoadedModel(name, module, "image", tuple(shape), source="torchvision", family="cnn", weights="random")
 
 
-def kernel_sample(name: str):
-    """A KERNEL_SAMPLES entry as a seeded torch model: Linear + ReLU layers, the last without ReLU (the heads);
-    1x1 conv + grouped 3x3 conv blocks with BatchNorm and ReLU (gconv-grid, GROUPED_GRID)."""
+def _fc_head(name: str):
+    """Linear + ReLU layers (FC_HEADS), the last without ReLU."""
     import torch
 
-    if name == "gconv-grid":
-        return _grouped_grid()
-    (features,), widths = KERNEL_SAMPLES[name]
+    features, widths = FC_HEADS[name]
     torch.manual_seed(SEED)
     layers, width = [], features
     for position, out in enumerate(widths):
@@ -82,12 +79,13 @@ def kernel_sample(name: str):
     return LoadedModel(name, module, "image", (features,), source="kernel-sample", family="mlp", weights="random")
 
 
-def _grouped_grid():
+def _grouped_grid(name: str):
+    """1x1 conv + grouped 3x3 conv blocks with BatchNorm and ReLU (GROUPED_GRID)."""
     import torch
     from torch import nn
 
     torch.manual_seed(SEED)
-    item = KERNEL_SAMPLES["gconv-grid"][0]
+    item = GROUPED_GRID_INPUT
     layers, width = [], item[0]
     for stage, pairs in enumerate(GROUPED_GRID):
         for position, (channels, per_group) in enumerate(pairs):
@@ -97,4 +95,9 @@ def _grouped_grid():
                        nn.BatchNorm2d(channels), nn.ReLU()]
             width = channels
     module = nn.Sequential(*layers).eval()
-    return LoadedModel("gconv-grid", module, "image", item, source="kernel-sample", family="cnn", weights="random")
+    return LoadedModel(name, module, "image", item, source="kernel-sample", family="cnn", weights="random")
+
+
+# name -> its builder: the samples are calibration candidates (calib.predict.engines.ENGINE_MODELS), kept out of the
+# whole-model map (a few kernels, not an architecture)
+KERNEL_SAMPLES = {**{name: _fc_head for name in FC_HEADS}, "gconv-grid": _grouped_grid}

@@ -27,14 +27,14 @@ from calib.predict.features import parse_shapes
 
 CLIP = 0.7  # log units: a learnt correction never moves a law's price by more than 2x
 MIN_SAMPLES = 60  # fewer samples than this: no regressor (the neighbours correct alone)
-FEATURE_NAMES = ("log FLOPs", "log bytes", "log out channels", "log out spatial", "log in channels", "log batch",
-                 "log weights", "log k*k/groups", "log stride", "log model weights", "FLOPs per byte", "log model bytes", "key")
 
 
 def rich_features(row: dict) -> tuple[float, ...]:
-    """Shape features of one node, read from its row as every source writes it (input_shapes with the weight
-    shape for engine kernels, params for torch modules): the kernel size over the groups comes from the weight
-    count (Cout * Cin / groups * k * k) over Cin * Cout, the stride from the input and output spatial sizes."""
+    """Shape features of one node: log FLOPs, bytes, out channels, out spatial size, in channels, batch, weights,
+    kernel size over groups, stride, the model's weights, FLOPs per byte, the model's bytes. Read from the row as
+    every source writes it (input_shapes with the weight shape for engine kernels, params for torch modules):
+    the kernel size over the groups is the weight count (Cout * Cin / groups * k * k) over Cin * Cout, the stride
+    the input over the output spatial size."""
     inputs, outputs = parse_shapes(row.get("input_shapes")), parse_shapes(row.get("output_shape"))
     first_in = inputs[0] if inputs else ()
     first_out = outputs[0] if outputs else ()

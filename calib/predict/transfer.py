@@ -19,7 +19,8 @@ import math
 import statistics
 
 from calib.errors import UsageError
-from calib.predict.cost_model import ModelSample, Sample, fit_cost_model
+from calib.predict.cost_model import ModelSample, fit_cost_model, model_samples
+from calib.predict.features import fallback_keys
 from calib.results.store import load_result
 
 
@@ -49,13 +50,12 @@ def source_models(path: str, engine: str, precision: str) -> tuple[list[ModelSam
 
 def transferred_rows(source: list[ModelSample], measured: list[ModelSample], device: str) -> tuple[list[dict], dict]:
     """The source's kernel rows scaled to this device (see the module docstring), and the ratios used."""
-    source_samples = [Sample.of(row, m.model) for m in source for row in m.rows if row.get("median_ms")]
-    law = fit_cost_model(source_samples)
+    law = fit_cost_model(model_samples(source, prefix=""))
     by_kind: dict[str, list[float]] = {}
     for model in measured:
-        for row, node in zip(model.rows, law.nodes(list(model.rows))):
+        for row, node in zip(model.rows, law.nodes(model.rows)):
             if node.costed and row.get("median_ms") and node.predicted_ms > 0:
-                kind = Sample.of(row, "here").kind_keys[-1] if Sample.of(row, "here").kind_keys else node.key
+                kind = fallback_keys(row)[-1]  # the coarsest key: the row's own when it has no other
                 by_kind.setdefault(kind, []).append(math.log(row["median_ms"] / node.predicted_ms))
     everything = [value for values in by_kind.values() for value in values]
     overall = math.exp(statistics.median(everything)) if everything else 1.0
@@ -65,8 +65,7 @@ def transferred_rows(source: list[ModelSample], measured: list[ModelSample], dev
         for row in model.rows:
             if not row.get("median_ms"):
                 continue
-            sample = Sample.of(row, model.model)
-            kind = sample.kind_keys[-1] if sample.kind_keys else sample.key
+            kind = fallback_keys(row)[-1]
             rows.append({**row, "median_ms": row["median_ms"] * ratios.get(kind, overall),
                          "source": f"transfer:{device}:{model.model.removeprefix('from:')}"})
     return rows, {"ratios": ratios, "overall_ratio": overall, "kernels_compared": len(everything),
