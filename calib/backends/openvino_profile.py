@@ -49,19 +49,39 @@ _KINDS = {"fullyconnected": "linear", "fullyconnectedquantizedlegacy": "linear",
 
 
 def runtime_layers(compiled) -> list[dict]:
-    """One dict per op of the compiled model's runtime graph: name, type, precision, kernel, shapes."""
-    layers = []
-    for op in compiled.get_runtime_model().get_ordered_ops():
+    """One dict per op of the compiled model's runtime graph: name, type, precision, kernel, shapes, the output's
+    memory layout ("abcd", "acdb", "aBcd16b") and precision, and of the op feeding its first input ("source") the
+    same three and whether only constants feed it: what tells a Reorder that does work from one the plugin runs in
+    place or once, at compile time."""
+    layers, constant = [], {}
+    for op in compiled.get_runtime_model().get_ordered_ops():  # topological: an op's inputs come first
         info = op.get_rt_info()
-
-        def text(key: str) -> str:
-            return info[key].astype(str) if key in info else ""
-
-        layers.append({"name": op.get_friendly_name(), "type": text("layerType"),
-                       "precision": text("runtimePrecision").lower(), "kernel": text("primitiveType"),
+        feeds = [op.input_value(i).get_node() for i in range(op.get_input_size())]
+        constant[op.get_friendly_name()] = _rt(info, "layerType") == "Const" or bool(feeds) and all(
+            constant.get(node.get_friendly_name(), False) for node in feeds)
+        feed = op.input_value(0) if op.get_input_size() else None
+        source = feed.get_node() if feed is not None else None
+        layers.append({"name": op.get_friendly_name(), "type": _rt(info, "layerType"),
+                       "precision": _rt(info, "runtimePrecision").lower(), "kernel": _rt(info, "primitiveType"),
                        "input_shapes": [_shape(op.input(i).get_partial_shape()) for i in range(op.get_input_size())],
-                       "output_shape": _shape(op.get_output_partial_shape(0)) if op.get_output_size() else None})
+                       "output_shape": _shape(op.get_output_partial_shape(0)) if op.get_output_size() else None,
+                       "layout": _rt(info, "outputLayouts"), "output_precision": _rt(info, "outputPrecisions").lower(),
+                       "source": None if source is None else {
+                           "type": _rt(source.get_rt_info(), "layerType"),
+                           "constant": constant.get(source.get_friendly_name(), False),
+                           "layout": _nth(_rt(source.get_rt_info(), "outputLayouts"), feed.get_index()),
+                           "precision": _nth(_rt(source.get_rt_info(), "outputPrecisions"), feed.get_index()).lower()}})
     return layers
+
+
+def _rt(info, key: str) -> str:
+    return info[key].astype(str) if key in info else ""
+
+
+def _nth(listed: str, index: int) -> str:
+    """One output's entry of a comma-separated per-output rt_info value."""
+    parts = listed.split(",")
+    return parts[index] if index < len(parts) else parts[-1]
 
 
 def provenance(layers: list[dict], precision: str) -> dict:

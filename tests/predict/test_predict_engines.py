@@ -67,6 +67,58 @@ def test_kernel_rows_leave_out_what_does_not_run_and_key_by_kernel_and_fusion():
     assert rows[0]["bytes"] == 2 * (128 + 64 + 128)
 
 
+def _reorder(name, shape, before, after, source_type="Convolution", constant=False, source_precision="f32",
+             precision="f32"):
+    return {"name": name, "type": "Reorder", "precision": precision, "kernel": f"reorder_{precision}",
+            "input_shapes": [shape], "output_shape": shape, "layout": after, "output_precision": precision,
+            "source": {"type": source_type, "constant": constant, "layout": before, "precision": source_precision}}
+
+
+def test_reorders_the_plugin_does_in_place_or_at_compile_time_are_not_kernels():
+    from calib.predict.openvino_kernels import runs_per_call
+
+    kept = [_reorder("spatial", [1, 16, 7, 7], "acdb", "abcd"), _reorder("blocked", [1, 16, 1, 1], "aBcd16b", "abcd"),
+            _reorder("to-bf16", [1, 16, 1, 1], "acdb", "abcd", precision="bf16")]
+    dropped = [_reorder("squeeze-excite", [4, 96, 1, 1], "acdb", "abcd"),
+               _reorder("weights", [1, 64, 3, 3], "abcd", "acdb", source_type="Reshape", constant=True)]
+    assert [runs_per_call(layer) for layer in kept + dropped] == [True] * 3 + [False] * 2
+    assert [row["name"] for row in kernel_rows(kept + dropped, {})] == ["spatial", "blocked", "to-bf16"]
+
+
+def _squeeze_excite():
+    import torch
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = torch.nn.BatchNorm2d(16)  # before a ReLU: its scale and shift stay constants of their own
+            self.conv = torch.nn.Conv2d(16, 32, 3, padding=1)
+            self.fc1, self.fc2 = torch.nn.Conv2d(32, 8, 1), torch.nn.Conv2d(8, 32, 1)
+
+        def forward(self, x):
+            y = self.conv(torch.relu(self.norm(x)))
+            scale = torch.nn.functional.hardsigmoid(self.fc2(torch.relu(self.fc1(y.mean((2, 3), keepdim=True)))))
+            return y * scale
+
+    torch.manual_seed(0)
+    return LoadedModel("squeeze-excite", Block().eval(), "image", (16, 28, 28), source="test", weights="random")
+
+
+def test_the_kernel_graph_holds_what_perf_count_says_ran(onnx_cache):
+    """Compiled, not run, the graph must list the kernels PERF_COUNT reports executed, no more (the
+    squeeze-excite vector's in-place reorders and the weights' compile-time ones) and no fewer."""
+    from calib.backends.openvino_profile import profiling_entries
+    from calib.predict.openvino_kernels import OpenVinoModel
+
+    compiled = OpenVinoModel(_squeeze_excite(), "fp32", 2, 1)
+    graph = {row["name"] for row in compiled.graph().rows}
+    request = compiled._request(compiled._compile(True))
+    request.infer()
+    executed = {entry["name"] for entry in profiling_entries(request) if entry["executed"]
+                and entry["type"] not in ("Input", "Output", "Parameter", "Result", "Const")}
+    assert graph == executed
+
+
 def _row(name, key, flops, ms=None, kind="conv"):
     row = {"name": name, "op_kind": kind, "target": key, "output_shape": "1x8x8x8", "flops": flops,
            "bytes": flops // 4, "cost_keys": [f"ov:{key}:k", f"kind:ov:{key}:f32"]}
