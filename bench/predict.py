@@ -67,6 +67,11 @@ def main() -> int:
     parser.add_argument("--calibration", default=None, help="comma-separated calibration models (override)")
     parser.add_argument("--unseen", default=None, help="comma-separated unseen models (override)")
     parser.add_argument("--out-dir", default="results/bench-predict")
+    parser.add_argument("--reuse-tables", action="store_true",
+                        help="predict from the tables an earlier run left in --out-dir (no calibration): the "
+                             "prediction days after calibrating that users make")
+    parser.add_argument("--no-pulse", dest="pulse", action="store_false",
+                        help="do not scale predictions by the machine's speed now (calib.predict.pulse)")
     args = parser.parse_args()
 
     from calib.environment import capture
@@ -153,25 +158,39 @@ def calibrate_table(engine, precision, calibration, batches, args, path):
 def run_one(engine, precision, batches, args, out_dir) -> dict:
     import math
 
+    from calib.environment import capture
     from calib.predict.models import load_named
     from calib.predict.predictor import predict_record
-    from calib.predict.table import load_view, predictor_of
+    from calib.predict.pulse import speed_line, speed_scale
+    from calib.predict.table import device_name, load_view, predictor_of
+    from calib.results.store import load_result
 
     calibration, unseen = _models(args, engine == "torch")
     print(f"\n=== {engine} {precision}: calibrating on {len(calibration)} candidates at batch {batches} "
           f"(load average {_load()})")
     table_path = out_dir / f"table-{engine}-{precision}.json"
-    seconds, figures, budget = calibrate_table(engine, precision, calibration, batches, args, table_path)
     unit = "ops" if engine == "torch" else "kernels"
-    print(f"calibration: {figures['ops']} {unit} timed, {figures['models']} model records, {figures['skipped']} "
-          f"left out; {seconds:.0f} s (budget {budget:.0f} s)")
-    view = load_view(table_path, precision, "cpu", engine)
+    if args.reuse_tables and table_path.exists():  # a table measured earlier: what a user predicts from days later
+        view = load_view(table_path, precision, "cpu", engine)
+        calibration_section = (load_result(table_path).get("calibration") or {}).get("tables", {}).get(precision, {})
+        seconds = float(calibration_section.get("elapsed_s") or 0.0)
+        figures = {"ops": sum(len(m.rows) for m in view.models) + len(view.ops)}
+        print(f"calibration: reused {table_path} (written {time.ctime(table_path.stat().st_mtime)}), "
+              f"{len(view.models)} model records")
+    else:
+        seconds, figures, budget = calibrate_table(engine, precision, calibration, batches, args, table_path)
+        print(f"calibration: {figures['ops']} {unit} timed, {figures['models']} model records, {figures['skipped']} "
+              f"left out; {seconds:.0f} s (budget {budget:.0f} s)")
+        view = load_view(table_path, precision, "cpu", engine)
     predictor = predictor_of(view)
     print(f"table: {view.description}; whole-model factor {predictor.factor:.3f} + {predictor.overhead_ms:.3f} ms "
           f"per inference, interval "
           f"{100 * (math.exp(predictor.log_low) - 1):+.0f}% / {100 * (math.exp(predictor.log_high) - 1):+.0f}% "
           f"(split-conformal on {sum(1 for h in predictor.validation if h.get('mapped', True))} held-out "
           "configurations; kernel samples apart)")
+    speed = speed_scale(view, device_name(capture(args.threads, None), "cpu")) if args.pulse else None
+    if speed:
+        print(speed_line(speed))
     predicted, notes = {}, []
     walk_started = time.perf_counter()
     loaded = {}
@@ -179,7 +198,7 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
         model = loaded.setdefault(name, load_named(name))
         for batch in batches:
             try:
-                record, _ = predict_record(model, view, predictor, batch, None)
+                record, _ = predict_record(model, view, predictor, batch, None, speed)
             except Exception as exc:  # noqa: BLE001 - said, and the others go on
                 notes.append(f"{name} b{batch}: cannot predict ({type(exc).__name__}: {str(exc)[:100]})")
                 continue
@@ -217,6 +236,13 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     print(f"{engine} {precision}: n={n}, within +-5% {_pct(summary['within_5'])}, +-10% {_pct(summary['within_10'])}, "
           f"median |error| {_pct(summary['median_abs_error'])}, interval coverage {_pct(summary['coverage'])}, "
           f"calibration {seconds:.0f} s; load average {summary['load_average']}")
+    if speed and speed.get("applied"):  # the same predictions at the table's speed: what the pulse changed
+        raw = [p["unscaled_ms"] / meas - 1 for _, p, meas in rows]
+        print(f"without the pulse (scale {speed['scale']:.3f}): within +-5% {_pct(_share(raw, 0.05))}, "
+              f"+-10% {_pct(_share(raw, 0.10))}, median |error| {_pct(statistics.median(abs(e) for e in raw))}, "
+              f"mean error {100 * statistics.mean(raw):+.1f}% (with it {100 * statistics.mean(errors):+.1f}%)")
+        summary.update(unscaled_within_5=_share(raw, 0.05), unscaled_within_10=_share(raw, 0.10),
+                       speed_scale=speed["scale"])
     (out_dir / f"truth-{engine}-{precision}.json").write_text(json.dumps(
         [{"model": name, "batch_size": batch, "predicted_ms": p["predicted_ms"], "low_ms": p["low_ms"],
           "high_ms": p["high_ms"], "measured_ms": meas} for (name, batch), p, meas in rows], indent=1))
@@ -267,6 +293,10 @@ def measure_interleaved(engine, precision, targets, loaded, args) -> dict:
 
 def _load() -> str:
     return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _share(errors, bound) -> float | None:
+    return sum(abs(e) <= bound for e in errors) / len(errors) if errors else None
 
 
 def _pct(value) -> str:

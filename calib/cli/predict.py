@@ -17,6 +17,7 @@ from calib.models.loader import parse_shape
 from calib.predict.models import load_named
 from calib.predict.onnx_walk import load_onnx_graph
 from calib.predict.predictor import check_failures, check_record, predict_record
+from calib.predict.pulse import speed_line, speed_scale
 from calib.predict.table import TableMismatch, device_name, load_view, predictor_of
 from calib.render.predict_table import build_breakdown_table, build_prediction_table, build_top_nodes_table
 from calib.render.printout import warning_lines
@@ -38,11 +39,14 @@ from calib.render.run_table import warning_pairs
 @click.option("--check", is_flag=True, help="Also measure the model (the table's engine, calib's timing, as "
                                             "`calib run -b ENGINE`) and print predicted against measured.")
 @click.option("--max-time", type=float, default=3.0, show_default=True, help="Seconds of timing per --check.")
+@click.option("--pulse/--no-pulse", default=True, show_default=True,
+              help="Time a short fixed workload (about 1 s) and scale the prediction by the machine's speed now "
+                   "against its speed during calibration (same device only; tables of older calibs are not scaled).")
 @click.option("--top", type=int, default=10, show_default=True, help="Most expensive nodes shown (0: none).")
 @out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
-def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, max_time, top, out,
+def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, max_time, pulse, top, out,
             results_dir,
             quiet):
     """Predict MODEL's end-to-end latency at PRECISION on the device TABLE describes, from its graph,
@@ -63,6 +67,7 @@ def command(model, precision, table_path, engine, batch_sizes, device, input_sha
                             "here would not check a prediction for that device")
     loaded = _load(model, parse_shape(input_shape), view.backend)
     predictor = predictor_of(view)
+    speed = speed_scale(view, here) if pulse else None
     writer = open_results(out, results_dir, f"predict-{loaded.name}", environment, report)
     writer.payload["predicted_from"] = {"table": str(table_path), "describes": view.description,
                                         "table_environment": view.environment}
@@ -77,7 +82,7 @@ def command(model, precision, table_path, engine, batch_sizes, device, input_sha
         with display:
             for batch_size in batch_sizes:
                 display.start(f"{loaded.name} {precision} b{batch_size}", "predict, measure")
-                record, _ = predict_record(loaded, view, predictor, batch_size, report)
+                record, _ = predict_record(loaded, view, predictor, batch_size, report, speed)
                 if check:
                     display.phase(f"measure ({max_time:g} s)")
                     check_record(record, loaded, view, batch_size, report, max_time_s=max_time)
@@ -123,6 +128,9 @@ def _print(records, view, top: int, check: bool) -> None:
                           f"factor {prediction['factor']:.3f} + {prediction.get('overhead_ms') or 0:.3f} ms per "
                           f"inference; interval from the table's models left out one at a "
                           f"time ({len(prediction['validation'])} held out)", style="dim")
+    speed = records[0]["prediction"].get("speed") if records else None
+    if speed:
+        out_console.print(speed_line(speed), style="dim")
     if check:  # what the ground truth was measured with, and whether anything else ran meanwhile
         from calib.environment import OtherCpuUse
 

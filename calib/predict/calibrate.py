@@ -22,6 +22,7 @@ from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cp
 from calib.precisions import get_precision
 from calib.predict.clock import check_clock, model_plan, profile_layers, timer_for
 from calib.predict.models import load_named
+from calib.predict.pulse import pulse_ms
 from calib.predict.sweep import designed, run_sweep
 from calib.predict.table import TABLE_VERSION, device_name
 from calib.results.store import ResultWriter, load_result
@@ -131,11 +132,16 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
             writer.flush()
             models_started = time.perf_counter()
             position = first + len(specs)
+            pulses = section["tables"][precision]["speed_pulses_ms"] = []  # the machine's speed (calib.predict.pulse)
             for model in loaded:
+                if plan.device == "cpu":
+                    pulses.append(pulse_ms(plan.threads))
                 for batch_size in plan.batch_sizes:
                     progress(position, "model", f"{precision} model {model.name} b{batch_size}")
                     position += 1
                     writer.add(measure_model(model, precision, batch_size, plan, report))
+            if loaded and plan.device == "cpu":
+                pulses.append(pulse_ms(plan.threads))
             for record in imported:
                 if record["identity"]["precision"] == precision:
                     writer.add(record)

@@ -31,6 +31,7 @@ from calib.predict.clock import model_plan
 from calib.predict.cost_model import ModelSample, fit_cost_model, model_samples
 from calib.predict.engines import check_engine, kernel_model
 from calib.predict.models import load_named
+from calib.predict.pulse import pulse_ms
 from calib.predict.table import TABLE_VERSION, device_name
 from calib.predict.transfer import source_models, transferred_rows
 from calib.results.store import ResultWriter
@@ -78,7 +79,8 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     emulated = bool(verdict and verdict.get("status") == "emulated")
     table = {"precision": precision, "verdict": verdict, "emulated": emulated,
              "ops": [], "op_count": 0, "skipped": [], "selection": [], "left_out": [], "kernel_samples": 0,
-             "model_records": 0, "graphs_s": 0.0, "models_s": 0.0, "elapsed_s": None, "other_cpu_percent": None}
+             "model_records": 0, "graphs_s": 0.0, "models_s": 0.0, "elapsed_s": None, "other_cpu_percent": None,
+             "speed_pulses_ms": []}
     writer.payload["calibration"]["tables"][precision] = table
     graphs, measured = {}, []
     source, source_device = ([], None) if not plan.from_table else source_models(plan.from_table, engine, precision)
@@ -102,6 +104,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
         remaining.remove(name)
         table["selection"].append({"model": name, "score": scores[name],
                                    "at_s": round(time.perf_counter() - started, 2)})
+        table["speed_pulses_ms"].append(pulse_ms(plan.threads))  # the machine's speed now (calib.predict.pulse)
         for batch_size in plan.batch_sizes:
             on_item(index, "model", f"{precision} model {name} b{batch_size}")
             index += 1
@@ -113,6 +116,8 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
                 table["kernel_samples"] += len(rows)
                 table["model_records"] += 1
             writer.flush()
+    if measured:
+        table["speed_pulses_ms"].append(pulse_ms(plan.threads))
     table["left_out"].extend(f"{name}: past --budget-s {plan.budget_s:g}" for name in remaining)
     table["skipped"] = table["left_out"]  # what _refuse_empty names, as torch's skipped ops
     if source and measured:  # another device's kernels, scaled to this one (calib.predict.transfer)

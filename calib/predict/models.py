@@ -15,14 +15,16 @@ PREFIX = "torchvision:"
 # architecture puts it, measured as a model of its own.
 FC_HEADS = {"fc-heads": (25088, (4096, 4096, 1000)), "fc-wide": (12544, (2048, 1000)), "fc-mid": (16384, (3072, 1000))}
 # Grouped 3x3 convs where RegNet / ResNeXt-style families put them: per stage (56, 28, 14, 7 pixels, each entered
-# at stride 2 but the first), (channels, channels per group) pairs spread over widths of 8-64 per group and
-# 2-32 groups, each behind a 1x1 conv to its width. The calibration families hold few: ResNeXt-50's (32 groups)
-# and the 400 MF RegNets' (8-16 per group, which OpenVINO runs on another kernel than 24+ per group), and
-# 1.6 GF RegNets (24 per group) came out 13-17% low on OpenVINO at fp32 and bf16 in every bench without them.
-GROUPED_GRID = (((96, 16), (120, 40), (128, 32)),
-                ((160, 32), (240, 24), (256, 64)),
-                ((320, 40), (384, 48), (448, 56)),
-                ((640, 64), (768, 32), (896, 56)))
+# at stride 2 but the first), (channels, channels per group) pairs spread over widths of 16-64 per group and
+# 2-36 groups, each width at two sizes at least, each behind a 1x1 conv to its width. The calibration families
+# hold few: ResNeXt-50's (32 groups) and the 400 MF RegNets' (8-16 per group, which OpenVINO runs on another kernel
+# than 24+ per group), and 1.6 GF RegNets (24 per group) came out 13-17% low on OpenVINO at fp32 and bf16 in every
+# bench without them. A width that is no multiple of 16 (24, 40, 56) pads the AVX-512 lanes: a grouped conv's
+# cost follows its width and its group count, not its FLOPs alone.
+GROUPED_GRID = (((96, 16), (120, 40), (128, 32), (144, 24), (192, 48)),
+                ((160, 32), (240, 24), (256, 64), (336, 48), (224, 16)),
+                ((320, 40), (384, 48), (448, 56), (432, 24), (512, 32)),
+                ((640, 64), (768, 32), (896, 56), (864, 24), (720, 48)))
 GROUPED_GRID_INPUT = (64, 56, 56)
 
 

@@ -2,7 +2,9 @@
 measure the model with calib's own timing (calib.lifecycle prepare + calib.timing.engine measure).
 
 A prediction record (in the results file's "records", schema of calib.results.schema plus):
-  "prediction": {"predicted_ms", "low_ms", "high_ms", "node_sum_ms", "factor", "overhead_ms" (per inference),
+  "prediction": {"predicted_ms", "low_ms", "high_ms" (scaled by the machine's speed now, calib.predict.pulse),
+                 "unscaled_ms" (at the table's speed), "speed": calib.predict.pulse.speed_scale's dict or null,
+                 "node_sum_ms", "factor", "overhead_ms" (per inference),
                  "table": path,
                  "table_describes": "...", "method": graph walk, "walk_s", "nodes": n, "backend": engine,
                  "complete": false when a node was unpredictable, "unpredictable_flop_share": their FLOPs' share,
@@ -26,9 +28,11 @@ from calib.timing.engine import FixedTime, measure
 from calib.user_files import call_user
 
 
-def predict_record(model, view, predictor, batch_size: int, report: dict | None) -> tuple[dict, object]:
+def predict_record(model, view, predictor, batch_size: int, report: dict | None,
+                   speed: dict | None = None) -> tuple[dict, object]:
     """(record, Prediction) for one model at one batch size. Not measured, so the record is "skipped" with that
-    reason for every reader of results files (calib show, compare); check_record makes it "ok" with its timing."""
+    reason for every reader of results files (calib show, compare); check_record makes it "ok" with its timing.
+    `speed` (calib.predict.pulse.speed_scale): when applied, every predicted time is scaled by its "scale"."""
     if view.backend != "torch":  # the engine's own kernel graph, compiled, not run (calib.predict.engines)
         from calib.predict.engines import kernel_model
 
@@ -38,6 +42,7 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
     else:
         graph = walk(model, view.precision, batch_size, view.device)
     prediction = predictor.predict(graph.rows)
+    scale = speed["scale"] if speed and speed.get("applied") else 1.0
     configuration = Configuration(model.name, view.backend, view.precision, batch_size,
                                   (batch_size, *model.item_shape), view.device)
     record = new_record(configuration, report)
@@ -47,9 +52,10 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
     for node in prediction.nodes:
         group = by_kind.setdefault(node.op_kind, {"op_kind": node.op_kind, "count": 0, "predicted_ms": 0.0})
         group["count"] += 1
-        group["predicted_ms"] += node.predicted_ms * prediction.factor
+        group["predicted_ms"] += node.predicted_ms * prediction.factor * scale
     record["prediction"] = {
-        "predicted_ms": prediction.predicted_ms, "low_ms": prediction.low_ms, "high_ms": prediction.high_ms,
+        "predicted_ms": prediction.predicted_ms * scale, "low_ms": prediction.low_ms * scale,
+        "high_ms": prediction.high_ms * scale, "unscaled_ms": prediction.predicted_ms, "speed": speed,
         "node_sum_ms": prediction.node_sum_ms, "factor": prediction.factor, "overhead_ms": predictor.overhead_ms,
         "table": view.path,
         "table_describes": view.description, "emulated": view.emulated, "method": graph.method,
@@ -59,7 +65,7 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None)
                       "flops": n.flops} for n in prediction.uncosted],
         "by_kind": sorted(by_kind.values(), key=lambda g: -g["predicted_ms"]),
         "layers": [{"name": n.name, "op_kind": n.op_kind, "key": n.key,
-                    "predicted_ms": n.predicted_ms * prediction.factor,
+                    "predicted_ms": n.predicted_ms * prediction.factor * scale,
                     "costed": n.costed, "note": n.note} for n in prediction.nodes],
         "validation": predictor.validation,
     }

@@ -13,6 +13,8 @@ An engine's table ("backend": "openvino" / "onnxruntime", calib.predict.engine_c
   {"ops": [] or another device's kernels scaled to this one (calib.predict.transfer), "kernel_samples",
    "model_records", "selection": [{"model", "score", "at_s"}] (the adaptive order), "left_out": [...],
    "graphs_s", "models_s", "elapsed_s", "transfer": {...} with --from}
+Either kind's precision may hold "speed_pulses_ms": the speed pulses taken before each calibration model and at
+the end (calib.predict.pulse), whose median a prediction compares with the machine's pulse at that moment.
 and its records are the calibration models, each with its kernel rows (with "cost_keys") in "layers".
 
 Table version history: 1: first version ("other_cpu_percent", engine backends with their fields above,
@@ -60,6 +62,7 @@ class TableView:
     environment: dict
     clock: str = "wall"  # calib.predict.clock
     backend: str = "torch"  # the engine the table describes (calib.predict.engines)
+    pulses: tuple = ()  # the speed pulses (ms) taken during calibration (calib.predict.pulse)
 
     @property
     def description(self) -> str:
@@ -110,7 +113,8 @@ def load_view(path: str, precision: str, device: str | None = None, backend: str
                      threads=int(section.get("threads") or environment.get("threads") or 1),
                      emulated=bool(table.get("emulated")), verdict=table.get("verdict"),
                      ops=list(table.get("ops") or []),
-                     models=models, environment=environment, clock=section.get("clock") or "wall", backend=engine)
+                     models=models, environment=environment, clock=section.get("clock") or "wall", backend=engine,
+                     pulses=tuple(table.get("speed_pulses_ms") or ()))
 
 
 def predictor_of(view: TableView):

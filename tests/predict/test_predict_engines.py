@@ -185,6 +185,8 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
     section = json.loads(table.read_text())["calibration"]
     assert section["backend"] == "openvino" and section["tables"]["fp32"]["kernel_samples"] > 0
     assert section["tables"]["fp32"]["selection"][0]["model"] == "tiny-cnn"
+    pulses = section["tables"]["fp32"]["speed_pulses_ms"]  # one per calibration model, one at the end
+    assert len(pulses) == len(section["tables"]["fp32"]["selection"]) + 1 and min(pulses) > 0
     out = tmp_path / "p.json"
     result = runner.invoke(main, ["predict", "-t", str(table), "-m", "tiny-cnn", "-p", "fp32", "--check",
                                   "--max-time", "0.2", "--out", str(out), "-q"])
@@ -194,6 +196,10 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
     prediction = record["prediction"]
     assert prediction["method"] == "openvino-runtime-model" and prediction["complete"]
     assert math.isfinite(prediction["predicted_ms"]) and record["summary"]["median_ms"] > 0
+    speed = prediction["speed"]  # the same machine: scaled by its pulse now against the table's
+    assert speed["applied"] and speed["pulse_ms"] > 0
+    assert prediction["predicted_ms"] == pytest.approx(prediction["unscaled_ms"] * speed["scale"])
+    assert "speed: the pulse took" in result.output
 
     # a layer type tiny-cnn's table never saw (OpenVINO's Interpolate kernel): unpredictable, with its FLOP share
     import torch

@@ -71,4 +71,4 @@ def test_the_grouped_grid_holds_group_widths_and_sizes_the_families_hardly_have(
     grouped = [m for m in model.module.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
     assert {m.in_channels // m.groups for m in grouped} >= {16, 24, 32, 40, 48, 56, 64}
     with torch.inference_mode():
-        assert tuple(model.module(*model.make_inputs(1)).shape) == (1, 896, 7, 7)
+        assert tuple(model.module(*model.make_inputs(1)).shape) == (1, 720, 7, 7)
