@@ -159,6 +159,7 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     import math
 
     from calib.environment import capture
+    from calib.hardware import device_report
     from calib.predict.models import load_named
     from calib.predict.predictor import predict_record
     from calib.predict.pulse import speed_line, speed_scale
@@ -188,7 +189,7 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
           f"{100 * (math.exp(predictor.log_low) - 1):+.0f}% / {100 * (math.exp(predictor.log_high) - 1):+.0f}% "
           f"(split-conformal on {sum(1 for h in predictor.validation if h.get('mapped', True))} held-out "
           "configurations; kernel samples apart)")
-    speed = speed_scale(view, device_name(capture(args.threads, None), "cpu")) if args.pulse else None
+    speed = speed_scale(view, device_name(capture(args.threads, device_report()), "cpu")) if args.pulse else None
     if speed:
         print(speed_line(speed))
     predicted, notes = {}, []
@@ -205,7 +206,19 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
             predicted[(name, batch)] = record["prediction"]
     print(f"predicted {len(predicted)} configurations in {time.perf_counter() - walk_started:.0f} s "
           f"(their graphs as the engine runs them, nothing run)")
-    measured = measure_interleaved(engine, precision, list(predicted), loaded, args)
+    # anchors: calibration models timed again among the unseen ones; their table median against now says how much
+    # of the error is the machine or the measuring context (calibration's against the truth's), not the model
+    anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models
+               if m.model in {m.model for m in view.models[:2 * len(batches)] if not m.model.startswith(("fc-", "gconv"))}]
+    for name, _, _ in anchors:
+        loaded.setdefault(name, load_named(name))
+    measured = measure_interleaved(engine, precision, list(predicted) + [(n, b) for n, b, _ in anchors], loaded, args)
+    for name, batch, then in anchors:
+        now = measured.get((name, batch))
+        if now:
+            scale = (speed or {}).get("scale") if (speed or {}).get("applied") else None
+            print(f"anchor {name} b{batch}: {then:.3f} ms in the table, {now:.3f} ms now ({now / then:.3f}x"
+                  + (f"; the pulse said {scale:.3f}x)" if scale else ")"))
     rows = []
     for key, p in predicted.items():
         if key in measured:

@@ -95,3 +95,20 @@ def test_a_missing_openvino_is_one_line_with_the_install_hint(monkeypatch):
     monkeypatch.delitem(sys.modules, "calib.backends.openvino", raising=False)
     with pytest.raises(BackendUnavailable, match=r"calib-bench\[openvino\]"):
         get_backend("openvino")
+
+
+def test_cumulative_counters_give_the_mean_over_the_profiled_calls_alone():
+    """PERF_COUNT's real_time is floor(total since compile / calls) in whole microseconds: a kernel that took
+    10 us on each of 3 warm-up calls, then 2.4 us on each of 50 (each truncated to 2 us), reads 30/3 = 10 us after
+    the warm-up and floor(130 / 53) = 2 us after all; the steady mean is what the 50 calls took."""
+    from calib.backends.openvino_profile import steady_entries
+
+    before = [_entry("k", "Convolution", "brgconv", 0.010), _entry("tiny", "Reorder", "ref", 0.0, False)]
+    after = [_entry("k", "Convolution", "brgconv", 0.002), _entry("tiny", "Reorder", "ref", 0.0, False)]
+    steady = {e["name"]: e for e in steady_entries(before, after, 3, 53)}
+    assert steady["k"]["real_ms"] == pytest.approx(0.0024, abs=0.0006)  # not 0.002 (truncated) nor 0.010 (warm-up)
+    assert not steady["tiny"]["executed"]
+    assert steady_entries(after, after, 53, 53)[0]["real_ms"] == 0.002  # no calls between: as read
+    # under 1 us a call: above 0 only while the warm-up weighs; it ran, so it keeps a time under 1 us
+    fast = steady_entries([_entry("f", "Reduce", "jit", 0.001)], [_entry("f", "Reduce", "jit", 0.0, False)], 3, 53)
+    assert fast[0]["executed"] and 0.0005 <= fast[0]["real_ms"] < 0.001
