@@ -6,8 +6,9 @@ Two sources, both from OpenVINO's CPU plugin after compilation:
   (brgconv_avx2_f32, brgconv_avx512_amx_bf16, jit_avx2_I8, ...). `provenance` counts them: how many
   layers computed in the requested precision, which fell back. This is what catches the silent
   bf16: an INFERENCE_PRECISION_HINT the CPU cannot honour is dropped without an error.
-- the performance counters (PERF_COUNT, `request.get_profiling_info()`), one entry per layer per
-  inference: `layer_table` takes their per-layer medians into calib's one layer-table format.
+- the performance counters (PERF_COUNT, `request.get_profiling_info()`), one entry per layer, cumulative
+  since compile: `steady_entries` takes each layer's mean over the profiled calls, `layer_table` turns them
+  into calib's one layer-table format.
   Counters slow every call, so they come from a second compiled model, after the timing.
 
 The functions here take plain dicts (`runtime_layers`, `profiling_entries` read them from the

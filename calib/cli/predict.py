@@ -39,9 +39,10 @@ from calib.render.run_table import warning_pairs
 @click.option("--check", is_flag=True, help="Also measure the model (the table's engine, calib's timing, as "
                                             "`calib run -b ENGINE`) and print predicted against measured.")
 @click.option("--max-time", type=float, default=3.0, show_default=True, help="Seconds of timing per --check.")
-@click.option("--pulse/--no-pulse", default=True, show_default=True,
+@click.option("--pulse", is_flag=True,
               help="Time a short fixed workload (about 1 s) and scale the prediction by the machine's speed now "
-                   "against its speed during calibration (same device only; tables of older calibs are not scaled).")
+                   "against its speed during calibration (same device only). Off by default: minutes after "
+                   "calibrating it moved predictions by 2-5% either way, as much as the drift it corrects.")
 @click.option("--top", type=int, default=10, show_default=True, help="Most expensive nodes shown (0: none).")
 @out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))

@@ -188,7 +188,7 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
     pulses = section["tables"]["fp32"]["speed_pulses_ms"]  # one per calibration model, one at the end
     assert len(pulses) == len(section["tables"]["fp32"]["selection"]) + 1 and min(pulses) > 0
     out = tmp_path / "p.json"
-    result = runner.invoke(main, ["predict", "-t", str(table), "-m", "tiny-cnn", "-p", "fp32", "--check",
+    result = runner.invoke(main, ["predict", "-t", str(table), "-m", "tiny-cnn", "-p", "fp32", "--check", "--pulse",
                                   "--max-time", "0.2", "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text())["records"][0]
