@@ -13,8 +13,14 @@ The workload: a 384x384 fp32 matrix product and a 3x3 convolution on 64 channels
 thread count, on torch (always installed; any engine's kernels share the cores, caches and clock it measures).
 Its median over PULSE_S seconds, in blocks between which the threads rest, is one pulse. Calibration takes one
 before each calibration model and one at the end; their median is the table's reference. A prediction on the
-same device (by name) takes one and scales the node sum, and the interval, by now / reference; on another
-device, or when the table has no pulses (older tables), nothing is scaled and the record says why.
+same device (by name), asked with `calib predict --pulse`, takes one and scales the prediction and its interval
+by now / reference; on another device, or when the table has no pulses (older tables), nothing is scaled and
+the record says why.
+
+Why it is opt-in: minutes after calibrating (the bench's case) the drift is about 2%, and the pulse's reading
+of it was off by as much: in three bench runs it read 1.005, 1.021 and 0.954 where the calibration models,
+timed again beside the unseen ones, read 0.95-1.02 (means 0.977-0.984); applied, it lost 16 points within
+10% at fp32 in one run and gained 9 at bf16 in another. Across days the drift is larger; not measured yet.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ An engine's table ("backend": "openvino" / "onnxruntime", calib.predict.engine_c
   {"ops": [] or another device's kernels scaled to this one (calib.predict.transfer), "kernel_samples",
    "model_records", "selection": [{"model", "score", "at_s"}] (the adaptive order), "left_out": [...],
    "graphs_s", "models_s", "elapsed_s", "transfer": {...} with --from}
-Either kind's precision may hold "speed_pulses_ms": the speed pulses taken before each calibration model and at
-the end (calib.predict.pulse), whose median a prediction compares with the machine's pulse at that moment.
 and its records are the calibration models, each with its kernel rows (with "cost_keys") in "layers".
+Either kind's precision may hold "speed_pulses_ms": the speed pulses taken before each calibration model and at
+the end (calib.predict.pulse), whose median `calib predict --pulse` compares with the machine's pulse then.
 
 Table version history: 1: first version ("other_cpu_percent", engine backends with their fields above,
 added since: optional, older tables lack them and are torch tables).
