@@ -42,7 +42,7 @@ from calib.render.run_table import warning_pairs
 @click.option("--pulse", is_flag=True,
               help="Time a short fixed workload (about 1 s) and scale the prediction by the machine's speed now "
                    "against its speed during calibration (same device only). Off by default: minutes after "
-                   "calibrating it moved predictions by 2-5% either way, as much as the drift it corrects.")
+                   "calibrating its error (up to 4%) was as large as the drift it corrects.")
 @click.option("--top", type=int, default=10, show_default=True, help="Most expensive nodes shown (0: none).")
 @out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))

@@ -17,10 +17,10 @@ same device (by name), asked with `calib predict --pulse`, takes one and scales 
 by now / reference; on another device, or when the table has no pulses (older tables), nothing is scaled and
 the record says why.
 
-Why it is opt-in: minutes after calibrating (the bench's case) the drift is about 2%, and the pulse's reading
-of it was off by as much: in three bench runs it read 1.005, 1.021 and 0.954 where the calibration models,
-timed again beside the unseen ones, read 0.95-1.02 (means 0.977-0.984); applied, it lost 16 points within
-10% at fp32 in one run and gained 9 at bf16 in another. Across days the drift is larger; not measured yet.
+Why it is opt-in: minutes after calibrating (the bench's case) the drift is mostly 1-3%, and the pulse's
+reading of it was off by up to 4% against the calibration models timed again beside the unseen ones (seven
+bench runs, docs/predict.md): applied, it lost 16 points within 10% at OpenVINO fp32 in one run and 31 at torch
+fp32 in another, and gained 9 and 22 at bf16 in two, the second where the machine had moved 5%.
 """
 
 from __future__ import annotations
