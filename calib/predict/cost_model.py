@@ -336,19 +336,20 @@ class Predictor:
                           predicted * math.exp(self.log_high * widen), node_sum, self.factor, nodes)
 
 
-def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predictor:
-    """The cost model on every sample; the whole-model factor and the interval from the real models,
-    each predicted by a fit that left that model (all its batch sizes) out."""
+def fit_predictor(isolated: list[Sample], models: list[ModelSample], learnt: bool = True) -> Predictor:
+    """The cost model on every sample (with the learnt correction unless `learnt` is False: learnt_for); the
+    whole-model factor and the interval from the real models, each predicted by a fit that left that model
+    (all its batch sizes) out."""
     import numpy as np
 
-    full = fit_cost_model(isolated + model_samples(models))
+    full = fit_cost_model(isolated + model_samples(models), learnt)
     names = sorted({m.model for m in models})
     if not names:  # no real model: no whole-model factor, and an interval that says so
         return Predictor(full, 1.0, -FEW_MODELS_HALF_WIDTH, FEW_MODELS_HALF_WIDTH, validation=[])
     held_out = []
     for name in names:
         kept = [m for m in models if m.model != name]
-        partial = fit_cost_model(isolated + model_samples(kept))
+        partial = fit_cost_model(isolated + model_samples(kept), learnt)
         for m in models:
             if m.model == name:
                 nodes = partial.nodes(m.rows)
@@ -374,6 +375,16 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample]) -> Predicto
             errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
     low, high = conformal_interval(errors, len(names))
     return Predictor(full, factor, low, high, held_out, overhead)
+
+
+def learnt_for(engine: str) -> bool:
+    """Whether an engine's tables use the learnt correction (calib.predict.residuals), as measured by
+    bench/predict.py's ground truth (Intel AMX machine kind; each bench table and its truth predicted both ways).
+    OpenVINO: no. At bf16 it was worse in all four runs (within 5%: 16/44/16/34% with it, 34/62/56/53% without;
+    within 10%: 47/78/69/66% against 66/78/88/72%); at fp32 neither won (within 10%: 100/94/94/81% against
+    100/97/91/88%; within 5%: 72/66/75/50% against 66/66/66/53%). torch: yes (within 10%: 72/50% with it,
+    56/41% without at fp32; 44% against 38% at int8-static). ONNX Runtime: not benched; kept as built."""
+    return engine != "openvino"
 
 
 def model_samples(models: list[ModelSample], prefix: str = "model:") -> list[Sample]:
@@ -433,4 +444,4 @@ def conformal_interval(errors: list[float], models: int, coverage: float = COVER
 
 
 __all__ = ["Sample", "KeyLaw", "NodeCost", "CostModel", "ModelSample", "Prediction", "Predictor",
-           "fit_cost_model", "fit_law", "fit_predictor", "model_samples", "whole_model_map", "conformal_interval", "cost_key"]
+           "fit_cost_model", "fit_law", "fit_predictor", "learnt_for", "model_samples", "whole_model_map", "conformal_interval", "cost_key"]

@@ -16,7 +16,9 @@ neighbours then correct what it leaves. Chosen offline on that pool (fit on the 
 predict its 16 unseen at batch 1 and 4, and leave-one-model-out over all 33): within 10% of the measured
 median, OpenVINO fp32 66% -> 78% (split) and 73% -> 77% (all), bf16 62% -> 72% and 56% -> 58%, torch fp32
 62% -> 66% and 58% -> 62%. Without scikit-learn (a machine with only torch): no learnt correction, the
-neighbours alone.
+neighbours alone. Those pools' OpenVINO kernel times were PERF_COUNT's running means (see
+calib.backends.openvino_profile.steady_entries); against the bench's ground truth, read right, OpenVINO tables do
+better without it at bf16 and no worse at fp32, so they do without it (calib.predict.cost_model.learnt_for).
 """
 
 from __future__ import annotations

@@ -77,3 +77,22 @@ def test_the_cost_model_prices_a_grouped_conv_of_an_unmeasured_key_by_what_other
     learnt = fit_cost_model(samples).node(target).predicted_ms
     plain = fit_cost_model(samples, learnt=False).node(target).predicted_ms
     assert abs(math.log(learnt / truth)) < 0.25 < abs(math.log(plain / truth))
+
+
+def test_openvino_tables_do_without_the_learnt_correction_and_torch_tables_use_it():
+    """As the bench's ground truth chose (calib.predict.cost_model.learnt_for): the predictor of an OpenVINO table
+    fits no regressor, in the full fit and in every held-out one."""
+    from calib.predict.cost_model import ModelSample, fit_predictor, learnt_for
+
+    assert not learnt_for("openvino") and learnt_for("torch") and learnt_for("onnxruntime")
+    rng = random.Random(2)
+    models = []
+    for index in range(4):
+        rows = []
+        for position in range(40):
+            row = _conv_row(rng.choice([32, 64, 128]), rng.choice([32, 64, 128]), rng.choice([7, 14, 28]), 1)
+            rows.append({**row, "name": f"c{position}", "cost_keys": ["conv", "kind:conv"],
+                         "median_ms": 1e-3 + row["flops"] / 200e9 * 1e3 * rng.uniform(0.9, 1.1)})
+        models.append(ModelSample(f"m{index}", 1, sum(r["median_ms"] for r in rows), tuple(rows)))
+    assert fit_predictor([], models, learnt=True).cost_model.residuals is not None
+    assert fit_predictor([], models, learnt=False).cost_model.residuals is None
