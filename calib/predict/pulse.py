@@ -18,9 +18,9 @@ by now / reference; on another device, or when the table has no pulses (older ta
 the record says why.
 
 Why it is opt-in: minutes after calibrating (the bench's case) the drift is mostly 1-3%, and the pulse's
-reading of it was off by up to 4% against the calibration models timed again beside the unseen ones (seven
+reading of it was off by up to 4% against the calibration models timed again beside the unseen ones (nine
 bench runs, docs/predict.md): applied, it lost 16 points within 10% at OpenVINO fp32 in one run and 31 at torch
-fp32 in another, and gained 9 and 22 at bf16 in two, the second where the machine had moved 5%.
+fp32 in another, and gained 9 to 22 in three, two of them where the machine had moved 4-5%.
 """
 
 from __future__ import annotations
