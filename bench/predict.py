@@ -18,9 +18,10 @@ measured, error; per run: the share within +-5% and +-10%, the median |error|, t
 medians inside the predicted interval (its coverage), calibration seconds, and the load average before
 and after (other processes' work is in every figure: run it on a quiet machine).
 The speed pulse (calib.predict.pulse) is taken before predicting and the figures it would give are printed
-below each run; `--pulse` makes them the headline (as `calib predict --pulse` scales). Anchors: the first calibration models are timed again among the
-unseen ones, their table median against now printed beside what the pulse said: how much of the error is
-the machine or the measuring context, not the model. `--reuse-tables` predicts from an earlier run's tables.
+below each run; `--pulse` makes them the headline (as `calib predict --pulse` scales). Anchors: the first
+calibration models are timed again among the unseen ones, their table median against now printed beside what
+the pulse said: how much of the error is the machine or the measuring context, not the model. `--reuse-tables`
+predicts from an earlier run's tables.
 Targets (issue 27): >= 95% within +-10% and >= 75% within +-5% for torch fp32 / int8-static and OpenVINO
 fp32 / bf16 (where native); interval coverage >= 90%; calibration under 15 minutes per engine and precision.
 """
@@ -165,7 +166,7 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
 
     from calib.environment import capture
     from calib.hardware import device_report
-    from calib.predict.models import load_named
+    from calib.predict.models import KERNEL_SAMPLES, load_named
     from calib.predict.predictor import predict_record
     from calib.predict.pulse import speed_line, speed_scale
     from calib.predict.table import device_name, load_view, predictor_of
@@ -212,15 +213,15 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
           f"(their graphs as the engine runs them, nothing run)")
     # anchors: calibration models timed again among the unseen ones; their table median against now says how much
     # of the error is the machine or the measuring context (calibration's against the truth's), not the model
-    anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models
-               if m.model in {m.model for m in view.models[:2 * len(batches)] if not m.model.startswith(("fc-", "gconv"))}]
+    first = {sample.model for sample in view.models[:2 * len(batches)] if sample.model not in KERNEL_SAMPLES}
+    anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models if m.model in first]
     for name, _, _ in anchors:
         loaded.setdefault(name, load_named(name))
     measured = measure_interleaved(engine, precision, list(predicted) + [(n, b) for n, b, _ in anchors], loaded, args)
     for name, batch, then in anchors:
         now = measured.get((name, batch))
         if now:
-            scale = (speed or {}).get("scale") if (speed or {}).get("applied") else None
+            scale = speed["scale"] if speed["applied"] else None
             print(f"anchor {name} b{batch}: {then:.3f} ms in the table, {now:.3f} ms now ({now / then:.3f}x"
                   + (f"; the pulse said {scale:.3f}x)" if scale else ")"))
     rows = []
@@ -262,7 +263,8 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
         summary.update(other_within_5=_share(other, 0.05), other_within_10=_share(other, 0.10),
                        speed_scale=speed["scale"], pulse_applied=args.pulse)
     (out_dir / f"truth-{engine}-{precision}.json").write_text(json.dumps(
-        [{"model": name, "batch_size": batch, "predicted_ms": p["predicted_ms"], "low_ms": p["low_ms"],
+        [{"model": name, "batch_size": batch, "predicted_ms": p["predicted_ms"], "unscaled_ms": p["unscaled_ms"],
+          "low_ms": p["low_ms"],
           "high_ms": p["high_ms"], "measured_ms": meas} for (name, batch), p, meas in rows], indent=1))
     return summary
 

@@ -57,11 +57,10 @@ def runtime_layers(compiled) -> list[dict]:
     layers, constant = [], {}
     for op in compiled.get_runtime_model().get_ordered_ops():  # topological: an op's inputs come first
         info = op.get_rt_info()
-        feeds = [op.input_value(i).get_node() for i in range(op.get_input_size())]
+        feeds = [op.input_value(i) for i in range(op.get_input_size())]
         constant[op.get_friendly_name()] = _rt(info, "layerType") == "Const" or bool(feeds) and all(
-            constant.get(node.get_friendly_name(), False) for node in feeds)
-        feed = op.input_value(0) if op.get_input_size() else None
-        source = feed.get_node() if feed is not None else None
+            constant.get(feed.get_node().get_friendly_name(), False) for feed in feeds)
+        source = feeds[0].get_node() if feeds else None
         layers.append({"name": op.get_friendly_name(), "type": _rt(info, "layerType"),
                        "precision": _rt(info, "runtimePrecision").lower(), "kernel": _rt(info, "primitiveType"),
                        "input_shapes": [_shape(op.input(i).get_partial_shape()) for i in range(op.get_input_size())],
@@ -70,8 +69,9 @@ def runtime_layers(compiled) -> list[dict]:
                        "source": None if source is None else {
                            "type": _rt(source.get_rt_info(), "layerType"),
                            "constant": constant.get(source.get_friendly_name(), False),
-                           "layout": _nth(_rt(source.get_rt_info(), "outputLayouts"), feed.get_index()),
-                           "precision": _nth(_rt(source.get_rt_info(), "outputPrecisions"), feed.get_index()).lower()}})
+                           "layout": _nth(_rt(source.get_rt_info(), "outputLayouts"), feeds[0].get_index()),
+                           "precision": _nth(_rt(source.get_rt_info(), "outputPrecisions"),
+                                             feeds[0].get_index()).lower()}})
     return layers
 
 

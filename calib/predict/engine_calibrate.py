@@ -129,12 +129,12 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     return table
 
 
-def knowledge_gap(rows: list[dict], measured: list[ModelSample]) -> float:
+def knowledge_gap(rows: list[dict], measured: list[ModelSample], engine: str = "openvino") -> float:
     """How badly the table measured so far knows a candidate's kernels (see gap_scorer)."""
-    return gap_scorer(measured)(rows)
+    return gap_scorer(measured, engine)(rows)
 
 
-def gap_scorer(measured: list[ModelSample], engine: str = "openvino"):
+def gap_scorer(measured: list[ModelSample], engine: str):
     """rows -> the share of a candidate's kernels with a key the table never saw (x UNSEEN_WEIGHT) plus, over
     the rest, the predicted-time-weighted mean |log error| of the law that prices each, on that law's own
     samples. 0: every kernel is a known key on a law that fits. The table is fitted once."""
