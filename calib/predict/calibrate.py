@@ -208,10 +208,13 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
     run_config = RunConfig(precision=precision, device=plan.device, batch_size=batch_size, threads=plan.threads,
                            int8=Int8Settings(path="fx"))
     def run() -> None:
+        import torch
+
         with prepare(model, configuration, run_config) as prepared:
             watch = other_cpu_use()
-            measurement = measure(prepared.run, timer_for(plan.clock, prepared),
-                                  model_plan(plan.model_max_time_s, min_time_s=0.5), batch_size=batch_size)
+            with torch.inference_mode():  # as `calib run` times it (autograd on records a graph every call)
+                measurement = measure(prepared.run, timer_for(plan.clock, prepared),
+                                      model_plan(plan.model_max_time_s, min_time_s=0.5), batch_size=batch_size)
             summary = fill_measured(record, prepared, measurement, watch.stop() if watch else None)
             record["layers"] = profile_layers(prepared.module, prepared.inputs, summary.median_ms,
                                               LayerSettings(budget_s=plan.layer_budget_s), prepared.call_context,

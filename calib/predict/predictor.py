@@ -92,7 +92,11 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
     plan = model_plan(max_time_s)
     stop = FixedTime(fixed_time_s) if fixed_time_s else plan.stop_rule
     def run() -> None:
-        with prepare(model, configuration, run_config) as prepared:
+        import torch
+
+        # inference mode, as `calib run` times it: with autograd on, torch eager records a graph on every call
+        # (mobilenet_v2 fp32 b1 ran 35% slower so on the Intel AMX machine kind)
+        with prepare(model, configuration, run_config) as prepared, torch.inference_mode():
             watch = other_cpu_use()
             measurement = measure(prepared.run, timer_for(view.clock, prepared), batch_size=batch_size, stop=stop,
                                   warmup=plan.warmup)
