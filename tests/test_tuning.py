@@ -292,3 +292,30 @@ def test_the_users_evaluation_scores_the_fastest_first_and_stops_at_the_first_el
         entry.score = entry.score_drop = entry.unscored = None
     score_fastest_first(entries, score, max_drop=1.0)
     assert sorted(scored) == ["c0", "c1", "c2", "c3"]
+
+
+def test_the_race_times_torch_candidates_in_inference_mode_as_the_winner_is_timed():
+    """Autograd on records a graph every torch eager call (not an engine's): a race timed so would favour the
+    other engines over torch by what the winner's own timing, in inference mode, never pays."""
+    import dataclasses
+
+    import torch
+
+    model = load_model("tiny-cnn")
+    modes = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            modes.append(torch.is_inference_mode_enabled())
+            return self.inner(x)
+
+    model = dataclasses.replace(model, module=Recorder(model.module))
+    prepared, tuning = prepare_tuned(model, _configuration(model), run_config("fp32"),
+                                     TuneSettings(budget_s=0.2, rounds=2))
+    with prepared:
+        assert all(c["rounds"] == 2 for c in tuning["candidates"])
+    assert len(modes) >= 4 and modes.count(False) <= 2, modes.count(False)  # the first call of each: untimed
