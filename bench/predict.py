@@ -18,9 +18,10 @@ measured, error; per run: the share within +-5% and +-10%, the median |error|, t
 medians inside the predicted interval (its coverage), calibration seconds, and the load average before
 and after (other processes' work is in every figure: run it on a quiet machine).
 The speed pulse (calib.predict.pulse) is taken before predicting and the figures it would give are printed
-below each run; `--pulse` makes them the headline (as `calib predict --pulse` scales). Anchors: the first
-calibration models are timed again among the unseen ones, their table median against now printed beside what
-the pulse said: how much of the error is the machine or the measuring context, not the model. `--reuse-tables`
+below each run; `--pulse` makes them the headline (as `calib predict --pulse` scales). Anchors: the
+calibration models (--anchors: all, or the first N) are timed again among the unseen ones, their table median
+against now printed beside what the pulse said, and summed up as the machine's repeatability: the share of
+them within +-5% and +-10% of the table is the ceiling of any prediction from that table. `--reuse-tables`
 predicts from an earlier run's tables.
 Targets (issue 27): >= 95% within +-10% and >= 75% within +-5% for torch fp32 / int8-static and OpenVINO
 fp32 / bf16 (where native); interval coverage >= 90%; calibration under 15 minutes per engine and precision.
@@ -75,6 +76,9 @@ def main() -> int:
     parser.add_argument("--reuse-tables", action="store_true",
                         help="predict from the tables an earlier run left in --out-dir (no calibration): the "
                              "prediction days after calibrating that users make")
+    parser.add_argument("--anchors", default="all",
+                        help="calibration models timed again among the unseen ones (all, or the first N): "
+                             "the machine's repeatability, the ceiling of any prediction")
     parser.add_argument("--pulse", action="store_true",
                         help="scale predictions by the machine's speed now (calib.predict.pulse), as "
                              "`calib predict --pulse`; without it the scaled figures are printed apart")
@@ -82,7 +86,9 @@ def main() -> int:
 
     from calib.environment import capture
     from calib.hardware import device_report
+    from calib.malloc import steady_malloc
 
+    malloc = steady_malloc()  # as the calib command sets it (calib.malloc): timings independent of history
     runs = [tuple(item.split(":", 1)) for item in (args.runs or (FULL_RUNS if args.full else DEFAULT_RUNS)).split(",")]
     batches = tuple(int(b) for b in args.batches.split(","))
     out_dir = Path(args.out_dir)
@@ -91,7 +97,8 @@ def main() -> int:
     print(f"machine: {environment.get('cpu_model')} ({environment.get('torch_cpu_capability')}), "
           f"{environment.get('cpu_count_logical')} logical CPUs, {args.threads} thread(s), "
           f"torch {environment['torch']}; "
-          f"load average {_load()} (above 0.3 another process shares the cores: every figure carries its noise)")
+          f"load average {_load()} (above 0.3 another process shares the cores: every figure carries its noise); "
+          f"malloc: {malloc['mode']} ({malloc['note']})")
     started = time.perf_counter()
     summaries = []
     for engine, precision in runs:
@@ -102,12 +109,14 @@ def main() -> int:
         summaries.append(run_one(engine, precision, batches, args, out_dir))
     print(f"\nbench took {time.perf_counter() - started:.0f} s; load average {_load()}")
     print(f"\n{'engine':12s} {'precision':12s} {'n':>3s} {'<=5%':>6s} {'<=10%':>6s} {'med|err|':>9s} "
-          f"{'coverage':>9s} {'calib s':>8s} {'kernels':>8s} {'incomplete':>10s}")
+          f"{'coverage':>9s} {'calib s':>8s} {'kernels':>8s} {'incomplete':>10s} {'repeat<=5%':>10s} "
+          f"{'repeat<=10%':>11s}")
     for s in summaries:
         print(f"{s['engine']:12s} {s['precision']:12s} {s['n']:3d} {_pct(s['within_5']):>6s} "
               f"{_pct(s['within_10']):>6s} "
               f"{_pct(s['median_abs_error']):>9s} {_pct(s['coverage']):>9s} {s['calibration_s']:8.0f} "
-              f"{s['samples']:8d} {s['incomplete']:10d}")
+              f"{s['samples']:8d} {s['incomplete']:10d} {_pct(s['repeat_within_5']):>10s} "
+              f"{_pct(s['repeat_within_10']):>11s}")
     (out_dir / "summary.json").write_text(json.dumps(summaries, indent=1))
     return 0
 
@@ -213,17 +222,25 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
           f"(their graphs as the engine runs them, nothing run)")
     # anchors: calibration models timed again among the unseen ones; their table median against now says how much
     # of the error is the machine or the measuring context (calibration's against the truth's), not the model
-    first = {sample.model for sample in view.models[:2 * len(batches)] if sample.model not in KERNEL_SAMPLES}
+    kept = [sample.model for sample in view.models if sample.model not in KERNEL_SAMPLES]
+    first = set(dict.fromkeys(kept)) if args.anchors == "all" else set(list(dict.fromkeys(kept))[:int(args.anchors)])
     anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models if m.model in first]
     for name, _, _ in anchors:
         loaded.setdefault(name, load_named(name))
     measured = measure_interleaved(engine, precision, list(predicted) + [(n, b) for n, b, _ in anchors], loaded, args)
+    changes = []
     for name, batch, then in anchors:
         now = measured.get((name, batch))
         if now:
+            changes.append(now / then - 1)
             scale = speed["scale"] if speed["applied"] else None
             print(f"anchor {name} b{batch}: {then:.3f} ms in the table, {now:.3f} ms now ({now / then:.3f}x"
                   + (f"; the pulse said {scale:.3f}x)" if scale else ")"))
+    if changes:  # the machine repeating itself: what no prediction from this table can beat
+        print(f"repeatability: the table's own {len(changes)} configurations timed again now: within +-5% "
+              f"{_pct(_share(changes, 0.05))}, +-10% {_pct(_share(changes, 0.10))} of the table's medians, median "
+              f"|change| {_pct(statistics.median(abs(c) for c in changes))}, mean {100 * statistics.mean(changes):+.1f}%"
+              " (the ceiling of a prediction from this table, minutes later)")
     rows = []
     for key, p in predicted.items():
         if key in measured:
@@ -250,7 +267,9 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
                "within_10": sum(abs(e) <= 0.10 for e in errors) / n if n else None,
                "median_abs_error": statistics.median(abs(e) for e in errors) if n else None,
                "coverage": inside / n if n else None, "calibration_s": seconds, "samples": figures["ops"],
-               "incomplete": sum(1 for _, p, _ in rows if not p.get("complete", True)), "load_average": _load()}
+               "incomplete": sum(1 for _, p, _ in rows if not p.get("complete", True)), "load_average": _load(),
+               "repeat_n": len(changes), "repeat_within_5": _share(changes, 0.05),
+               "repeat_within_10": _share(changes, 0.10)}
     print(f"{engine} {precision}: n={n}, within +-5% {_pct(summary['within_5'])}, +-10% {_pct(summary['within_10'])}, "
           f"median |error| {_pct(summary['median_abs_error'])}, interval coverage {_pct(summary['coverage'])}, "
           f"calibration {seconds:.0f} s; load average {summary['load_average']}")

@@ -8,6 +8,7 @@ import socket
 import sys
 
 from calib import __version__
+from calib.malloc import malloc_state
 
 # Every engine calib runs or quantizes with beyond torch and ONNX Runtime's CPU wheel: the environment
 # key and the distributions that ship it, first found wins. Read from the installed metadata, never
@@ -84,6 +85,7 @@ def capture(threads: int, device_report: dict | None = None) -> dict:
         "cuda": torch.version.cuda,
         "power_mode": jetson.get("power_mode"),
         "threads": threads,
+        "malloc": malloc_state(),  # calib.malloc: whether glibc's thresholds were fixed for steady timings
     }
 
 

@@ -178,6 +178,9 @@ def _serve(spec, cells, conn, cwd: str, environ: dict) -> None:
     from calib.third_party import quiet_known_noise
 
     quiet_known_noise()  # the worker imports torchao too
+    from calib.malloc import steady_malloc
+
+    steady_malloc()  # as the parent process (calib.malloc): a fresh process, glibc's own thresholds until set
     from calib import fidelity
     from calib.errors import CalibError
     from calib.models.loader import load_any

@@ -15,6 +15,7 @@ import click
 from calib import __version__
 from calib.cli._encoding import tolerate
 from calib.errors import CalibError
+from calib.malloc import steady_malloc
 from calib.third_party import quiet_known_noise
 
 # name -> (module, one-line help). Registering a command is one line here.
@@ -75,6 +76,7 @@ class CalibGroup(LazyGroup):
     def main(self, *args, standalone_mode=True, **kwargs):
         tolerate()  # help text and one-line errors too (calib.cli._encoding)
         quiet_known_noise()  # a torch deprecation notice torchao triggers on import (calib.third_party)
+        steady_malloc()  # timings that do not depend on what the process allocated before (calib.malloc)
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Exit as exc:
