@@ -273,6 +273,14 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     print(f"{engine} {precision}: n={n}, within +-5% {_pct(summary['within_5'])}, +-10% {_pct(summary['within_10'])}, "
           f"median |error| {_pct(summary['median_abs_error'])}, interval coverage {_pct(summary['coverage'])}, "
           f"calibration {seconds:.0f} s; load average {summary['load_average']}")
+    if changes and errors:  # a diagnostic, not a prediction: what the predictor gets wrong beyond the machine's move
+        moved = statistics.median(1 + c for c in changes)
+        beyond = [(p["unscaled_ms"] * moved) / meas - 1 for _, p, meas in rows]
+        print(f"beyond the machine's move (predictions x {moved:.3f}, the anchors' median now / table): within +-5% "
+              f"{_pct(_share(beyond, 0.05))}, +-10% {_pct(_share(beyond, 0.10))}, median |error| "
+              f"{_pct(statistics.median(abs(e) for e in beyond))}, mean {100 * statistics.mean(beyond):+.1f}%")
+        summary.update(anchors_moved=moved, beyond_within_5=_share(beyond, 0.05),
+                       beyond_within_10=_share(beyond, 0.10))
     if speed.get("applied"):  # the other reading: what the pulse changed (or would have)
         other = [(p["unscaled_ms"] * (1.0 if args.pulse else speed["scale"])) / meas - 1 for _, p, meas in rows]
         print(f"{'without' if args.pulse else 'with'} the pulse (scale {speed['scale']:.3f}): within +-5% "

@@ -61,6 +61,10 @@ def device_report(root=None, live_gpu: bool = True) -> dict:
         gpus, note = [], "not queried (live_gpu=False)"
     report = build_report(cpu, jetson, gpus, note, check_installed=root is None)
     report["energy_counters"] = counters_report(root, live=live_gpu)  # which counters this machine has
+    if root is None:  # this process's allocator (calib.malloc): whether timings here repeat whatever ran before
+        from calib.malloc import malloc_state
+
+        report["malloc"] = malloc_state()
 
     return report
 

@@ -32,6 +32,8 @@ def print_device_report(report: dict, console) -> None:
             console.print(line)
     for line in energy_lines(report.get("energy_counters")):
         console.print(line)
+    if report.get("malloc"):
+        console.print(escape(f"malloc: {report['malloc']['mode']} ({report['malloc']['note']})"))
     if report.get("probe"):
         from calib.hardware.measured import probe_notes
 

@@ -36,6 +36,12 @@ def test_device_table_mentions_every_precision():
     assert result.exit_code == 0, result.output
     for precision in ("fp32", "bf16", "int8-dynamic", "fp8"):
         assert precision in result.output
+    assert "malloc: " in result.output  # whether timings here repeat whatever the process ran before
+
+
+def test_device_json_says_how_this_process_allocates():
+    report = json.loads(_invoke("--json").output)
+    assert report["malloc"]["mode"] in ("steady", "system") or report["malloc"]["mode"].startswith("preloaded")
 
 
 @pytest.mark.parametrize("fixture, expected", [
