@@ -2,7 +2,8 @@
 
 Why: a designed grid spends its budget on shapes no network uses and misses the ones they do (RegNet's
 group widths, MnasNet's 5x5 depthwise at 40 channels). Here the candidates are the layers of torchvision
-families (calib.predict.engines.ENGINE_MODELS, disjoint from the prediction bench's unseen set):
+families (calib.predict.engines.ENGINE_MODELS, disjoint from the prediction bench's unseen set, with the
+VGG-size FullyConnected heads of calib.predict.models.FC_HEADS):
 each family runs once on zeros at batch 1 with forward hooks on its convs, linears, norms, activations and
 pools, and every distinct layer becomes an OpSpec at each calibration batch size; functional ops no hook
 sees (add, cat, attention) keep the designed sweep's shapes.
