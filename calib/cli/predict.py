@@ -121,8 +121,11 @@ def _print(records, view, top: int, check: bool) -> None:
         if prediction["uncosted"]:
             keys = sorted({n.get("key") or n["op_kind"] for n in prediction["uncosted"]})
             share = prediction.get("unpredictable_flop_share") or 0.0
+            counted = any(n.get("flops") for n in prediction["uncosted"])
+            weight = (f"{100 * share:.1f}% of the model's FLOPs" if counted else
+                      "their FLOPs not counted (ops the FLOP counter does not know)")
             out_console.print(f"incomplete: {len(prediction['uncosted'])} node(s) unpredictable, kernels the table "
-                              f"never saw ({', '.join(keys[:6])}), {100 * share:.1f}% of the model's FLOPs; charged "
+                              f"never saw ({', '.join(keys[:6])}), {weight}; charged "
                               "the per-op overhead only, so the prediction is a lower bound", style="yellow")
         out_console.print(f"graph: {prediction['nodes']} nodes ({prediction['method']}, walked in "
                           f"{prediction['walk_s']:.1f} s); node sum {prediction['node_sum_ms']:.3f} ms x whole-model "

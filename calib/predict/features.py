@@ -62,6 +62,8 @@ def cost_key(row: dict) -> str:
         return "view"
     if kind == "conv":
         base = prefix + ("conv-dw" if is_depthwise(row) else "conv")
+        if base == "q:conv-dw" and _functional(row):
+            return base + "/functional"
         return base + "/odd" if _odd_channels(row) else base
     if kind in ("linear", "matmul", "attention"):
         return prefix + kind
@@ -77,10 +79,20 @@ def fallback_keys(row: dict) -> list[str]:
     kind = row.get("op_kind") or "other"
     prefix = "q:" if is_quantized(row) else ""
     key = cost_key(row)
+    if key.endswith("/functional"):  # its own kernel or none: no law of module convs prices it
+        return [key]
     # channel counts that are not a multiple of 8 take slower kernels (int8 depthwise: 10x seen on
     # ShuffleNet's 116/232 channels); such a conv has its own key, its aligned cousins next
     keys = [key, key.removesuffix("/odd"), prefix + "kind:" + kind, "kind:" + kind]
     return list(dict.fromkeys(keys))
+
+
+def _functional(row: dict) -> bool:
+    """A quantized conv called as a function on packed weights (F.conv2d in the model's forward, as
+    EfficientNet-Lite's static-same-padding convs do), not a module: torch's FX int8 ran EfficientNet-Lite0's
+    depthwise ones 70-150x slower than torchvision's module depthwise convs of the same shape (144 channels
+    at 56x56: 22.9 ms against 0.2 ms, Intel AMX machine kind), so no module conv's law may price one."""
+    return "quantized.conv2d" in str(row.get("target") or "") and not row.get("params")
 
 
 def _odd_channels(row: dict) -> bool:

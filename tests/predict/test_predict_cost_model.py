@@ -99,3 +99,30 @@ def test_a_table_without_models_says_its_interval_is_wide():
     prediction = fit_predictor(isolated, []).predict([_conv_row(16, 32, 14)])
     assert prediction.factor == 1.0
     assert prediction.high_ms / prediction.predicted_ms > 1.2
+
+
+def _quantized_dw(c, hw, functional, ms=None):
+    row = {"name": f"dw{c}", "op_kind": "conv", "input_dtypes": "quint8", "input_shapes": f"1x{c}x{hw + 2}x{hw + 2}",
+           "output_shape": f"1x{c}x{hw}x{hw}", "flops": 0 if functional else 18 * c * hw * hw,
+           "bytes": 2 * c * hw * hw}
+    row.update({"target": "torch._ops.quantized.conv2d", "params": 0} if functional else
+               {"target": "QuantizedConv2d", "params": 9 * c})
+    if ms is not None:
+        row["median_ms"] = ms
+    return row
+
+
+def test_a_functional_quantized_depthwise_conv_is_its_own_kernel_not_priced_by_module_convs():
+    """EfficientNet-Lite's F.conv2d depthwise convs ran 70-150x slower under torch's FX int8 than module
+    depthwise convs of the same shape: a table of module convs leaves them unpredictable, never priced."""
+    modules = [_quantized_dw(c, hw, False, ms=0.01 + c * hw * hw * 2e-7) for c in (32, 64, 144, 240)
+               for hw in (7, 14, 28)]
+    model = fit_cost_model([Sample.of(row, "isolated") for row in modules])
+    assert model.node(_quantized_dw(144, 28, False)).costed
+    node = model.node(_quantized_dw(144, 56, True))
+    assert not node.costed and "q:conv-dw/functional" in node.note
+    measured = [_quantized_dw(c, hw, True, ms=c * hw * hw * 5e-5) for c in (32, 64, 144, 240) for hw in (7, 14, 28)]
+    model = fit_cost_model([Sample.of(row, "isolated") for row in modules + measured])
+    node = model.node(_quantized_dw(144, 14, True))
+    assert node.costed and node.key == "q:conv-dw/functional"
+    assert node.predicted_ms == pytest.approx(144 * 14 * 14 * 5e-5, rel=0.3)
