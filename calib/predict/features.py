@@ -91,7 +91,10 @@ def _functional(row: dict) -> bool:
     """A quantized conv called as a function on packed weights (F.conv2d in the model's forward, as
     EfficientNet-Lite's static-same-padding convs do), not a module: torch's FX int8 ran EfficientNet-Lite0's
     depthwise ones 70-150x slower than torchvision's module depthwise convs of the same shape (144 channels
-    at 56x56: 22.9 ms against 0.2 ms, Intel AMX machine kind), so no module conv's law may price one."""
+    at 56x56: 22.9 ms against 0.2 ms, Intel AMX machine kind), so no module conv's law may price one. The cause
+    is the padding, not the call: Lite pads the input itself (ZeroPad2d) and convolves with padding 0, and torch's
+    x86 quantized depthwise conv runs its fast kernel only at "same" padding (3x3, 144 channels: 0.45 ms at
+    padding 1 on 56x56, 23.5 ms at padding 0 on 58x58)."""
     return "quantized.conv2d" in str(row.get("target") or "") and not row.get("params")
 
 
