@@ -222,8 +222,8 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
           f"(their graphs as the engine runs them, nothing run)")
     # anchors: calibration models timed again among the unseen ones; their table median against now says how much
     # of the error is the machine or the measuring context (calibration's against the truth's), not the model
-    kept = [sample.model for sample in view.models if sample.model not in KERNEL_SAMPLES]
-    first = set(dict.fromkeys(kept)) if args.anchors == "all" else set(list(dict.fromkeys(kept))[:int(args.anchors)])
+    order = list(dict.fromkeys(sample.model for sample in view.models if sample.model not in KERNEL_SAMPLES))
+    first = set(order if args.anchors == "all" else order[:int(args.anchors)])
     anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models if m.model in first]
     for name, _, _ in anchors:
         loaded.setdefault(name, load_named(name))
@@ -237,10 +237,8 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
             print(f"anchor {name} b{batch}: {then:.3f} ms in the table, {now:.3f} ms now ({now / then:.3f}x"
                   + (f"; the pulse said {scale:.3f}x)" if scale else ")"))
     if changes:  # the machine repeating itself: what no prediction from this table can beat
-        print(f"repeatability: the table's own {len(changes)} configurations timed again now: within +-5% "
-              f"{_pct(_share(changes, 0.05))}, +-10% {_pct(_share(changes, 0.10))} of the table's medians, median "
-              f"|change| {_pct(statistics.median(abs(c) for c in changes))}, mean {100 * statistics.mean(changes):+.1f}%"
-              " (the ceiling of a prediction from this table, minutes later)")
+        print(f"repeatability: the table's own {len(changes)} configurations timed again now, against the table's "
+              f"medians: {_spread(changes)} (the ceiling of a prediction from this table, minutes later)")
     rows = []
     for key, p in predicted.items():
         if key in measured:
@@ -276,17 +274,14 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     if changes and errors:  # a diagnostic, not a prediction: what the predictor gets wrong beyond the machine's move
         moved = statistics.median(1 + c for c in changes)
         beyond = [(p["unscaled_ms"] * moved) / meas - 1 for _, p, meas in rows]
-        print(f"beyond the machine's move (predictions x {moved:.3f}, the anchors' median now / table): within +-5% "
-              f"{_pct(_share(beyond, 0.05))}, +-10% {_pct(_share(beyond, 0.10))}, median |error| "
-              f"{_pct(statistics.median(abs(e) for e in beyond))}, mean {100 * statistics.mean(beyond):+.1f}%")
+        print(f"beyond the machine's move (predictions x {moved:.3f}, the anchors' median now / table): "
+              f"{_spread(beyond)}")
         summary.update(anchors_moved=moved, beyond_within_5=_share(beyond, 0.05),
                        beyond_within_10=_share(beyond, 0.10))
     if speed.get("applied"):  # the other reading: what the pulse changed (or would have)
         other = [(p["unscaled_ms"] * (1.0 if args.pulse else speed["scale"])) / meas - 1 for _, p, meas in rows]
-        print(f"{'without' if args.pulse else 'with'} the pulse (scale {speed['scale']:.3f}): within +-5% "
-              f"{_pct(_share(other, 0.05))}, +-10% {_pct(_share(other, 0.10))}, median |error| "
-              f"{_pct(statistics.median(abs(e) for e in other))}, mean error {100 * statistics.mean(other):+.1f}% "
-              f"(headline {100 * statistics.mean(errors):+.1f}%)")
+        print(f"{'without' if args.pulse else 'with'} the pulse (scale {speed['scale']:.3f}): {_spread(other)} "
+              f"(headline mean {100 * statistics.mean(errors):+.1f}%)")
         summary.update(other_within_5=_share(other, 0.05), other_within_10=_share(other, 0.10),
                        speed_scale=speed["scale"], pulse_applied=args.pulse)
     (out_dir / f"truth-{engine}-{precision}.json").write_text(json.dumps(
@@ -344,6 +339,12 @@ def _load() -> str:
 
 def _share(errors, bound) -> float | None:
     return sum(abs(e) <= bound for e in errors) / len(errors) if errors else None
+
+
+def _spread(errors) -> str:
+    """Relative errors (or changes) in one phrase: the shares within +-5% and +-10%, median |error|, mean."""
+    return (f"within +-5% {_pct(_share(errors, 0.05))}, +-10% {_pct(_share(errors, 0.10))}, median |error| "
+            f"{_pct(statistics.median(abs(e) for e in errors))}, mean {100 * statistics.mean(errors):+.1f}%")
 
 
 def _pct(value) -> str:

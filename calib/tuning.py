@@ -309,7 +309,9 @@ def prepare_tuned(model, configuration: Configuration, run_config, settings: Tun
         running = [e for e in entries if e.failed is None]
         if not running:  # every candidate built, none ran: the configuration failed, and each says why
             raise CandidatesFailed("; ".join(f"{e.name}: {e.failed}" for e in entries))
-        with _inference_mode():  # as the winner is then timed: autograd on slows torch eager, not the others
+        import torch
+
+        with torch.inference_mode():  # as the winner is then timed: autograd on slows torch eager, not the others
             race(running, settings, configuration.batch_size)
         max_drop = fidelity.max_drop if fidelity is not None else None
         scorer = _scorer(model, configuration, prepared, references, fidelity)
@@ -382,12 +384,6 @@ def _race_entries(prepared: dict, backends: dict[str, str], precision: str) -> l
             entries.append(Entry(name, item.run, lifecycle.timer_for(item), backend=backends[name],
                                  computed=None if item.compute_dtype == wanted else item.compute_dtype))
     return entries
-
-
-def _inference_mode():
-    import torch
-
-    return torch.inference_mode()
 
 
 def _first_call_s(prepared) -> float:

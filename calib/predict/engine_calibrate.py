@@ -129,7 +129,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     return table
 
 
-def knowledge_gap(rows: list[dict], measured: list[ModelSample], engine: str = "openvino") -> float:
+def knowledge_gap(rows: list[dict], measured: list[ModelSample], engine: str) -> float:
     """How badly the table measured so far knows a candidate's kernels (see gap_scorer)."""
     return gap_scorer(measured, engine)(rows)
 

@@ -94,12 +94,13 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
     def run() -> None:
         import torch
 
-        # inference mode, as `calib run` times it: with autograd on, torch eager records a graph on every call
-        # (mobilenet_v2 fp32 b1 ran 35% slower so on the Intel AMX machine kind)
-        with prepare(model, configuration, run_config) as prepared, torch.inference_mode():
+        with prepare(model, configuration, run_config) as prepared:
             watch = other_cpu_use()
-            measurement = measure(prepared.run, timer_for(view.clock, prepared), batch_size=batch_size, stop=stop,
-                                  warmup=plan.warmup)
+            # inference mode, as `calib run` times it: with autograd on, torch eager records a graph on every call
+            # (mobilenet_v2 fp32 b1 ran 35% slower so on the Intel AMX machine kind); the conversion stays outside
+            with torch.inference_mode():
+                measurement = measure(prepared.run, timer_for(view.clock, prepared), batch_size=batch_size,
+                                      stop=stop, warmup=plan.warmup)
             fill_measured(record, prepared, measurement, watch.stop() if watch else None)
 
     try:  # supervised: sys.exit() in the model's code fails the check (calib.user_files.call_user)
