@@ -244,3 +244,68 @@ def _exit_text(code: int | None) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit status {code}"
+
+
+def call_in_child(function, args: tuple, on_progress: Callable | None = None, name: str = "calib-child"):
+    """`function(*args, progress)` in a fresh process forked from the forkserver, as the workers above; its return
+    value comes back. `progress(item)` in the child calls `on_progress(item)` here. Why a process: what a long
+    measurement leaves behind (calib.predict.calibrate's op sweep: thousands of freed modules) makes every later
+    timing in that process slower, so such work runs where it leaves nothing. A CalibError in the child is raised
+    here as itself, any other error as a CalibError naming it; Ctrl-C stops both."""
+    import multiprocessing
+
+    from calib.errors import CalibError
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    conn, child = context.Pipe()
+    process = context.Process(target=_call, args=(function, args, child, os.getcwd(), dict(os.environ)),
+                              daemon=True, name=name)
+    process.start()
+    child.close()
+    try:
+        while True:
+            try:
+                kind, payload = conn.recv()
+            except (EOFError, OSError):
+                process.join(timeout=5)
+                raise CalibError(f"{name}: the process died ({_exit_text(process.exitcode)})") from None
+            if kind == "progress" and on_progress is not None:
+                on_progress(payload)
+            elif kind == "done":
+                return payload
+            elif kind == "error":
+                raise _rebuilt_error(*payload)
+            elif kind == "interrupted":
+                raise KeyboardInterrupt
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(timeout=10)
+        conn.close()
+
+
+def _call(function, args: tuple, conn, cwd: str, environ: dict) -> None:
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(environ)
+    from calib.third_party import quiet_known_noise
+
+    quiet_known_noise()
+    from calib.malloc import steady_malloc
+
+    steady_malloc()  # as the parent process
+    from calib.errors import CalibError
+
+    try:
+        result = function(*args, lambda item: conn.send(("progress", item)))
+    except KeyboardInterrupt:
+        conn.send(("interrupted", None))
+        return
+    except CalibError as exc:
+        conn.send(("error", (type(exc).__name__, str(exc))))
+        return
+    except Exception as exc:  # noqa: BLE001 - said in one line by the parent
+        conn.send(("error", ("CalibError", f"{type(exc).__name__}: {exc}")))
+        return
+    conn.send(("done", result))

@@ -23,7 +23,7 @@ from calib.precisions import get_precision
 from calib.predict.clock import check_clock, model_plan, profile_layers, timer_for
 from calib.predict.models import load_named
 from calib.predict.pulse import pulse_ms
-from calib.predict.sweep import designed, run_sweep
+from calib.predict.sweep import SweepResult, designed, run_sweep
 from calib.predict.table import TABLE_VERSION, device_name
 from calib.results.store import ResultWriter, load_result
 from calib.settings import Int8Settings, LayerSettings
@@ -78,10 +78,10 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
     all the ops and models of every precision (an op over the budget is skipped past)."""
     import torch
 
-    sweeper = run_sweep
-    if plan.sweep == "real" and plan.ops is None:  # real layer shapes: space-filling, then where the law errs most
+    adaptive = plan.sweep == "real" and plan.ops is None
+    if adaptive:  # real layer shapes: space-filling, then where the law errs most
         from calib.predict.engines import ENGINE_MODELS
-        from calib.predict.real_shapes import adaptive_sweep as sweeper, real_shape_specs
+        from calib.predict.real_shapes import real_shape_specs
 
         from calib.predict.models import FC_HEADS, KERNEL_SAMPLES
 
@@ -100,7 +100,6 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
         if on_item is not None:
             on_item(index, total, phase, label)
 
-    op_index = {id(spec): position for position, spec in enumerate(specs)}
     torch.set_num_threads(plan.threads)
     started = time.perf_counter()
     report = device_report()
@@ -120,10 +119,8 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
             first = precision_index * per_precision
             precision_started = time.perf_counter()
             watch = other_cpu_use()  # the op sweep's neighbours, as each model record keeps its own
-            sweep = sweeper(specs, precision, plan.device, plan.threads, plan.budget_s, plan.op_budget_s,
-                              on_op=lambda spec: progress(first + op_index[id(spec)], "op",
-                                                         f"{precision} op {spec.label}"),
-                              clock=plan.clock)
+            sweep = sweep_apart(adaptive, specs, precision, plan,
+                                lambda index: progress(first + index, "op", f"{precision} op {specs[index].label}"))
             sweep_other_cpu = watch.stop() if watch else None
             verdict = verdict_for(report, plan.device, precision)
             section["tables"][precision] = {
@@ -160,6 +157,33 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
                 "other_cpu_percent": _most([sweep_other_cpu] + [r.get("other_cpu_percent") for r in writer.records
                                                                  if r["identity"]["precision"] == precision])}
     return result
+
+
+def sweep_apart(adaptive: bool, specs: list, precision: str, plan: CalibrationPlan, on_index) -> SweepResult:
+    """The op sweep in a process of its own (calib.worker.call_in_child); `on_index(i)` as specs[i] starts. Why: the
+    thousands of modules it builds and frees leave this process slower for every later timing, so the models
+    measured next (and a bench's ground truth after them) would not run as `calib run` runs them. Measured on the
+    Intel AMX machine kind, 2 threads, after a 60-120 s sweep and the collection that frees it: resnet18 int8 b1
+    1.95 -> 2.26-2.45 ms, mobilenet_v2 int8 b1 3.8 -> 4.4-4.9 ms, resnet18 fp32 b1 15.6 -> 16.4 ms; gc, malloc_trim
+    and transparent huge pages did not undo it, a fresh model prepared after it ran as slow."""
+    if not specs:
+        return SweepResult([], 0, [], 0.0)
+    from calib.worker import call_in_child
+
+    return call_in_child(_sweep, (adaptive, specs, precision, plan.device, plan.threads, plan.budget_s,
+                                  plan.op_budget_s, plan.clock), on_index, name="calib op sweep")
+
+
+def _sweep(adaptive, specs, precision, device, threads, budget_s, op_budget_s, clock, progress) -> SweepResult:
+    import torch
+
+    from calib.predict.real_shapes import adaptive_sweep
+
+    torch.set_num_threads(threads)
+    index = {id(spec): position for position, spec in enumerate(specs)}
+    sweeper = adaptive_sweep if adaptive else run_sweep
+    return sweeper(specs, precision, device, threads, budget_s, op_budget_s,
+                   on_op=lambda spec: progress(index[id(spec)]), clock=clock)
 
 
 @contextmanager
