@@ -118,10 +118,8 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
         for precision_index, precision in enumerate(plan.precisions):
             first = precision_index * per_precision
             precision_started = time.perf_counter()
-            watch = other_cpu_use()  # the op sweep's neighbours, as each model record keeps its own
-            sweep = sweep_apart(adaptive, specs, precision, plan,
-                                lambda index: progress(first + index, "op", f"{precision} op {specs[index].label}"))
-            sweep_other_cpu = watch.stop() if watch else None
+            sweep, sweep_other_cpu = sweep_apart(adaptive, specs, precision, plan, lambda index: progress(
+                first + index, "op", f"{precision} op {specs[index].label}"))
             verdict = verdict_for(report, plan.device, precision)
             section["tables"][precision] = {
                 "precision": precision, "verdict": verdict,
@@ -159,15 +157,17 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
     return result
 
 
-def sweep_apart(adaptive: bool, specs: list, precision: str, plan: CalibrationPlan, on_index) -> SweepResult:
-    """The op sweep in a process of its own (calib.worker.call_in_child); `on_index(i)` as specs[i] starts. Why: the
+def sweep_apart(adaptive: bool, specs: list, precision: str, plan: CalibrationPlan,
+                on_index) -> tuple[SweepResult, float | None]:
+    """The op sweep in a process of its own (calib.worker.call_in_child), with the CPU other processes took meanwhile
+    (watched there: this process, waiting, is one of them); `on_index(i)` as specs[i] starts. Why: the
     thousands of modules it builds and frees leave this process slower for every later timing, so the models
     measured next (and a bench's ground truth after them) would not run as `calib run` runs them. Measured on the
     Intel AMX machine kind, 2 threads, after a 60-120 s sweep and the collection that frees it: resnet18 int8 b1
     1.95 -> 2.26-2.45 ms, mobilenet_v2 int8 b1 3.8 -> 4.4-4.9 ms, resnet18 fp32 b1 15.6 -> 16.4 ms; gc, malloc_trim
     and transparent huge pages did not undo it, a fresh model prepared after it ran as slow."""
     if not specs:
-        return SweepResult([], 0, [], 0.0)
+        return SweepResult([], 0, [], 0.0), None
     from calib.worker import call_in_child
 
     return call_in_child(_sweep, (adaptive, specs, precision, plan.device, plan.threads, plan.budget_s,
@@ -182,8 +182,10 @@ def _sweep(adaptive, specs, precision, device, threads, budget_s, op_budget_s, c
     torch.set_num_threads(threads)
     index = {id(spec): position for position, spec in enumerate(specs)}
     sweeper = adaptive_sweep if adaptive else run_sweep
-    return sweeper(specs, precision, device, threads, budget_s, op_budget_s,
-                   on_op=lambda spec: progress(index[id(spec)]), clock=clock)
+    watch = other_cpu_use()  # the op sweep's neighbours, as each model record keeps its own
+    result = sweeper(specs, precision, device, threads, budget_s, op_budget_s,
+                     on_op=lambda spec: progress(index[id(spec)]), clock=clock)
+    return result, watch.stop() if watch else None
 
 
 @contextmanager

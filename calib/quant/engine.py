@@ -2,7 +2,12 @@
 
 The engine decides which int8 kernels run and whether activations must be 7-bit:
 - x86 with VNNI or AMX (avx512_vnni, avx_vnni, amx_int8): "x86", which dispatches conv to
-  oneDNN's VNNI kernels; full 8-bit activation range.
+  oneDNN's VNNI kernels; full 8-bit activation range. Not every conv: depthwise convs at "same" padding
+  take fbgemm's depthwise kernel, which adds products in int16 pairs and saturates at full range
+  (3x3, 144 channels, 56x56, full-range uint8 activations and int8 weights: up to 41 output steps off
+  against the exact result, exact at 7-bit; Intel AMX machine kind, torch 2.14). Full range is kept:
+  on EfficientNet-Lite0, 7-bit activations everywhere cost more (top-1 agreement with fp32 47% -> 26%,
+  310 photo crops) than the saturation does, and calib's accuracy check measures the kernels as they run.
 - x86 with AVX2 only: "fbgemm" (what "x86" falls back to anyway). Its u8 x s8 kernels
   (vpmaddubsw) add pairs of products into int16 and can saturate, so activations use a
   reduced 7-bit range (reduce_range), as torch's own fbgemm/x86 qconfigs do.
