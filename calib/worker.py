@@ -278,10 +278,11 @@ def call_in_child(function, args: tuple, on_progress: Callable | None = None, na
                 raise _rebuilt_error(*payload)
             elif kind == "interrupted":
                 raise KeyboardInterrupt
-    finally:
+    finally:  # a child given time to end on its own unregisters what it made (killed, its semaphores are "leaked")
+        process.join(timeout=5)
         if process.is_alive():
             process.kill()
-        process.join(timeout=10)
+            process.join(timeout=10)
         conn.close()
 
 

@@ -8,6 +8,7 @@ results file, rewritten after every model, so an interrupted calibration keeps w
 
 from __future__ import annotations
 
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -120,6 +121,8 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
             precision_started = time.perf_counter()
             sweep, sweep_other_cpu = sweep_apart(adaptive, specs, precision, plan, lambda index: progress(
                 first + index, "op", f"{precision} op {specs[index].label}"))
+            if specs and loaded:
+                settle()
             verdict = verdict_for(report, plan.device, precision)
             section["tables"][precision] = {
                 "precision": precision, "verdict": verdict,
@@ -244,9 +247,9 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
                 measurement = measure(prepared.run, timer_for(plan.clock, prepared),
                                       model_plan(plan.model_max_time_s, min_time_s=0.5), batch_size=batch_size)
             summary = fill_measured(record, prepared, measurement, watch.stop() if watch else None)
-            record["layers"] = profile_layers(prepared.module, prepared.inputs, summary.median_ms,
-                                              LayerSettings(budget_s=plan.layer_budget_s), prepared.call_context,
-                                              plan.clock, plan.device)
+            record["layers"] = layers_pass(lambda: profile_layers(
+                prepared.module, prepared.inputs, summary.median_ms, LayerSettings(budget_s=plan.layer_budget_s),
+                prepared.call_context, plan.clock, plan.device), summary.median_ms)
 
     try:  # supervised: sys.exit() in the model's code fails this model only (calib.user_files.call_user)
         call_user(run)
@@ -255,6 +258,48 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
     except Exception as exc:  # noqa: BLE001 - a model that cannot run is recorded, the table goes on
         mark_unmeasured(record, exc)
     return record
+
+
+DISTURBED = math.log(1.2)  # a per-layer pass whose own end-to-end is this far from the timing's median: taken again
+
+
+def layers_pass(run_pass, median_ms: float) -> dict:
+    """The per-layer pass, taken again once when the end-to-end it times between its passes is over 20% from the
+    median measured just before: something else ran meanwhile, and the table would price every layer of the model
+    by it (seen on the Intel AMX machine kind: resnet18 int8 b4 8.45 ms between the passes, 5.17 ms in the timing
+    before, 5.26 ms ten minutes later, with the layers summing to 162% of the median). The closer one is kept, and
+    says it was retaken."""
+    table = run_pass()
+    if _off(table, median_ms) > DISTURBED:
+        again = run_pass()
+        first_ms = table.get("interleaved_end_to_end_ms")
+        if _off(again, median_ms) < _off(table, median_ms):
+            table = again
+        table["retaken"] = {"why": f"the first pass's end-to-end was {first_ms:.3f} ms against a median of "
+                                   f"{median_ms:.3f} ms", "first_end_to_end_ms": first_ms}
+    return table
+
+
+def _off(table: dict, median_ms: float) -> float:
+    between = table.get("interleaved_end_to_end_ms")
+    return abs(math.log(between / median_ms)) if between and median_ms else 0.0
+
+
+def settle(quiet_percent: float = 10.0, most_s: float = 10.0, step_s: float = 0.5) -> float:
+    """Wait (at most `most_s`) until other processes use under `quiet_percent` of a core; the seconds waited.
+    After the op sweep's process ends, the kernel's work on the memory it freed ran beside the first models
+    (other processes 11-14% of a core during resnet18's timing, twice)."""
+    from calib.lifecycle import other_cpu_use
+
+    started = time.perf_counter()
+    while time.perf_counter() - started < most_s:
+        watch = other_cpu_use()
+        if watch is None:
+            break
+        time.sleep(step_s)
+        if watch.stop() < quiet_percent:
+            break
+    return time.perf_counter() - started
 
 
 def _imported_records(paths, environment: dict, device: str) -> list[dict]:
