@@ -136,17 +136,9 @@ class IsolatedSweep:
                 raise KeyboardInterrupt
 
     def _start(self, cells: list) -> None:
-        import multiprocessing
-
         from calib.errors import CalibError
 
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(self.spec, cells, child, os.getcwd(), dict(os.environ)),
-                                        daemon=True, name="calib-worker")
-        self._process.start()
-        child.close()
+        self._conn, self._process = _forked(_serve, (self.spec, cells), "calib-worker")
         if not self._conn.poll(self.limits.at_start()):
             self._stop()
             raise CalibError(f"{self.spec.model}: loading the model took over {self.limits.at_start():g} s")
@@ -172,15 +164,7 @@ class IsolatedSweep:
 
 def _serve(spec, cells, conn, cwd: str, environ: dict) -> None:
     """The worker: load the model, then measure `cells` in order when asked, one message each."""
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(environ)
-    from calib.third_party import quiet_known_noise
-
-    quiet_known_noise()  # the worker imports torchao too
-    from calib.malloc import steady_malloc
-
-    steady_malloc()  # as the parent process (calib.malloc): a fresh process, glibc's own thresholds until set
+    _as_parent(cwd, environ)
     from calib import fidelity
     from calib.errors import CalibError
     from calib.models.loader import load_any
@@ -206,6 +190,34 @@ def _serve(spec, cells, conn, cwd: str, environ: dict) -> None:
             conn.send(("record", _plain(record)))
     except KeyboardInterrupt:  # Ctrl-C reached the worker: the parent stops too, keeping what finished
         conn.send(("interrupted", None))
+
+
+def _as_parent(cwd: str, environ: dict) -> None:
+    """A forked child set up as its parent: its folder and environment, the known library noise quiet (the worker
+    imports torchao too), calib's malloc thresholds (calib.malloc: a fresh process has glibc's own until set)."""
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(environ)
+    from calib.malloc import steady_malloc
+    from calib.third_party import quiet_known_noise
+
+    quiet_known_noise()
+    steady_malloc()
+
+
+def _forked(target, args: tuple, name: str):
+    """(connection, started process): `target(*args, child_end, cwd, environ)` forked from the forkserver, which has
+    imported torch but never run a kernel (see the module's docstring)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    conn, child = context.Pipe()
+    process = context.Process(target=target, args=(*args, child, os.getcwd(), dict(os.environ)), daemon=True,
+                              name=name)
+    process.start()
+    child.close()
+    return conn, process
 
 
 def _plain(record: dict) -> dict:
@@ -252,17 +264,9 @@ def call_in_child(function, args: tuple, on_progress: Callable | None = None, na
     measurement leaves behind (calib.predict.calibrate's op sweep: thousands of freed modules) makes every later
     timing in that process slower, so such work runs where it leaves nothing. A CalibError in the child is raised
     here as itself, any other error as a CalibError naming it; Ctrl-C stops both."""
-    import multiprocessing
-
     from calib.errors import CalibError
 
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(_PRELOAD)
-    conn, child = context.Pipe()
-    process = context.Process(target=_call, args=(function, args, child, os.getcwd(), dict(os.environ)),
-                              daemon=True, name=name)
-    process.start()
-    child.close()
+    conn, process = _forked(_call, (function, args), name)
     try:
         while True:
             try:
@@ -287,15 +291,7 @@ def call_in_child(function, args: tuple, on_progress: Callable | None = None, na
 
 
 def _call(function, args: tuple, conn, cwd: str, environ: dict) -> None:
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update(environ)
-    from calib.third_party import quiet_known_noise
-
-    quiet_known_noise()
-    from calib.malloc import steady_malloc
-
-    steady_malloc()  # as the parent process
+    _as_parent(cwd, environ)
     from calib.errors import CalibError
 
     try:

@@ -286,11 +286,10 @@ def _off(table: dict, median_ms: float) -> float:
 
 
 def settle(quiet_percent: float = 10.0, most_s: float = 10.0, step_s: float = 0.5) -> float:
-    """Wait (at most `most_s`) until other processes use under `quiet_percent` of a core; the seconds waited.
-    After the op sweep's process ends, the kernel's work on the memory it freed ran beside the first models
-    (other processes 11-14% of a core during resnet18's timing, twice)."""
-    from calib.lifecycle import other_cpu_use
-
+    """Wait (at most `most_s`) until other processes use under `quiet_percent` of a core; the seconds waited. Right
+    after the op sweep's process, other processes took 11-14% of a core during the first model's timing in two
+    bench runs (that process ending, or the kernel reclaiming its gigabytes; not told apart): the models start on a
+    quiet machine."""
     started = time.perf_counter()
     while time.perf_counter() - started < most_s:
         watch = other_cpu_use()
