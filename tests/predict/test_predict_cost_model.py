@@ -126,3 +126,17 @@ def test_a_functional_quantized_depthwise_conv_is_its_own_kernel_not_priced_by_m
     node = model.node(_quantized_dw(144, 14, True))
     assert node.costed and node.key == "q:conv-dw/functional"
     assert node.predicted_ms == pytest.approx(144 * 14 * 14 * 5e-5, rel=0.3)
+
+
+def test_unaligned_convs_do_not_correct_an_aligned_neighbour():
+    """Int8 depthwise convs at channel counts off a multiple of 8 (ShuffleNet 1.0's 116) ran 60x slower than aligned
+    ones: they fall back to the aligned law, but as neighbours they priced MnasNet 0.5's aligned conv at 34x."""
+    def cost(c, hw):
+        return 0.01 + c * hw * hw * 2e-7
+
+    aligned = [_quantized_dw(c, hw, False, ms=cost(c, hw)) for c in (32, 64, 144, 240) for hw in (7, 14, 28)]
+    unaligned = [_quantized_dw(c, 14, False, ms=60 * cost(c, 14)) for c in (116, 116, 116, 116, 116)]
+    model = fit_cost_model([Sample.of(row, "isolated") for row in aligned + unaligned])
+    node = model.node(_quantized_dw(120, 14, False))  # aligned, nearest the unaligned ones
+    assert node.key == "q:conv-dw" and node.predicted_ms == pytest.approx(cost(120, 14), rel=0.5)
+    assert model.node(_quantized_dw(116, 14, False)).predicted_ms > 10 * cost(116, 14)
