@@ -188,6 +188,11 @@ def fit_cost_model(samples: list[Sample], learnt: bool = True) -> CostModel:
         if sample.ms <= 0:
             continue
         for key in (sample.key, *sample.kind_keys):
+            # a conv at unaligned channels is no sample of the aligned law it falls back to: it runs other kernels
+            # (torch int8 depthwise, 60x slower; as neighbours, ShuffleNet 1.0's priced MnasNet 0.5's aligned 5x5 at
+            # 34x its law, the model at +51%). Priced by that law, it is offset by its own samples (CostModel.node)
+            if sample.key == key + "/odd":
+                continue
             groups.setdefault(key, []).append(sample)
     laws = {}
     finest: dict[str, list[Sample]] = {}
@@ -207,10 +212,7 @@ def fit_cost_model(samples: list[Sample], learnt: bool = True) -> CostModel:
         model._learnt_of = {id(s): value for s, value in
                             zip(timed, model.residuals.corrections([(s.rich, s.key) for s in timed]))}
     for key in laws:  # each key's neighbours: what its law and the learnt correction leave
-        # not a conv at unaligned channels for an aligned one: it falls back to the aligned law (calib.predict.features
-        # .fallback_keys) but runs other kernels (torch int8 depthwise, 60x slower: as neighbours, those of
-        # ShuffleNet 1.0 priced MnasNet 0.5's aligned 5x5 at 34x its law, the model at +51%)
-        members = [s for s in groups[key] if s.key == key or not s.key.endswith("/odd")]
+        members = groups[key]
         model.neighbours[key] = ([s.features for s in members], [model._left(s, laws[key]) for s in members])
     return model
 
