@@ -44,7 +44,8 @@ MIN_HALF_WIDTH = 0.03  # an interval is never narrower than +-3%: the machine's 
 FEW_MODELS = 3  # below this many held-out architectures the spread is not known: +-FEW_MODELS_HALF_WIDTH
 FEW_MODELS_HALF_WIDTH = 0.25
 MAP_LOSS_SCALE = 0.1  # log error past which (about 10%) a held-out model counts linearly, not squared
-COVERAGE = 0.90  # the interval's target: held-out models' measured medians inside it
+COVERAGE = 0.90
+APART_SUFFIXES = ("/strided", "/odd")  # in the order fallback_keys appends them  # the interval's target: held-out models' measured medians inside it
 
 
 @dataclass(frozen=True)
@@ -188,10 +189,11 @@ def fit_cost_model(samples: list[Sample], learnt: bool = True) -> CostModel:
         if sample.ms <= 0:
             continue
         for key in (sample.key, *sample.kind_keys):
-            # a conv at unaligned channels is no sample of the aligned law it falls back to: it runs other kernels
-            # (torch int8 depthwise, 60x slower; as neighbours, ShuffleNet 1.0's priced MnasNet 0.5's aligned 5x5 at
-            # 34x its law, the model at +51%). Priced by that law, it is offset by its own samples (CostModel.node)
-            if sample.key == key + "/odd":
+            # a conv at unaligned channels (or an op reading a strided view) is no sample of the plain law it falls
+            # back to: it runs other kernels (torch int8 depthwise, 60x slower; as neighbours, ShuffleNet 1.0's priced
+            # MnasNet 0.5's aligned 5x5 at 34x its law, the model at +51%). Priced by that law, it is offset by its
+            # own samples (CostModel.node)
+            if _apart(sample.key, key):
                 continue
             groups.setdefault(key, []).append(sample)
     laws = {}
@@ -215,6 +217,17 @@ def fit_cost_model(samples: list[Sample], learnt: bool = True) -> CostModel:
         members = groups[key]
         model.neighbours[key] = ([s.features for s in members], [model._left(s, laws[key]) for s in members])
     return model
+
+
+def _apart(finest: str, key: str) -> bool:
+    """Whether a sample of key `finest` stays out of the coarser `key`'s law: `key` is `finest` less its /strided
+    or /odd suffix (calib.predict.features.fallback_keys). An engine's own chains (OpenVINO's /grouped) are not."""
+    plain = finest
+    for suffix in APART_SUFFIXES:
+        plain = plain.removesuffix(suffix)
+        if key == plain and key != finest:
+            return True
+    return False
 
 
 def _learnt(model: CostModel, samples: list[Sample]) -> Residuals | None:

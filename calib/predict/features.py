@@ -84,6 +84,8 @@ def fallback_keys(row: dict) -> list[str]:
     # channel counts that are not a multiple of 8 take slower kernels (int8 depthwise: 10x seen on
     # ShuffleNet's 116/232 channels); such a conv has its own key, its aligned cousins next
     keys = [key, key.removesuffix("/odd"), prefix + "kind:" + kind, "kind:" + kind]
+    if row.get("strided_input"):  # a strided view read (calib.layers.facts.strided): a key of its own first
+        keys.insert(0, key + "/strided")
     return list(dict.fromkeys(keys))
 
 

@@ -140,3 +140,33 @@ def test_unaligned_convs_do_not_correct_an_aligned_neighbour():
     node = model.node(_quantized_dw(120, 14, False))  # aligned, nearest the unaligned ones
     assert node.key == "q:conv-dw" and node.predicted_ms == pytest.approx(cost(120, 14), rel=0.5)
     assert model.node(_quantized_dw(116, 14, False)).predicted_ms > 10 * cost(116, 14)
+
+
+def _cat_row(c, hw, strided, ms=None):
+    row = {"name": "cat", "op_kind": "elementwise", "target": "torch.cat",
+           "input_shapes": f"4x{c}x{hw}x{hw}, 4x{c}x{hw}x{hw}", "input_dtypes": "float32, float32",
+           "output_shape": f"4x{2 * c}x{hw}x{hw}", "params": 0, "flops": 0, "bytes": 4 * 4 * 4 * c * hw * hw}
+    if strided:
+        row["strided_input"] = True
+    if ms is not None:
+        row["median_ms"] = ms
+    return row
+
+
+def test_an_op_reading_a_strided_view_has_a_key_and_a_law_of_its_own():
+    """ShuffleNet re-quantizes a channel half (.chunk) of its input in every unit: 2-4x slower than the same op on a
+    whole tensor. Those samples get a key of their own and stay out of the plain law and its neighbours."""
+    from calib.predict.features import fallback_keys
+
+    assert fallback_keys(_cat_row(64, 14, True))[:2] == ["torch.cat/strided", "torch.cat"]
+    assert fallback_keys(_cat_row(64, 14, False))[0] == "torch.cat"
+
+    def cost(c, hw):
+        return 0.005 + c * hw * hw * 1e-6
+
+    plain = [_cat_row(c, hw, False, ms=cost(c, hw)) for c in (16, 32, 64, 128) for hw in (7, 14, 28)]
+    strided = [_cat_row(c, hw, True, ms=4 * cost(c, hw)) for c in (24, 48, 96) for hw in (14, 28)]
+    model = fit_cost_model([Sample.of(row, "isolated") for row in plain + strided], learnt=False)
+    assert model.node(_cat_row(48, 14, False)).predicted_ms == pytest.approx(cost(48, 14), rel=0.2)
+    node = model.node(_cat_row(48, 14, True))
+    assert node.key == "torch.cat/strided" and node.predicted_ms == pytest.approx(4 * cost(48, 14), rel=0.2)
