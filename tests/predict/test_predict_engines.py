@@ -270,3 +270,16 @@ def test_from_another_table_its_kernels_join_scaled_and_another_engine_is_refuse
     result = runner.invoke(main, [*common, "-m", "tiny-mlp", "--from", str(torch_table),
                                   "--out", str(tmp_path / "t.json")])
     one_line_error(result, "a torch table; an openvino table transfers only from openvino's")
+
+
+def test_torch_tables_map_by_a_factor_alone():
+    """torch's per-layer rows hold each module's dispatch: a per-inference overhead fitted on its held-out models
+    (about 1 ms at fp32) over-predicted every small model at batch 1, so its map is a factor alone; the engines
+    keep the overhead."""
+    from calib.predict.cost_model import per_call_for, whole_model_map
+
+    held_out = [{"model": f"m{i}", "batch_size": 1, "node_sum_ms": s, "measured_ms": 0.2 + 1.1 * s}
+                for i, s in enumerate((0.5, 1.0, 4.0, 10.0, 30.0))]
+    overhead, factor = whole_model_map(held_out, per_call=False)
+    assert overhead == 0.0 and 1.1 < factor < 1.1 + 0.2 / 0.5
+    assert not per_call_for("torch") and per_call_for("openvino") and per_call_for("onnxruntime")
