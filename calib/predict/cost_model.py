@@ -434,7 +434,7 @@ def with_context(rows) -> list[dict]:
 def whole_model_map(held_out: list[dict], per_call: bool = True) -> tuple[float, float]:
     """(per-inference overhead ms, factor): measured = overhead + factor * node sum, fitted on log error
     (robust soft-L1 least squares, overhead >= 0). The overhead is what a call costs beyond its kernels (the
-    engine's dispatch, copying inputs and outputs): a factor alone over-prices small models at batch 1.
+    engine's dispatch, copying inputs and outputs); without `per_call` (torch: per_call_for) the factor alone.
     Why log error and not relative error: least squares on (predicted / measured - 1) solves
     factor = sum(x) / sum(x^2) for x = node sum / measured, which sits below 1 / typical x whenever the
     held-out node sums spread (2x over-predicted held-out models pulled OpenVINO bf16's factor to 0.83 where
