@@ -44,8 +44,8 @@ MIN_HALF_WIDTH = 0.03  # an interval is never narrower than +-3%: the machine's 
 FEW_MODELS = 3  # below this many held-out architectures the spread is not known: +-FEW_MODELS_HALF_WIDTH
 FEW_MODELS_HALF_WIDTH = 0.25
 MAP_LOSS_SCALE = 0.1  # log error past which (about 10%) a held-out model counts linearly, not squared
-COVERAGE = 0.90
-APART_SUFFIXES = ("/strided", "/odd")  # in the order fallback_keys appends them  # the interval's target: held-out models' measured medians inside it
+COVERAGE = 0.90  # the interval's target: held-out models' measured medians inside it
+APART_SUFFIXES = ("/strided", "/odd")  # finer keys kept out of their plain law (_apart), outermost first
 
 
 @dataclass(frozen=True)
