@@ -446,13 +446,13 @@ def whole_model_map(held_out: list[dict], per_call: bool = True) -> tuple[float,
     usable = [h for h in held_out if h["node_sum_ms"] > 0 and h["measured_ms"] > 0]
     if not usable:
         return 0.0, 1.0
-    ratio = float(np.exp(np.median([math.log(h["measured_ms"] / h["node_sum_ms"]) for h in usable])))
+    logs = np.array([math.log(h["measured_ms"] / h["node_sum_ms"]) for h in usable])
+    ratio = float(np.exp(np.median(logs)))
     if len({h["model"] for h in usable}) < FEW_MODELS or len(usable) < 4:
         return 0.0, ratio
     from scipy.optimize import least_squares
 
     if not per_call:  # a factor alone (per_call_for), on the same robust log loss
-        logs = np.array([math.log(h["measured_ms"] / h["node_sum_ms"]) for h in usable])
         fit = least_squares(lambda p: p[0] - logs, x0=[math.log(ratio)], loss="soft_l1", f_scale=MAP_LOSS_SCALE)
         return 0.0, float(np.exp(fit.x[0])) if fit.success else ratio
 
