@@ -45,6 +45,7 @@ FEW_MODELS = 3  # below this many held-out architectures the spread is not known
 FEW_MODELS_HALF_WIDTH = 0.25
 MAP_LOSS_SCALE = 0.1  # log error past which (about 10%) a held-out model counts linearly, not squared
 COVERAGE = 0.90  # the interval's target: held-out models' measured medians inside it
+STREAM_SUFFIX = "@stream"  # the keys of kernels whose weights pass the cache (calib.predict.openvino_kernels)
 APART_SUFFIXES = ("/strided", "/odd")  # finer keys kept out of their plain law (_apart), outermost first
 
 
@@ -281,13 +282,20 @@ def fit_cache_bytes(samples: list[Sample]) -> float:
 
 def fit_law(key: str, members: list[Sample]) -> KeyLaw:
     """Non-negative least squares of overhead + FLOPs + bytes on relative error (every sample counts
-    as a share of its own time, so small ops are not drowned by big ones)."""
+    as a share of its own time, so small ops are not drowned by big ones). Fewer than 3 samples fit no three
+    terms: their median time, or for a kernel streaming its weights from memory (STREAM_SUFFIX) their median
+    time per byte. A constant priced AlexNet's int8 FullyConnected (38 MB of weights) at the time of the only
+    streamed int8 sample, VGG's 103 MB layer: 2.5 ms for 0.75 measured, the model +98% at batch 1 (OpenVINO,
+    Intel AMX machine kind, 2026-12-06); per byte, AlexNet within 3% (offline, the same table and truth)."""
     import numpy as np
 
     times = np.array([s.ms for s in members])
     log_f = [math.log1p(s.flops) for s in members]
     log_b = [math.log1p(s.bytes) for s in members]
     span = (min(log_f), max(log_f), min(log_b), max(log_b))
+    if len(members) < 3 and key.endswith(STREAM_SUFFIX):  # weights streamed from memory: bytes over bandwidth
+        per_mb = float(np.median([s.ms / max(s.bytes / 1e6, 1e-9) for s in members]))
+        return KeyLaw(key, 0.0, 0.0, per_mb, len(members), span)
     if len(members) < 3:
         return KeyLaw(key, float(np.median(times)), 0.0, 0.0, len(members), span)
     from scipy.optimize import nnls
@@ -356,7 +364,7 @@ class Predictor:
 
 def fit_predictor(isolated: list[Sample], models: list[ModelSample], learnt: bool = True,
                   per_call: bool = True) -> Predictor:
-    """The cost model on every sample (with the learnt correction unless `learnt` is False: learnt_for); the
+    """The cost model on every sample (with the learnt correction unless `learnt` is False); the
     whole-model map (with a per-inference overhead unless `per_call` is False: per_call_for) and the interval
     from the real models, each predicted by a fit that left that model (all its batch sizes) out."""
     import numpy as np
@@ -394,16 +402,6 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample], learnt: boo
             errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
     low, high = conformal_interval(errors, len(names))
     return Predictor(full, factor, low, high, held_out, overhead)
-
-
-def learnt_for(engine: str) -> bool:
-    """Whether an engine's tables use the learnt correction (calib.predict.residuals), as measured by
-    bench/predict.py's ground truth (Intel AMX machine kind; each bench table and its truth predicted both ways).
-    OpenVINO: no. At bf16 it was worse in all four runs (within 5%: 16/44/16/34% with it, 34/62/56/53% without;
-    within 10%: 47/78/69/66% against 66/78/88/72%); at fp32 neither won (within 10%: 100/94/94/81% against
-    100/97/91/88%; within 5%: 72/66/75/50% against 66/66/66/53%). torch: yes (within 10%: 72/50% with it,
-    56/41% without at fp32; 44% against 38% at int8-static). ONNX Runtime: not benched; kept as built."""
-    return engine != "openvino"
 
 
 def per_call_for(engine: str) -> bool:
@@ -479,4 +477,4 @@ def conformal_interval(errors: list[float], models: int, coverage: float = COVER
 
 
 __all__ = ["Sample", "KeyLaw", "NodeCost", "CostModel", "ModelSample", "Prediction", "Predictor",
-           "fit_cost_model", "fit_law", "fit_predictor", "learnt_for", "per_call_for", "model_samples", "whole_model_map", "conformal_interval", "cost_key"]
+           "fit_cost_model", "fit_law", "fit_predictor", "per_call_for", "model_samples", "whole_model_map", "conformal_interval", "cost_key"]

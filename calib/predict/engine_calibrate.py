@@ -28,7 +28,7 @@ from calib.environment import capture
 from calib.hardware import device_report, verdict_for
 from calib.lifecycle import mark_unmeasured, new_record, other_cpu_use
 from calib.predict.clock import model_plan
-from calib.predict.cost_model import ModelSample, fit_cost_model, learnt_for, model_samples
+from calib.predict.cost_model import ModelSample, fit_cost_model, model_samples
 from calib.predict.engines import check_engine, kernel_model
 from calib.predict.models import load_named
 from calib.predict.pulse import pulse_ms
@@ -98,7 +98,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     watch = other_cpu_use()
     index = 0
     while remaining and time.perf_counter() - models_started < plan.budget_s:
-        gap = gap_scorer(source + measured, engine)  # one fit per choice, every candidate scored against it
+        gap = gap_scorer(source + measured)  # one fit per choice, every candidate scored against it
         scores = {name: gap(graphs[name]) for name in remaining}
         name = remaining[0] if not (source or measured) else max(remaining, key=lambda n: scores[n])
         remaining.remove(name)
@@ -129,18 +129,18 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     return table
 
 
-def knowledge_gap(rows: list[dict], measured: list[ModelSample], engine: str) -> float:
+def knowledge_gap(rows: list[dict], measured: list[ModelSample]) -> float:
     """How badly the table measured so far knows a candidate's kernels (see gap_scorer)."""
-    return gap_scorer(measured, engine)(rows)
+    return gap_scorer(measured)(rows)
 
 
-def gap_scorer(measured: list[ModelSample], engine: str):
+def gap_scorer(measured: list[ModelSample]):
     """rows -> the share of a candidate's kernels with a key the table never saw (x UNSEEN_WEIGHT) plus, over
     the rest, the predicted-time-weighted mean |log error| of the law that prices each, on that law's own
     samples. 0: every kernel is a known key on a law that fits. The table is fitted once."""
     samples = model_samples(measured)
     seen = {sample.key for sample in samples}
-    model = fit_cost_model(samples, learnt_for(engine)) if samples else None
+    model = fit_cost_model(samples) if samples else None
     error_of = {}
     for key, law in (model.laws.items() if model else ()):
         members = [s for s in samples if key in (s.key, *s.kind_keys)]

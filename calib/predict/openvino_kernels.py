@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from calib.backends.base import RunConfig
 from calib.precisions import get_precision
+from calib.predict.cost_model import STREAM_SUFFIX
 
 ENGINE = "openvino"
 _ELEMENT_BYTES = {"f32": 4, "bf16": 2, "f16": 2, "u8": 1, "i8": 1, "i32": 4, "i64": 8}
@@ -77,7 +78,7 @@ def kernel_rows(layers: list[dict], original_types: dict[str, str]) -> list[dict
             keys = [f"{keys[0]}/grouped", f"{keys[1]}/grouped", *keys]
         streaming = _weight_bytes(layer) > STREAM_WEIGHT_BYTES
         if streaming:
-            keys = [f"{keys[0]}@stream", f"{keys[2]}@stream"]
+            keys = [f"{keys[0]}{STREAM_SUFFIX}", f"{keys[2]}{STREAM_SUFFIX}"]
         rows.append({"name": layer["name"], "op_kind": kind, "target": layer["type"], "provider": kernel,
                      "fused": ",".join(fused), "input_shapes": ", ".join(_text(s) for s in inputs if s),
                      "output_shape": _text(output), "input_dtypes": layer.get("precision") or "",

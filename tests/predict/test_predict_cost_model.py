@@ -170,3 +170,19 @@ def test_an_op_reading_a_strided_view_has_a_key_and_a_law_of_its_own():
     assert model.node(_cat_row(48, 14, False)).predicted_ms == pytest.approx(cost(48, 14), rel=0.2)
     node = model.node(_cat_row(48, 14, True))
     assert node.key == "torch.cat/strided" and node.predicted_ms == pytest.approx(4 * cost(48, 14), rel=0.2)
+
+
+def test_a_streamed_kernel_measured_at_one_size_is_priced_by_its_bytes():
+    """A kernel streaming its weights (an '@stream' key) measured at one weight size only (a VGG head at batch 1
+    and 4) prices a smaller one by its bytes, as memory bandwidth does, not at the measured time; any other key
+    with so few samples keeps its median (a small op's time is its overhead)."""
+    def row(weight_mb, batch, key, ms=None):
+        size = weight_mb * 1e6
+        return {"name": "fc", "op_kind": "linear", "cost_keys": [f"ov:FullyConnected:{key}", f"kind:{key}"],
+                "flops": 2 * size * batch, "bytes": size, "weight_bytes": size, "model_weight_bytes": size,
+                **({"median_ms": ms} if ms is not None else {})}
+
+    for key, expected in (("u8@stream", 0.75), ("u8", 2.5)):
+        samples = [Sample.of(row(100, batch, key, ms=2.5), "model:head") for batch in (1, 4)]
+        model = fit_cost_model(samples, learnt=False)
+        assert model.node(row(30, 1, key)).predicted_ms == pytest.approx(expected, rel=0.02)
