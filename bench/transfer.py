@@ -25,6 +25,7 @@ of any prediction). Printed per table: within +-5% / +-10%, median |error|, the 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -126,6 +127,8 @@ def main() -> int:
             inside[name] += p["low_ms"] <= measured[key] <= p["high_ms"]
             cells.append(f"{100 * error:+8.1f}%")
         print(f"{key[0]:22s} {key[1]:5d} {measured[key]:9.3f} " + " ".join(cells))
+    (out / "truth.json").write_text(json.dumps([{"model": n, "batch_size": b, "measured_ms": measured[(n, b)]}
+                                                for n, b in targets if (n, b) in measured], indent=1))
     print(f"\nbench took {time.perf_counter() - started:.0f} s; load average {_load()}")
     print(f"{'table':9s} {'n':>3s} {'<=5%':>6s} {'<=10%':>6s} {'med|err|':>9s} {'coverage':>9s} {'records':>8s} "
           f"{'kernels':>8s} {'calib s':>8s}")

@@ -400,7 +400,8 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample], learnt: boo
         h["predicted_ms"] = other_overhead + h["node_sum_ms"] * other_factor
         if h["predicted_ms"] > 0 and h["mapped"]:
             errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))
-    low, high = conformal_interval(errors, len(names))
+    # the architectures behind the errors (the kernel samples and incomplete ones give none): two of them are "few"
+    low, high = conformal_interval(errors, len({h["model"] for h in mapped}))
     return Predictor(full, factor, low, high, held_out, overhead)
 
 
