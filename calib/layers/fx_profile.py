@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 from calib.layers import facts as layer_facts
-from calib.layers.graph import (CALL_OPS, calibrate_mark_cost, in_situ_mark_cost, instrument, make_recorder,
-                                to_graph_module)
+from calib.layers.graph import (CALL_OPS, bounded_mark_cost, calibrate_mark_cost, in_situ_mark_cost, instrument,
+                                make_recorder, to_graph_module)
 from calib.layers.kinds import op_kind_of, target_name
 from calib.layers.passes import build_table, choose_repeats, run_passes, warmup_count
 
@@ -46,8 +46,9 @@ def profile_fx(module, inputs: tuple, run_context, device: str, end_to_end_ms: f
                                         warmup_count(end_to_end_ms), sync,
                                         probe_pass=doubled_pass, probe_passes=doubled_passes, host_clock=host_clock)
     in_situ_ms = in_situ_mark_cost(per_pass, doubled_passes)
-    # What a mark costs between real ops, when that is measurable above the clock read alone.
-    mark_cost_ms = max(empty_graph_cost_ms, in_situ_ms or 0.0)
+    # What a mark costs between real ops, when that is measurable above the clock read alone and the instrumented
+    # passes ran that much slower than the plain runs.
+    mark_cost_ms = bounded_mark_cost(in_situ_ms, empty_graph_cost_ms, per_pass, plain_ms)
     return build_table([(name, node_facts.get(name, {})) for name in names], per_pass, mark_cost_ms, plain_ms,
                        method=METHOD, end_to_end_ms=end_to_end_ms, expected_compute=expected_compute,
                        configuration=configuration, started=started, repeats=repeats,
