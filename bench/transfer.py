@@ -96,14 +96,15 @@ def main() -> int:
               f"measured here, {t['seconds']:.0f} s; load average {_load()}"
               + (f"; scaled {t['transfer']['rows']} source rows (overall ratio {t['transfer']['overall_ratio']:.3f})"
                  if t.get("transfer") else ""))
-    predicted = {name: _predict(args, paths[name], unseen, batches) for name in tables}
     from calib.predict.models import load_named
     from calib.predict.table import load_view
 
+    loaded = {name: load_named(name) for name in unseen}  # built once: predicted from every table, then measured
+    predicted = {name: _predict(args, paths[name], loaded, batches) for name in tables}
     view = load_view(paths["full"], args.precision, "cpu", args.engine)
     order = list(dict.fromkeys(m.model for m in view.models))[:args.anchors]
     anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models if m.model in order]
-    loaded = {name: load_named(name) for name in [*unseen, *order]}
+    loaded.update({name: load_named(name) for name in order})
     targets = [(name, batch) for name in unseen for batch in batches]
     measured = measure_interleaved(args.engine, args.precision, targets + [(n, b) for n, b, _ in anchors], loaded, args)
     changes = [measured[(n, b)] / then - 1 for n, b, then in anchors if (n, b) in measured]
@@ -160,16 +161,14 @@ def _calibrate(args, calibration, batches, threads, budget, source, path, quick)
             "transfer": section.get("transfer")}
 
 
-def _predict(args, path, unseen, batches) -> dict:
-    from calib.predict.models import load_named
+def _predict(args, path, loaded, batches) -> dict:
     from calib.predict.predictor import predict_record
     from calib.predict.table import load_view, predictor_of
 
     view = load_view(path, args.precision, "cpu", args.engine)
     predictor = predictor_of(view)
     out = {}
-    for name in unseen:
-        model = load_named(name)
+    for name, model in loaded.items():
         for batch in batches:
             try:
                 record, _ = predict_record(model, view, predictor, batch, None)
