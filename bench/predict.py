@@ -66,8 +66,15 @@ def main() -> int:
                              "torch: its op sweep, 60)")
     parser.add_argument("--torch-sweep", choices=("real", "full"), default="real",
                         help="torch's op sweep: real (torchvision layer shapes, adaptive) or full (the designed grid)")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--block", type=float, default=0.3, help="seconds per configuration per round")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of the ground truth (default: 3 fresh, "
+                        "5 shared)")
+    parser.add_argument("--block", type=float, default=None,
+                        help="seconds per configuration per round (default: 0.5 fresh, 0.3 shared)")
+    parser.add_argument("--truth", choices=("fresh", "shared"), default="fresh",
+                        help="fresh: each model timed in a process of its own every round, as `calib run` and "
+                             "`calib predict --check` time one (calib.predict.truth); shared: every configuration "
+                             "prepared in this one process, as before the tenth session (a long process runs "
+                             "depthwise models 10-40%% slower)")
     parser.add_argument("--full", action="store_true", help="every engine and precision, 24 unseen models")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 calibration, 2 unseen models")
     parser.add_argument("--calibration", default=None, help="comma-separated calibration models (override)")
@@ -293,7 +300,47 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
 
 def measure_interleaved(engine, precision, targets, loaded, args) -> dict:
     """{(model, batch): median ms}: every configuration prepared by calib's backend for the engine (as `calib run
-    -b ENGINE`), then timed in rounds, forward then backward order, a FixedTime block each."""
+    -b ENGINE`), then timed in rounds, forward then backward order, a FixedTime block each. --truth fresh (the
+    default): each round, each model in a process of its own (calib.predict.truth.time_fresh), its batch sizes
+    prepared there; --truth shared: all of them prepared in this process."""
+    truth = getattr(args, "truth", "fresh")
+    rounds = args.rounds or (3 if truth == "fresh" else 5)
+    block = args.block or (0.5 if truth == "fresh" else 0.3)
+    if truth == "fresh":
+        return _measure_fresh(engine, precision, targets, args.threads, rounds, block)
+    return _measure_shared(engine, precision, targets, loaded, args.threads, rounds, block)
+
+
+def _measure_fresh(engine, precision, targets, threads, rounds, block) -> dict:
+    from calib.errors import CalibError
+    from calib.predict.truth import time_fresh
+
+    batches = {}
+    for name, batch in targets:
+        batches.setdefault(name, []).append(batch)
+    order = list(batches)
+    samples = {key: [] for key in targets}
+    started = time.perf_counter()
+    load_before = _load()
+    for round_index in range(rounds):
+        for name in (order if round_index % 2 == 0 else reversed(order)):
+            try:
+                got = time_fresh(engine, precision, name, tuple(batches[name]), threads, block)
+            except CalibError as exc:
+                print(f"  cannot time {name} (round {round_index + 1}): {str(exc)[:160]}")
+                continue
+            for batch, why in got["failed"].items():
+                if round_index == 0:
+                    print(f"  cannot prepare {name} b{batch}: {why}")
+            for batch, values in got["samples"].items():
+                samples[(name, batch)].extend(values)
+    print(f"ground truth: {len(targets)} configurations x {rounds} rounds, each model in a fresh process every "
+          f"round ({block:g} s a configuration), in {time.perf_counter() - started:.0f} s, nothing else of this "
+          f"bench running; load average {load_before} before, {_load()} after")
+    return {key: statistics.median(values) for key, values in samples.items() if values}
+
+
+def _measure_shared(engine, precision, targets, loaded, threads, rounds, block) -> dict:
     import torch
 
     from calib.backends import get_backend
@@ -305,14 +352,14 @@ def measure_interleaved(engine, precision, targets, loaded, args) -> dict:
     backend = get_backend(engine)
     prepared, samples = {}, {}
     for name, batch in targets:
-        config = RunConfig(precision=precision, device="cpu", batch_size=batch, threads=args.threads,
+        config = RunConfig(precision=precision, device="cpu", batch_size=batch, threads=threads,
                            int8=Int8Settings(path="fx") if engine == "torch" else Int8Settings())
         try:
             prepared[(name, batch)] = backend.prepare(loaded[name], config)
             samples[(name, batch)] = []
         except Exception as exc:  # noqa: BLE001
             print(f"  cannot prepare {name} b{batch}: {type(exc).__name__}: {str(exc)[:100]}")
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
     order = list(prepared)
     started = time.perf_counter()
     load_before = _load()
@@ -320,14 +367,14 @@ def measure_interleaved(engine, precision, targets, loaded, args) -> dict:
         for key in order:
             measure(prepared[key].run, PerfCounterTimer(), stop=FixedTime(0.05, min_count=1),
                     warmup=Warmup(min_count=2, min_time_s=0.1, max_time_s=1.0))
-        for round_index in range(args.rounds):
+        for round_index in range(rounds):
             for key in (order if round_index % 2 == 0 else reversed(order)):
-                result = measure(prepared[key].run, PerfCounterTimer(), stop=FixedTime(args.block, min_count=3),
+                result = measure(prepared[key].run, PerfCounterTimer(), stop=FixedTime(block, min_count=3),
                                  warmup=Warmup(min_count=1, min_time_s=0.0, max_time_s=0.5))
                 samples[key].extend(result.samples_ms)
     for item in prepared.values():
         item.release()
-    print(f"ground truth: {len(order)} configurations x {args.rounds} rounds interleaved in "
+    print(f"ground truth: {len(order)} configurations x {rounds} rounds interleaved in "
           f"{time.perf_counter() - started:.0f} s, nothing else of this bench running; load average "
           f"{load_before} before, {_load()} after")
     return {key: statistics.median(values) for key, values in samples.items() if values}

@@ -61,8 +61,10 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=45.0, help="seconds of measurement for transfer and small")
     parser.add_argument("--full-budget", type=float, default=240.0, help="seconds for the full and source tables")
     parser.add_argument("--batches", default="1,4")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--block", type=float, default=0.3)
+    parser.add_argument("--rounds", type=int, default=None, help="default: 3 fresh, 5 shared")
+    parser.add_argument("--block", type=float, default=None, help="default: 0.5 s fresh, 0.3 s shared")
+    parser.add_argument("--truth", choices=("fresh", "shared"), default="fresh",
+                        help="as bench/predict.py --truth: each model timed in a fresh process every round")
     parser.add_argument("--anchors", type=int, default=4)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out-dir", default="results/bench-transfer")

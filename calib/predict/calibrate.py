@@ -133,13 +133,13 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
             models_started = time.perf_counter()
             position = first + len(specs)
             pulses = section["tables"][precision]["speed_pulses_ms"] = []  # the machine's speed (calib.predict.pulse)
-            for model in loaded:
+            for name, model in zip(plan.models, loaded):
                 if plan.device == "cpu":
                     pulses.append(pulse_ms(plan.threads))
-                for batch_size in plan.batch_sizes:
-                    progress(position, "model", f"{precision} model {model.name} b{batch_size}")
-                    position += 1
-                    writer.add(measure_model(model, precision, batch_size, plan, report))
+                for record in measure_apart(name, model, precision, plan, report, lambda index, at=position: progress(
+                        at + index, "model", f"{precision} model {model.name} b{plan.batch_sizes[index]}")):
+                    writer.add(record)
+                position += len(plan.batch_sizes)
             if loaded and plan.device == "cpu":
                 pulses.append(pulse_ms(plan.threads))
             for record in imported:
@@ -228,6 +228,43 @@ def _refuse_empty(per_precision: dict, section: dict) -> None:
 
 def _load(name: str):
     return load_named(name)
+
+
+def measure_apart(name: str, model, precision: str, plan: CalibrationPlan, report: dict, on_index) -> list[dict]:
+    """A calibration model's records (one per batch size, measure_model) in a fresh process of its own
+    (calib.worker.call_in_child, which loads it again by `name`); `on_index(i)` as batch size i starts. Why: a
+    process that has built and run other models runs the next one slower, the more the longer its history
+    (measured on the Intel AMX machine kind, torch fp32 b1, 2 threads, each model prepared, timed and released in
+    turn: mobilenet_v2 12.3 ms first, 13.5-13.7 ms after 8 other models, 13.7 ms after 16; efficientnet_b0 17.2 ->
+    19.4 ms; resnet18 21.6 -> 22.9 ms; neither freezing nor disabling the garbage collector nor malloc_trim undid
+    it, and Python's own per-call cost did not move). A table measured in one process would price its later
+    models by its history; `calib run` and `calib predict --check` measure a model in a process that has run
+    nothing else. A child that dies leaves its model's records failed with the reason, and the table goes on."""
+    from calib.errors import CalibError
+    from calib.worker import call_in_child
+
+    try:
+        return call_in_child(_measure_named, (name, precision, plan, report), on_index, name="calib model record")
+    except CalibError as exc:
+        records = []
+        for batch_size in plan.batch_sizes:
+            record = new_record(Configuration(model.name, "torch", precision, batch_size,
+                                              (batch_size, *model.item_shape), plan.device), report)
+            mark_unmeasured(record, exc)
+            records.append(record)
+        return records
+
+
+def _measure_named(name: str, precision: str, plan: CalibrationPlan, report: dict, progress) -> list[dict]:
+    import torch
+
+    torch.set_num_threads(plan.threads)
+    model = _load(name)
+    records = []
+    for index, batch_size in enumerate(plan.batch_sizes):
+        progress(index)
+        records.append(measure_model(model, precision, batch_size, plan, report))
+    return records
 
 
 def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan, report: dict) -> dict:

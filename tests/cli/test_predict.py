@@ -151,3 +151,63 @@ def test_predict_check_times_in_inference_mode_as_calib_run_does(runner, tmp_pat
     # calibration's end-to-end and per-layer passes, and every timed call of --check: inference mode
     assert calibrated.count("1") >= 10 and checked.count("1") >= 10
     assert "0" not in calibrated and "0" not in checked
+
+
+PID_MODEL = '''
+import os
+from pathlib import Path
+
+import torch
+
+
+class Pid(torch.nn.Module):
+    def __init__(self, log):
+        super().__init__()
+        self.conv, self.log = torch.nn.Conv2d(3, 8, 3), log
+
+    def forward(self, x):
+        if self.log == "die":
+            os._exit(3)  # a segfault, the OOM killer: the process is gone, no exception
+        with open(Path(__file__).with_suffix("." + self.log), "a") as f:
+            f.write(f"{os.getpid()}\\n")
+        return self.conv(x).relu()
+
+
+def first():
+    return Pid("first").eval(), torch.zeros(1, 3, 16, 16)
+
+
+def second():
+    return Pid("second").eval(), torch.zeros(1, 3, 16, 16)
+
+
+def dies():
+    return Pid("die").eval(), torch.zeros(1, 3, 16, 16)
+'''
+
+
+def test_each_calibration_model_is_measured_in_a_fresh_process_and_one_that_dies_fails_alone(runner, tmp_path):
+    """A process that has run other models runs the next one slower (mobilenet_v2 fp32 b1 12.3 -> 13.7 ms after 16
+    others on the Intel AMX machine kind): each calibration model is measured in a process of its own, as `calib
+    run` and `calib predict --check` measure one. A model whose process dies is recorded failed with the reason,
+    and the models after it are still measured."""
+    import os
+
+    model = tmp_path / "pid_model.py"
+    model.write_text(PID_MODEL)
+    shapes = tmp_path / "ops.json"
+    shapes.write_text(json.dumps([{"op": "relu", "shape": [8, 14]}]))
+    table = tmp_path / "table.json"
+    result = _run(runner, ["calibrate", "-p", "fp32", "--quick", "--sweep", "none", "--shapes", str(shapes),
+                           "-m", f"{model}:first", "-m", f"{model}:dies", "-m", f"{model}:second",
+                           "--batch-size", "1", "--batch-size", "2", "--threads", "1", "--out", str(table), "-q"])
+    first = set((tmp_path / "pid_model.first").read_text().split())
+    second = set((tmp_path / "pid_model.second").read_text().split())
+    assert len(first) == 1 and len(second) == 1 and first != second  # one process per model, both batch sizes in it
+    assert str(os.getpid()) not in first | second
+    records = load_result(table)["records"]
+    status = {(r["identity"]["model"], r["identity"]["batch_size"]): r["status"] for r in records}
+    assert [s for (m, _), s in status.items() if m.endswith("first") or m.endswith("second")] == ["ok"] * 4, status
+    died = [r for r in records if r["identity"]["model"].endswith("dies")]
+    assert len(died) == 2 and all(r["status"] != "ok" and "died" in r["reason"] for r in died), died
+    assert result.exit_code in (0, 1), result.output
