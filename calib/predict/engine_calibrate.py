@@ -95,7 +95,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
     table["graphs_s"] = graph_s
     remaining = [name for name in loaded if name in graphs]
     models_started = time.perf_counter()
-    watch = other_cpu_use()
+    others = []  # each record's neighbours, watched in its own process (here, this one's child would count)
     index = 0
     while remaining and time.perf_counter() - models_started < plan.budget_s:
         gap = gap_scorer(source + measured)  # one fit per choice, every candidate scored against it
@@ -105,11 +105,12 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
         table["selection"].append({"model": name, "score": scores[name],
                                    "at_s": round(time.perf_counter() - started, 2)})
         table["speed_pulses_ms"].append(pulse_ms(plan.threads))  # the machine's speed now (calib.predict.pulse)
-        for batch_size in plan.batch_sizes:
-            on_item(index, "model", f"{precision} model {name} b{batch_size}")
-            index += 1
-            record = measure_model(engine, loaded[name], precision, batch_size, plan)
+        records = measure_apart(engine, name, loaded[name], precision, plan, lambda i, at=index: on_item(
+            at + i, "model", f"{precision} model {name} b{plan.batch_sizes[i]}"))
+        index += len(plan.batch_sizes)
+        for batch_size, record in zip(plan.batch_sizes, records):
             writer.add(record)
+            others.append(record.get("other_cpu_percent"))
             if record["status"] == "ok":
                 rows = record["layers"]["layers"]
                 measured.append(ModelSample(name, batch_size, record["summary"]["median_ms"], tuple(rows)))
@@ -124,7 +125,8 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
         table["ops"], figures = transferred_rows(source, measured, source_device)
         table["transfer"] = {"from": str(plan.from_table), "device_name": source_device, **figures}
     table["models_s"] = time.perf_counter() - models_started
-    table["other_cpu_percent"] = watch.stop() if watch else None
+    known = [percent for percent in others if percent is not None]
+    table["other_cpu_percent"] = max(known) if known else None
     table["elapsed_s"] = time.perf_counter() - started
     return table
 
@@ -161,6 +163,34 @@ def gap_scorer(measured: list[ModelSample]):
         return UNSEEN_WEIGHT * unseen + (weighted / total if total else 0.0)
 
     return score
+
+
+def measure_apart(engine: str, name: str, model, precision: str, plan, on_index) -> list[dict]:
+    """A candidate's records at every batch size (measure_model), measured in a fresh process of its own that
+    loads it again by `name` (calib.worker.call_in_child), as torch's calibration models are
+    (calib.predict.calibrate.measure_apart says why); a child that dies leaves its records failed with the reason."""
+    from calib.errors import CalibError
+    from calib.worker import call_in_child
+
+    try:
+        return call_in_child(_measure_named, (engine, name, precision, plan), on_index, name="calib model record")
+    except CalibError as exc:
+        records = []
+        for batch_size in plan.batch_sizes:
+            record = new_record(Configuration(model.name, engine, precision, batch_size,
+                                              (batch_size, *model.item_shape), "cpu"), None)
+            mark_unmeasured(record, exc)
+            records.append(record)
+        return records
+
+
+def _measure_named(engine: str, name: str, precision: str, plan, progress) -> list[dict]:
+    model = load_named(name)
+    records = []
+    for index, batch_size in enumerate(plan.batch_sizes):
+        progress(index)
+        records.append(measure_model(engine, model, precision, batch_size, plan))
+    return records
 
 
 def measure_model(engine: str, model, precision: str, batch_size: int, plan) -> dict:
