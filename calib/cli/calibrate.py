@@ -51,11 +51,15 @@ from calib.errors import UsageError
 @click.option("--clock", type=click.Choice(["wall", "cpu"]), default="wall", show_default=True,
               help="wall: host wall clock, as `calib run`. cpu: the thread's CPU time (needs --threads 1): "
                    "on a shared, busy machine it leaves out the time other processes took.")
+@click.option("--revisits", type=click.IntRange(0, 10), default=None,
+              help="(torch) More fresh processes each model is timed again in, end to end, after all were "
+                   "measured; the table prices a model at the median of its processes (a process is a draw of its "
+                   "own: 5-15% apart seen). Default 2, 0 with --quick.")
 @out_option(help="Table path (default results/<time>-calibration.json).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
 def command(precisions, engine, device, threads, quick, sweep, shapes_file, models, no_models, batch_sizes,
-            from_results, from_table, budget_s, clock, out, results_dir, quiet):
+            from_results, from_table, budget_s, clock, revisits, out, results_dir, quiet):
     """Time each op kind in isolation over a designed sweep of shapes, and real models per layer, at each
     precision: one versioned table for `calib predict`."""
     import time
@@ -86,7 +90,8 @@ def command(precisions, engine, device, threads, quick, sweep, shapes_file, mode
         op_budget_s=0.05 if quick else 0.25, models=chosen,
         batch_sizes=tuple(batch_sizes) or ((1,) if quick else (1, 4)), from_results=tuple(from_results),
         extra_ops=_extra_ops(shapes_file), model_max_time_s=0.3 if quick else 2.0,
-        layer_budget_s=0.3 if quick else 2.0, clock=clock, from_table=from_table)
+        layer_budget_s=0.3 if quick else 2.0, clock=clock, from_table=from_table,
+        revisits=revisits if revisits is not None else (0 if quick else 2))
     if not plan.device.startswith("cpu"):
         raise UsageError(f"--device {plan.device}: calibration tables are measured on the CPU in this build")
     path = out or default_path(results_dir, "calibration")

@@ -27,6 +27,8 @@ any other. An engine's table has no "ops": its samples are its records' kernel r
 
 from __future__ import annotations
 
+import statistics
+
 from dataclasses import dataclass
 
 from calib.errors import UsageError
@@ -107,8 +109,15 @@ def load_view(path: str, precision: str, device: str | None = None, backend: str
         # the end-to-end median taken between the per-layer passes (same minutes as the rows) when there is
         # one: on a shared machine the load of the sweep's own timing minutes can differ by 2x
         end_to_end = layers.get("interleaved_end_to_end_ms") or record["summary"]["median_ms"]
-        models.append(ModelSample(identity["model"], int(identity.get("batch_size") or 1), float(end_to_end),
-                                  tuple(layers["layers"])))
+        rows = tuple(layers["layers"])
+        visits = [float(ms) for ms in record.get("revisits_ms") or () if ms]
+        if visits:  # timed again in fresh processes (calib.predict.calibrate.revisit): the median process, the
+            # rows scaled with it
+            median = statistics.median([float(end_to_end), *visits])
+            rows = tuple({**row, "median_ms": row["median_ms"] * median / end_to_end} if row.get("median_ms")
+                         else row for row in rows)
+            end_to_end = median
+        models.append(ModelSample(identity["model"], int(identity.get("batch_size") or 1), float(end_to_end), rows))
     return TableView(path=str(path), precision=precision, device=table_device, device_name=name,
                      threads=int(section.get("threads") or environment.get("threads") or 1),
                      emulated=bool(table.get("emulated")), verdict=table.get("verdict"),
