@@ -13,7 +13,9 @@ Per (engine, precision): `calib calibrate --backend ENGINE` writes a table (torc
 kernels, profiled in the calibration models, chosen adaptively within the budget), every unseen model is
 predicted from its kernel graph (compiled, not run), then all unseen configurations are prepared by calib's
 backend for the engine (as `calib run -b ENGINE`) and timed in rounds (A B C ... then ... C B A, a FixedTime
-block each), so drift hits them alike. Ground truth = median of all samples. Printed per model: predicted, interval,
+block each), so drift hits them alike; with `--truth fresh` (the default) each model in a fresh process every
+round, as `calib run` and `calib predict --check` time one (calib.predict.truth: a process that has run other
+models runs the next one slower). Ground truth = median of all samples. Printed per model: predicted, interval,
 measured, error; per run: the share within +-5% and +-10%, the median |error|, the share of measured
 medians inside the predicted interval (its coverage), calibration seconds, and the load average before
 and after (other processes' work is in every figure: run it on a quiet machine).
