@@ -81,6 +81,8 @@ def _layers(model) -> list[tuple[str, tuple[int, ...]]]:
             found.append((_ACTIVATIONS[type(module).__name__], (shape[1], shape[2])))
         elif len(shape) == 4 and isinstance(module, nn.MaxPool2d):
             found.append(("maxpool", (shape[1], shape[2])))
+        elif len(shape) == 4 and isinstance(module, (nn.ZeroPad2d, nn.ConstantPad2d)):
+            found.append(("pad", (shape[1], shape[2])))
         elif len(shape) == 4 and isinstance(module, nn.AdaptiveAvgPool2d):
             found.append(("avgpool", (shape[1], shape[2])))
         elif len(shape) == 3 and isinstance(module, nn.LayerNorm):
