@@ -186,6 +186,19 @@ def dies():
 '''
 
 
+def _calibrate_pid_models(runner, tmp_path, *args):
+    """`calib calibrate` of PID_MODEL's factories (each `-m NAME` becomes pid_model.py:NAME): (result, table)."""
+    model = tmp_path / "pid_model.py"
+    model.write_text(PID_MODEL)
+    shapes = tmp_path / "ops.json"
+    shapes.write_text(json.dumps([{"op": "relu", "shape": [8, 14]}]))
+    table = tmp_path / "table.json"
+    given = [f"{model}:{arg}" if previous == "-m" else arg for previous, arg in zip(("",) + args, args)]
+    result = _run(runner, ["calibrate", "-p", "fp32", "--quick", "--sweep", "none", "--shapes", str(shapes),
+                           *given, "--threads", "1", "--out", str(table), "-q"])
+    return result, table
+
+
 def test_each_calibration_model_is_measured_in_a_fresh_process_and_one_that_dies_fails_alone(runner, tmp_path):
     """A process that has run other models runs the next one slower (mobilenet_v2 fp32 b1 12.3 -> 13.7 ms after 16
     others on the Intel AMX machine kind): each calibration model is measured in a process of its own, as `calib
@@ -193,14 +206,8 @@ def test_each_calibration_model_is_measured_in_a_fresh_process_and_one_that_dies
     and the models after it are still measured."""
     import os
 
-    model = tmp_path / "pid_model.py"
-    model.write_text(PID_MODEL)
-    shapes = tmp_path / "ops.json"
-    shapes.write_text(json.dumps([{"op": "relu", "shape": [8, 14]}]))
-    table = tmp_path / "table.json"
-    result = _run(runner, ["calibrate", "-p", "fp32", "--quick", "--sweep", "none", "--shapes", str(shapes),
-                           "-m", f"{model}:first", "-m", f"{model}:dies", "-m", f"{model}:second",
-                           "--batch-size", "1", "--batch-size", "2", "--threads", "1", "--out", str(table), "-q"])
+    result, table = _calibrate_pid_models(runner, tmp_path, "-m", "first", "-m", "dies", "-m", "second",
+                                          "--batch-size", "1", "--batch-size", "2")
     first = set((tmp_path / "pid_model.first").read_text().split())
     second = set((tmp_path / "pid_model.second").read_text().split())
     assert len(first) == 1 and len(second) == 1 and first != second  # one process per model, both batch sizes in it
@@ -220,13 +227,7 @@ def test_each_calibration_model_is_timed_again_in_fresh_processes_and_priced_at_
 
     from calib.predict.table import load_view
 
-    model = tmp_path / "pid_model.py"
-    model.write_text(PID_MODEL)
-    shapes = tmp_path / "ops.json"
-    shapes.write_text(json.dumps([{"op": "relu", "shape": [8, 14]}]))
-    table = tmp_path / "table.json"
-    result = _run(runner, ["calibrate", "-p", "fp32", "--quick", "--sweep", "none", "--shapes", str(shapes),
-                           "-m", f"{model}:first", "--revisits", "2", "--threads", "1", "--out", str(table), "-q"])
+    result, table = _calibrate_pid_models(runner, tmp_path, "-m", "first", "--revisits", "2")
     assert result.exit_code == 0, result.output
     assert len(set((tmp_path / "pid_model.first").read_text().split())) == 3  # the first process and two more
     [record] = load_result(table)["records"]
