@@ -54,7 +54,7 @@ from calib.errors import UsageError
 @click.option("--revisits", type=click.IntRange(0, 10), default=None,
               help="(torch) More fresh processes each model is timed again in, end to end, after all were "
                    "measured; the table prices a model at the median of its processes (a process is a draw of its "
-                   "own: 5-15% apart seen). Default 2, 0 with --quick.")
+                   "own: 5-15% apart seen). Default 2, 0 with --quick; none with --clock cpu.")
 @out_option(help="Table path (default results/<time>-calibration.json).")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option

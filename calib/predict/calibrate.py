@@ -143,7 +143,8 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
                 position += len(plan.batch_sizes)
             if loaded and plan.device == "cpu":
                 pulses.append(pulse_ms(plan.threads))
-            if loaded and plan.device == "cpu" and plan.revisits:
+            # time_fresh reads the wall clock: no revisits for a --clock cpu table
+            if loaded and plan.device == "cpu" and plan.revisits and plan.clock == "wall":
                 revisit([r for r in writer.records if r["identity"]["precision"] == precision], plan, precision,
                         said)
                 writer.flush()

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 def time_fresh(engine: str, precision: str, name: str, batch_sizes: tuple[int, ...], threads: int, block_s: float,
                rounds: int = 1) -> dict:
-    """{batch size: [ms, ...]}: model `name` (calib.predict.models.load_named) at each batch size, timed in a
-    fresh process: each configuration prepared and warmed, then `rounds` FixedTime blocks of `block_s` seconds
-    taken across the batch sizes in turn; a configuration that cannot be prepared is absent, with its reason under
-    "failed"."""
+    """{"samples": {batch size: [ms, ...]}, "failed": {batch size: reason}}: model `name`
+    (calib.predict.models.load_named) at each batch size, timed by the wall clock in a fresh process: each
+    configuration prepared and warmed, then `rounds` FixedTime blocks of `block_s` seconds taken across the batch
+    sizes in turn; a configuration that cannot be prepared is under "failed" with its reason, not "samples".
+    Used for bench/predict.py's ground truth and calibration's revisits (calib.predict.calibrate.revisit)."""
     from calib.worker import call_in_child
 
     return call_in_child(_time_here, (engine, precision, name, tuple(batch_sizes), threads, block_s, rounds),
