@@ -13,9 +13,10 @@ Per (engine, precision): `calib calibrate --backend ENGINE` writes a table (torc
 kernels, profiled in the calibration models, chosen adaptively within the budget), every unseen model is
 predicted from its kernel graph (compiled, not run), then all unseen configurations are prepared by calib's
 backend for the engine (as `calib run -b ENGINE`) and timed in rounds (A B C ... then ... C B A, a FixedTime
-block each), so drift hits them alike; with `--truth fresh` (the default) each model in a fresh process every
-round, as `calib run` and `calib predict --check` time one (calib.predict.truth: a process that has run other
-models runs the next one slower). Ground truth = median of all samples. Printed per model: predicted, interval,
+block each), so drift hits them alike, each model in a fresh process every round, as `calib run` and `calib predict
+--check` time one (calib.predict.truth: a process that has run other models runs the next one slower; until the
+tenth session all of them were prepared in this one, which ran depthwise models 10-40% slower). Ground truth =
+median of all samples. Printed per model: predicted, interval,
 measured, error; per run: the share within +-5% and +-10%, the median |error|, the share of measured
 medians inside the predicted interval (its coverage), calibration seconds, and the load average before
 and after (other processes' work is in every figure: run it on a quiet machine).
@@ -68,15 +69,9 @@ def main() -> int:
                              "torch: its op sweep, 60)")
     parser.add_argument("--torch-sweep", choices=("real", "full"), default="real",
                         help="torch's op sweep: real (torchvision layer shapes, adaptive) or full (the designed grid)")
-    parser.add_argument("--rounds", type=int, default=None, help="rounds of the ground truth (default: 3 fresh, "
-                        "5 shared)")
-    parser.add_argument("--block", type=float, default=None,
-                        help="seconds per configuration per round (default: 0.5 fresh, 0.3 shared)")
-    parser.add_argument("--truth", choices=("fresh", "shared"), default="fresh",
-                        help="fresh: each model timed in a process of its own every round, as `calib run` and "
-                             "`calib predict --check` time one (calib.predict.truth); shared: every configuration "
-                             "prepared in this one process, as before the tenth session (a long process runs "
-                             "depthwise models 10-40%% slower)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the ground truth, each model in a fresh "
+                        "process every round")
+    parser.add_argument("--block", type=float, default=0.5, help="seconds per configuration per round")
     parser.add_argument("--full", action="store_true", help="every engine and precision, 24 unseen models")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 calibration, 2 unseen models")
     parser.add_argument("--calibration", default=None, help="comma-separated calibration models (override)")
@@ -234,9 +229,7 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     order = list(dict.fromkeys(sample.model for sample in view.models if sample.model not in KERNEL_SAMPLES))
     first = set(order if args.anchors == "all" else order[:int(args.anchors)])
     anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models if m.model in first]
-    for name, _, _ in anchors:
-        loaded.setdefault(name, load_named(name))
-    measured = measure_interleaved(engine, precision, list(predicted) + [(n, b) for n, b, _ in anchors], loaded, args)
+    measured = measure_interleaved(engine, precision, list(predicted) + [(n, b) for n, b, _ in anchors], args)
     changes = []
     for name, batch, then in anchors:
         now = measured.get((name, batch))
@@ -300,23 +293,14 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     return summary
 
 
-def measure_interleaved(engine, precision, targets, loaded, args) -> dict:
-    """{(model, batch): median ms}: every configuration prepared by calib's backend for the engine (as `calib run
-    -b ENGINE`), then timed in rounds, forward then backward order, a FixedTime block each. --truth fresh (the
-    default): each round, each model in a process of its own (calib.predict.truth.time_fresh), its batch sizes
-    prepared there; --truth shared: all of them prepared in this process."""
-    truth = getattr(args, "truth", "fresh")
-    rounds = args.rounds or (3 if truth == "fresh" else 5)
-    block = args.block or (0.5 if truth == "fresh" else 0.3)
-    if truth == "fresh":
-        return _measure_fresh(engine, precision, targets, args.threads, rounds, block)
-    return _measure_shared(engine, precision, targets, loaded, args.threads, rounds, block)
-
-
-def _measure_fresh(engine, precision, targets, threads, rounds, block) -> dict:
+def measure_interleaved(engine, precision, targets, args) -> dict:
+    """{(model, batch): median ms}: each model timed in a process of its own every round (calib.predict.truth
+    .time_fresh: its batch sizes prepared there by calib's backend for the engine, as `calib run -b ENGINE`), the
+    models in rounds, forward then backward order, a FixedTime block per configuration."""
     from calib.errors import CalibError
     from calib.predict.truth import time_fresh
 
+    threads, rounds, block = args.threads, args.rounds, args.block
     batches = {}
     for name, batch in targets:
         batches.setdefault(name, []).append(batch)
@@ -339,46 +323,6 @@ def _measure_fresh(engine, precision, targets, threads, rounds, block) -> dict:
     print(f"ground truth: {len(targets)} configurations x {rounds} rounds, each model in a fresh process every "
           f"round ({block:g} s a configuration), in {time.perf_counter() - started:.0f} s, nothing else of this "
           f"bench running; load average {load_before} before, {_load()} after")
-    return {key: statistics.median(values) for key, values in samples.items() if values}
-
-
-def _measure_shared(engine, precision, targets, loaded, threads, rounds, block) -> dict:
-    import torch
-
-    from calib.backends import get_backend
-    from calib.backends.base import RunConfig
-    from calib.settings import Int8Settings
-    from calib.timing.clock import PerfCounterTimer
-    from calib.timing.engine import FixedTime, Warmup, measure
-
-    backend = get_backend(engine)
-    prepared, samples = {}, {}
-    for name, batch in targets:
-        config = RunConfig(precision=precision, device="cpu", batch_size=batch, threads=threads,
-                           int8=Int8Settings(path="fx") if engine == "torch" else Int8Settings())
-        try:
-            prepared[(name, batch)] = backend.prepare(loaded[name], config)
-            samples[(name, batch)] = []
-        except Exception as exc:  # noqa: BLE001
-            print(f"  cannot prepare {name} b{batch}: {type(exc).__name__}: {str(exc)[:100]}")
-    torch.set_num_threads(threads)
-    order = list(prepared)
-    started = time.perf_counter()
-    load_before = _load()
-    with torch.inference_mode():
-        for key in order:
-            measure(prepared[key].run, PerfCounterTimer(), stop=FixedTime(0.05, min_count=1),
-                    warmup=Warmup(min_count=2, min_time_s=0.1, max_time_s=1.0))
-        for round_index in range(rounds):
-            for key in (order if round_index % 2 == 0 else reversed(order)):
-                result = measure(prepared[key].run, PerfCounterTimer(), stop=FixedTime(block, min_count=3),
-                                 warmup=Warmup(min_count=1, min_time_s=0.0, max_time_s=0.5))
-                samples[key].extend(result.samples_ms)
-    for item in prepared.values():
-        item.release()
-    print(f"ground truth: {len(order)} configurations x {rounds} rounds interleaved in "
-          f"{time.perf_counter() - started:.0f} s, nothing else of this bench running; load average "
-          f"{load_before} before, {_load()} after")
     return {key: statistics.median(values) for key, values in samples.items() if values}
 
 

@@ -61,10 +61,8 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=45.0, help="seconds of measurement for transfer and small")
     parser.add_argument("--full-budget", type=float, default=240.0, help="seconds for the full and source tables")
     parser.add_argument("--batches", default="1,4")
-    parser.add_argument("--rounds", type=int, default=None, help="default: 3 fresh, 5 shared")
-    parser.add_argument("--block", type=float, default=None, help="default: 0.5 s fresh, 0.3 s shared")
-    parser.add_argument("--truth", choices=("fresh", "shared"), default="fresh",
-                        help="as bench/predict.py --truth: each model timed in a fresh process every round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each model in a fresh process every round")
+    parser.add_argument("--block", type=float, default=0.5)
     parser.add_argument("--anchors", type=int, default=4)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out-dir", default="results/bench-transfer")
@@ -106,9 +104,8 @@ def main() -> int:
     view = load_view(paths["full"], args.precision, "cpu", args.engine)
     order = list(dict.fromkeys(m.model for m in view.models))[:args.anchors]
     anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models if m.model in order]
-    loaded.update({name: load_named(name) for name in order})
     targets = [(name, batch) for name in unseen for batch in batches]
-    measured = measure_interleaved(args.engine, args.precision, targets + [(n, b) for n, b, _ in anchors], loaded, args)
+    measured = measure_interleaved(args.engine, args.precision, targets + [(n, b) for n, b, _ in anchors], args)
     changes = [measured[(n, b)] / then - 1 for n, b, then in anchors if (n, b) in measured]
     if changes:
         print(f"repeatability: the full table's {len(changes)} configurations timed again: within +-5% "

@@ -9,6 +9,7 @@ results file, rewritten after every model, so an interrupted calibration keeps w
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,8 +138,9 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
             for name, model in zip(plan.models, loaded):
                 if plan.device == "cpu":
                     pulses.append(pulse_ms(plan.threads))
-                for record in measure_apart(name, model, precision, plan, report, lambda index, at=position: progress(
-                        at + index, "model", f"{precision} model {model.name} b{plan.batch_sizes[index]}")):
+                for record in measure_apart(name, model, "torch", precision, plan, report, lambda index, at=position:
+                                            progress(at + index, "model",
+                                                     f"{precision} model {model.name} b{plan.batch_sizes[index]}")):
                     writer.add(record)
                 position += len(plan.batch_sizes)
             if loaded and plan.device == "cpu":
@@ -161,8 +163,8 @@ def calibrate(plan: CalibrationPlan, out_path, progress=None, on_open=None, on_i
                               and r["status"] == "ok"),
                 "emulated": table["emulated"],
                 # the most other processes took during the sweep or any model: above 25% no timing here is evidence
-                "other_cpu_percent": _most([sweep_other_cpu] + [r.get("other_cpu_percent") for r in writer.records
-                                                                 if r["identity"]["precision"] == precision])}
+                "other_cpu_percent": most_percent([sweep_other_cpu] + [
+                    r.get("other_cpu_percent") for r in writer.records if r["identity"]["precision"] == precision])}
     return result
 
 
@@ -215,7 +217,7 @@ def writing_table(writer, section: dict, result: CalibrationReport, started: flo
     result.elapsed_s = section["elapsed_s"]
 
 
-def _most(percents) -> float | None:
+def most_percent(percents) -> float | None:
     known = [percent for percent in percents if percent is not None]
     return max(known) if known else None
 
@@ -236,25 +238,28 @@ def _load(name: str):
     return load_named(name)
 
 
-def measure_apart(name: str, model, precision: str, plan: CalibrationPlan, report: dict, on_index) -> list[dict]:
-    """A calibration model's records (one per batch size, measure_model) in a fresh process of its own
-    (calib.worker.call_in_child, which loads it again by `name`); `on_index(i)` as batch size i starts. Why: a
-    process that has built and run other models runs the next one slower, the more the longer its history
-    (measured on the Intel AMX machine kind, torch fp32 b1, 2 threads, each model prepared, timed and released in
-    turn: mobilenet_v2 12.3 ms first, 13.5-13.7 ms after 8 other models, 13.7 ms after 16; efficientnet_b0 17.2 ->
-    19.4 ms; resnet18 21.6 -> 22.9 ms; neither freezing nor disabling the garbage collector nor malloc_trim undid
-    it, and Python's own per-call cost did not move). A table measured in one process would price its later
-    models by its history; `calib run` and `calib predict --check` measure a model in a process that has run
-    nothing else. A child that dies leaves its model's records failed with the reason, and the table goes on."""
+def measure_apart(name: str, model, engine: str, precision: str, plan: CalibrationPlan, report: dict | None,
+                  on_index) -> list[dict]:
+    """A calibration model's records, one per batch size, measured in a fresh process of its own
+    (calib.worker.call_in_child, which loads it again by `name`): torch's measure_model here, an engine's
+    calib.predict.engine_calibrate.measure_model; `on_index(i)` as batch size i starts. Why: a process that has
+    built and run other models runs the next one slower, the more the longer its history (measured on the Intel
+    AMX machine kind, torch fp32 b1, 2 threads, each model prepared, timed and released in turn: mobilenet_v2 12.3
+    ms first, 13.5-13.7 ms after 8 other models, 13.7 ms after 16; efficientnet_b0 17.2 -> 19.4 ms; resnet18 21.6
+    -> 22.9 ms; neither freezing nor disabling the garbage collector nor malloc_trim undid it, and Python's own
+    per-call cost did not move). A table measured in one process would price its later models by its history;
+    `calib run` and `calib predict --check` measure a model in a process that has run nothing else. A child that
+    dies leaves its model's records failed with the reason, and the table goes on."""
     from calib.errors import CalibError
     from calib.worker import call_in_child
 
     try:
-        return call_in_child(_measure_named, (name, precision, plan, report), on_index, name="calib model record")
+        return call_in_child(_measure_named, (name, engine, precision, plan, report), on_index,
+                             name="calib model record")
     except CalibError as exc:
         records = []
         for batch_size in plan.batch_sizes:
-            record = new_record(Configuration(model.name, "torch", precision, batch_size,
+            record = new_record(Configuration(model.name, engine, precision, batch_size,
                                               (batch_size, *model.item_shape), plan.device), report)
             mark_unmeasured(record, exc)
             records.append(record)
@@ -291,18 +296,22 @@ def revisit(records: list[dict], plan: CalibrationPlan, precision: str, said=Non
             for batch, samples in got["samples"].items():
                 if samples:
                     record = measured[name][batch]
-                    record.setdefault("revisits_ms", []).append(sorted(samples)[len(samples) // 2])
+                    record.setdefault("revisits_ms", []).append(statistics.median(samples))
 
 
-def _measure_named(name: str, precision: str, plan: CalibrationPlan, report: dict, progress) -> list[dict]:
+def _measure_named(name: str, engine: str, precision: str, plan: CalibrationPlan, report: dict | None,
+                   progress) -> list[dict]:
     import torch
+
+    from calib.predict.engine_calibrate import measure_model as measure_kernels
 
     torch.set_num_threads(plan.threads)
     model = _load(name)
     records = []
     for index, batch_size in enumerate(plan.batch_sizes):
         progress(index)
-        record = measure_model(model, precision, batch_size, plan, report)
+        record = (measure_model(model, precision, batch_size, plan, report) if engine == "torch"
+                  else measure_kernels(engine, model, precision, batch_size, plan))
         record["model_spec"] = name  # what loads it again (revisit)
         records.append(record)
     return records

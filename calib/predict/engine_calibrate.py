@@ -74,6 +74,8 @@ def calibrate_engine(plan, engine: str, out_path, on_item=None, on_open=None):
 
 
 def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict:
+    from calib.predict.calibrate import most_percent, measure_apart
+
     started = time.perf_counter()
     verdict = verdict_for(report, "cpu", precision)
     emulated = bool(verdict and verdict.get("status") == "emulated")
@@ -105,7 +107,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
         table["selection"].append({"model": name, "score": scores[name],
                                    "at_s": round(time.perf_counter() - started, 2)})
         table["speed_pulses_ms"].append(pulse_ms(plan.threads))  # the machine's speed now (calib.predict.pulse)
-        records = measure_apart(engine, name, loaded[name], precision, plan, lambda i, at=index: on_item(
+        records = measure_apart(name, loaded[name], engine, precision, plan, None, lambda i, at=index: on_item(
             at + i, "model", f"{precision} model {name} b{plan.batch_sizes[i]}"))
         index += len(plan.batch_sizes)
         for batch_size, record in zip(plan.batch_sizes, records):
@@ -125,8 +127,7 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
         table["ops"], figures = transferred_rows(source, measured, source_device)
         table["transfer"] = {"from": str(plan.from_table), "device_name": source_device, **figures}
     table["models_s"] = time.perf_counter() - models_started
-    known = [percent for percent in others if percent is not None]
-    table["other_cpu_percent"] = max(known) if known else None
+    table["other_cpu_percent"] = most_percent(others)
     table["elapsed_s"] = time.perf_counter() - started
     return table
 
@@ -163,34 +164,6 @@ def gap_scorer(measured: list[ModelSample]):
         return UNSEEN_WEIGHT * unseen + (weighted / total if total else 0.0)
 
     return score
-
-
-def measure_apart(engine: str, name: str, model, precision: str, plan, on_index) -> list[dict]:
-    """A candidate's records at every batch size (measure_model), measured in a fresh process of its own that
-    loads it again by `name` (calib.worker.call_in_child), as torch's calibration models are
-    (calib.predict.calibrate.measure_apart says why); a child that dies leaves its records failed with the reason."""
-    from calib.errors import CalibError
-    from calib.worker import call_in_child
-
-    try:
-        return call_in_child(_measure_named, (engine, name, precision, plan), on_index, name="calib model record")
-    except CalibError as exc:
-        records = []
-        for batch_size in plan.batch_sizes:
-            record = new_record(Configuration(model.name, engine, precision, batch_size,
-                                              (batch_size, *model.item_shape), "cpu"), None)
-            mark_unmeasured(record, exc)
-            records.append(record)
-        return records
-
-
-def _measure_named(engine: str, name: str, precision: str, plan, progress) -> list[dict]:
-    model = load_named(name)
-    records = []
-    for index, batch_size in enumerate(plan.batch_sizes):
-        progress(index)
-        records.append(measure_model(engine, model, precision, batch_size, plan))
-    return records
 
 
 def measure_model(engine: str, model, precision: str, batch_size: int, plan) -> dict:
