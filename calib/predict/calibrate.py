@@ -13,6 +13,7 @@ import statistics
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from calib.backends.base import RunConfig
 from calib.configuration import Configuration, check_batch_size
@@ -239,10 +240,11 @@ def _load(name: str):
 
 
 def measure_apart(name: str, model, engine: str, precision: str, plan: CalibrationPlan, report: dict | None,
-                  on_index) -> list[dict]:
+                  on_index, measure=None) -> list[dict]:
     """A calibration model's records, one per batch size, measured in a fresh process of its own
-    (calib.worker.call_in_child, which loads it again by `name`): torch's measure_model here, an engine's
-    calib.predict.engine_calibrate.measure_model; `on_index(i)` as batch size i starts. Why: a process that has
+    (calib.worker.call_in_child, which loads it again by `name`) by `measure(model, batch_size=...)`, a picklable
+    callable (default: torch's measure_model here; an engine's: calib.predict.engine_calibrate.measure_model,
+    partly applied); `on_index(i)` as batch size i starts. Why: a process that has
     built and run other models runs the next one slower, the more the longer its history (measured on the Intel
     AMX machine kind, torch fp32 b1, 2 threads, each model prepared, timed and released in turn: mobilenet_v2 12.3
     ms first, 13.5-13.7 ms after 8 other models, 13.7 ms after 16; efficientnet_b0 17.2 -> 19.4 ms; resnet18 21.6
@@ -254,7 +256,8 @@ def measure_apart(name: str, model, engine: str, precision: str, plan: Calibrati
     from calib.worker import call_in_child
 
     try:
-        return call_in_child(_measure_named, (name, engine, precision, plan, report), on_index,
+        measure = measure or partial(measure_model, precision=precision, plan=plan, report=report)
+        return call_in_child(_measure_named, (name, plan.threads, plan.batch_sizes, measure), on_index,
                              name="calib model record")
     except CalibError as exc:
         records = []
@@ -299,19 +302,15 @@ def revisit(records: list[dict], plan: CalibrationPlan, precision: str, said=Non
                     record.setdefault("revisits_ms", []).append(statistics.median(samples))
 
 
-def _measure_named(name: str, engine: str, precision: str, plan: CalibrationPlan, report: dict | None,
-                   progress) -> list[dict]:
+def _measure_named(name: str, threads: int, batch_sizes: tuple[int, ...], measure, progress) -> list[dict]:
     import torch
 
-    from calib.predict.engine_calibrate import measure_model as measure_kernels
-
-    torch.set_num_threads(plan.threads)
+    torch.set_num_threads(threads)
     model = _load(name)
     records = []
-    for index, batch_size in enumerate(plan.batch_sizes):
+    for index, batch_size in enumerate(batch_sizes):
         progress(index)
-        record = (measure_model(model, precision, batch_size, plan, report) if engine == "torch"
-                  else measure_kernels(engine, model, precision, batch_size, plan))
+        record = measure(model, batch_size=batch_size)
         record["model_spec"] = name  # what loads it again (revisit)
         records.append(record)
     return records

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 
 from calib.configuration import Configuration
 from calib.environment import capture
@@ -108,7 +109,8 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
                                    "at_s": round(time.perf_counter() - started, 2)})
         table["speed_pulses_ms"].append(pulse_ms(plan.threads))  # the machine's speed now (calib.predict.pulse)
         records = measure_apart(name, loaded[name], engine, precision, plan, None, lambda i, at=index: on_item(
-            at + i, "model", f"{precision} model {name} b{plan.batch_sizes[i]}"))
+            at + i, "model", f"{precision} model {name} b{plan.batch_sizes[i]}"),
+            partial(measure_model, engine, precision=precision, plan=plan))
         index += len(plan.batch_sizes)
         for batch_size, record in zip(plan.batch_sizes, records):
             writer.add(record)
