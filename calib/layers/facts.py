@@ -187,12 +187,12 @@ def describe(kind: str, module, input_tensors: list, output_tensors: list, count
         "bytes": bytes_moved(input_tensors, output_tensors, param_bytes),
         "compute_dtype": compute_dtype_of(kind, input_dtypes, output_dtype, weight_dtype),
     }
-    if any(strided(t) for t in input_tensors):
+    if any(strided(t, kind) for t in input_tensors):
         facts["strided_input"] = True
     return facts
 
 
-def strided(tensor) -> bool:
+def strided(tensor, kind: str = "other") -> bool:
     """Whether a tensor is a view laid out in neither row-major nor channels-last order (a channel half from
     .chunk, a transpose): the op reading it copies or gathers first. Seen in ShuffleNet's int8 graph, where
     each unit re-quantizes a channel half of its input: that quantize ran 2-4x slower than on a whole tensor.
@@ -200,10 +200,12 @@ def strided(tensor) -> bool:
     on the Intel AMX machine kind (2 threads), a quantized conv read a row-major input 1.3-2.4x slower than a
     channels-last one (88 channels 1x1 at 28x28, b4: 0.115 against 0.048 ms), and a quantized cat 4-10x slower
     (0.18 against 0.026 ms). ShuffleNet feeds a third of its int8 convs and half its cat inputs row-major (the
-    channel shuffle's .contiguous()), every int8 model its first conv."""
+    channel shuffle's .contiguous()), every int8 model its first conv. Only for the kinds that index channels
+    at dim 1 (`kind`: conv, pooling, elementwise): a linear layer, a norm or an activation reading ConvNeXt's
+    permuted (b, h, w, c) row-major tensor reads it in its own order."""
     import torch
 
-    if tensor.dim() == 4 and tensor.is_quantized:
+    if tensor.dim() == 4 and tensor.is_quantized and kind in ("conv", "pooling", "elementwise"):
         return not tensor.is_contiguous(memory_format=torch.channels_last)
     if tensor.dim() < 2 or tensor.is_contiguous():
         return False

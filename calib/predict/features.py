@@ -64,7 +64,9 @@ def cost_key(row: dict) -> str:
         base = prefix + ("conv-dw" if is_depthwise(row) else "conv")
         if base == "q:conv-dw" and _functional(row):
             return base + "/functional"
-        return base + "/odd" if _odd_channels(row) else base
+        if _odd_channels(row):
+            return base + "/odd"
+        return base + OFF_BLOCK if base == "q:conv-dw" and _odd_channels(row, QUANTIZED_DEPTHWISE_BLOCK) else base
     if kind in ("linear", "matmul", "attention"):
         return prefix + kind
     return prefix + target
@@ -83,7 +85,7 @@ def fallback_keys(row: dict) -> list[str]:
         return [key]
     # channel counts that are not a multiple of 8 take slower kernels (int8 depthwise: 10x seen on
     # ShuffleNet's 116/232 channels); such a conv has its own key, its aligned cousins next
-    keys = [key, key.removesuffix("/odd"), prefix + "kind:" + kind, "kind:" + kind]
+    keys = [key, key.removesuffix("/odd").removesuffix(OFF_BLOCK), prefix + "kind:" + kind, "kind:" + kind]
     if row.get("strided_input"):  # a strided view read (calib.layers.facts.strided): a key of its own first
         keys.insert(0, key + "/strided")
     return list(dict.fromkeys(keys))
@@ -100,7 +102,15 @@ def _functional(row: dict) -> bool:
     return "quantized.conv2d" in str(row.get("target") or "") and not row.get("params")
 
 
-def _odd_channels(row: dict) -> bool:
+OFF_BLOCK = "/off32"  # a quantized depthwise conv on a multiple of 8 channels but off QUANTIZED_DEPTHWISE_BLOCK
+# torch's x86 int8 depthwise convs run channels in blocks of 32: measured on the Intel AMX machine kind (FX int8,
+# 2 threads), per channel 1.4-2.7x slower at 144 / 176 / 240 / 272 / 624 / 720 / 1488 channels than at the
+# multiples of 32 beside them (3x3 at 56x56 b1: 144 ch 1.51 us/ch, 128 and 160 ch 1.05-1.10; 5x5 at 14x14 b4: 624 ch
+# 1.10 us/ch, 608 and 640 ch 0.45-0.48); MnasNet 1.3 (624 and 1488) came out -19% / -21% priced as aligned
+QUANTIZED_DEPTHWISE_BLOCK = 32
+
+
+def _odd_channels(row: dict, block: int | None = None) -> bool:
     """Channels off the kernel's block: 8 for a quantized conv, 16 for a float one (oneDNN's fp32 convs block
     channels by 16 under AVX-512). Measured on the Intel AMX machine kind, torch fp32, b1, 2 threads: a 3x3
     depthwise conv at 112x112 took 0.36 / 0.24 / 0.52 / 0.37 ms at 24 / 32 / 40 / 48 channels, a 1x1 conv 0.44 /
@@ -110,7 +120,7 @@ def _odd_channels(row: dict) -> bool:
     of 16 helped nothing (unseen within 10% 59 -> 66, 69 -> 69, 62 -> 59%), so they keep 8."""
     inputs, outputs = parse_shapes(row.get("input_shapes")), parse_shapes(row.get("output_shape"))
     channels = [shape[1] for shape in inputs[:1] + outputs[:1] if len(shape) >= 2]
-    block = 8 if is_quantized(row) else 16
+    block = block or (8 if is_quantized(row) else 16)
     return any(c % block and c > 3 for c in channels)  # an RGB stem's 3 channels are its own case
 
 
