@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from calib.predict.features import cost_key, fallback_keys, feature_vector
+from calib.predict.features import cost_key, fallback_keys, feature_vector, law_flops
 from calib.predict.residuals import Residuals, fit_residuals, rich_features
 
 NEIGHBOURS = 5
@@ -67,7 +67,7 @@ class Sample:
     def of(cls, row: dict, source: str) -> "Sample":
         keys = fallback_keys(row)
         return cls(key=keys[0], kind_keys=tuple(keys[1:]), features=feature_vector(row),
-                   flops=float(row.get("flops") or 0), bytes=float(row.get("bytes") or 0),
+                   flops=law_flops(row), bytes=float(row.get("bytes") or 0),
                    ms=float(row["median_ms"]), source=source, weight_bytes=float(row.get("weight_bytes") or 0),
                    model_weight_bytes=float(row.get("model_weight_bytes") or 0), rich=rich_features(row))
 
@@ -128,7 +128,7 @@ class CostModel:
         flops = float(row.get("flops") or 0)
         size = float(row.get("bytes") or 0) + missed_bytes(float(row.get("weight_bytes") or 0),
                                                            float(row.get("model_weight_bytes") or 0), self.cache_bytes)
-        priced = self._law_for(keys, flops, size)
+        priced = self._law_for(keys, law_flops(row), size)
         if priced is None:
             return NodeCost(name, "overhead", kind, self.overhead_ms, False,
                             f"uncosted: unpredictable, the table has no '{keys[0]}' or '{keys[-1]}' entry; charged "

@@ -102,6 +102,28 @@ def _functional(row: dict) -> bool:
     return "quantized.conv2d" in str(row.get("target") or "") and not row.get("params")
 
 
+VECTOR_CHANNELS = 64  # int8 channels in one AVX-512 register: a broadcast multiply runs a channel tail off it
+
+
+def law_flops(row: dict) -> float:
+    """The compute term of a node's law (calib.predict.cost_model.fit_law): its FLOPs, but for a quantized
+    broadcast multiply (squeeze-excitation's scale, ConvNeXt's layer scale; FLOPs 0) the elements in its channels
+    off a block of VECTOR_CHANNELS, which torch's x86 kernel runs one at a time. Measured on the Intel AMX machine
+    kind (FX int8, 2 threads, 56x56, b1): 0.042 / 0.077 / 0.107 ms at 64 / 128 / 192 channels, 0.132 / 0.184 ms at
+    32 / 48, and 96 / 144 / 160 channels cost their block of 64 plus 32 / 16 / 32 channels at the 32-channel price
+    (0.177 / 0.143 / 0.208 ms): a tail element costs about 7x a vector one. Priced by bytes alone, RegNetY-400MF's
+    48-channel scales made RegNetY-800MF's 64-channel ones 3.4x their time (the model +20% at b4). Off AVX-512 the
+    block is smaller; the law's coefficient is fitted per table either way."""
+    flops = float(row.get("flops") or 0)
+    if flops or not is_quantized(row) or "quantized.mul" not in str(row.get("target") or ""):
+        return flops
+    shapes = [shape for shape in parse_shapes(row.get("input_shapes")) if len(shape) == 4][:2]
+    if len(shapes) < 2 or shapes[0] == shapes[1]:
+        return flops
+    big = max(shapes, key=math.prod)
+    return float(math.prod(big) // big[1] * (big[1] % VECTOR_CHANNELS))
+
+
 OFF_BLOCK = "/off32"  # a quantized depthwise conv on a multiple of 8 channels but off QUANTIZED_DEPTHWISE_BLOCK
 # torch's x86 int8 depthwise convs run channels in blocks of 32: measured on the Intel AMX machine kind (FX int8,
 # 2 threads), per channel 1.4-2.7x slower at 144 / 176 / 240 / 272 / 624 / 720 / 1488 channels than at the

@@ -232,3 +232,31 @@ def test_a_quantized_depthwise_conv_off_a_block_of_32_channels_is_keyed_apart_an
     model = fit_cost_model(aligned + off, learnt=False)
     assert model.laws["q:conv-dw"].ms_per_gflop == pytest.approx(1000, rel=0.05)  # the aligned ones' law alone
     assert model.node(_quantized_dw(624, 14, False)).predicted_ms > 1.8 * model.node(_quantized_dw(640, 14, False)).predicted_ms
+
+
+def _scale_row(c, hw, ms=None):
+    row = {"name": f"mul{c}", "op_kind": "elementwise", "target": "torch._ops.quantized.mul",
+           "input_shapes": f"1x{c}x1x1, 1x{c}x{hw}x{hw}, scalar, scalar", "input_dtypes": "quint8, quint8, float32, int64",
+           "output_shape": f"1x{c}x{hw}x{hw}", "params": 0, "flops": 0, "bytes": 2 * c * hw * hw + c}
+    if ms is not None:
+        row["median_ms"] = ms
+    return row
+
+
+def test_a_quantized_broadcast_multiply_is_priced_by_the_elements_in_its_channel_tail():
+    """torch's x86 quantized broadcast mul runs channels off a block of 64 one at a time (96 channels cost 64 plus
+    32 at the 32-channel price, on the Intel AMX machine kind): its law's compute term is those elements."""
+    from calib.predict.features import law_flops
+
+    assert law_flops(_scale_row(128, 56)) == 0
+    assert law_flops(_scale_row(96, 56)) == 32 * 56 * 56
+    assert law_flops({**_scale_row(96, 56), "input_dtypes": "float32, float32"}) == 0  # a float mul: its FLOPs
+
+    def cost(c, hw):  # a vector element 0.2 ns, a tail element 1.3 ns
+        return 0.003 + 2e-7 * c * hw * hw + 1.1e-6 * (c % 64) * hw * hw
+
+    samples = [Sample.of(_scale_row(c, hw, ms=cost(c, hw)), "isolated") for c in (32, 48, 64, 128, 192, 256)
+               for hw in (14, 28, 56)]
+    model = fit_cost_model(samples, learnt=False)
+    for c in (80, 144, 640):
+        assert model.node(_scale_row(c, 28)).predicted_ms == pytest.approx(cost(c, 28), rel=0.1)
