@@ -187,6 +187,9 @@ def describe(kind: str, module, input_tensors: list, output_tensors: list, count
         "bytes": bytes_moved(input_tensors, output_tensors, param_bytes),
         "compute_dtype": compute_dtype_of(kind, input_dtypes, output_dtype, weight_dtype),
     }
+    groups = getattr(module, "groups", 1) if kind == "conv" else 1
+    if isinstance(groups, int) and groups > 1:  # a grouped conv runs its own kernels (calib.predict.features)
+        facts["groups"] = groups
     if any(strided(t, kind) for t in input_tensors) or (kind == "elementwise" and _written_off_layout(input_tensors)):
         facts["strided_input"] = True
     return facts

@@ -41,6 +41,15 @@ def is_quantized(row: dict) -> bool:
     return bool(dtypes) and dtypes[0].strip() in QUANTIZED
 
 
+def _grouped(row: dict) -> bool:
+    """A quantized conv of 2 or more groups that is not depthwise (RegNet, ResNeXt): torch's x86 int8 kernels run
+    it near a fixed time per output, whatever its FLOPs (Intel AMX machine kind, 3x3 at 28x28, b1: 0.08-0.14 ms at
+    group widths 8 to 64 of 160-192 channels, 0.57 to 6.4 ms per GFLOP; a dense 3x3 0.28), so the dense convs'
+    law priced RegNetX-1.6GF's grouped convs at half their time (the model -15%). Float convs keep one key (torch
+    fp32 met its targets with it; not checked apart)."""
+    return is_quantized(row) and int(row.get("groups") or 1) > 1
+
+
 def is_depthwise(row: dict) -> bool:
     """A conv whose every output channel reads one input channel: Cin == Cout and the weight holds
     about k*k values per output channel (a dense conv holds Cin*k*k)."""
@@ -61,7 +70,7 @@ def cost_key(row: dict) -> str:
     if target in VIEW_TARGETS:
         return "view"
     if kind == "conv":
-        base = prefix + ("conv-dw" if is_depthwise(row) else "conv")
+        base = prefix + ("conv-dw" if is_depthwise(row) else "conv-g" if _grouped(row) else "conv")
         if base == "q:conv-dw" and _functional(row):
             return base + "/functional"
         if _odd_channels(row):

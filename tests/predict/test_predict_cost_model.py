@@ -260,3 +260,22 @@ def test_a_quantized_broadcast_multiply_is_priced_by_the_elements_in_its_channel
     model = fit_cost_model(samples, learnt=False)
     for c in (80, 144, 640):
         assert model.node(_scale_row(c, 28)).predicted_ms == pytest.approx(cost(c, 28), rel=0.1)
+
+
+def test_a_quantized_grouped_conv_has_a_key_of_its_own_read_from_the_module():
+    """torch's int8 grouped convs (RegNet, ResNeXt) ran near a fixed time whatever their FLOPs (0.57 to 6.4 ms per
+    GFLOP at group widths 64 to 8), so the dense convs' law priced them at half: the profile records the groups and
+    a quantized grouped conv is keyed apart from the dense and depthwise ones."""
+    import torch
+
+    from calib.layers.fx_profile import collect_facts
+    from calib.predict.features import cost_key
+
+    graph_module = torch.fx.symbolic_trace(torch.nn.Sequential(
+        torch.nn.Conv2d(32, 32, 3, padding=1, groups=4), torch.nn.Conv2d(32, 32, 3, padding=1, groups=32),
+        torch.nn.Conv2d(32, 32, 1)).eval())
+    facts = list(collect_facts(graph_module, (torch.randn(1, 32, 8, 8),)).values())
+    assert [row.get("groups") for row in facts] == [4, 32, None]
+    quantized = [{**row, "input_dtypes": "quint8"} for row in facts]
+    assert [cost_key(row) for row in quantized] == ["q:conv-g", "q:conv-dw", "q:conv"]
+    assert [cost_key(row) for row in facts] == ["conv", "conv-dw", "conv"]  # float convs keep one key
