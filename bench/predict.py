@@ -212,9 +212,8 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     print(speed_line(speed) + ("" if args.pulse else " (not applied: --pulse applies it)"))
     predicted, notes = {}, []
     walk_started = time.perf_counter()
-    loaded = {}
     for name in unseen:
-        model = loaded.setdefault(name, load_named(name))
+        model = load_named(name)  # only predicted here: the ground truth loads it again in fresh processes
         for batch in batches:
             try:
                 record, _ = predict_record(model, view, predictor, batch, None, speed if args.pulse else None)

@@ -28,7 +28,6 @@ any other. An engine's table has no "ops": its samples are its records' kernel r
 from __future__ import annotations
 
 import statistics
-
 from dataclasses import dataclass
 
 from calib.errors import UsageError
