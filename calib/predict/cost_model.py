@@ -46,7 +46,7 @@ FEW_MODELS_HALF_WIDTH = 0.25
 MAP_LOSS_SCALE = 0.1  # log error past which (about 10%) a held-out model counts linearly, not squared
 COVERAGE = 0.90  # the interval's target: held-out models' measured medians inside it
 STREAM_SUFFIX = "@stream"  # the keys of kernels whose weights pass the cache (calib.predict.openvino_kernels)
-APART_SUFFIXES = ("/strided", "/odd", "/off32")  # finer keys kept out of their plain law (_apart), outermost first
+APART_SUFFIXES = ("/strided", "/odd", "/off32", "/rank")  # finer keys kept out of their plain law (_apart), outermost first
 
 
 @dataclass(frozen=True)

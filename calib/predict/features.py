@@ -78,6 +78,8 @@ def cost_key(row: dict) -> str:
         return base + OFF_BLOCK if base == "q:conv-dw" and _odd_channels(row, QUANTIZED_DEPTHWISE_BLOCK) else base
     if kind in ("linear", "matmul", "attention"):
         return prefix + kind
+    if _quantized_cat(row) and any(len(shape) != 4 for shape in parse_shapes(row.get("output_shape"))[:1]):
+        return prefix + target + RANK_APART
     return prefix + target
 
 
@@ -94,7 +96,8 @@ def fallback_keys(row: dict) -> list[str]:
         return [key]
     # channel counts that are not a multiple of 8 take slower kernels (int8 depthwise: 10x seen on
     # ShuffleNet's 116/232 channels); such a conv has its own key, its aligned cousins next
-    keys = [key, key.removesuffix("/odd").removesuffix(OFF_BLOCK), prefix + "kind:" + kind, "kind:" + kind]
+    keys = [key, key.removesuffix("/odd").removesuffix(OFF_BLOCK).removesuffix(RANK_APART), prefix + "kind:" + kind,
+            "kind:" + kind]
     if row.get("strided_input"):  # a strided view read (calib.layers.facts.strided): a key of its own first
         keys.insert(0, key + "/strided")
     return list(dict.fromkeys(keys))
@@ -115,8 +118,8 @@ VECTOR_CHANNELS = 64  # int8 channels in one AVX-512 register: a broadcast multi
 
 
 def law_flops(row: dict) -> float:
-    """The compute term of a node's law (calib.predict.cost_model.fit_law): its FLOPs, but for a quantized
-    broadcast multiply (squeeze-excitation's scale, ConvNeXt's layer scale; FLOPs 0) the elements in its channels
+    """The compute term of a node's law (calib.predict.cost_model.fit_law): its FLOPs, but for a channels-last
+    quantized cat the channel segments it copies (_cat_segments), and for a quantized broadcast multiply (squeeze-excitation's scale, ConvNeXt's layer scale; FLOPs 0) the elements in its channels
     off a block of VECTOR_CHANNELS, which torch's x86 kernel runs one at a time. Measured on the Intel AMX machine
     kind (FX int8, 2 threads, 56x56, b1): 0.042 / 0.077 / 0.107 ms at 64 / 128 / 192 channels, 0.132 / 0.184 ms at
     32 / 48, and 96 / 144 / 160 channels cost their block of 64 plus 32 / 16 / 32 channels at the 32-channel price
@@ -124,6 +127,8 @@ def law_flops(row: dict) -> float:
     48-channel scales made RegNetY-800MF's 64-channel ones 3.4x their time (the model +20% at b4). Off AVX-512 the
     block is smaller; the law's coefficient is fitted per table either way."""
     flops = float(row.get("flops") or 0)
+    if _quantized_cat(row) and not row.get("strided_input"):
+        return _cat_segments(row, flops)
     if flops or not is_quantized(row) or "quantized.mul" not in str(row.get("target") or ""):
         return flops
     shapes = [shape for shape in parse_shapes(row.get("input_shapes")) if len(shape) == 4][:2]
@@ -131,6 +136,28 @@ def law_flops(row: dict) -> float:
         return flops
     big = max(shapes, key=math.prod)
     return float(math.prod(big) // big[1] * (big[1] % VECTOR_CHANNELS))
+
+
+def _quantized_cat(row: dict) -> bool:
+    return is_quantized(row) and str(row.get("target") or "").endswith("cat")
+
+
+def _cat_segments(row: dict, flops: float) -> float:
+    """A channels-last quantized cat's compute term: the channel segments it copies, one per input per pixel
+    (batch x height x width x inputs). Measured on the Intel AMX machine kind (FX int8, 2 threads, channels-last):
+    256 channels out at 54x54, b4, took 0.111 / 0.158 / 0.268 / 0.558 / 1.041 ms from 2 / 4 / 8 / 16 / 32 inputs,
+    the same bytes each time (about 2.7 ns a segment); priced by bytes alone, DenseNet-121's many-input cats set
+    the law and SqueezeNet 1.0's two-input ones came out at 1.8x their time (the model +18% at b4). Fitted on the
+    table's cats (overhead + segments + bytes): 3.6 ns a segment and 0.012 ms per MB. A cat of other than 4-D
+    tensors (ViT's class token) runs another kernel, keyed apart (RANK_APART)."""
+    inputs, outputs = parse_shapes(row.get("input_shapes")), parse_shapes(row.get("output_shape"))
+    if not inputs or not outputs or len(outputs[0]) != 4:
+        return flops
+    out = outputs[0]
+    return float(out[0] * out[2] * out[3] * len(inputs))
+
+
+RANK_APART = "/rank"  # a quantized cat of other than 4-D tensors: 7x the 4-D cats' law (ViT-B/32's class token)
 
 
 OFF_BLOCK = "/off32"  # a quantized depthwise conv on a multiple of 8 channels but off QUANTIZED_DEPTHWISE_BLOCK
