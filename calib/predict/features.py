@@ -50,6 +50,20 @@ def _grouped(row: dict) -> bool:
     return is_quantized(row) and int(row.get("groups") or 1) > 1
 
 
+GROUP_BLOCK = 16
+# torch's x86 int8 grouped convs run a group width off a multiple of 16 on slower kernels. Measured on the Intel AMX
+# machine kind (FX int8, 3x3, channels-last, 2 threads), per output element against group width 16 / 32 / 64 of the
+# same channels and size: group width 8 1.4-3.5x, 24 1.6-2.3x, 56 1.3-1.8x (48 1.2x, 4 1.3-3.3x); RegNet 1.6GF (24
+# per group) -8% to -10% and 800MF (16) +10% to +16% under one law. Such a conv is keyed q:conv-g/odd, priced by the
+# aligned law offset by its own samples (regnet_y_400mf, resnext50's first stages, the grouped grid's 24 / 40 / 56)
+
+
+def _group_width(row: dict) -> int:
+    inputs = parse_shapes(row.get("input_shapes"))
+    groups = int(row.get("groups") or 1)
+    return inputs[0][1] // groups if inputs and len(inputs[0]) >= 2 else 0
+
+
 def is_depthwise(row: dict) -> bool:
     """A conv whose every output channel reads one input channel: Cin == Cout and the weight holds
     about k*k values per output channel (a dense conv holds Cin*k*k)."""
@@ -73,7 +87,7 @@ def cost_key(row: dict) -> str:
         base = prefix + ("conv-dw" if is_depthwise(row) else "conv-g" if _grouped(row) else "conv")
         if base == "q:conv-dw" and _functional(row):
             return base + "/functional"
-        if _odd_channels(row):
+        if _odd_channels(row) or (base == "q:conv-g" and _group_width(row) % GROUP_BLOCK):
             return base + "/odd"
         return base + OFF_BLOCK if base == "q:conv-dw" and _odd_channels(row, QUANTIZED_DEPTHWISE_BLOCK) else base
     if kind in ("linear", "matmul", "attention"):

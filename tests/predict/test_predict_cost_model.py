@@ -316,3 +316,18 @@ def test_a_quantized_cat_is_priced_by_the_channel_segments_it_copies():
     model = fit_cost_model(samples, learnt=False)
     for n, c, hw in ((4, 32, 54), (16, 32, 20), (2, 256, 13)):
         assert model.node(_quantized_cat_row(n, c, hw)).predicted_ms == pytest.approx(cost(n, c, hw), rel=0.1)
+
+
+def test_a_quantized_grouped_conv_off_a_group_width_of_16_is_keyed_apart():
+    """Group widths 8 / 24 / 56 ran 1.3-3.5x slower per output than 16 / 32 / 64 (torch int8, Intel AMX machine kind)."""
+    from calib.predict.features import cost_key, fallback_keys
+
+    def grouped(channels, width):
+        return {"op_kind": "conv", "target": "ConvReLU2d", "input_shapes": f"1x{channels}x28x28",
+                "input_dtypes": "quint8", "output_shape": f"1x{channels}x28x28", "groups": channels // width,
+                "params": channels * width * 9}
+
+    assert [cost_key(grouped(192, w)) for w in (8, 16, 24, 32, 48, 64)] == [
+        "q:conv-g/odd", "q:conv-g", "q:conv-g/odd", "q:conv-g", "q:conv-g", "q:conv-g"]
+    assert fallback_keys(grouped(168, 24))[:2] == ["q:conv-g/odd", "q:conv-g"]
+    assert cost_key({**grouped(168, 24), "input_dtypes": "float32"}) == "conv"  # float convs keep one key
