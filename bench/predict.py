@@ -207,7 +207,8 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
           f"per inference, interval "
           f"{100 * (math.exp(predictor.log_low) - 1):+.0f}% / {100 * (math.exp(predictor.log_high) - 1):+.0f}% "
           f"(split-conformal on {sum(1 for h in predictor.validation if h.get('mapped', True))} held-out "
-          "configurations; kernel samples apart)")
+          f"configurations; kernel samples apart; with the machine's drift between fresh processes, "
+          f"+-{100 * (math.exp(predictor.drift) - 1):.0f}%)")
     speed = speed_scale(view, device_name(capture(args.threads, device_report()), "cpu"))
     print(speed_line(speed) + ("" if args.pulse else " (not applied: --pulse applies it)"))
     predicted, notes = {}, []

@@ -131,7 +131,9 @@ def _print(records, view, top: int, check: bool) -> None:
                           f"{prediction['walk_s']:.1f} s); node sum {prediction['node_sum_ms']:.3f} ms x whole-model "
                           f"factor {prediction['factor']:.3f} + {prediction.get('overhead_ms') or 0:.3f} ms per "
                           f"inference; interval from the table's models left out one at a "
-                          f"time ({len(prediction['validation'])} held out)", style="dim")
+                          f"time ({len(prediction['validation'])} held out)"
+                          + (f", with the machine's drift between fresh processes (+-{100 * prediction['drift']:.0f}%)"
+                             if prediction.get("drift") else ""), style="dim")
     speed = records[0]["prediction"].get("speed") if records else None
     if speed:
         out_console.print(speed_line(speed), style="dim")

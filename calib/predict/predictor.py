@@ -4,7 +4,8 @@ measure the model with calib's own timing (calib.lifecycle prepare + calib.timin
 A prediction record (in the results file's "records", schema of calib.results.schema plus):
   "prediction": {"predicted_ms", "low_ms", "high_ms" (scaled by the machine's speed now, calib.predict.pulse),
                  "unscaled_ms" (at the table's speed), "speed": calib.predict.pulse.speed_scale's dict or null,
-                 "node_sum_ms", "factor", "overhead_ms" (per inference),
+                 "node_sum_ms", "factor", "overhead_ms" (per inference), "drift": the machine's drift between
+                 fresh processes inside the interval (+-, a fraction; calib.predict.cost_model.drift_half_width),
                  "table": path,
                  "table_describes": "...", "method": graph walk, "walk_s", "nodes": n, "backend": engine,
                  "complete": false when a node was unpredictable, "unpredictable_flop_share": their FLOPs' share,
@@ -16,6 +17,8 @@ A prediction record (in the results file's "records", schema of calib.results.sc
 """
 
 from __future__ import annotations
+
+import math
 
 from calib.backends.base import RunConfig
 from calib.configuration import Configuration
@@ -57,7 +60,7 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None,
         "predicted_ms": prediction.predicted_ms * scale, "low_ms": prediction.low_ms * scale,
         "high_ms": prediction.high_ms * scale, "unscaled_ms": prediction.predicted_ms, "speed": speed,
         "node_sum_ms": prediction.node_sum_ms, "factor": prediction.factor, "overhead_ms": predictor.overhead_ms,
-        "table": view.path,
+        "drift": math.exp(predictor.drift) - 1, "table": view.path,
         "table_describes": view.description, "emulated": view.emulated, "method": graph.method,
         "walk_s": graph.walk_s, "nodes": len(prediction.nodes), "backend": view.backend,
         "complete": prediction.complete, "unpredictable_flop_share": prediction.unpredictable_flop_share,

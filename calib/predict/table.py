@@ -27,6 +27,7 @@ any other. An engine's table has no "ops": its samples are its records' kernel r
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -64,6 +65,7 @@ class TableView:
     clock: str = "wall"  # calib.predict.clock
     backend: str = "torch"  # the engine the table describes (calib.predict.engines)
     pulses: tuple = ()  # the speed pulses (ms) taken during calibration (calib.predict.pulse)
+    drift: tuple = ()  # |log(process / model median)| of every model's fresh-process visits (calib.predict.calibrate.revisit)
 
     @property
     def description(self) -> str:
@@ -97,7 +99,7 @@ def load_view(path: str, precision: str, device: str | None = None, backend: str
         raise TableMismatch(f"{path}: the table describes {', '.join(tables) or 'no precision'} on {table_device}, "
                             f"not {precision}; add it with `calib calibrate --precision {precision}`")
     table = tables[precision]
-    models = []
+    models, drift = [], []
     for record in payload.get("records") or []:
         identity = record.get("identity") or {}
         layers = record.get("layers") or {}
@@ -113,6 +115,7 @@ def load_view(path: str, precision: str, device: str | None = None, backend: str
         if visits:  # timed again in fresh processes (calib.predict.calibrate.revisit): the median process, the
             # rows scaled with it
             median = statistics.median([float(end_to_end), *visits])
+            drift += [abs(math.log(ms / median)) for ms in (float(end_to_end), *visits) if ms > 0 and median > 0]
             rows = tuple({**row, "median_ms": row["median_ms"] * median / end_to_end} if row.get("median_ms")
                          else row for row in rows)
             end_to_end = median
@@ -122,9 +125,9 @@ def load_view(path: str, precision: str, device: str | None = None, backend: str
                      emulated=bool(table.get("emulated")), verdict=table.get("verdict"),
                      ops=list(table.get("ops") or []),
                      models=models, environment=environment, clock=section.get("clock") or "wall", backend=engine,
-                     pulses=tuple(table.get("speed_pulses_ms") or ()))
+                     pulses=tuple(table.get("speed_pulses_ms") or ()), drift=tuple(drift))
 
 
 def predictor_of(view: TableView):
     isolated = [Sample.of(row, "isolated") for row in view.ops if row.get("median_ms")]
-    return fit_predictor(isolated, view.models, per_call=per_call_for(view.backend))
+    return fit_predictor(isolated, view.models, per_call=per_call_for(view.backend), drift=view.drift)

@@ -2,6 +2,7 @@
 --check measuring it, refusals in one line with exit 2."""
 
 import json
+import math
 
 import pytest
 
@@ -233,9 +234,12 @@ def test_each_calibration_model_is_timed_again_in_fresh_processes_and_priced_at_
     [record] = load_result(table)["records"]
     assert len(record["revisits_ms"]) == 2 and all(ms > 0 for ms in record["revisits_ms"])
     first = record["layers"].get("interleaved_end_to_end_ms") or record["summary"]["median_ms"]
-    [sample] = load_view(table, "fp32", "cpu", "torch").models
+    view = load_view(table, "fp32", "cpu", "torch")
+    [sample] = view.models
     median = statistics.median([first, *record["revisits_ms"]])
     assert sample.end_to_end_ms == pytest.approx(median)
+    # the processes' spread around that median is the machine's drift, carried into the interval
+    assert sorted(view.drift) == pytest.approx(sorted(abs(math.log(ms / median)) for ms in [first, *record["revisits_ms"]]))
     scale = median / first
     for row, priced in zip(record["layers"]["layers"], sample.rows):
         assert priced["median_ms"] == pytest.approx(row["median_ms"] * scale)
