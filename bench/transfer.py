@@ -99,7 +99,8 @@ def main() -> int:
     from calib.predict.models import load_named
     from calib.predict.table import load_view
 
-    loaded = {name: load_named(name) for name in unseen}  # built once, predicted from every table (measured in fresh processes)
+    # built once, predicted from every table (measured in fresh processes)
+    loaded = {name: load_named(name) for name in unseen}
     predicted = {name: _predict(args, paths[name], loaded, batches) for name in tables}
     view = load_view(paths["full"], args.precision, "cpu", args.engine)
     order = list(dict.fromkeys(m.model for m in view.models))[:args.anchors]

@@ -46,7 +46,8 @@ FEW_MODELS_HALF_WIDTH = 0.25
 MAP_LOSS_SCALE = 0.1  # log error past which (about 10%) a held-out model counts linearly, not squared
 COVERAGE = 0.90  # the interval's target: held-out models' measured medians inside it
 STREAM_SUFFIX = "@stream"  # the keys of kernels whose weights pass the cache (calib.predict.openvino_kernels)
-APART_SUFFIXES = ("/strided", "/odd", "/off32", "/rank")  # finer keys kept out of their plain law (_apart), outermost first
+# finer keys kept out of their plain law (_apart), outermost first
+APART_SUFFIXES = ("/strided", "/odd", "/off32", "/rank")
 
 
 @dataclass(frozen=True)
@@ -477,7 +478,14 @@ def drift_half_width(drift: tuple[float, ...], coverage: float = COVERAGE) -> fl
     magnitudes = sorted(abs(value) for value in drift)
     if not magnitudes:
         return 0.0
-    return magnitudes[min(len(magnitudes), math.ceil((len(magnitudes) + 1) * coverage)) - 1]
+    ranked = _conformal_rank(magnitudes, coverage)
+    return magnitudes[-1] if ranked is None else ranked
+
+
+def _conformal_rank(magnitudes: list[float], coverage: float) -> float | None:
+    """The ceil((n+1) * coverage)-th smallest of sorted magnitudes; None when there are too few for that rank."""
+    rank = math.ceil((len(magnitudes) + 1) * coverage)
+    return magnitudes[rank - 1] if rank <= len(magnitudes) else None
 
 
 def conformal_interval(errors: list[float], models: int, coverage: float = COVERAGE) -> tuple[float, float]:
@@ -488,12 +496,11 @@ def conformal_interval(errors: list[float], models: int, coverage: float = COVER
     magnitudes = sorted(abs(error) for error in errors)
     if not magnitudes:
         return -floor, floor
-    rank = math.ceil((len(magnitudes) + 1) * coverage)
-    half = magnitudes[rank - 1] if rank <= len(magnitudes) else 1.5 * magnitudes[-1]
-    half = max(floor, half)
+    ranked = _conformal_rank(magnitudes, coverage)
+    half = max(floor, 1.5 * magnitudes[-1] if ranked is None else ranked)
     return -half, half
 
 
 __all__ = ["Sample", "KeyLaw", "NodeCost", "CostModel", "ModelSample", "Prediction", "Predictor",
-           "fit_cost_model", "fit_law", "fit_predictor", "per_call_for", "model_samples", "whole_model_map", "conformal_interval",
-           "drift_half_width", "cost_key"]
+           "fit_cost_model", "fit_law", "fit_predictor", "per_call_for", "model_samples", "whole_model_map",
+           "conformal_interval", "drift_half_width", "cost_key"]

@@ -133,8 +133,9 @@ VECTOR_CHANNELS = 64  # int8 channels in one AVX-512 register: a broadcast multi
 
 def law_flops(row: dict) -> float:
     """The compute term of a node's law (calib.predict.cost_model.fit_law): its FLOPs, but for a channels-last
-    quantized cat the channel segments it copies (_cat_segments), and for a quantized broadcast multiply (squeeze-excitation's scale, ConvNeXt's layer scale; FLOPs 0) the elements in its channels
-    off a block of VECTOR_CHANNELS, which torch's x86 kernel runs one at a time. Measured on the Intel AMX machine
+    quantized cat the channel segments it copies (_cat_segments), and for a quantized broadcast multiply
+    (squeeze-excitation's scale, ConvNeXt's layer scale; FLOPs 0) the elements in its channels off a block of
+    VECTOR_CHANNELS, which torch's x86 kernel runs one at a time. Measured on the Intel AMX machine
     kind (FX int8, 2 threads, 56x56, b1): 0.042 / 0.077 / 0.107 ms at 64 / 128 / 192 channels, 0.132 / 0.184 ms at
     32 / 48, and 96 / 144 / 160 channels cost their block of 64 plus 32 / 16 / 32 channels at the 32-channel price
     (0.177 / 0.143 / 0.208 ms): a tail element costs about 7x a vector one. Priced by bytes alone, RegNetY-400MF's

@@ -65,7 +65,8 @@ class TableView:
     clock: str = "wall"  # calib.predict.clock
     backend: str = "torch"  # the engine the table describes (calib.predict.engines)
     pulses: tuple = ()  # the speed pulses (ms) taken during calibration (calib.predict.pulse)
-    drift: tuple = ()  # |log(process / model median)| of every model's fresh-process visits (calib.predict.calibrate.revisit)
+    # |log(process / model median)| of every model's fresh-process visits (calib.predict.calibrate.revisit)
+    drift: tuple = ()
 
     @property
     def description(self) -> str:

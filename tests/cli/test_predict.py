@@ -239,7 +239,8 @@ def test_each_calibration_model_is_timed_again_in_fresh_processes_and_priced_at_
     median = statistics.median([first, *record["revisits_ms"]])
     assert sample.end_to_end_ms == pytest.approx(median)
     # the processes' spread around that median is the machine's drift, carried into the interval
-    assert sorted(view.drift) == pytest.approx(sorted(abs(math.log(ms / median)) for ms in [first, *record["revisits_ms"]]))
+    drift = sorted(abs(math.log(ms / median)) for ms in [first, *record["revisits_ms"]])
+    assert sorted(view.drift) == pytest.approx(drift)
     scale = median / first
     for row, priced in zip(record["layers"]["layers"], sample.rows):
         assert priced["median_ms"] == pytest.approx(row["median_ms"] * scale)

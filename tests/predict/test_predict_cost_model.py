@@ -302,7 +302,8 @@ def test_a_quantized_cat_is_priced_by_the_channel_segments_it_copies():
 
     assert law_flops(_quantized_cat_row(2, 128, 54, batch=4)) == 4 * 54 * 54 * 2
     assert law_flops(_quantized_cat_row(32, 8, 54, batch=4)) == 4 * 54 * 54 * 32
-    assert law_flops({**_quantized_cat_row(2, 128, 54), "input_dtypes": "float32, float32"}) == 128 * 2 * 54 * 54  # float
+    float_cat = {**_quantized_cat_row(2, 128, 54), "input_dtypes": "float32, float32"}
+    assert law_flops(float_cat) == 128 * 2 * 54 * 54  # a float cat: its FLOPs
     assert law_flops({**_quantized_cat_row(2, 128, 54), "strided_input": True}) == 128 * 2 * 54 * 54  # a row-major read
     flat = _quantized_cat_row(2, 384, 49, rank=3)
     assert cost_key(flat) == "q:torch.cat/rank" and fallback_keys(flat)[:2] == ["q:torch.cat/rank", "q:torch.cat"]
@@ -319,7 +320,8 @@ def test_a_quantized_cat_is_priced_by_the_channel_segments_it_copies():
 
 
 def test_a_quantized_grouped_conv_off_a_group_width_of_16_is_keyed_apart():
-    """Group widths 8 / 24 / 56 ran 1.3-3.5x slower per output than 16 / 32 / 64 (torch int8, Intel AMX machine kind)."""
+    """Group widths 8 / 24 / 56 ran 1.3-3.5x slower per output than 16 / 32 / 64 (torch int8, Intel AMX machine
+    kind)."""
     from calib.predict.features import cost_key, fallback_keys
 
     def grouped(channels, width):
@@ -336,7 +338,8 @@ def test_a_quantized_grouped_conv_off_a_group_width_of_16_is_keyed_apart():
 def test_the_interval_holds_the_machines_drift_between_fresh_processes():
     """The held-out errors compare each prediction with a model's median over its processes; a later check meets
     the machine where it is then. calib's revisits measure how far that moves, and the interval adds it in
-    quadrature (two runs on the Intel AMX machine kind drifted 7% between calibration and check: coverage 75% -> 91%)."""
+    quadrature (two runs on the Intel AMX machine kind drifted 7% between calibration and check: coverage 75% ->
+    91%)."""
     from calib.predict.cost_model import drift_half_width
 
     assert drift_half_width(()) == 0.0
