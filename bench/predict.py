@@ -20,8 +20,9 @@ median of all samples. Printed per model: predicted, interval,
 measured, error; per run: the share within +-5% and +-10%, the median |error|, the share of measured
 medians inside the predicted interval (its coverage), calibration seconds, and the load average before
 and after (other processes' work is in every figure: run it on a quiet machine).
-The speed pulse (calib.predict.pulse) is taken before predicting and the figures it would give are printed
-below each run; `--pulse` makes them the headline (as `calib predict --pulse` scales). Anchors: the
+The machine's speed is checked before predicting as `calib predict` checks it (calib.predict.pulse, `--speed
+auto`: the pulse says whether the machine moved, two calibration models timed again say by how much), and the
+figures unscaled and scaled by the pulse alone are printed below each run. Anchors: the
 calibration models (--anchors: all, or the first N) are timed again among the unseen ones, their table median
 against now printed beside what the pulse said, and summed up as the machine's repeatability: the share of
 them within +-5% and +-10% of the table is the ceiling of any prediction from that table. `--reuse-tables`
@@ -83,9 +84,11 @@ def main() -> int:
     parser.add_argument("--anchors", default="all",
                         help="calibration models timed again among the unseen ones (all, or the first N): "
                              "the machine's repeatability, the ceiling of any prediction")
-    parser.add_argument("--pulse", action="store_true",
+    parser.add_argument("--speed", choices=("auto", "pulse", "anchors", "off"), default="auto",
                         help="scale predictions by the machine's speed now (calib.predict.pulse), as "
-                             "`calib predict --pulse`; without it the scaled figures are printed apart")
+                             "`calib predict --speed` does (default auto, as its default); the other readings "
+                             "(unscaled, by the pulse) are printed apart")
+    parser.add_argument("--pulse", action="store_true", help="same as --speed pulse")
     args = parser.parse_args()
 
     from calib.environment import capture
@@ -209,15 +212,16 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
           f"(split-conformal on {sum(1 for h in predictor.validation if h.get('mapped', True))} held-out "
           f"configurations; kernel samples apart; with the machine's drift between fresh processes, "
           f"+-{100 * (math.exp(predictor.drift) - 1):.0f}%)")
-    speed = speed_scale(view, device_name(capture(args.threads, device_report()), "cpu"))
-    print(speed_line(speed) + ("" if args.pulse else " (not applied: --pulse applies it)"))
+    speed = speed_scale(view, device_name(capture(args.threads, device_report()), "cpu"),
+                        mode="pulse" if args.pulse else args.speed)
+    print(speed_line(speed))
     predicted, notes = {}, []
     walk_started = time.perf_counter()
     for name in unseen:
         model = load_named(name)  # only predicted here: the ground truth loads it again in fresh processes
         for batch in batches:
             try:
-                record, _ = predict_record(model, view, predictor, batch, None, speed if args.pulse else None)
+                record, _ = predict_record(model, view, predictor, batch, None, speed)
             except Exception as exc:  # noqa: BLE001 - said, and the others go on
                 notes.append(f"{name} b{batch}: cannot predict ({type(exc).__name__}: {str(exc)[:100]})")
                 continue
@@ -235,9 +239,9 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
         now = measured.get((name, batch))
         if now:
             changes.append(now / then - 1)
-            scale = speed["scale"] if speed["applied"] else None
+            said = speed["pulse_ms"] / speed["table_pulse_ms"] if speed.get("pulse_ms") else None
             print(f"anchor {name} b{batch}: {then:.3f} ms in the table, {now:.3f} ms now ({now / then:.3f}x"
-                  + (f"; the pulse said {scale:.3f}x)" if scale else ")"))
+                  + (f"; the pulse said {said:.3f}x)" if said else ")"))
     if changes:  # the machine repeating itself: what no prediction from this table can beat
         print(f"repeatability: the table's own {len(changes)} configurations timed again now, against the table's "
               f"medians: {_spread(changes)} (the ceiling of a prediction from this table, minutes later)")
@@ -280,12 +284,16 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
               f"{_spread(beyond)}")
         summary.update(anchors_moved=moved, beyond_within_5=_share(beyond, 0.05),
                        beyond_within_10=_share(beyond, 0.10))
-    if speed.get("applied"):  # the other reading: what the pulse changed (or would have)
-        other = [(p["unscaled_ms"] * (1.0 if args.pulse else speed["scale"])) / meas - 1 for _, p, meas in rows]
-        print(f"{'without' if args.pulse else 'with'} the pulse (scale {speed['scale']:.3f}): {_spread(other)} "
-              f"(headline mean {100 * statistics.mean(errors):+.1f}%)")
-        summary.update(other_within_5=_share(other, 0.05), other_within_10=_share(other, 0.10),
-                       speed_scale=speed["scale"], pulse_applied=args.pulse)
+    readings = {"unscaled": 1.0}  # the other readings: what the speed check changed, or would have
+    if speed.get("pulse_ms") and speed.get("table_pulse_ms"):
+        readings["by the pulse"] = speed["pulse_ms"] / speed["table_pulse_ms"]
+    for label, scale in readings.items() if rows else ():
+        other = [(p["unscaled_ms"] * scale) / meas - 1 for _, p, meas in rows]
+        print(f"{label} (scale {scale:.3f}): {_spread(other)} (headline: {speed.get('method') or 'unscaled'}, "
+              f"scale {speed['scale']:.3f}, mean error {100 * statistics.mean(errors):+.1f}%)")
+    summary.update(speed_scale=speed["scale"], speed_method=speed.get("method"),
+                   unscaled_within_5=_share([p["unscaled_ms"] / meas - 1 for _, p, meas in rows], 0.05),
+                   unscaled_within_10=_share([p["unscaled_ms"] / meas - 1 for _, p, meas in rows], 0.10))
     (out_dir / f"truth-{engine}-{precision}.json").write_text(json.dumps(
         [{"model": name, "batch_size": batch, "predicted_ms": p["predicted_ms"], "unscaled_ms": p["unscaled_ms"],
           "low_ms": p["low_ms"],

@@ -17,7 +17,7 @@ from calib.models.loader import parse_shape
 from calib.predict.models import load_named
 from calib.predict.onnx_walk import load_onnx_graph
 from calib.predict.predictor import check_failures, check_record, predict_record
-from calib.predict.pulse import speed_line, speed_scale
+from calib.predict.pulse import MODES, speed_line, speed_scale
 from calib.predict.table import TableMismatch, device_name, load_view, predictor_of
 from calib.render.predict_table import build_breakdown_table, build_prediction_table, build_top_nodes_table
 from calib.render.printout import warning_lines
@@ -39,17 +39,19 @@ from calib.render.run_table import warning_pairs
 @click.option("--check", is_flag=True, help="Also measure the model (the table's engine, calib's timing, as "
                                             "`calib run -b ENGINE`) and print predicted against measured.")
 @click.option("--max-time", type=float, default=3.0, show_default=True, help="Seconds of timing per --check.")
-@click.option("--pulse", is_flag=True,
-              help="Time a short fixed workload (about 1 s) and scale the prediction by the machine's speed now "
-                   "against its speed during calibration (same device only). Off by default: minutes after "
-                   "calibrating its error (up to 4%) was as large as the drift it corrects.")
+@click.option("--speed", "speed_mode", type=click.Choice(MODES), default="auto", show_default=True,
+              help="Scale the prediction by the machine's speed now against its speed during calibration (same "
+                   "device only). auto: a short fixed workload (the pulse, about 1 s) says whether the machine "
+                   "moved past 5%; if it did, the table's two quickest calibration models are timed again (seconds) "
+                   "and their median now / table scales. pulse: by the pulse alone. anchors: always time them. "
+                   "off: never.")
+@click.option("--pulse", is_flag=True, help="Same as --speed pulse.")
 @click.option("--top", type=int, default=10, show_default=True, help="Most expensive nodes shown (0: none).")
 @out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
-def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, max_time, pulse, top, out,
-            results_dir,
-            quiet):
+def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, max_time, speed_mode, pulse,
+            top, out, results_dir, quiet):
     """Predict MODEL's end-to-end latency at PRECISION on the device TABLE describes, from its graph,
     with a per-layer breakdown and an interval; --check measures it too."""
     import torch
@@ -68,7 +70,7 @@ def command(model, precision, table_path, engine, batch_sizes, device, input_sha
                             "here would not check a prediction for that device")
     loaded = _load(model, parse_shape(input_shape), view.backend)
     predictor = predictor_of(view)
-    speed = speed_scale(view, here) if pulse else None
+    speed = speed_scale(view, here, mode="pulse" if pulse else speed_mode)
     writer = open_results(out, results_dir, f"predict-{loaded.name}", environment, report)
     writer.payload["predicted_from"] = {"table": str(table_path), "describes": view.description,
                                         "table_environment": view.environment}

@@ -3,7 +3,8 @@ measure the model with calib's own timing (calib.lifecycle prepare + calib.timin
 
 A prediction record (in the results file's "records", schema of calib.results.schema plus):
   "prediction": {"predicted_ms", "low_ms", "high_ms" (scaled by the machine's speed now, calib.predict.pulse),
-                 "unscaled_ms" (at the table's speed), "speed": calib.predict.pulse.speed_scale's dict or null,
+                 "unscaled_ms" (at the table's speed), "speed": calib.predict.pulse.speed_scale's dict or null
+                 (scaled by the anchors, the interval also holds their spread),
                  "node_sum_ms", "factor", "overhead_ms" (per inference), "drift": the machine's drift between
                  fresh processes inside the interval (+-, a fraction; calib.predict.cost_model.drift_half_width),
                  "table": path,
@@ -46,6 +47,7 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None,
         graph = walk(model, view.precision, batch_size, view.device)
     prediction = predictor.predict(graph.rows)
     scale = speed["scale"] if speed and speed.get("applied") else 1.0
+    low_ms, high_ms = _widened(prediction, (speed or {}).get("spread") or 0.0)
     configuration = Configuration(model.name, view.backend, view.precision, batch_size,
                                   (batch_size, *model.item_shape), view.device)
     record = new_record(configuration, report)
@@ -57,8 +59,8 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None,
         group["count"] += 1
         group["predicted_ms"] += node.predicted_ms * prediction.factor * scale
     record["prediction"] = {
-        "predicted_ms": prediction.predicted_ms * scale, "low_ms": prediction.low_ms * scale,
-        "high_ms": prediction.high_ms * scale, "unscaled_ms": prediction.predicted_ms, "speed": speed,
+        "predicted_ms": prediction.predicted_ms * scale, "low_ms": low_ms * scale,
+        "high_ms": high_ms * scale, "unscaled_ms": prediction.predicted_ms, "speed": speed,
         "node_sum_ms": prediction.node_sum_ms, "factor": prediction.factor, "overhead_ms": predictor.overhead_ms,
         "drift": math.exp(predictor.drift) - 1, "table": view.path,
         "table_describes": view.description, "emulated": view.emulated, "method": graph.method,
@@ -73,6 +75,16 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None,
         "validation": predictor.validation,
     }
     return record, prediction
+
+
+def _widened(prediction, spread: float) -> tuple[float, float]:
+    """The interval with the anchors' spread (calib.predict.pulse: how differently the table's models moved,
+    log units) added to each side in quadrature: a machine that moved, moved models unequally."""
+    if spread <= 0 or prediction.predicted_ms <= 0 or prediction.low_ms <= 0:
+        return prediction.low_ms, prediction.high_ms
+    down = math.hypot(math.log(prediction.predicted_ms / prediction.low_ms), spread)
+    up = math.hypot(math.log(prediction.high_ms / prediction.predicted_ms), spread)
+    return prediction.predicted_ms * math.exp(-down), prediction.predicted_ms * math.exp(up)
 
 
 def _finest_key(rows: list[dict], name: str) -> str | None:

@@ -25,12 +25,17 @@ fp32 in another, and gained 9 to 22 in three, two of them where the machine had 
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 
 PULSE_S = 0.6  # seconds of pulse: about 1000 calls, a median good to about 1%
 BLOCKS = 3
 MAX_SCALE = 2.0  # past 2x either way the machine is busy, not drifting: said, not corrected
+MOVED = 0.05  # auto: a pulse past 5% either way says the machine moved (its own error minutes apart: up to 4%)
+ANCHORS = 2  # calibration models timed again when it moved
+ANCHOR_BLOCK_S = 1.0  # seconds of timing per anchor configuration
+MODES = ("auto", "pulse", "anchors", "off")
 
 
 def pulse_ms(threads: int, seconds: float = PULSE_S) -> float:
@@ -72,36 +77,105 @@ def reference(pulses: list[float] | None) -> float | None:
     return statistics.median(values) if values else None
 
 
-def speed_scale(view, here: str | None, measure=pulse_ms) -> dict:
-    """{"applied", "scale", "table_pulse_ms", "pulse_ms", "reason"} for predictions from `view` on this machine
-    (`here`: its device name). The scale multiplies predicted milliseconds."""
+def speed_scale(view, here: str | None, measure=pulse_ms, mode: str = "auto", anchors=None) -> dict:
+    """{"applied", "scale", "method", "table_pulse_ms", "pulse_ms", "anchors", "spread", "reason"} for
+    predictions from `view` on this machine (`here`: its device name). The scale multiplies predicted
+    milliseconds; "spread" (log units) is how far the anchors' ratios lie from it.
+
+    mode "pulse": scaled by the pulse. "anchors": scaled by the table's anchors timed again (anchor_ratios).
+    "auto" (calib predict's default): the pulse decides whether the machine moved (beyond MOVED either way); if
+    it did, the anchors measure by how much and scale; if it did not, nothing is scaled. `anchors` times them
+    (default anchor_ratios; tests pass their own)."""
+    if mode not in MODES:
+        raise ValueError(f"speed mode {mode!r}: one of {', '.join(MODES)}")
     table_pulse = reference(getattr(view, "pulses", None))
-    out = {"applied": False, "scale": 1.0, "table_pulse_ms": table_pulse, "pulse_ms": None, "reason": None}
-    if table_pulse is None:
-        out["reason"] = "the table has no speed pulses (calibrated by an older calib): not scaled"
+    out = {"applied": False, "scale": 1.0, "method": None, "table_pulse_ms": table_pulse, "pulse_ms": None,
+           "anchors": [], "spread": 0.0, "reason": None}
+    if mode == "off":
+        out["reason"] = "not scaled (--speed off)"
         return out
     if view.device != "cpu" or getattr(view, "clock", "wall") != "wall":
         out["reason"] = "the pulse is the CPU's wall-clock speed; a table of another device or clock is not scaled"
         return out
     if view.device_name and here != view.device_name:
-        out["reason"] = (f"the table describes {view.device_name}, this machine is {here}: their pulses compare "
+        out["reason"] = (f"the table describes {view.device_name}, this machine is {here}: their speeds compare "
                          "two CPUs, not one CPU's drift; not scaled")
         return out
-    now = measure(view.threads)
-    scale = now / table_pulse
-    out.update(pulse_ms=now, scale=scale)
-    if not 1 / MAX_SCALE <= scale <= MAX_SCALE:
-        out["reason"] = (f"the machine runs the pulse {scale:.2f}x the table's time: something else is running; "
-                         "not scaled (predict on a quiet machine)")
-        out["scale"] = 1.0
+    if table_pulse is None and mode != "anchors":
+        out["reason"] = "the table has no speed pulses (calibrated by an older calib): not scaled"
         return out
-    out["applied"] = True
+    if table_pulse is not None:
+        now = measure(view.threads)
+        scale = now / table_pulse
+        out.update(pulse_ms=now)
+        if not 1 / MAX_SCALE <= scale <= MAX_SCALE:
+            out["reason"] = (f"the machine runs the pulse {scale:.2f}x the table's time: something else is "
+                             "running; not scaled (predict on a quiet machine)")
+            return out
+        if mode == "pulse":
+            out.update(applied=True, scale=scale, method="pulse")
+            return out
+        if mode == "auto" and abs(math.log(scale)) <= math.log(1 + MOVED):
+            out["reason"] = (f"the pulse took {now:.3f} ms now, {table_pulse:.3f} ms during calibration "
+                             f"({scale:.3f}x, within {100 * MOVED:.0f}%: the machine runs as it did): not scaled")
+            return out
+    timed = (anchors or anchor_ratios)(view)
+    out["anchors"] = timed
+    ratios = [a["now_ms"] / a["table_ms"] for a in timed]
+    if not ratios:
+        if mode == "auto" and out["pulse_ms"]:  # no anchor could be timed: the pulse, said so
+            out.update(applied=True, scale=out["pulse_ms"] / table_pulse, method="pulse")
+            out["reason"] = "no calibration model of the table could be timed again: scaled by the pulse"
+            return out
+        out["reason"] = "no calibration model of the table could be timed again: not scaled"
+        return out
+    scale = statistics.median(ratios)
+    # how differently they moved: the interval holds it (calib.predict.predictor), as models moved unequally
+    out.update(applied=True, scale=scale, method="anchors", spread=max(abs(math.log(r / scale)) for r in ratios))
+    return out
+
+
+def anchor_ratios(view, count: int = ANCHORS, block_s: float = ANCHOR_BLOCK_S) -> list[dict]:
+    """The table's anchors timed again now: [{"model", "batch_size", "now_ms", "table_ms"}]. The anchors are
+    the `count` calibration models of the table with the smallest summed end-to-end time (the quickest to time
+    again), each at the batch sizes it was calibrated at, timed in a fresh process by the table's engine as
+    its ground truth is (calib.predict.truth.time_fresh); a model that cannot be loaded or prepared here is
+    passed over for the next."""
+    from calib.predict.models import KERNEL_SAMPLES
+    from calib.predict.truth import time_fresh
+
+    by_model: dict[str, dict[int, float]] = {}
+    for sample in view.models:
+        if sample.model not in KERNEL_SAMPLES and sample.end_to_end_ms:
+            by_model.setdefault(sample.model, {})[sample.batch_size] = float(sample.end_to_end_ms)
+    out = []
+    for name in sorted(by_model, key=lambda n: sum(by_model[n].values())):
+        if len({a["model"] for a in out}) >= count:
+            break
+        try:
+            timed = time_fresh(view.backend, view.precision, name, tuple(sorted(by_model[name])), view.threads,
+                               block_s)
+        except Exception:  # noqa: BLE001 - a model this machine cannot build or run: the next one
+            continue
+        for batch, samples in sorted(timed["samples"].items()):
+            if samples:
+                out.append({"model": name, "batch_size": batch, "now_ms": statistics.median(samples),
+                            "table_ms": by_model[name][batch]})
     return out
 
 
 def speed_line(speed: dict) -> str:
-    """One line on what the pulse did to a prediction."""
+    """One line on what the speed check did to a prediction."""
+    if speed.get("applied") and speed.get("method") == "anchors":
+        shown = ", ".join(f"{a['model']} b{a['batch_size']} {a['now_ms'] / a['table_ms']:.3f}x"
+                          for a in speed["anchors"])
+        pulse = (f"the pulse took {speed['pulse_ms']:.3f} ms now, {speed['table_pulse_ms']:.3f} ms during "
+                 f"calibration ({speed['pulse_ms'] / speed['table_pulse_ms']:.3f}x); "
+                 if speed.get("pulse_ms") and speed.get("table_pulse_ms") else "")
+        return (f"speed: {pulse}the table's models timed again run at {shown}: predictions scaled by "
+                f"{speed['scale']:.3f}")
     if speed.get("applied"):
         return (f"speed: the pulse took {speed['pulse_ms']:.3f} ms now, {speed['table_pulse_ms']:.3f} ms during "
-                f"calibration: predictions scaled by {speed['scale']:.3f}")
+                f"calibration: predictions scaled by {speed['scale']:.3f}"
+                + (f" ({speed['reason']})" if speed.get("reason") else ""))
     return f"speed: {speed.get('reason')}"

@@ -71,6 +71,22 @@ def test_predict_without_check_runs_nothing(runner, table, tmp_path):
     assert shown.exit_code == 0, shown.output
 
 
+def test_predict_speed_anchors_times_the_tables_model_again_for_real(runner, table, tmp_path):
+    out = tmp_path / "p.json"
+    result = _run(runner, ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "--speed", "anchors",
+                           "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    [record] = load_result(out)["records"]
+    prediction = record["prediction"]
+    speed = prediction["speed"]  # tiny-cnn, the table's only calibration model, timed in a fresh process now
+    assert speed["applied"] and speed["method"] == "anchors"
+    assert [(a["model"], a["batch_size"]) for a in speed["anchors"]] == [("tiny-cnn", 1)]
+    [anchor] = speed["anchors"]
+    assert anchor["now_ms"] > 0 and speed["scale"] == pytest.approx(anchor["now_ms"] / anchor["table_ms"])
+    assert prediction["predicted_ms"] == pytest.approx(prediction["unscaled_ms"] * speed["scale"])
+    assert "the table's models timed again run at tiny-cnn b1" in " ".join(result.output.split())
+
+
 @pytest.mark.parametrize("args, reason", [
     (["-p", "int8-static"], "the table describes fp32 on cpu, not int8-static"),
     (["-p", "fp32", "--device", "cuda:0"], "the table describes cpu"),

@@ -1,5 +1,8 @@
-"""The speed pulse (calib.predict.pulse): a prediction is scaled by the machine's speed now against its speed
-during calibration, only on the same device and within reason, and says so either way."""
+"""The speed check (calib.predict.pulse): a prediction is scaled by the machine's speed now against its speed
+during calibration, only on the same device and within reason, and says so either way. By default (auto) the
+pulse decides whether the machine moved and the table's anchors, timed again, by how much."""
+
+import math
 
 import pytest
 
@@ -19,9 +22,61 @@ def test_the_reference_is_the_median_of_the_calibration_pulses():
 
 
 def test_the_same_machine_is_scaled_by_its_pulse_now_over_the_tables():
-    speed = speed_scale(_view(), "Test CPU", measure=lambda threads: 1.1)
+    speed = speed_scale(_view(), "Test CPU", measure=lambda threads: 1.1, mode="pulse")
     assert speed["applied"] and speed["scale"] == pytest.approx(1.1) and speed["table_pulse_ms"] == 1.0
-    assert "scaled by 1.100" in speed_line(speed)
+    assert speed["method"] == "pulse" and "scaled by 1.100" in speed_line(speed)
+
+
+def _anchors(*ratios):
+    timed = [{"model": f"m{i}", "batch_size": 1, "now_ms": 2.0 * r, "table_ms": 2.0} for i, r in enumerate(ratios)]
+    return lambda view: timed
+
+
+def test_auto_leaves_a_machine_that_did_not_move_and_times_no_anchor():
+    speed = speed_scale(_view(), "Test CPU", measure=lambda threads: 1.04,
+                        anchors=lambda view: pytest.fail("no anchor should be timed"))
+    assert not speed["applied"] and speed["scale"] == 1.0 and speed["pulse_ms"] == 1.04
+    assert "within 5%" in speed_line(speed)
+
+
+@pytest.mark.parametrize("pulse", [1.3, 0.8])
+def test_auto_scales_a_machine_that_moved_by_its_anchors_not_its_pulse(pulse):
+    speed = speed_scale(_view(), "Test CPU", measure=lambda threads: pulse, anchors=_anchors(1.5, 1.4, 1.2))
+    assert speed["applied"] and speed["method"] == "anchors" and speed["scale"] == pytest.approx(1.4)
+    line = speed_line(speed)
+    assert "m0 b1 1.500x" in line and "scaled by 1.400" in line and f"({pulse:.3f}x)" in line
+    assert speed["spread"] == pytest.approx(math.log(1.4 / 1.2))  # how unequally they moved
+
+
+def test_the_anchors_spread_widens_the_interval_in_quadrature():
+    from types import SimpleNamespace
+
+    from calib.predict.predictor import _widened
+
+    prediction = SimpleNamespace(predicted_ms=10.0, low_ms=10.0 * math.exp(-0.3), high_ms=10.0 * math.exp(0.4))
+    low, high = _widened(prediction, 0.0)
+    assert (low, high) == (prediction.low_ms, prediction.high_ms)
+    low, high = _widened(prediction, 0.3)
+    assert low == pytest.approx(10.0 * math.exp(-math.hypot(0.3, 0.3)))
+    assert high == pytest.approx(10.0 * math.exp(0.5))
+
+
+def test_auto_falls_back_on_the_pulse_when_no_anchor_runs_and_says_so():
+    speed = speed_scale(_view(), "Test CPU", measure=lambda threads: 1.3, anchors=_anchors())
+    assert speed["applied"] and speed["method"] == "pulse" and speed["scale"] == pytest.approx(1.3)
+    assert "no calibration model" in speed_line(speed)
+
+
+def test_anchors_mode_times_them_without_pulses_and_off_takes_nothing():
+    speed = speed_scale(_view(pulses=()), "Test CPU", measure=lambda threads: pytest.fail("no pulse"),
+                        mode="anchors", anchors=_anchors(0.9))
+    assert speed["applied"] and speed["scale"] == pytest.approx(0.9) and speed["pulse_ms"] is None
+    assert "scaled by 0.900" in speed_line(speed)
+    off = speed_scale(_view(), "Test CPU", measure=lambda threads: pytest.fail("no pulse"), mode="off",
+                      anchors=lambda view: pytest.fail("no anchor"))
+    assert not off["applied"] and off["scale"] == 1.0
+    with pytest.raises(ValueError):
+        speed_scale(_view(), "Test CPU", mode="sometimes")
 
 
 @pytest.mark.parametrize("view, here, said", [
@@ -31,7 +86,8 @@ def test_the_same_machine_is_scaled_by_its_pulse_now_over_the_tables():
     (_view(clock="cpu"), "Test CPU", "another device or clock"),
 ])
 def test_nothing_is_scaled_where_the_pulse_cannot_say_and_the_reason_is_given(view, here, said):
-    speed = speed_scale(view, here, measure=lambda threads: pytest.fail("no pulse should be taken"))
+    speed = speed_scale(view, here, measure=lambda threads: pytest.fail("no pulse should be taken"),
+                        anchors=lambda view: pytest.fail("no anchor should be timed"))
     assert not speed["applied"] and speed["scale"] == 1.0 and said in speed["reason"]
     assert said in speed_line(speed)
 
