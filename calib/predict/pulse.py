@@ -1,6 +1,6 @@
 """The machine's speed now against its speed when the table was measured: a short fixed workload (the "pulse"),
-timed during calibration and again at prediction, scales a prediction by how much faster or slower the machine
-runs at this moment.
+timed during calibration and again at prediction, says whether the machine moved, and the table's own quickest
+calibration models, timed again, say by how much; the prediction is scaled by it.
 
 Why: a table is measured once and used later, and these machines' speed moves by more than the prediction's
 error. On the Intel AMX machine kind (a 2-core VM) ResNet-34 under OpenVINO fp32 ran a 24.6-29.9 ms median on
@@ -12,15 +12,28 @@ models' spread fell from 5-8% to 2-5%. A memory copy followed them worse (0.36-0
 The workload: a 384x384 fp32 matrix product and a 3x3 convolution on 64 channels at 28x28, with the table's
 thread count, on torch (always installed; any engine's kernels share the cores, caches and clock it measures).
 Its median over PULSE_S seconds, in blocks between which the threads rest, is one pulse. Calibration takes one
-before each calibration model and one at the end; their median is the table's reference. A prediction on the
-same device (by name), asked with `calib predict --pulse`, takes one and scales the prediction and its interval
-by now / reference; on another device, or when the table has no pulses (older tables), nothing is scaled and
-the record says why.
+before each calibration model and one at the end; their median is the table's reference.
 
-Why it is opt-in: minutes after calibrating (the bench's case) the drift is mostly 1-3%, and the pulse's
-reading of it was off by up to 4% against the calibration models timed again beside the unseen ones (nine
-bench runs, docs/predict.md): applied, it lost 16 points within 10% at OpenVINO fp32 in one run and 31 at torch
-fp32 in another, and gained 9 to 22 in three, two of them where the machine had moved 4-5%.
+`calib predict` checks the speed by default (mode "auto"), on the same device (by name) only: it takes a pulse,
+and if the pulse moved past MOVED either way it times the table's ANCHORS quickest calibration models again
+(fresh processes, the table's engine and precision, each at its calibrated batch sizes, seconds) and scales the
+prediction and its interval by their median now / table; their spread widens the interval. On another device,
+or when the table has no pulses (older tables), nothing is scaled and the record says why.
+
+Why the anchors and not the pulse alone: the pulse is fp32 torch, and the models' move depends on the engine and
+precision. Hours after calibrating (Intel AMX machine kind, 2026-12-07, tables 1-13 hours old, four calibration
+models timed again at batch 1 and 4): the models ran 1.16-1.48x their table medians; the pulse said 1.09-1.42x,
+off the models' median by -10% to +11% (int8 tables undershot most), and ResNet-18 at both batch sizes, timed again,
+was within 2.5% of it on the six tables timed so. Predicting unseen models from a 4-hour-old torch int8-static table with
+--check: unscaled 0 of 10 within +-10% (-15% to -28%), scaled by the anchors 6 of 10 (every one within +-15%, all
+inside the interval); from a 7-hour-old OpenVINO fp32 table: 2 of 10 unscaled, 8 of 10 scaled.
+
+Why the pulse only decides, and within 5% nothing is scaled: minutes after calibrating (the bench's case) the
+drift is mostly 1-3%, and the pulse's reading of it was off by up to 4% against the calibration models timed
+again beside the unseen ones (nine bench runs, docs/predict.md): applied, it lost 16 points within 10% at OpenVINO
+fp32 in one run and 31 at torch fp32 in another. In one bench an hour after calibrating, the pulse said 1.085x
+while the calibration models' median had moved 1.036x (single models 0.88-1.19x); the two quickest anchors said
+1.005x.
 """
 
 from __future__ import annotations
