@@ -70,7 +70,11 @@ def command(model, precision, table_path, engine, batch_sizes, device, input_sha
                             "here would not check a prediction for that device")
     loaded = _load(model, parse_shape(input_shape), view.backend)
     predictor = predictor_of(view)
-    speed = speed_scale(view, here, mode="pulse" if pulse else speed_mode)
+    speed_mode = "pulse" if pulse else speed_mode
+    if not quiet and speed_mode != "off":
+        console(stderr=True).print("checking the machine's speed against the table's (a pulse, about 1 s; if it moved, "
+                                   "the table's two quickest models timed again, seconds)", style="dim")
+    speed = speed_scale(view, here, mode=speed_mode)
     writer = open_results(out, results_dir, f"predict-{loaded.name}", environment, report)
     writer.payload["predicted_from"] = {"table": str(table_path), "describes": view.description,
                                         "table_environment": view.environment}

@@ -132,8 +132,9 @@ def speed_scale(view, here: str | None, measure=pulse_ms, mode: str = "auto", an
             out["reason"] = (f"the pulse took {now:.3f} ms now, {table_pulse:.3f} ms during calibration "
                              f"({scale:.3f}x, within {100 * MOVED:.0f}%: the machine runs as it did): not scaled")
             return out
+    started = time.perf_counter()
     timed = (anchors or anchor_ratios)(view)
-    out["anchors"] = timed
+    out.update(anchors=timed, anchors_s=time.perf_counter() - started)
     ratios = [a["now_ms"] / a["table_ms"] for a in timed]
     if not ratios:
         if mode == "auto" and out["pulse_ms"]:  # no anchor could be timed: the pulse, said so
@@ -162,7 +163,7 @@ def anchor_ratios(view, count: int = ANCHORS, block_s: float = ANCHOR_BLOCK_S) -
         if sample.model not in KERNEL_SAMPLES and sample.end_to_end_ms:
             by_model.setdefault(sample.model, {})[sample.batch_size] = float(sample.end_to_end_ms)
     out = []
-    for name in sorted(by_model, key=lambda n: sum(by_model[n].values())):
+    for name in sorted(by_model, key=lambda n: sum(by_model[n].values()))[:count + 2]:  # two may fail here
         if len({a["model"] for a in out}) >= count:
             break
         try:
@@ -185,8 +186,8 @@ def speed_line(speed: dict) -> str:
         pulse = (f"the pulse took {speed['pulse_ms']:.3f} ms now, {speed['table_pulse_ms']:.3f} ms during "
                  f"calibration ({speed['pulse_ms'] / speed['table_pulse_ms']:.3f}x); "
                  if speed.get("pulse_ms") and speed.get("table_pulse_ms") else "")
-        return (f"speed: {pulse}the table's models timed again run at {shown}: predictions scaled by "
-                f"{speed['scale']:.3f}")
+        return (f"speed: {pulse}the table's models timed again ({speed.get('anchors_s') or 0:.0f} s) run at {shown}: "
+                f"predictions scaled by {speed['scale']:.3f}")
     if speed.get("applied"):
         return (f"speed: the pulse took {speed['pulse_ms']:.3f} ms now, {speed['table_pulse_ms']:.3f} ms during "
                 f"calibration: predictions scaled by {speed['scale']:.3f}"
