@@ -26,7 +26,9 @@ models timed again at batch 1 and 4): the models ran 1.16-1.48x their table medi
 off the models' median by -10% to +11% (int8 tables undershot most), and ResNet-18 at both batch sizes, timed again,
 was within 2.5% of it on the six tables timed so. Predicting unseen models from a 4-hour-old torch int8-static table with
 --check: unscaled 0 of 10 within +-10% (-15% to -28%), scaled by the anchors 6 of 10 (every one within +-15%, all
-inside the interval); from a 7-hour-old OpenVINO fp32 table: 2 of 10 unscaled, 8 of 10 scaled.
+inside the interval); from a 7-hour-old OpenVINO fp32 table: 2 of 10 unscaled, 8 of 10 scaled (9 by the pulse).
+A check scales for its moment: in a bench whose ground truth took the 13 minutes after it, the machine came back
+10% meanwhile and the anchors' 1.51x over-shot the models' 1.32x (the pulse's 1.39x less so; docs/predict.md).
 
 Why the pulse only decides, and within 5% nothing is scaled: minutes after calibrating (the bench's case) the
 drift is mostly 1-3%, and the pulse's reading of it was off by up to 4% against the calibration models timed
