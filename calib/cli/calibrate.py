@@ -125,8 +125,47 @@ def command(precisions, engine, device, threads, quick, sweep, shapes_file, mode
         if figures.get("emulated"):
             out_console.print(f"note: {precision} is emulated on this CPU (no native instructions): the table "
                               "describes emulated timings, valid for predicting this machine only", style="dim")
+        steadiness = _steadiness(report.path, precision, engine)
+        if steadiness:
+            out_console.print(*steadiness)
     out_console.print(f"calibration took {time.perf_counter() - started:.1f} s")
     out_console.print(f"table: {report.path}")
+
+
+UNSTEADY = 0.10  # the pulse past 10% of its median during calibration: the machine moved while the table was measured
+
+
+def _steadiness(path, precision: str, engine: str) -> tuple:
+    """What the machine's speed did while the table was measured (rich printables): the pulses' range
+    (calib.predict.pulse) and the calibration models' drift between fresh processes, with a warning when the pulse
+    moved past UNSTEADY; () for a table with neither."""
+    import math
+    import statistics
+
+    from calib.predict.table import load_view
+
+    view = load_view(path, precision, None, engine)
+    pulses = [p for p in view.pulses if p and p > 0]
+    parts = []
+    if len(pulses) >= 2:
+        median = statistics.median(pulses)
+        low, high = min(pulses) / median, max(pulses) / median
+        parts.append(f"the pulse ranged {low:.2f}-{high:.2f}x its median over {len(pulses)} readings")
+    if view.drift:
+        from calib.predict.cost_model import drift_half_width
+
+        parts.append(f"the calibration models timed again in fresh processes moved within "
+                     f"+-{100 * (math.exp(drift_half_width(view.drift)) - 1):.0f}% of their median 9 times in 10 "
+                     f"(up to +-{100 * (math.exp(max(view.drift)) - 1):.0f}%; the first is in every prediction's "
+                     "interval)")
+    if not parts:
+        return ()
+    line = Text(f"{precision}: speed during calibration: {'; '.join(parts)}", style="dim")
+    if len(pulses) >= 2 and max(high - 1, 1 - low) > UNSTEADY:
+        return line, Text.assemble(("warning:", "yellow"), f" {precision}: the machine's speed moved more than "
+                                   f"{100 * UNSTEADY:.0f}% while the table was measured; its predictions carry it "
+                                   "(calibrate again on a quieter machine for a tighter table)")
+    return (line,)
 
 
 def _extra_ops(path) -> tuple:

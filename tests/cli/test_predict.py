@@ -30,6 +30,7 @@ def table(tmp_path_factory):
         "--threads", "1", "--out", str(out), "-q"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "calibration took" in result.output
+    assert "fp32: speed during calibration: the pulse ranged" in " ".join(result.output.split())
     return out
 
 
