@@ -44,6 +44,8 @@ from pathlib import Path
 # the repository root in place of bench/, whose openvino.py would shadow the openvino package
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
+from calib.predict.pulse import MODES  # noqa: E402 - light (math, statistics, time): the speed check's modes
+
 # engine calibration candidates: calib.predict.engines.ENGINE_MODELS["full"]; torch's: the same architectures and
 # the grouped-conv grid, less the engines' streaming FullyConnected samples (calib.predict.models.KERNEL_SAMPLES)
 TORCH_CALIBRATION = ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "regnet_x_400mf",
@@ -84,7 +86,7 @@ def main() -> int:
     parser.add_argument("--anchors", default="all",
                         help="calibration models timed again among the unseen ones (all, or the first N): "
                              "the machine's repeatability, the ceiling of any prediction")
-    parser.add_argument("--speed", choices=("auto", "pulse", "anchors", "off"), default="auto",
+    parser.add_argument("--speed", choices=MODES, default="auto",
                         help="scale predictions by the machine's speed now (calib.predict.pulse), as "
                              "`calib predict --speed` does (default auto, as its default); the other readings "
                              "(unscaled, by the pulse) are printed apart")
@@ -291,9 +293,9 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
         other = [(p["unscaled_ms"] * scale) / meas - 1 for _, p, meas in rows]
         print(f"{label} (scale {scale:.3f}): {_spread(other)} (headline: {speed.get('method') or 'unscaled'}, "
               f"scale {speed['scale']:.3f}, mean error {100 * statistics.mean(errors):+.1f}%)")
+    unscaled = [p["unscaled_ms"] / meas - 1 for _, p, meas in rows]
     summary.update(speed_scale=speed["scale"], speed_method=speed.get("method"),
-                   unscaled_within_5=_share([p["unscaled_ms"] / meas - 1 for _, p, meas in rows], 0.05),
-                   unscaled_within_10=_share([p["unscaled_ms"] / meas - 1 for _, p, meas in rows], 0.10))
+                   unscaled_within_5=_share(unscaled, 0.05), unscaled_within_10=_share(unscaled, 0.10))
     (out_dir / f"truth-{engine}-{precision}.json").write_text(json.dumps(
         [{"model": name, "batch_size": batch, "predicted_ms": p["predicted_ms"], "unscaled_ms": p["unscaled_ms"],
           "low_ms": p["low_ms"],

@@ -14,7 +14,6 @@ Run it alone on a quiet machine (the load average is printed): another process's
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
 import sys
@@ -35,35 +34,27 @@ def main() -> int:
 
     from calib.malloc import steady_malloc
     from calib.predict.models import KERNEL_SAMPLES
-    from calib.predict.pulse import ANCHORS, anchor_ratios, pulse_ms, reference
+    from calib.predict.pulse import anchor_ratios, pulse_ms, reference, speed_scale
     from calib.predict.table import load_view
-    from calib.predict.truth import time_fresh
     from calib.results.store import load_result
 
     steady_malloc()
     for path in args.tables:
         precision = args.precision or next(iter(load_result(path)["calibration"]["tables"]))
         view = load_view(path, precision)
-        table = {}
-        for sample in view.models:
-            if sample.model not in KERNEL_SAMPLES and sample.end_to_end_ms:
-                table.setdefault(sample.model, {})[sample.batch_size] = float(sample.end_to_end_ms)
-        names = args.models.split(",") if args.models else list(table)
         print(f"\n{path}: {view.description}, {view.backend}; load average {_load()}")
         before = pulse_ms(view.threads)
+        names = (args.models.split(",") if args.models else
+                 list(dict.fromkeys(m.model for m in view.models if m.model not in KERNEL_SAMPLES)))
+        timed = anchor_ratios(view, block_s=args.block, names=names, rounds=args.rounds)
         ratios = {}
-        for name in names:
-            if name not in table:
-                print(f"  {name}: not a calibration model of this table")
-                continue
-            timed = time_fresh(view.backend, precision, name, tuple(sorted(table[name])), view.threads, args.block,
-                               rounds=args.rounds)
-            for batch, samples in sorted(timed["samples"].items()):
-                if samples:
-                    now = statistics.median(samples)
-                    ratios[(name, batch)] = now / table[name][batch]
-                    print(f"  {name} b{batch}: {table[name][batch]:.3f} ms in the table, {now:.3f} ms now "
-                          f"({ratios[(name, batch)]:.3f}x)")
+        for item in timed:
+            ratios[(item["model"], item["batch_size"])] = item["now_ms"] / item["table_ms"]
+            print(f"  {item['model']} b{item['batch_size']}: {item['table_ms']:.3f} ms in the table, "
+                  f"{item['now_ms']:.3f} ms now ({item['now_ms'] / item['table_ms']:.3f}x)")
+        missing = sorted(set(names) - {item["model"] for item in timed})
+        if missing:
+            print(f"  not timed (no calibration model of this table, or it could not run here): {', '.join(missing)}")
         after = pulse_ms(view.threads)
         if not ratios:
             continue
@@ -75,12 +66,11 @@ def main() -> int:
             for label, pulse in (("before", before), ("after", after)):
                 print(f"  the pulse {label}: {pulse:.4f} ms now, {ref:.4f} ms in the table: {pulse / ref:.3f}x "
                       f"({100 * (pulse / ref / moved - 1):+.1f}% off the models)")
-        anchors = anchor_ratios(view, ANCHORS)
-        if anchors:
-            scale = statistics.median(a["now_ms"] / a["table_ms"] for a in anchors)
-            print(f"  the default check's anchors ({', '.join(sorted({a['model'] for a in anchors}))}) timed "
-                  f"again: {scale:.3f}x ({100 * (scale / moved - 1):+.1f}% off the models; "
-                  f"log spread {max(abs(math.log(a['now_ms'] / a['table_ms'] / scale)) for a in anchors):.3f})")
+        check = speed_scale(view, view.device_name, mode="anchors")  # what `calib predict --speed anchors` scales by
+        if check["method"] == "anchors":
+            print(f"  the default check's anchors ({', '.join(sorted({a['model'] for a in check['anchors']}))}) timed "
+                  f"again: {check['scale']:.3f}x ({100 * (check['scale'] / moved - 1):+.1f}% off the models; "
+                  f"log spread {check['spread']:.3f})")
         print(f"  load average {_load()}")
     return 0
 

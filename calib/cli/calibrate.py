@@ -140,15 +140,15 @@ def _steadiness(path, precision: str, engine: str) -> tuple:
     (calib.predict.pulse) and the calibration models' drift between fresh processes, with a warning when the pulse
     moved past UNSTEADY; () for a table with neither."""
     import math
-    import statistics
 
+    from calib.predict.pulse import reference
     from calib.predict.table import load_view
 
     view = load_view(path, precision, None, engine)
     pulses = [p for p in view.pulses if p and p > 0]
     parts = []
     if len(pulses) >= 2:
-        median = statistics.median(pulses)
+        median = reference(pulses)
         low, high = min(pulses) / median, max(pulses) / median
         parts.append(f"the pulse ranged {low:.2f}-{high:.2f}x its median over {len(pulses)} readings")
     if view.drift:

@@ -93,7 +93,7 @@ def reference(pulses: list[float] | None) -> float | None:
 
 
 def speed_scale(view, here: str | None, measure=pulse_ms, mode: str = "auto", anchors=None) -> dict:
-    """{"applied", "scale", "method", "table_pulse_ms", "pulse_ms", "anchors", "spread", "reason"} for
+    """{"applied", "scale", "method", "table_pulse_ms", "pulse_ms", "anchors", "anchors_s", "spread", "reason"} for
     predictions from `view` on this machine (`here`: its device name). The scale multiplies predicted
     milliseconds; "spread" (log units) is how far the anchors' ratios lie from it.
 
@@ -105,7 +105,7 @@ def speed_scale(view, here: str | None, measure=pulse_ms, mode: str = "auto", an
         raise ValueError(f"speed mode {mode!r}: one of {', '.join(MODES)}")
     table_pulse = reference(getattr(view, "pulses", None))
     out = {"applied": False, "scale": 1.0, "method": None, "table_pulse_ms": table_pulse, "pulse_ms": None,
-           "anchors": [], "spread": 0.0, "reason": None}
+           "anchors": [], "anchors_s": None, "spread": 0.0, "reason": None}
     if mode == "off":
         out["reason"] = "not scaled (--speed off)"
         return out
@@ -151,12 +151,13 @@ def speed_scale(view, here: str | None, measure=pulse_ms, mode: str = "auto", an
     return out
 
 
-def anchor_ratios(view, count: int = ANCHORS, block_s: float = ANCHOR_BLOCK_S) -> list[dict]:
+def anchor_ratios(view, count: int = ANCHORS, block_s: float = ANCHOR_BLOCK_S, names: list[str] | None = None,
+                  rounds: int = 1) -> list[dict]:
     """The table's anchors timed again now: [{"model", "batch_size", "now_ms", "table_ms"}]. The anchors are
     the `count` calibration models of the table with the smallest summed end-to-end time (the quickest to time
-    again), each at the batch sizes it was calibrated at, timed in a fresh process by the table's engine as
-    its ground truth is (calib.predict.truth.time_fresh); a model that cannot be loaded or prepared here is
-    passed over for the next."""
+    again), or those `names` (all of them that the table holds), each at the batch sizes it was calibrated at,
+    timed in a fresh process by the table's engine as its ground truth is (calib.predict.truth.time_fresh: `rounds`
+    blocks of `block_s` seconds); a model that cannot be loaded or prepared here is passed over for the next."""
     from calib.predict.models import KERNEL_SAMPLES
     from calib.predict.truth import time_fresh
 
@@ -164,13 +165,17 @@ def anchor_ratios(view, count: int = ANCHORS, block_s: float = ANCHOR_BLOCK_S) -
     for sample in view.models:
         if sample.model not in KERNEL_SAMPLES and sample.end_to_end_ms:
             by_model.setdefault(sample.model, {})[sample.batch_size] = float(sample.end_to_end_ms)
+    if names is not None:
+        order, count = [name for name in names if name in by_model], len(names)
+    else:
+        order = sorted(by_model, key=lambda n: sum(by_model[n].values()))[:count + 2]  # two may fail here
     out = []
-    for name in sorted(by_model, key=lambda n: sum(by_model[n].values()))[:count + 2]:  # two may fail here
+    for name in order:
         if len({a["model"] for a in out}) >= count:
             break
         try:
             timed = time_fresh(view.backend, view.precision, name, tuple(sorted(by_model[name])), view.threads,
-                               block_s)
+                               block_s, rounds)
         except Exception:  # noqa: BLE001 - a model this machine cannot build or run: the next one
             continue
         for batch, samples in sorted(timed["samples"].items()):
