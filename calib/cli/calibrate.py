@@ -52,7 +52,7 @@ from calib.errors import UsageError
               help="wall: host wall clock, as `calib run`. cpu: the thread's CPU time (needs --threads 1): "
                    "on a shared, busy machine it leaves out the time other processes took.")
 @click.option("--revisits", type=click.IntRange(0, 10), default=None,
-              help="(torch) More fresh processes each model is timed again in, end to end, after all were "
+              help="More fresh processes each model is timed again in, end to end, after all were "
                    "measured; the table prices a model at the median of its processes (a process is a draw of its "
                    "own: 5-15% apart seen). Default 2, 0 with --quick; none with --clock cpu.")
 @out_option(help="Table path (default results/<time>-calibration.json).")

@@ -272,14 +272,16 @@ def measure_apart(name: str, model, engine: str, precision: str, plan: Calibrati
 REVISIT_BLOCK_S = 0.5
 
 
-def revisit(records: list[dict], plan: CalibrationPlan, precision: str, said=None) -> None:
+def revisit(records: list[dict], plan: CalibrationPlan, precision: str, said=None, engine: str = "torch") -> None:
     """Each measured model timed again end to end in `plan.revisits` more fresh processes (calib.predict.truth
-    .time_fresh, a REVISIT_BLOCK_S block per batch size), the models in reverse order then forward, their medians
-    kept in each record's "revisits_ms"; the table prices the model at the median of all its processes
-    (calib.predict.table.load_view). Why: a fresh process is a draw of its own. On the Intel AMX machine kind
-    (torch int8-static, b1, 2 threads) efficientnet_b0 read 13.4 ms in calibration's process and 11.4-12.1 ms in
-    six others, resnet18 2.58 against 2.30-2.49 ms; the table priced every model from those draws (bench anchors
-    0.84-0.99x)."""
+    .time_fresh by `engine`, as its ground truth is timed; a REVISIT_BLOCK_S block per batch size), the models in
+    reverse order then forward, their medians kept in each record's "revisits_ms"; the table prices the model at
+    the median of all its processes (calib.predict.table.load_view). Why: a fresh process is a draw of its own. On
+    the Intel AMX machine kind (torch int8-static, b1, 2 threads) efficientnet_b0 read 13.4 ms in calibration's
+    process and 11.4-12.1 ms in six others, resnet18 2.58 against 2.30-2.49 ms; the table priced every model from
+    those draws (bench anchors 0.84-0.99x). The engines' tables too (calib.predict.engine_calibrate): on the AMD
+    Zen 5 machine kind (OpenVINO bf16, b1, 2 threads) one process of mobilenet_v3_large read 1.0 ms and the next
+    1.57 ms, shufflenet_v2_x1_0 1.05-1.14 ms and 1.4-1.87 ms, while resnet18 stayed within 5%."""
     from calib.errors import CalibError
     from calib.predict.truth import time_fresh
 
@@ -293,7 +295,7 @@ def revisit(records: list[dict], plan: CalibrationPlan, precision: str, said=Non
             if said is not None:
                 said(f"{precision} model {name} again ({visit + 2} of {plan.revisits + 1})")
             try:
-                got = time_fresh("torch", precision, name, tuple(measured[name]), plan.threads, REVISIT_BLOCK_S)
+                got = time_fresh(engine, precision, name, tuple(measured[name]), plan.threads, REVISIT_BLOCK_S)
             except CalibError:
                 continue  # the first process's figure stands
             for batch, samples in got["samples"].items():

@@ -12,6 +12,9 @@ kernels of real models are the samples "where real architectures put them". Per 
    samples sit from it). So measurements go where the fitted law's error is largest.
 3. A measured candidate: at each batch size, the end-to-end median (calib.timing.engine, no counters)
    and every kernel's time from the engine's profiler (PERF_COUNT / ORT's node events), as one record.
+4. Every measured candidate timed again end to end in --revisits more fresh processes, as torch's tables
+   (calib.predict.calibrate.revisit): the table prices each at the median process, its kernels scaled with it,
+   and the spread between processes widens the interval.
 
 The table (calib.predict.table) is the same file as torch's, its "backend" the engine; its "ops" are empty
 and its samples are the records' kernel rows (with --from, also another device's, scaled:
@@ -75,7 +78,7 @@ def calibrate_engine(plan, engine: str, out_path, on_item=None, on_open=None):
 
 
 def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict:
-    from calib.predict.calibrate import most_percent, measure_apart
+    from calib.predict.calibrate import measure_apart, most_percent, revisit
 
     started = time.perf_counter()
     verdict = verdict_for(report, "cpu", precision)
@@ -123,6 +126,10 @@ def _precision(plan, engine, precision, loaded, writer, report, on_item) -> dict
             writer.flush()
     if measured:
         table["speed_pulses_ms"].append(pulse_ms(plan.threads))
+    if measured and plan.revisits and plan.clock == "wall":  # each model again in fresh processes, as torch's
+        revisit([r for r in writer.records if r["identity"]["precision"] == precision], plan, precision,
+                lambda text: on_item(max(index - 1, 0), "model", text), engine)
+        writer.flush()
     table["left_out"].extend(f"{name}: past --budget-s {plan.budget_s:g}" for name in remaining)
     table["skipped"] = table["left_out"]  # what _refuse_empty names, as torch's skipped ops
     if source and measured:  # another device's kernels, scaled to this one (calib.predict.transfer)
