@@ -365,11 +365,23 @@ class Predictor:
 
 
 def fit_predictor(isolated: list[Sample], models: list[ModelSample], learnt: bool = True,
-                  per_call: bool = True, drift: tuple[float, ...] = ()) -> Predictor:
+                  per_call: bool = False, drift: tuple[float, ...] = ()) -> Predictor:
     """The cost model on every sample (with the learnt correction unless `learnt` is False); the
-    whole-model map (with a per-inference overhead unless `per_call` is False: per_call_for) and the interval
+    whole-model map (a factor alone, with a per-inference overhead too if `per_call`) and the interval
     from the real models, each predicted by a fit that left that model (all its batch sizes) out, widened by the
-    machine's drift (`drift`: |log| of each fresh-process visit against its model's median; drift_half_width)."""
+    machine's drift (`drift`: |log| of each fresh-process visit against its model's median; drift_half_width).
+
+    Why no table fits a per-inference overhead, torch's or an engine's. torch: its per-layer rows already hold
+    each module's Python dispatch, and its held-out calibration models fitted about 1 ms per inference at fp32,
+    which made every small model at batch 1 over-predicted (bench/predict.py, Intel AMX machine kind,
+    2026-12-06: ShuffleNet 0.5 +33%, MobileNetV3-Small +25%, MnasNet 0.5 +20%); a factor alone, offline on the
+    four torch fp32 tables and their truth: unseen within 10% 72% -> 76%, leave-one-model-out 69% -> 72%. The
+    engines: OpenVINO's whole call of a one-conv model takes 0.029 ms on the AMD Zen 5 machine kind, so its
+    dispatch and input copy are under 0.03 ms, yet one OpenVINO fp32 table's held-out models fitted 0.26 ms per
+    inference there (2026-12-07) and every small unseen model at batch 1 came out 24-45% over (MobileNetV3-Small,
+    ShuffleNet 0.5, MnasNet 0.5); a factor alone, offline on that table and its truth, 31% / 62% -> 47% / 69%
+    within 5% / 10%. Choosing the form by the held-out models' own errors kept the overhead there (it fits
+    calibration's noise). Every other benched table, of either machine kind, fitted an overhead of 0."""
     import numpy as np
 
     full = fit_cost_model(isolated + model_samples(models), learnt)
@@ -410,17 +422,6 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample], learnt: boo
     return Predictor(full, factor, low, high, held_out, overhead, moved)
 
 
-def per_call_for(engine: str) -> bool:
-    """Whether an engine's whole-model map has a per-inference overhead (whole_model_map). torch: no. Its held-out
-    calibration models (their per-layer rows already hold each module's Python dispatch) fitted about 1 ms per
-    inference at fp32, which made every small model at batch 1 over-predicted (bench/predict.py, Intel AMX
-    machine kind, 2026-12-06: ShuffleNet 0.5 +33%, MobileNetV3-Small +25%, MnasNet 0.5 +20%). A factor alone,
-    offline on the four torch fp32 tables and their measured truth: unseen within 10% 72% -> 76% (mean of the
-    runs), leave-one-model-out 69% -> 72%; int8-static's fitted overhead was 0 in every run. The engines keep it:
-    their fitted overhead was 0 on the benched tables too, and it is their input copies and dispatch."""
-    return engine != "torch"
-
-
 def model_samples(models: list[ModelSample], prefix: str = "model:") -> list[Sample]:
     """Every timed row of these models as a sample (source: prefix + model), with its model's context."""
     return [Sample.of(row, f"{prefix}{m.model}") for m in models for row in with_context(m.rows)
@@ -438,7 +439,8 @@ def with_context(rows) -> list[dict]:
 def whole_model_map(held_out: list[dict], per_call: bool = True) -> tuple[float, float]:
     """(per-inference overhead ms, factor): measured = overhead + factor * node sum, fitted on log error
     (robust soft-L1 least squares, overhead >= 0). The overhead is what a call costs beyond its kernels (the
-    engine's dispatch, copying inputs and outputs); without `per_call` (torch: per_call_for) the factor alone.
+    engine's dispatch, copying inputs and outputs); without `per_call` (every table: fit_predictor) the
+    factor alone.
     Why log error and not relative error: least squares on (predicted / measured - 1) solves
     factor = sum(x) / sum(x^2) for x = node sum / measured, which sits below 1 / typical x whenever the
     held-out node sums spread (2x over-predicted held-out models pulled OpenVINO bf16's factor to 0.83 where
@@ -456,7 +458,7 @@ def whole_model_map(held_out: list[dict], per_call: bool = True) -> tuple[float,
         return 0.0, ratio
     from scipy.optimize import least_squares
 
-    if not per_call:  # a factor alone (per_call_for), on the same robust log loss
+    if not per_call:  # a factor alone (fit_predictor), on the same robust log loss
         fit = least_squares(lambda p: p[0] - logs, x0=[math.log(ratio)], loss="soft_l1", f_scale=MAP_LOSS_SCALE)
         return 0.0, float(np.exp(fit.x[0])) if fit.success else ratio
 
@@ -502,5 +504,5 @@ def conformal_interval(errors: list[float], models: int, coverage: float = COVER
 
 
 __all__ = ["Sample", "KeyLaw", "NodeCost", "CostModel", "ModelSample", "Prediction", "Predictor",
-           "fit_cost_model", "fit_law", "fit_predictor", "per_call_for", "model_samples", "whole_model_map",
+           "fit_cost_model", "fit_law", "fit_predictor", "model_samples", "whole_model_map",
            "conformal_interval", "drift_half_width", "cost_key"]

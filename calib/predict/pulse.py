@@ -16,9 +16,11 @@ before each calibration model and one at the end; their median is the table's re
 
 `calib predict` checks the speed by default (mode "auto"), on the same device (by name) only: it takes a pulse,
 and if the pulse moved past MOVED either way it times the table's ANCHORS quickest calibration models again
-(fresh processes, the table's engine and precision, each at its calibrated batch sizes, seconds) and scales the
-prediction and its interval by their median now / table; their spread widens the interval. On another device,
-or when the table has no pulses (older tables), nothing is scaled and the record says why.
+(fresh processes, the table's engine and precision, each at its calibrated batch sizes, seconds). The pulse and
+the anchors' median now / table are two readings of one move: the prediction and its interval are scaled by the
+smaller of the two, and not at all when they disagree on its direction (the interval then widened by the
+larger); the anchors' spread around the scale widens the interval. On another device, or when the table has no
+pulses (older tables), nothing is scaled and the record says why.
 
 Why the anchors and not the pulse alone: the pulse is fp32 torch, and the models' move depends on the engine and
 precision. Hours after calibrating (Intel AMX machine kind, 2026-12-07, tables 1-13 hours old, four calibration
@@ -29,6 +31,15 @@ was within 2.5% of it on the six tables timed so. Predicting unseen models from 
 inside the interval); from a 7-hour-old OpenVINO fp32 table: 2 of 10 unscaled, 8 of 10 scaled (9 by the pulse).
 A check scales for its moment: in a bench whose ground truth took the 13 minutes after it, the machine came back
 10% meanwhile and the anchors' 1.51x over-shot the models' 1.32x (the pulse's 1.39x less so; docs/predict.md).
+
+Why the smaller of the two: each reading is off by 10-20% at times, and the quickest models, which the anchors
+are, moved most. On the AMD Zen 5 machine kind (2026-12-07, bench/predict.py minutes after calibrating) the two
+quickest anchors read 0.756x (OpenVINO bf16) and 0.825x (torch int8-static) while their pulses read 0.926x and
+0.943x and every calibration model timed beside the unseen ones read 0.940x and 0.978x in median: scaled by the
+anchors 12% / 22% within 5% / 10% both times, by the pulse 38% / 53% and 31% / 53%, unscaled 19% / 44% and 38% /
+62%. On the Intel AMX machine kind the anchors' 1.51x over-shot too (the pulse 1.39x, the models 1.32x), and in
+one bench an hour after calibrating the pulse's 1.085x did (the anchors 1.005x, the models 1.036x). The smaller
+reading was the better or as good in every case recorded; that the machine moved at least so far is what both say.
 
 Why the pulse only decides, and within 5% nothing is scaled: minutes after calibrating (the bench's case) the
 drift is mostly 1-3%, and the pulse's reading of it was off by up to 4% against the calibration models timed
@@ -99,8 +110,9 @@ def speed_scale(view, here: str | None, measure=pulse_ms, mode: str = "auto", an
 
     mode "pulse": scaled by the pulse. "anchors": scaled by the table's anchors timed again (anchor_ratios).
     "auto" (calib predict's default): the pulse decides whether the machine moved (beyond MOVED either way); if
-    it did, the anchors measure by how much and scale; if it did not, nothing is scaled. `anchors` times them
-    (default anchor_ratios; tests pass their own)."""
+    it did, the anchors are timed and the smaller of the two moves scales (none when they disagree on the
+    direction); if it did not, nothing is scaled. `anchors` times them (default anchor_ratios; tests pass their
+    own)."""
     if mode not in MODES:
         raise ValueError(f"speed mode {mode!r}: one of {', '.join(MODES)}")
     table_pulse = reference(getattr(view, "pulses", None))
@@ -146,8 +158,19 @@ def speed_scale(view, here: str | None, measure=pulse_ms, mode: str = "auto", an
         out["reason"] = "no calibration model of the table could be timed again: not scaled"
         return out
     scale = statistics.median(ratios)
+    method = "anchors"
+    if mode == "auto" and out["pulse_ms"]:  # two readings of one move: the smaller, and none if they disagree
+        pulse = out["pulse_ms"] / table_pulse
+        if math.log(pulse) * math.log(scale) <= 0:
+            out.update(spread=max(abs(math.log(pulse)), abs(math.log(scale))), reason=(
+                "the pulse and the table's models disagree on which way the machine moved: not scaled, the "
+                "interval widened by the larger move"))
+            return out
+        if abs(math.log(pulse)) < abs(math.log(scale)):
+            out["reason"] = f"the smaller of the two moves; the table's models said {scale:.3f}x"
+            scale, method = pulse, "pulse"
     # how differently they moved: the interval holds it (calib.predict.predictor), as models moved unequally
-    out.update(applied=True, scale=scale, method="anchors", spread=max(abs(math.log(r / scale)) for r in ratios))
+    out.update(applied=True, scale=scale, method=method, spread=max(abs(math.log(r / scale)) for r in ratios))
     return out
 
 
@@ -187,14 +210,17 @@ def anchor_ratios(view, count: int = ANCHORS, block_s: float = ANCHOR_BLOCK_S, n
 
 def speed_line(speed: dict) -> str:
     """One line on what the speed check did to a prediction."""
-    if speed.get("applied") and speed.get("method") == "anchors":
+    if speed.get("anchors"):
         shown = ", ".join(f"{a['model']} b{a['batch_size']} {a['now_ms'] / a['table_ms']:.3f}x"
                           for a in speed["anchors"])
         pulse = (f"the pulse took {speed['pulse_ms']:.3f} ms now, {speed['table_pulse_ms']:.3f} ms during "
                  f"calibration ({speed['pulse_ms'] / speed['table_pulse_ms']:.3f}x); "
                  if speed.get("pulse_ms") and speed.get("table_pulse_ms") else "")
+        told = (f"predictions scaled by {speed['scale']:.3f}" + (f", the pulse's: {speed['reason']}"
+                                                                 if speed.get("method") == "pulse" else "")
+                if speed.get("applied") else speed.get("reason") or "not scaled")
         return (f"speed: {pulse}the table's models timed again ({speed.get('anchors_s') or 0:.0f} s) run at {shown}: "
-                f"predictions scaled by {speed['scale']:.3f}")
+                f"{told}")
     if speed.get("applied"):
         return (f"speed: the pulse took {speed['pulse_ms']:.3f} ms now, {speed['table_pulse_ms']:.3f} ms during "
                 f"calibration: predictions scaled by {speed['scale']:.3f}"

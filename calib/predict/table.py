@@ -32,7 +32,7 @@ import statistics
 from dataclasses import dataclass
 
 from calib.errors import UsageError
-from calib.predict.cost_model import ModelSample, Sample, fit_predictor, per_call_for
+from calib.predict.cost_model import ModelSample, Sample, fit_predictor
 from calib.results.store import load_result
 
 TABLE_VERSION = 1
@@ -131,4 +131,4 @@ def load_view(path: str, precision: str, device: str | None = None, backend: str
 
 def predictor_of(view: TableView):
     isolated = [Sample.of(row, "isolated") for row in view.ops if row.get("median_ms")]
-    return fit_predictor(isolated, view.models, per_call=per_call_for(view.backend), drift=view.drift)
+    return fit_predictor(isolated, view.models, drift=view.drift)

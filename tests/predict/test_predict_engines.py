@@ -14,7 +14,7 @@ from calib.models.base import LoadedModel
 from calib.predict.cost_model import ModelSample, Sample, conformal_interval, fit_cost_model, fit_predictor
 from calib.predict.engine_calibrate import knowledge_gap
 from calib.predict.openvino_kernels import kernel_rows
-from calib.predict.table import TableMismatch, load_view
+from calib.predict.table import TableMismatch, load_view, predictor_of
 from calib.results.store import ResultWriter
 from tests.door_checks import one_line_error
 
@@ -200,6 +200,7 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
             assert priced.get("median_ms") == pytest.approx(row["median_ms"] * median / first
                                                             if row.get("median_ms") else row.get("median_ms"))
     assert len(view.drift) == 2 * len(revisited)
+    assert predictor_of(view).overhead_ms == 0.0  # a factor alone (calib.predict.cost_model.fit_predictor)
     assert section["backend"] == "openvino" and section["tables"]["fp32"]["kernel_samples"] > 0
     assert section["tables"]["fp32"]["selection"][0]["model"] == "tiny-cnn"
     pulses = section["tables"]["fp32"]["speed_pulses_ms"]  # one per calibration model, one at the end
@@ -222,7 +223,6 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
     import torch
 
     from calib.predict.predictor import predict_record
-    from calib.predict.table import predictor_of
 
     upsampling = LoadedModel("upsampling", torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1),
                                                                torch.nn.Upsample(scale_factor=2)).eval(),
@@ -269,7 +269,6 @@ def test_whole_model_map_is_not_pulled_low_by_spread_or_one_bad_model():
 def test_from_another_table_its_kernels_join_scaled_and_another_engine_is_refused(tmp_path, runner, onnx_cache):
     from calib.predict.predictor import predict_record
     from calib.predict.models import load_named
-    from calib.predict.table import predictor_of
 
     source, target = tmp_path / "source.json", tmp_path / "target.json"
     common = ["calibrate", "-b", "openvino", "-p", "fp32", "--threads", "1", "--batch-size", "1", "-q"]
@@ -289,14 +288,14 @@ def test_from_another_table_its_kernels_join_scaled_and_another_engine_is_refuse
     one_line_error(result, "a torch table; an openvino table transfers only from openvino's")
 
 
-def test_torch_tables_map_by_a_factor_alone():
-    """torch's per-layer rows hold each module's dispatch: a per-inference overhead fitted on its held-out models
-    (about 1 ms at fp32) over-predicted every small model at batch 1, so its map is a factor alone; the engines
-    keep the overhead."""
-    from calib.predict.cost_model import per_call_for, whole_model_map
+def test_tables_map_by_a_factor_alone():
+    """No table's map fits a per-inference overhead: torch's rows hold each module's dispatch, and an engine's
+    call costs under 0.03 ms beyond its kernels, where a fitted one (0.26 ms, OpenVINO fp32) put every small
+    unseen model at batch 1 24-45% over. The factor alone still recovers a scale from held-out models that
+    carry an overhead."""
+    from calib.predict.cost_model import whole_model_map
 
     held_out = [{"model": f"m{i}", "batch_size": 1, "node_sum_ms": s, "measured_ms": 0.2 + 1.1 * s}
                 for i, s in enumerate((0.5, 1.0, 4.0, 10.0, 30.0))]
     overhead, factor = whole_model_map(held_out, per_call=False)
     assert overhead == 0.0 and 1.1 < factor < 1.1 + 0.2 / 0.5
-    assert not per_call_for("torch") and per_call_for("openvino") and per_call_for("onnxruntime")
