@@ -39,7 +39,8 @@ quickest anchors read 0.756x (OpenVINO bf16) and 0.825x (torch int8-static) whil
 anchors 12% / 22% within 5% / 10% both times, by the pulse 38% / 53% and 31% / 53%, unscaled 19% / 44% and 38% /
 62%. On the Intel AMX machine kind the anchors' 1.51x over-shot too (the pulse 1.39x, the models 1.32x), and in
 one bench an hour after calibrating the pulse's 1.085x did (the anchors 1.005x, the models 1.036x). The smaller
-reading was the better or as good in every case recorded; that the machine moved at least so far is what both say.
+reading did better than the larger, or as well, in every case recorded (not always better than no scale); that the
+machine moved at least so far is what both say.
 
 Why the pulse only decides, and within 5% nothing is scaled: minutes after calibrating (the bench's case) the
 drift is mostly 1-3%, and the pulse's reading of it was off by up to 4% against the calibration models timed
