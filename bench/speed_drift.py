@@ -6,8 +6,9 @@ again in fresh processes, as the ground truth is timed, against its table median
     python bench/speed_drift.py TABLE --models resnet18,mobilenet_v2
 
 Printed per table: each model's now / table, the pulse's now / table (taken before and after), the models'
-median move, and what the default check (`calib predict --speed auto`: the pulse decides, the table's two
-quickest calibration models measure) would scale by, with each reading's error against the models' median.
+median move, the table's two quickest calibration models timed again as the check times them, and what the
+default check (`calib predict --speed auto`: the pulse decides whether the machine moved, then the smaller of
+the two readings scales, none if they disagree) would scale by, each against the models' median.
 Run it alone on a quiet machine (the load average is printed): another process's work is in every figure.
 """
 
@@ -71,6 +72,12 @@ def main() -> int:
             print(f"  the default check's anchors ({', '.join(sorted({a['model'] for a in check['anchors']}))}) timed "
                   f"again: {check['scale']:.3f}x ({100 * (check['scale'] / moved - 1):+.1f}% off the models; "
                   f"log spread {check['spread']:.3f})")
+            # the default (auto) rule on those same readings, the pulse taken before the models, nothing timed again
+            auto = speed_scale(view, view.device_name, measure=lambda threads: before,
+                               anchors=lambda table: check["anchors"])
+            said = (f"{auto['scale']:.3f}x by the {auto['method']} ({100 * (auto['scale'] / moved - 1):+.1f}% off "
+                    "the models)" if auto["applied"] else f"nothing: {auto['reason']}")
+            print(f"  `calib predict --speed auto` would scale by {said}")
         print(f"  load average {_load()}")
     return 0
 

@@ -365,9 +365,9 @@ class Predictor:
 
 
 def fit_predictor(isolated: list[Sample], models: list[ModelSample], learnt: bool = True,
-                  per_call: bool = False, drift: tuple[float, ...] = ()) -> Predictor:
+                  drift: tuple[float, ...] = ()) -> Predictor:
     """The cost model on every sample (with the learnt correction unless `learnt` is False); the
-    whole-model map (a factor alone, with a per-inference overhead too if `per_call`) and the interval
+    whole-model map (a factor alone: whole_model_map without its per-inference overhead) and the interval
     from the real models, each predicted by a fit that left that model (all its batch sizes) out, widened by the
     machine's drift (`drift`: |log| of each fresh-process visit against its model's median; drift_half_width).
 
@@ -407,11 +407,11 @@ def fit_predictor(isolated: list[Sample], models: list[ModelSample], learnt: boo
     mapped = [h for h in held_out if h["mapped"]]
     if not any(h["node_sum_ms"] > 0 for h in mapped):
         return Predictor(full, validation=held_out)
-    overhead, factor = whole_model_map(mapped, per_call)
+    overhead, factor = whole_model_map(mapped, per_call=False)
     errors = []
     for h in held_out:  # each model's map fitted without it (all its batch sizes)
         others = [g for g in mapped if g["model"] != h["model"]] or mapped
-        other_overhead, other_factor = whole_model_map(others, per_call)
+        other_overhead, other_factor = whole_model_map(others, per_call=False)
         h["predicted_ms"] = other_overhead + h["node_sum_ms"] * other_factor
         if h["predicted_ms"] > 0 and h["mapped"]:
             errors.append(math.log(h["measured_ms"] / h["predicted_ms"]))

@@ -132,36 +132,36 @@ def speed_scale(view, here: str | None, measure=pulse_ms, mode: str = "auto", an
     if table_pulse is None and mode != "anchors":
         out["reason"] = "the table has no speed pulses (calibrated by an older calib): not scaled"
         return out
+    pulse = None  # the pulse's now / table
     if table_pulse is not None:
         now = measure(view.threads)
-        scale = now / table_pulse
+        pulse = now / table_pulse
         out.update(pulse_ms=now)
-        if not 1 / MAX_SCALE <= scale <= MAX_SCALE:
-            out["reason"] = (f"the machine runs the pulse {scale:.2f}x the table's time: something else is "
+        if not 1 / MAX_SCALE <= pulse <= MAX_SCALE:
+            out["reason"] = (f"the machine runs the pulse {pulse:.2f}x the table's time: something else is "
                              "running; not scaled (predict on a quiet machine)")
             return out
         if mode == "pulse":
-            out.update(applied=True, scale=scale, method="pulse")
+            out.update(applied=True, scale=pulse, method="pulse")
             return out
-        if mode == "auto" and abs(math.log(scale)) <= math.log(1 + MOVED):
+        if mode == "auto" and abs(math.log(pulse)) <= math.log(1 + MOVED):
             out["reason"] = (f"the pulse took {now:.3f} ms now, {table_pulse:.3f} ms during calibration "
-                             f"({scale:.3f}x, within {100 * MOVED:.0f}%: the machine runs as it did): not scaled")
+                             f"({pulse:.3f}x, within {100 * MOVED:.0f}%: the machine runs as it did): not scaled")
             return out
     started = time.perf_counter()
     timed = (anchors or anchor_ratios)(view)
     out.update(anchors=timed, anchors_s=time.perf_counter() - started)
     ratios = [a["now_ms"] / a["table_ms"] for a in timed]
     if not ratios:
-        if mode == "auto" and out["pulse_ms"]:  # no anchor could be timed: the pulse, said so
-            out.update(applied=True, scale=out["pulse_ms"] / table_pulse, method="pulse")
+        if mode == "auto" and pulse:  # no anchor could be timed: the pulse, said so
+            out.update(applied=True, scale=pulse, method="pulse")
             out["reason"] = "no calibration model of the table could be timed again: scaled by the pulse"
             return out
         out["reason"] = "no calibration model of the table could be timed again: not scaled"
         return out
     scale = statistics.median(ratios)
     method = "anchors"
-    if mode == "auto" and out["pulse_ms"]:  # two readings of one move: the smaller, and none if they disagree
-        pulse = out["pulse_ms"] / table_pulse
+    if mode == "auto" and pulse:  # two readings of one move: the smaller, and none if they disagree
         if math.log(pulse) * math.log(scale) <= 0:
             out.update(spread=max(abs(math.log(pulse)), abs(math.log(scale))), reason=(
                 "the pulse and the table's models disagree on which way the machine moved: not scaled, the "
