@@ -235,7 +235,13 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     order = list(dict.fromkeys(sample.model for sample in view.models if sample.model not in KERNEL_SAMPLES))
     first = set(order if args.anchors == "all" else order[:int(args.anchors)])
     anchors = [(m.model, m.batch_size, m.end_to_end_ms) for m in view.models if m.model in first]
-    measured = measure_interleaved(engine, precision, list(predicted) + [(n, b) for n, b, _ in anchors], args)
+    by_round: dict = {}
+    measured = measure_interleaved(engine, precision, list(predicted) + [(n, b) for n, b, _ in anchors], args,
+                                   by_round)
+    apart = [each / measured[key] - 1 for key, rounds in by_round.items() if len(rounds) > 1 for each in rounds]
+    if apart:  # the truth against itself: a round's process against the median of all of them
+        print(f"the truth's own processes: each round's median against the configuration's: {_spread(apart)} "
+              f"({len(by_round)} configurations x {args.rounds} rounds; what one fresh process can be off by)")
     changes = []
     for name, batch, then in anchors:
         now = measured.get((name, batch))
@@ -275,7 +281,8 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
                "coverage": inside / n if n else None, "calibration_s": seconds, "samples": figures["ops"],
                "incomplete": sum(1 for _, p, _ in rows if not p.get("complete", True)), "load_average": _load(),
                "repeat_n": len(changes), "repeat_within_5": _share(changes, 0.05),
-               "repeat_within_10": _share(changes, 0.10)}
+               "repeat_within_10": _share(changes, 0.10),
+               "truth_rounds_within_5": _share(apart, 0.05), "truth_rounds_within_10": _share(apart, 0.10)}
     print(f"{engine} {precision}: n={n}, within +-5% {_pct(summary['within_5'])}, +-10% {_pct(summary['within_10'])}, "
           f"median |error| {_pct(summary['median_abs_error'])}, interval coverage {_pct(summary['coverage'])}, "
           f"calibration {seconds:.0f} s; load average {summary['load_average']}")
@@ -299,14 +306,19 @@ def run_one(engine, precision, batches, args, out_dir) -> dict:
     (out_dir / f"truth-{engine}-{precision}.json").write_text(json.dumps(
         [{"model": name, "batch_size": batch, "predicted_ms": p["predicted_ms"], "unscaled_ms": p["unscaled_ms"],
           "low_ms": p["low_ms"],
-          "high_ms": p["high_ms"], "measured_ms": meas} for (name, batch), p, meas in rows], indent=1))
+          "high_ms": p["high_ms"], "measured_ms": meas, "rounds_ms": by_round.get((name, batch))}
+         for (name, batch), p, meas in rows]
+        + [{"model": name, "batch_size": batch, "anchor": True, "table_ms": then,
+            "measured_ms": measured.get((name, batch)), "rounds_ms": by_round.get((name, batch))}
+           for name, batch, then in anchors], indent=1))
     return summary
 
 
-def measure_interleaved(engine, precision, targets, args) -> dict:
+def measure_interleaved(engine, precision, targets, args, by_round: dict | None = None) -> dict:
     """{(model, batch): median ms}: each model timed in a process of its own every round (calib.predict.truth
     .time_fresh: its batch sizes prepared there by calib's backend for the engine, as `calib run -b ENGINE`), the
-    models in rounds, forward then backward order, a FixedTime block per configuration."""
+    models in rounds, forward then backward order, a FixedTime block per configuration. `by_round`, when given,
+    is filled with {(model, batch): [each round's median ms]}: how far the truth's own processes agree."""
     from calib.errors import CalibError
     from calib.predict.truth import time_fresh
 
@@ -330,6 +342,8 @@ def measure_interleaved(engine, precision, targets, args) -> dict:
                     print(f"  cannot prepare {name} b{batch}: {why}")
             for batch, values in got["samples"].items():
                 samples[(name, batch)].extend(values)
+                if by_round is not None and values:
+                    by_round.setdefault((name, batch), []).append(statistics.median(values))
     print(f"ground truth: {len(targets)} configurations x {rounds} rounds, each model in a fresh process every "
           f"round ({block:g} s a configuration), in {time.perf_counter() - started:.0f} s, nothing else of this "
           f"bench running; load average {load_before} before, {_load()} after")

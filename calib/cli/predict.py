@@ -19,7 +19,8 @@ from calib.predict.onnx_walk import load_onnx_graph
 from calib.predict.predictor import check_failures, check_record, predict_record
 from calib.predict.pulse import MODES, speed_line, speed_scale
 from calib.predict.table import TableMismatch, device_name, load_view, predictor_of
-from calib.render.predict_table import build_breakdown_table, build_prediction_table, build_top_nodes_table
+from calib.render.predict_table import (build_breakdown_table, build_layers_compared_table, build_prediction_table,
+                                        build_top_nodes_table, layers_compared_line)
 from calib.render.printout import warning_lines
 from calib.render.run_table import warning_pairs
 
@@ -38,6 +39,9 @@ from calib.render.run_table import warning_pairs
 @click.option("--input-shape", help="One input item without the batch, e.g. 3,160,160 (default: the model's).")
 @click.option("--check", is_flag=True, help="Also measure the model (the table's engine, calib's timing, as "
                                             "`calib run -b ENGINE`) and print predicted against measured.")
+@click.option("--layers", is_flag=True, help="With --check: also profile the model's layers (an engine's kernels) "
+                                             "as calibration profiled the table's models, and show where the "
+                                             "prediction went wrong: per op kind and the layers priced furthest off.")
 @click.option("--max-time", type=float, default=3.0, show_default=True, help="Seconds of timing per --check.")
 @click.option("--speed", "speed_mode", type=click.Choice(MODES), default="auto", show_default=True,
               help="Scale the prediction by the machine's speed now against its speed during calibration (same "
@@ -50,8 +54,8 @@ from calib.render.run_table import warning_pairs
 @out_option()
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @quiet_option
-def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, max_time, speed_mode, pulse,
-            top, out, results_dir, quiet):
+def command(model, precision, table_path, engine, batch_sizes, device, input_shape, check, layers, max_time,
+            speed_mode, pulse, top, out, results_dir, quiet):
     """Predict MODEL's end-to-end latency at PRECISION on the device TABLE describes, from its graph,
     with a per-layer breakdown and an interval; --check measures it too."""
     import torch
@@ -60,6 +64,8 @@ def command(model, precision, table_path, engine, batch_sizes, device, input_sha
     batch_sizes = tuple(check_batch_size(b) for b in batch_sizes) or (1,)
     if max_time <= 0:
         raise UsageError(f"--max-time {max_time:g}: must be positive")
+    if layers and not check:
+        raise UsageError("--layers compares the prediction with the model's measured layers: add --check")
     view = load_view(table_path, precision, device, engine)
     report = device_report()
     torch.set_num_threads(view.threads)
@@ -92,7 +98,7 @@ def command(model, precision, table_path, engine, batch_sizes, device, input_sha
                 record, _ = predict_record(loaded, view, predictor, batch_size, report, speed)
                 if check:
                     display.phase(f"measure ({max_time:g} s)")
-                    check_record(record, loaded, view, batch_size, report, max_time_s=max_time)
+                    check_record(record, loaded, view, batch_size, report, max_time_s=max_time, layers=layers)
                 writer.add(record)
                 records.append(record)
     except BaseException:
@@ -154,5 +160,10 @@ def _print(records, view, top: int, check: bool) -> None:
                               if quiet else "other processes were busy meanwhile (see the warnings): the error "
                               "column carries their load" if others else "other processes' CPU use unknown"),
                           style="dim")
+    for record in records:  # --layers: where the prediction went wrong
+        compared = (record.get("prediction") or {}).get("layers_compared")
+        if compared:
+            out_console.print(build_layers_compared_table(record))
+            out_console.print(layers_compared_line(compared), style="dim")
     for line in warning_lines(warning_pairs(records)):  # --check's timing: a busy machine, an unstable run
         out_console.print(Text.assemble(("warning:", "yellow"), " ", line))

@@ -94,9 +94,11 @@ def _finest_key(rows: list[dict], name: str) -> str | None:
 
 
 def check_record(record: dict, model, view, batch_size: int, report: dict | None, max_time_s: float = 3.0,
-                 fixed_time_s: float | None = None) -> None:
+                 fixed_time_s: float | None = None, layers: bool = False) -> None:
     """Measure the model with the table's engine (calib's own backend for it, as `calib run -b ENGINE`) into
-    `record`: CiTarget, or a FixedTime block."""
+    `record`: CiTarget, or a FixedTime block. `layers`: then profile its layers as calibration profiled the table's
+    models (record["layers"], as `calib run --layers` keeps them) and compare each with its price in the table
+    (record["prediction"]["layers_compared"], compare_layers)."""
     if model.module is None and view.backend == "torch":
         raise UsageError(f"--check: {model.name} is an ONNX graph, which the torch eager backend the table "
                          "describes cannot run; predict it without --check")
@@ -116,16 +118,76 @@ def check_record(record: dict, model, view, batch_size: int, report: dict | None
             with torch.inference_mode():
                 measurement = measure(prepared.run, timer_for(view.clock, prepared), batch_size=batch_size,
                                       stop=stop, warmup=plan.warmup)
-            fill_measured(record, prepared, measurement, watch.stop() if watch else None)
+            summary = fill_measured(record, prepared, measurement, watch.stop() if watch else None)
+            if layers:
+                record["layers"] = measured_layers(model, view, prepared, batch_size, summary.median_ms)
 
     try:  # supervised: sys.exit() in the model's code fails the check (calib.user_files.call_user)
         call_user(run)
         record.update(status="ok", reason=None)
+        if layers:
+            record["prediction"]["layers_compared"] = compare_layers(record)
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # noqa: BLE001 - the prediction stays; the check is marked failed
         mark_unmeasured(record, exc)
         record["prediction"]["check_failed"] = record.get("reason")
+
+
+LAYER_BUDGET_S = 2.0  # torch's per-layer passes, as calibration takes them (calib.predict.calibrate.CalibrationPlan)
+WORST = 8  # the layers whose price is furthest off, kept per record
+
+
+def measured_layers(model, view, prepared, batch_size: int, median_ms: float) -> dict:
+    """The model's per-layer table as the table's own models were profiled: torch, calib's per-layer passes on the
+    prepared module (calib.predict.clock.profile_layers, retaken once when disturbed); an engine, its profiler's
+    per-kernel medians on the same kernel graph the prediction costed (PERF_COUNT, ORT's node events)."""
+    if view.backend == "torch":
+        from calib.predict.calibrate import layers_pass
+        from calib.predict.clock import profile_layers
+        from calib.settings import LayerSettings
+
+        return layers_pass(lambda: profile_layers(
+            prepared.module, prepared.inputs, median_ms, LayerSettings(budget_s=LAYER_BUDGET_S),
+            prepared.call_context, view.clock, view.device), median_ms)
+    from calib.predict.engines import kernel_model
+
+    rows, profile = kernel_model(view.backend, model, view.precision, batch_size, view.threads).profiled_rows(median_ms)
+    return {"method": f"{view.backend}-kernels", "layers": rows, **profile}
+
+
+def compare_layers(record: dict) -> dict:
+    """Each predicted layer against its measured time, joined by name: the table's price of it (its law, before
+    the whole-model factor and the speed scale, as the table's own layers were profiled) and what the profile
+    measured, summed per op kind, and the WORST layers by |price - measured|. Layers only one side has are counted
+    apart (a layer the profiler folded, a predicted node the engine did not run as its own kernel)."""
+    prediction = record["prediction"]
+    speed = prediction.get("speed") or {}
+    scale = (prediction.get("factor") or 1.0) * (speed.get("scale", 1.0) if speed.get("applied") else 1.0)
+    measured = {row["name"]: row for row in (record.get("layers") or {}).get("layers") or []
+                if row.get("median_ms") is not None}
+    by_kind: dict[str, dict] = {}
+    pairs, predicted_only = [], 0
+    for layer in prediction.get("layers") or []:
+        row = measured.get(layer["name"])
+        if row is None:
+            predicted_only += 1
+            continue
+        price = layer["predicted_ms"] / scale if scale else layer["predicted_ms"]
+        pairs.append({"name": layer["name"], "op_kind": layer["op_kind"], "key": layer.get("key"),
+                      "price_ms": price, "measured_ms": row["median_ms"], "costed": layer.get("costed", True)})
+        group = by_kind.setdefault(layer["op_kind"], {"op_kind": layer["op_kind"], "count": 0, "price_ms": 0.0,
+                                                      "measured_ms": 0.0})
+        group["count"] += 1
+        group["price_ms"] += price
+        group["measured_ms"] += row["median_ms"]
+    names = {layer["name"] for layer in prediction.get("layers") or []}
+    return {"matched": len(pairs), "predicted_only": predicted_only,
+            "measured_only": sum(1 for name in measured if name not in names),
+            "price_ms": sum(p["price_ms"] for p in pairs), "measured_ms": sum(p["measured_ms"] for p in pairs),
+            "end_to_end_ms": (record.get("summary") or {}).get("median_ms"), "factor": scale,
+            "by_kind": sorted(by_kind.values(), key=lambda g: -abs(g["price_ms"] - g["measured_ms"])),
+            "worst": sorted(pairs, key=lambda p: -abs(p["price_ms"] - p["measured_ms"]))[:WORST]}
 
 
 def check_failures(records: list[dict]) -> list[str]:

@@ -62,6 +62,42 @@ def build_top_nodes_table(record: dict, top: int | None = DEFAULT_TOP) -> Fitted
     return Fitted(table, droppable=("note", "table entry"))
 
 
+def build_layers_compared_table(record: dict) -> Fitted:
+    """`calib predict --check --layers`: per op kind, the table's price of its layers against their profiled times,
+    then the layers priced furthest off (calib.predict.predictor.compare_layers)."""
+    compared = record["prediction"]["layers_compared"]
+    table = light_table(f"{Configuration.of(record).short_label}: the table's price of each layer against its "
+                        "profiled time (by op kind, then the furthest off)")
+    for name in ("kind / layer", "layers", "table ms", "profiled ms", "off", "table entry"):
+        table.add_column(name, justify="left" if name in ("kind / layer", "table entry") else "right",
+                         no_wrap=name != "table entry", overflow="fold")
+    for group in compared["by_kind"]:
+        table.add_row(group["op_kind"], str(group["count"]), fmt.ms(group["price_ms"]), fmt.ms(group["measured_ms"]),
+                      _off(group["price_ms"], group["measured_ms"]), "")
+    for layer in compared["worst"]:
+        table.add_row(f"  {layer['name']}", layer["op_kind"], fmt.ms(layer["price_ms"]), fmt.ms(layer["measured_ms"]),
+                      _off(layer["price_ms"], layer["measured_ms"]),
+                      (layer.get("key") or "") + ("" if layer.get("costed", True) else " (unpredictable)"))
+    return Fitted(table, droppable=("table entry",))
+
+
+def layers_compared_line(compared: dict) -> str:
+    """What the comparison covers and how its sum relates to the end-to-end prediction."""
+    apart = [f"{compared['predicted_only']} predicted node(s) the profile has no row for"] * bool(
+        compared["predicted_only"]) + [f"{compared['measured_only']} profiled row(s) the prediction has no node for"
+                                       ] * bool(compared["measured_only"])
+    end_to_end = compared.get("end_to_end_ms")
+    return (f"layers: {compared['matched']} matched by name, summing to {fmt.ms(compared['price_ms'])} ms priced and "
+            f"{fmt.ms(compared['measured_ms'])} ms profiled ({_off(compared['price_ms'], compared['measured_ms'])})"
+            + (f"; the end-to-end {fmt.ms(end_to_end)} ms measured" if end_to_end else "")
+            + f"; the prediction is the priced sum x the whole-model factor {compared['factor']:.3f}"
+            + (f"; apart: {', '.join(apart)}" if apart else ""))
+
+
+def _off(price: float, measured: float) -> str:
+    return f"{100 * (price / measured - 1):+.0f}%" if measured else "-"
+
+
 def build_calibration_table(per_precision: dict, title: str, engine: str = "torch") -> Table:
     """torch: ops of the isolated sweep; an engine: kernels profiled in real models, candidates left out,
     seconds reading their kernel graphs (calib.predict.engine_calibrate)."""

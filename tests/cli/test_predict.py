@@ -62,6 +62,31 @@ def test_predict_check_writes_predicted_and_measured(runner, table, tmp_path):
         assert len(prediction["layers"]) == prediction["nodes"] == 8
 
 
+def test_predict_check_layers_prices_each_measured_layer(runner, table, tmp_path):
+    """--layers: the checked model's layers profiled as calibration profiles the table's, each joined by name with
+    its price in the table (its law, before the whole-model factor), summed per op kind, the furthest off shown."""
+    refused = runner.invoke(main, ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "--layers"])
+    assert refused.exit_code == 2 and "add --check" in refused.output and "Traceback" not in refused.output
+    out = tmp_path / "p.json"
+    result = _run(runner, ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "--check", "--layers",
+                           "--speed", "off", "--max-time", "0.2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    [record] = load_result(out)["records"]
+    prediction, layers = record["prediction"], record["layers"]
+    assert layers["method"].startswith("fx") and all(row["median_ms"] > 0 for row in layers["layers"])
+    compared = prediction["layers_compared"]
+    assert compared["matched"] == prediction["nodes"] == 8 and compared["predicted_only"] == 0
+    measured = {row["name"]: row["median_ms"] for row in layers["layers"]}
+    priced = {layer["name"]: layer["predicted_ms"] / prediction["factor"] for layer in prediction["layers"]}
+    assert compared["measured_ms"] == pytest.approx(sum(measured[name] for name in priced))
+    assert compared["price_ms"] == pytest.approx(sum(priced.values()))
+    assert sum(group["count"] for group in compared["by_kind"]) == 8
+    offs = [abs(layer["price_ms"] - layer["measured_ms"]) for layer in compared["worst"]]
+    assert offs == sorted(offs, reverse=True) and compared["worst"][0]["price_ms"] == pytest.approx(
+        priced[compared["worst"][0]["name"]])
+    assert "profiled ms" in result.output and "8 matched by name" in " ".join(result.output.split())
+
+
 def test_predict_without_check_runs_nothing(runner, table, tmp_path):
     out = tmp_path / "p.json"
     result = _run(runner, ["predict", "-m", "tiny-cnn", "-p", "fp32", "-t", str(table), "--out", str(out)])

@@ -207,7 +207,7 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
     assert len(pulses) == len(section["tables"]["fp32"]["selection"]) + 1 and min(pulses) > 0
     out = tmp_path / "p.json"
     result = runner.invoke(main, ["predict", "-t", str(table), "-m", "tiny-cnn", "-p", "fp32", "--check", "--pulse",
-                                  "--max-time", "0.2", "--out", str(out), "-q"])
+                                  "--layers", "--max-time", "0.2", "--out", str(out), "-q"])
     assert result.exit_code == 0, result.output
     record = json.loads(out.read_text())["records"][0]
     assert record["identity"]["backend"] == "openvino" and record["status"] == "ok"
@@ -218,6 +218,11 @@ def test_calibrate_and_predict_check_on_openvino(tmp_path, runner, onnx_cache):
     assert speed["applied"] and speed["pulse_ms"] > 0
     assert prediction["predicted_ms"] == pytest.approx(prediction["unscaled_ms"] * speed["scale"])
     assert "speed: the pulse took" in result.output
+    # --layers: the engine's own profile of the kernels the prediction costed, every one joined by name
+    compared = prediction["layers_compared"]
+    assert record["layers"]["method"] == "openvino-kernels"
+    assert compared["matched"] == prediction["nodes"] and compared["predicted_only"] == 0
+    assert compared["measured_ms"] > 0 and compared["factor"] == pytest.approx(prediction["factor"] * speed["scale"])
 
     # a layer type tiny-cnn's table never saw (OpenVINO's Interpolate kernel): unpredictable, with its FLOP share
     import torch
