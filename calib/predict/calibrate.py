@@ -24,6 +24,7 @@ from calib.hardware.cpu import check_threads
 from calib.lifecycle import fill_measured, mark_unmeasured, new_record, other_cpu_use, prepare
 from calib.precisions import get_precision
 from calib.predict.clock import check_clock, model_plan, profile_layers, timer_for
+from calib.predict.engines import DISTURBED
 from calib.predict.models import load_named
 from calib.predict.pulse import pulse_ms
 from calib.predict.sweep import SweepResult, designed, run_sweep
@@ -348,7 +349,6 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
     return record
 
 
-DISTURBED = math.log(1.2)  # a per-layer pass whose own end-to-end is this far from the timing's median: taken again
 
 
 def layers_pass(run_pass, median_ms: float) -> dict:

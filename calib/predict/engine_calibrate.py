@@ -11,7 +11,8 @@ kernels of real models are the samples "where real architectures put them". Per 
    seen, plus the predicted-time-weighted error of the laws its kernels fall under (how far the law's
    samples sit from it). So measurements go where the fitted law's error is largest.
 3. A measured candidate: at each batch size, the end-to-end median (calib.timing.engine, no counters)
-   and every kernel's time from the engine's profiler (PERF_COUNT / ORT's node events), as one record.
+   and every kernel's time from the engine's profiler (PERF_COUNT / ORT's node events), as one record; a
+   profile whose kernels sum far from that median is taken again (calib.predict.engines.steady_profile).
 4. Every measured candidate timed again end to end in --revisits more fresh processes, as torch's tables
    (calib.predict.calibrate.revisit): the table prices each at the median process, its kernels scaled with it,
    and the spread between processes widens the interval.
@@ -33,7 +34,7 @@ from calib.hardware import device_report, verdict_for
 from calib.lifecycle import mark_unmeasured, new_record, other_cpu_use
 from calib.predict.clock import model_plan
 from calib.predict.cost_model import ModelSample, fit_cost_model, model_samples
-from calib.predict.engines import check_engine, kernel_model
+from calib.predict.engines import check_engine, kernel_model, steady_profile
 from calib.predict.models import load_named
 from calib.predict.pulse import pulse_ms
 from calib.predict.table import TABLE_VERSION, device_name
@@ -186,7 +187,7 @@ def measure_model(engine: str, model, precision: str, batch_size: int, plan) -> 
         watch = other_cpu_use()
         measurement = compiled.measure(timing.stop_rule, timing.warmup)
         summary = measurement.summary()
-        rows, profile = compiled.profiled_rows(summary.median_ms)
+        rows, profile = steady_profile(compiled, summary.median_ms, engine)
         record.update(summary=summary.to_dict(), other_cpu_percent=watch.stop() if watch else None,
                       timing={"settings": measurement.settings_dict(), "timer": measurement.timer,
                               "stop_reason": measurement.stop_reason, "samples_ms": measurement.samples_ms},

@@ -141,7 +141,8 @@ WORST = 8  # the layers whose price is furthest off, kept per record
 def measured_layers(model, view, prepared, batch_size: int, median_ms: float) -> dict:
     """The model's per-layer table as the table's own models were profiled: torch, calib's per-layer passes on the
     prepared module (calib.predict.clock.profile_layers, retaken once when disturbed); an engine, its profiler's
-    per-kernel medians on the same kernel graph the prediction costed (PERF_COUNT, ORT's node events)."""
+    per-kernel medians on the same kernel graph the prediction costed (PERF_COUNT, ORT's node events; retaken when
+    disturbed, calib.predict.engines.steady_profile)."""
     if view.backend == "torch":
         from calib.predict.calibrate import layers_pass
         from calib.predict.clock import profile_layers
@@ -150,9 +151,10 @@ def measured_layers(model, view, prepared, batch_size: int, median_ms: float) ->
         return layers_pass(lambda: profile_layers(
             prepared.module, prepared.inputs, median_ms, LayerSettings(budget_s=LAYER_BUDGET_S),
             prepared.call_context, view.clock, view.device), median_ms)
-    from calib.predict.engines import kernel_model
+    from calib.predict.engines import kernel_model, steady_profile
 
-    rows, profile = kernel_model(view.backend, model, view.precision, batch_size, view.threads).profiled_rows(median_ms)
+    compiled = kernel_model(view.backend, model, view.precision, batch_size, view.threads)
+    rows, profile = steady_profile(compiled, median_ms, view.backend)
     return {"method": f"{view.backend}-kernels", "layers": rows, **profile}
 
 
@@ -182,7 +184,9 @@ def compare_layers(record: dict) -> dict:
         group["price_ms"] += price
         group["measured_ms"] += row["median_ms"]
     names = {layer["name"] for layer in prediction.get("layers") or []}
-    return {"matched": len(pairs), "predicted_only": predicted_only,
+    profiled = record.get("layers") or {}
+    return {"matched": len(pairs), "predicted_only": predicted_only, "passes": profiled.get("passes"),
+            "scaled_from_ms": profiled.get("scaled_from_ms"),
             "measured_only": sum(1 for name in measured if name not in names),
             "price_ms": sum(p["price_ms"] for p in pairs), "measured_ms": sum(p["measured_ms"] for p in pairs),
             "end_to_end_ms": (record.get("summary") or {}).get("median_ms"), "factor": scale,

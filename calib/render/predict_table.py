@@ -91,7 +91,11 @@ def layers_compared_line(compared: dict) -> str:
             f"{fmt.ms(compared['measured_ms'])} ms profiled ({_off(compared['price_ms'], compared['measured_ms'])})"
             + (f"; the end-to-end {fmt.ms(end_to_end)} ms measured" if end_to_end else "")
             + f"; the prediction is the priced sum x the whole-model factor {compared['factor']:.3f}"
-            + (f"; apart: {', '.join(apart)}" if apart else ""))
+            + (f"; apart: {', '.join(apart)}" if apart else "")
+            + (f"; the profile took {compared['passes']} passes (its kernels summed far from the end-to-end)"
+               if (compared.get("passes") or 1) > 1 else "")
+            + (f"; its rows scaled to the end-to-end from {fmt.ms(compared['scaled_from_ms'])} ms"
+               if compared.get("scaled_from_ms") else ""))
 
 
 def _off(price: float, measured: float) -> str:

@@ -304,3 +304,35 @@ def test_tables_map_by_a_factor_alone():
                 for i, s in enumerate((0.5, 1.0, 4.0, 10.0, 30.0))]
     overhead, factor = whole_model_map(held_out, per_call=False)
     assert overhead == 0.0 and 1.1 < factor < 1.1 + 0.2 / 0.5
+
+
+class _Profiles:
+    """The retake rule alone: profiled_rows hands out the given kernel sums in turn (no engine, nothing timed)."""
+
+    def __init__(self, *sums):
+        self.sums, self.calls = list(sums), 0
+
+    def profiled_rows(self, end_to_end_ms):
+        total = self.sums[min(self.calls, len(self.sums) - 1)]
+        self.calls += 1
+        return [{"name": "a", "median_ms": total / 4}, {"name": "b", "median_ms": 3 * total / 4},
+                {"name": "folded", "median_ms": None}], {"coverage": total / end_to_end_ms}
+
+
+def test_a_disturbed_kernel_profile_is_taken_again_and_an_openvino_one_scaled_to_the_end_to_end():
+    from calib.predict.engines import PROFILE_RETAKES, steady_profile
+
+    steady = _Profiles(10.5)  # within 20% of the 10 ms end-to-end: one pass
+    rows, profile = steady_profile(steady, 10.0, "openvino")
+    assert steady.calls == 1 and profile["passes"] == 1 and "scaled_from_ms" not in profile
+    assert sum(row["median_ms"] or 0 for row in rows) == pytest.approx(10.5)
+    settles = _Profiles(18.6, 10.2)  # the machine slowed between timing and profile, then came back
+    rows, profile = steady_profile(settles, 10.0, "openvino")
+    assert settles.calls == 2 and profile["passes"] == 2 and profile["coverage"] == pytest.approx(1.02)
+    stays = _Profiles(18.6, 15.0, 16.0)  # never came back: the closest pass, its rows scaled to the end-to-end
+    rows, profile = steady_profile(stays, 10.0, "openvino")
+    assert stays.calls == 1 + PROFILE_RETAKES and profile["scaled_from_ms"] == pytest.approx(15.0)
+    assert [row["median_ms"] for row in rows] == pytest.approx([2.5, 7.5, None])
+    onnx = _Profiles(18.6, 15.0, 16.0)  # ONNX Runtime's node events need not sum to its end-to-end: not scaled
+    rows, profile = steady_profile(onnx, 10.0, "onnxruntime")
+    assert "scaled_from_ms" not in profile and sum(row["median_ms"] or 0 for row in rows) == pytest.approx(15.0)
