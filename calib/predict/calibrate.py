@@ -349,8 +349,6 @@ def measure_model(model, precision: str, batch_size: int, plan: CalibrationPlan,
     return record
 
 
-
-
 def layers_pass(run_pass, median_ms: float) -> dict:
     """The per-layer pass, taken again once when the end-to-end it times between its passes is over 20% from the
     median measured just before: something else ran meanwhile, and the table would price every layer of the model
