@@ -53,6 +53,7 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None,
     record = new_record(configuration, report)
     record["model_weights"] = model.weights
     record.update(status="skipped", reason="predicted by calib predict, not measured (add --check to measure it)")
+    targets = {row.get("name"): row.get("target") for row in graph.rows}
     by_kind: dict[str, dict] = {}
     for node in prediction.nodes:
         group = by_kind.setdefault(node.op_kind, {"op_kind": node.op_kind, "count": 0, "predicted_ms": 0.0})
@@ -69,7 +70,7 @@ def predict_record(model, view, predictor, batch_size: int, report: dict | None,
         "uncosted": [{"name": n.name, "op_kind": n.op_kind, "key": _finest_key(graph.rows, n.name), "note": n.note,
                       "flops": n.flops} for n in prediction.uncosted],
         "by_kind": sorted(by_kind.values(), key=lambda g: -g["predicted_ms"]),
-        "layers": [{"name": n.name, "op_kind": n.op_kind, "key": n.key,
+        "layers": [{"name": n.name, "op_kind": n.op_kind, "target": targets.get(n.name), "key": n.key,
                     "predicted_ms": n.predicted_ms * prediction.factor * scale,
                     "costed": n.costed, "note": n.note} for n in prediction.nodes],
         "validation": predictor.validation,
@@ -141,8 +142,9 @@ WORST = 8  # the layers whose price is furthest off, kept per record
 def measured_layers(model, view, prepared, batch_size: int, median_ms: float) -> dict:
     """The model's per-layer table as the table's own models were profiled: torch, calib's per-layer passes on the
     prepared module (calib.predict.clock.profile_layers, retaken once when disturbed); an engine, its profiler's
-    per-kernel medians on the same kernel graph the prediction costed (PERF_COUNT, ORT's node events; retaken when
-    disturbed, calib.predict.engines.steady_profile)."""
+    per-kernel medians (PERF_COUNT, ORT's node events; retaken when disturbed, calib.predict.engines
+    .steady_profile), taken on the model the backend prepared for the timing, as `calib run --layers` takes them:
+    nothing is converted or quantized again."""
     if view.backend == "torch":
         from calib.predict.calibrate import layers_pass
         from calib.predict.clock import profile_layers
@@ -151,11 +153,22 @@ def measured_layers(model, view, prepared, batch_size: int, median_ms: float) ->
         return layers_pass(lambda: profile_layers(
             prepared.module, prepared.inputs, median_ms, LayerSettings(budget_s=LAYER_BUDGET_S),
             prepared.call_context, view.clock, view.device), median_ms)
-    from calib.predict.engines import kernel_model, steady_profile
+    from calib.predict.engines import steady_profile
 
-    compiled = kernel_model(view.backend, model, view.precision, batch_size, view.threads)
-    rows, profile = steady_profile(compiled, median_ms, view.backend)
+    rows, profile = steady_profile(_PreparedProfile(prepared), median_ms, view.backend)
     return {"method": f"{view.backend}-kernels", "layers": rows, **profile}
+
+
+class _PreparedProfile:
+    """An engine backend's own profile of the model it prepared (Prepared.profile_layers), as steady_profile takes
+    a kernel model's (profiled_rows)."""
+
+    def __init__(self, prepared):
+        self.prepared = prepared
+
+    def profiled_rows(self, end_to_end_ms: float) -> tuple[list[dict], dict]:
+        table = self.prepared.profile_layers(end_to_end_ms)
+        return table["layers"], {key: table.get(key) for key in ("coverage", "repeats", "pass_s")}
 
 
 def compare_layers(record: dict) -> dict:
@@ -166,28 +179,27 @@ def compare_layers(record: dict) -> dict:
     prediction = record["prediction"]
     speed = prediction.get("speed") or {}
     scale = (prediction.get("factor") or 1.0) * (speed.get("scale", 1.0) if speed.get("applied") else 1.0)
-    measured = {row["name"]: row for row in (record.get("layers") or {}).get("layers") or []
-                if row.get("median_ms") is not None}
+    from calib.predict.onnxruntime_kernels import join_by_name  # pure: names, then unnamed nodes per op type
+
+    profiled = [row for row in (record.get("layers") or {}).get("layers") or [] if row.get("median_ms") is not None]
+    measured = join_by_name(prediction.get("layers") or [], profiled)
     by_kind: dict[str, dict] = {}
     pairs, predicted_only = [], 0
     for layer in prediction.get("layers") or []:
-        row = measured.get(layer["name"])
-        if row is None:
+        if layer["name"] not in measured:
             predicted_only += 1
             continue
         price = layer["predicted_ms"] / scale if scale else layer["predicted_ms"]
         pairs.append({"name": layer["name"], "op_kind": layer["op_kind"], "key": layer.get("key"),
-                      "price_ms": price, "measured_ms": row["median_ms"], "costed": layer.get("costed", True)})
+                      "price_ms": price, "measured_ms": measured[layer["name"]], "costed": layer.get("costed", True)})
         group = by_kind.setdefault(layer["op_kind"], {"op_kind": layer["op_kind"], "count": 0, "price_ms": 0.0,
                                                       "measured_ms": 0.0})
         group["count"] += 1
         group["price_ms"] += price
-        group["measured_ms"] += row["median_ms"]
-    names = {layer["name"] for layer in prediction.get("layers") or []}
-    profiled = record.get("layers") or {}
-    return {"matched": len(pairs), "predicted_only": predicted_only, "passes": profiled.get("passes"),
-            "scaled_from_ms": profiled.get("scaled_from_ms"),
-            "measured_only": sum(1 for name in measured if name not in names),
+        group["measured_ms"] += measured[layer["name"]]
+    profile = record.get("layers") or {}
+    return {"matched": len(pairs), "predicted_only": predicted_only, "passes": profile.get("passes"),
+            "scaled_from_ms": profile.get("scaled_from_ms"), "measured_only": len(profiled) - len(pairs),
             "price_ms": sum(p["price_ms"] for p in pairs), "measured_ms": sum(p["measured_ms"] for p in pairs),
             "end_to_end_ms": (record.get("summary") or {}).get("median_ms"), "factor": scale,
             "by_kind": sorted(by_kind.values(), key=lambda g: -abs(g["price_ms"] - g["measured_ms"])),
